@@ -1,0 +1,280 @@
+"""A websocket client holding a replica of the server's state.
+
+It applies the server's events with the core's ``apply``, estimates the event
+clock from ping/pong (so timers read right whatever the local clock says),
+and resumes from its last sequence when it reconnects. ``modconsole ctl``, the
+TUI and the tests all use it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import ssl as ssl_module
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from .core.commands import Command
+from .core.state import State, apply
+from .protocol import (
+    MAX_FRAME_BYTES,
+    SERVER_ADAPTER,
+    Ack,
+    Error,
+    Events,
+    Hello,
+    Ping,
+    Pong,
+    Reset,
+    Welcome,
+)
+
+
+class ClientError(Exception):
+    """Could not connect, or the connection was refused; ``code`` says how."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class CommandRefused(ClientError):
+    """The server answered a command with an error."""
+
+
+@dataclass
+class ClockEstimate:
+    """Maps this machine's monotonic clock to the server's event clock."""
+
+    server_ms: int = 0
+    local_s: float = 0.0
+    scale: float = 1.0
+    rtt_s: float = float("inf")
+
+    def now(self) -> int:
+        return self.server_ms + int((time.monotonic() - self.local_s) * 1000 * self.scale)
+
+    def offset_ms(self) -> int:
+        """How far the event clock is from this machine's wall clock (scale 1: the clock offset)."""
+        return self.now() - int(time.time() * 1000)
+
+
+class MeetingClient:
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        name: str | None = None,
+        client: str = "modconsole",
+        cafile: str | None = None,
+        open_timeout: float = 10.0,
+    ) -> None:
+        self.url = url
+        self.token = token
+        self.name = name
+        self.client_label = client
+        self.open_timeout = open_timeout
+        self.ssl = ssl_module.create_default_context(cafile=cafile) if cafile else None
+        self.state: State | None = None
+        self.welcome: Welcome | None = None
+        self.last_seq: int | None = None
+        self.clock = ClockEstimate()
+        self.listeners: list[Callable[[], None]] = []
+        self.unsolicited_errors: list[Error] = []
+        self._ws: ClientConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._pending: dict[str, asyncio.Future[Ack | Error | Pong]] = {}
+        self._ids = itertools.count(1)
+        self.closed = asyncio.Event()
+        self.close_code: int | None = None
+
+    # --- connection ---------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._ws is not None and not self.closed.is_set()
+
+    async def connect(self) -> Welcome:
+        """Connect (or reconnect, resuming from the last sequence seen) and read the welcome."""
+        headers = {"Authorization": f"Bearer {self.token}"}
+        try:
+            ws = await connect(
+                self.url,
+                additional_headers=headers,
+                max_size=None,
+                open_timeout=self.open_timeout,
+                ssl=self.ssl,
+                compression=None,
+            )
+        except InvalidStatus as exc:
+            raise ClientError("http", f"the server answered HTTP {exc.response.status_code}") from exc
+        except (OSError, TimeoutError) as exc:
+            raise ClientError("unreachable", f"cannot reach {self.url}: {exc}") from exc
+        hello = Hello(
+            name=self.name, last_seq=self.last_seq if self.state is not None else None, client=self.client_label
+        )
+        sent_at = time.monotonic()
+        try:
+            await ws.send(hello.model_dump_json())
+            frame = SERVER_ADAPTER.validate_json(await ws.recv())
+        except ConnectionClosed as exc:
+            raise ClientError("closed", f"the server closed the connection: {exc}") from exc
+        if isinstance(frame, Error):
+            await ws.close()
+            raise ClientError(frame.code, frame.message)
+        if not isinstance(frame, Welcome):
+            await ws.close()
+            raise ClientError("bad_frame", f"expected a welcome, got {frame.type}")
+        rtt = time.monotonic() - sent_at
+        self._set_clock(frame.server_time, frame.time_scale, sent_at, rtt, force=True)
+        self.welcome = frame
+        if frame.snapshot is not None:
+            self.state = frame.snapshot
+            self.last_seq = frame.seq
+        self._ws = ws
+        self.closed = asyncio.Event()
+        self.close_code = None
+        self._reader = asyncio.create_task(self._read(ws))
+        return frame
+
+    async def close(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+    async def __aenter__(self) -> MeetingClient:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # --- reading ------------------------------------------------------------------------------
+
+    async def _read(self, ws: ClientConnection) -> None:
+        try:
+            async for raw in ws:
+                self._handle(SERVER_ADAPTER.validate_json(raw))
+        except ConnectionClosed:
+            pass
+        finally:
+            self.close_code = ws.close_code
+            self.closed.set()
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(ClientError("closed", "the connection closed before an answer came"))
+            self._pending.clear()
+            self._notify()
+
+    def _handle(self, frame: object) -> None:
+        if isinstance(frame, Events):
+            assert self.state is not None
+            for entry in frame.events:
+                if self.last_seq is not None and entry.seq <= self.last_seq:
+                    continue  # already applied (a resume overlapping what we had)
+                apply(self.state, entry.event, entry.seq)
+                self.last_seq = entry.seq
+            self._notify()
+        elif isinstance(frame, Reset):
+            self.state = frame.snapshot
+            self.last_seq = frame.seq
+            self._notify()
+        elif isinstance(frame, (Ack, Pong)) or (isinstance(frame, Error) and frame.id in self._pending):
+            future = self._pending.pop(frame.id or "", None)
+            if future is not None and not future.done():
+                future.set_result(frame)
+        elif isinstance(frame, Error):
+            self.unsolicited_errors.append(frame)
+            self._notify()
+
+    def _notify(self) -> None:
+        for listener in list(self.listeners):
+            listener()
+
+    # --- requests -----------------------------------------------------------------------------
+
+    def _next_id(self) -> str:
+        return f"{self.client_label}-{next(self._ids)}"
+
+    async def _request(self, frame_id: str, raw: str, timeout: float) -> Ack | Error | Pong:
+        if not self.connected or self._ws is None:
+            raise ClientError("disconnected", "not connected to the server; the command was not sent")
+        future: asyncio.Future[Ack | Error | Pong] = asyncio.get_running_loop().create_future()
+        self._pending[frame_id] = future
+        try:
+            await self._ws.send(raw)
+        except ConnectionClosed as exc:
+            self._pending.pop(frame_id, None)
+            raise ClientError("disconnected", "the connection closed; the command was not sent") from exc
+        return await asyncio.wait_for(future, timeout)
+
+    async def command(self, command: Command, *, timeout: float = 10.0) -> Ack:
+        """Send a command; return its ack or raise CommandRefused with the server's reason."""
+        if not command.id:
+            command = command.model_copy(update={"id": self._next_id()})
+        answer = await self._request(command.id, command.model_dump_json(exclude_none=True), timeout)
+        if isinstance(answer, Error):
+            raise CommandRefused(answer.code, answer.message)
+        assert isinstance(answer, Ack)
+        return answer
+
+    async def send_raw(self, raw: str | bytes) -> None:
+        """Send a frame as it is (tests of hostile input use this)."""
+        assert self._ws is not None
+        await self._ws.send(raw)
+
+    async def ping(self, *, timeout: float = 5.0) -> float:
+        """Measure the round trip and refine the clock estimate; returns the round trip in seconds."""
+        frame_id = self._next_id()
+        sent_at = time.monotonic()
+        answer = await self._request(frame_id, Ping(id=frame_id).model_dump_json(), timeout)
+        rtt = time.monotonic() - sent_at
+        assert isinstance(answer, Pong)
+        self._set_clock(answer.server_time, answer.time_scale, sent_at, rtt)
+        return rtt
+
+    def _set_clock(self, server_ms: int, scale: float, sent_at: float, rtt: float, force: bool = False) -> None:
+        # The server read its clock about halfway through the round trip; the sample with the
+        # shortest round trip is the most precise, but an old one drifts, so prefer fresh ones
+        # unless they are much worse.
+        if force or scale != self.clock.scale or rtt <= self.clock.rtt_s * 1.5 + 0.002:
+            self.clock = ClockEstimate(server_ms, sent_at + rtt / 2, scale, rtt)
+
+    def server_now(self) -> int:
+        return self.clock.now()
+
+    # --- waiting ------------------------------------------------------------------------------
+
+    async def wait_for(self, predicate: Callable[[State], bool], timeout: float = 10.0) -> State:
+        """Wait until the replica satisfies ``predicate`` (events arrive asynchronously)."""
+        if self.state is not None and predicate(self.state):
+            return self.state
+        changed = asyncio.Event()
+
+        def listener() -> None:
+            changed.set()
+
+        self.listeners.append(listener)
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    await changed.wait()
+                    changed.clear()
+                    if self.state is not None and predicate(self.state):
+                        return self.state
+                    if self.closed.is_set():
+                        raise ClientError("closed", "the connection closed while waiting")
+        finally:
+            self.listeners.remove(listener)
+
+
+__all__ = ["MAX_FRAME_BYTES", "ClientError", "CommandRefused", "MeetingClient"]

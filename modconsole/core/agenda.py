@@ -1,0 +1,197 @@
+"""The planned programme: event, people, sessions and items.
+
+An agenda is data only. Reading it from TOML or CSV files lives outside the
+core (modconsole.agenda_files); this module defines the shape and the checks
+that hold whatever the source.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+_ID = re.compile(ID_PATTERN)
+
+# Phase thresholds used when an item sets none: the timer turns to
+# "warning" with two minutes left and to "danger" with thirty seconds left.
+DEFAULT_WARNING_S = 120
+DEFAULT_DANGER_S = 30
+
+MAX_PEOPLE = 20_000
+MAX_SESSIONS = 500
+MAX_ITEMS = 500
+
+
+class ItemKind(StrEnum):
+    opening = "opening"
+    talk = "talk"
+    panel = "panel"
+    discussion = "discussion"
+    qa = "qa"
+    break_ = "break"
+    closing = "closing"
+    other = "other"
+
+
+class Person(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=1, max_length=200)
+    affiliation: str = Field(default="", max_length=200)
+    tags: dict[str, str] = Field(default_factory=dict)
+    participant: bool = False  # self-declared member of the audience, not on the roster
+
+
+class ItemPlan(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=ID_PATTERN)
+    title: str = Field(min_length=1, max_length=300)
+    kind: ItemKind = ItemKind.other
+    duration_s: int = Field(ge=0, le=14 * 24 * 3600)
+    fixed_start: time | None = None
+    speakers: tuple[str, ...] = ()
+    turn_limit_s: int | None = Field(default=None, gt=0)
+    warning_s: int = Field(default=DEFAULT_WARNING_S, ge=0)
+    danger_s: int = Field(default=DEFAULT_DANGER_S, ge=0)
+
+
+class SessionPlan(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=ID_PATTERN)
+    title: str = Field(min_length=1, max_length=300)
+    start: datetime  # local time in the event's zone, naive
+    room: str = Field(default="", max_length=200)
+    items: tuple[ItemPlan, ...] = Field(min_length=1, max_length=MAX_ITEMS)
+
+    @field_validator("start")
+    @classmethod
+    def _naive(cls, value: datetime) -> datetime:
+        if value.tzinfo is not None:
+            raise ValueError("write the start as local time in the event's time zone, without an offset")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_items(self) -> SessionPlan:
+        seen: set[str] = set()
+        for item in self.items:
+            if item.id in seen:
+                raise ValueError(f"duplicate item id {item.id!r} in session {self.id!r}")
+            seen.add(item.id)
+        return self
+
+    def item_index(self, item_id: str) -> int | None:
+        for index, item in enumerate(self.items):
+            if item.id == item_id:
+                return index
+        return None
+
+
+class Agenda(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = Field(min_length=1, max_length=300)
+    timezone: str
+    people: tuple[Person, ...] = Field(default=(), max_length=MAX_PEOPLE)
+    sessions: tuple[SessionPlan, ...] = Field(min_length=1, max_length=MAX_SESSIONS)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Geneva')") from None
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Agenda:
+        people = set()
+        for person in self.people:
+            if person.id in people:
+                raise ValueError(f"duplicate person id {person.id!r}")
+            people.add(person.id)
+        sessions = set()
+        for session in self.sessions:
+            if session.id in sessions:
+                raise ValueError(f"duplicate session id {session.id!r}")
+            sessions.add(session.id)
+            for item in session.items:
+                for speaker in item.speakers:
+                    if speaker not in people:
+                        raise ValueError(f"item {item.id!r} in session {session.id!r} names unknown person {speaker!r}")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def session(self, session_id: str) -> SessionPlan | None:
+        for session in self.sessions:
+            if session.id == session_id:
+                return session
+        return None
+
+    def person(self, person_id: str) -> Person | None:
+        for person in self.people:
+            if person.id == person_id:
+                return person
+        return None
+
+
+def local_to_ms(value: datetime, zone: ZoneInfo) -> int:
+    """A naive local time in ``zone`` as epoch milliseconds."""
+    return int(value.replace(tzinfo=zone).timestamp() * 1000)
+
+
+def ms_to_local(ms: int, zone: ZoneInfo) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=zone)
+
+
+def fixed_start_ms(fixed: time, on_day: date, zone: ZoneInfo) -> int:
+    return local_to_ms(datetime.combine(on_day, fixed), zone)
+
+
+def planned_schedule(session: SessionPlan, zone: ZoneInfo) -> list[int]:
+    """Planned start of every item (epoch ms), fixed starts honoured, then the planned end."""
+    cursor = local_to_ms(session.start, zone)
+    day = session.start.date()
+    starts: list[int] = []
+    for item in session.items:
+        if item.fixed_start is not None:
+            cursor = max(cursor, fixed_start_ms(item.fixed_start, day, zone))
+        starts.append(cursor)
+        cursor += item.duration_s * 1000
+    starts.append(cursor)
+    return starts
+
+
+def is_valid_id(value: str) -> bool:
+    return bool(_ID.match(value))
+
+
+def slug(text: str) -> str:
+    """An id made from free text ("Q&A with the audience" -> "q-a-with-the-audience")."""
+    out = re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")
+    return (out or "item")[:48]
+
+
+__all__ = [
+    "Agenda",
+    "ItemKind",
+    "ItemPlan",
+    "Person",
+    "SessionPlan",
+    "fixed_start_ms",
+    "local_to_ms",
+    "ms_to_local",
+    "planned_schedule",
+    "slug",
+]

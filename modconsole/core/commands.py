@@ -1,0 +1,203 @@
+"""Commands: what a person asks for. ``decide`` turns them into events or a rejection."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .events import HandKind
+
+Role = Literal["moderator", "speaker", "participant", "display"]
+
+# Short texts a moderator sends most often; clients offer them as presets.
+PRESET_MESSAGES = ("Please wrap up", "One minute", "Time is up")
+
+MAX_TEXT = 500
+
+
+class Actor(BaseModel):
+    """Who acts: a role (or the server itself), the person behind it, and the client."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Role | Literal["system"]
+    person: str | None = None
+    name: str | None = None  # a participant's self-declared name
+    client: str = ""
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(default="", max_length=64, description="client id, echoed in the ack or error")
+    session: str | None = Field(
+        default=None, max_length=64, description="defaults to the running session, else the first not ended"
+    )
+    expected_seq: int | None = Field(
+        default=None,
+        ge=0,
+        description="refuse unless this is still the session's revision (the seq of its last flow change)",
+    )
+
+
+class Start(_Command):
+    type: Literal["start"] = "start"
+
+
+class Pause(_Command):
+    type: Literal["pause"] = "pause"
+
+
+class Resume(_Command):
+    type: Literal["resume"] = "resume"
+
+
+class Next(_Command):
+    type: Literal["next"] = "next"
+
+
+class Prev(_Command):
+    type: Literal["prev"] = "prev"
+
+
+class Goto(_Command):
+    type: Literal["goto"] = "goto"
+    item: str = Field(max_length=64)
+
+
+class Skip(_Command):
+    type: Literal["skip"] = "skip"
+    item: str | None = Field(default=None, max_length=64, description="defaults to the next pending item")
+
+
+class AddTime(_Command):
+    type: Literal["add_time"] = "add_time"
+    delta_s: int = Field(ge=-24 * 3600, le=24 * 3600)
+    turn: bool = False
+
+
+class Extend(_Command):
+    type: Literal["extend"] = "extend"
+    delta_s: int = Field(ge=-24 * 3600, le=24 * 3600)
+
+
+class End(_Command):
+    type: Literal["end"] = "end"
+
+
+class Raise(_Command):
+    type: Literal["raise"] = "raise"
+    kind: HandKind = "contribution"
+
+
+class Lower(_Command):
+    type: Literal["lower"] = "lower"
+
+
+class QueueAdd(_Command):
+    type: Literal["queue_add"] = "queue_add"
+    person: str = Field(max_length=64)
+    kind: HandKind = "contribution"
+
+
+class QueueRemove(_Command):
+    type: Literal["queue_remove"] = "queue_remove"
+    person: str = Field(max_length=64)
+
+
+class QueueMove(_Command):
+    type: Literal["queue_move"] = "queue_move"
+    person: str = Field(max_length=64)
+    position: int = Field(ge=1, le=100_000)
+
+
+class Floor(_Command):
+    type: Literal["floor"] = "floor"
+    person: str | None = Field(default=None, max_length=64, description="defaults to the head of the queue")
+
+
+class EndTurn(_Command):
+    type: Literal["end_turn"] = "end_turn"
+
+
+class PauseTurn(_Command):
+    type: Literal["pause_turn"] = "pause_turn"
+
+
+class ResumeTurn(_Command):
+    type: Literal["resume_turn"] = "resume_turn"
+
+
+class SetTurnLimit(_Command):
+    type: Literal["set_turn_limit"] = "set_turn_limit"
+    limit_s: int | None = Field(default=None, gt=0, le=24 * 3600)
+
+
+class CloseQueue(_Command):
+    type: Literal["close_queue"] = "close_queue"
+
+
+class OpenQueue(_Command):
+    type: Literal["open_queue"] = "open_queue"
+
+
+class SendMessage(_Command):
+    type: Literal["message"] = "message"
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    to: str = Field(default="floor", max_length=64, description='a person id, "floor" or "all"')
+
+
+class Ack(_Command):
+    type: Literal["ack"] = "ack"
+    message_id: str | None = Field(
+        default=None, max_length=64, description="defaults to the latest unacknowledged message to you"
+    )
+
+
+class ApplyPlan(_Command):
+    type: Literal["apply_plan"] = "apply_plan"
+    target: str | None = Field(
+        default=None,
+        pattern=r"^\d{1,2}:\d{2}$",
+        description="HH:MM in the event's time zone; defaults to the planned end",
+    )
+    include_fixed: bool = False
+
+
+class Undo(_Command):
+    type: Literal["undo"] = "undo"
+
+
+Command = Annotated[
+    Start
+    | Pause
+    | Resume
+    | Next
+    | Prev
+    | Goto
+    | Skip
+    | AddTime
+    | Extend
+    | End
+    | Raise
+    | Lower
+    | QueueAdd
+    | QueueRemove
+    | QueueMove
+    | Floor
+    | EndTurn
+    | PauseTurn
+    | ResumeTurn
+    | SetTurnLimit
+    | CloseQueue
+    | OpenQueue
+    | SendMessage
+    | Ack
+    | ApplyPlan
+    | Undo,
+    Field(discriminator="type"),
+]
+
+# What each role may ask for beyond the moderator, who may ask for anything.
+AUDIENCE_COMMANDS = frozenset({"raise", "lower", "ack"})

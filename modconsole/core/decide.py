@@ -1,0 +1,440 @@
+"""``decide``: a command, who asks and when, against the state -> events or a rejection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Literal
+
+from . import commands as c
+from . import events as e
+from .agenda import Person, local_to_ms, ms_to_local
+from .state import SessionState, State
+from .view import default_session, project, recovery_plan
+
+RejectionCode = Literal["forbidden", "not_found", "invalid_state", "stale", "invalid"]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    code: RejectionCode
+    message: str
+
+
+Decision = list[e.Event] | Rejected
+
+
+class _Reject(Exception):
+    def __init__(self, code: RejectionCode, message: str) -> None:
+        super().__init__(message)
+        self.rejection = Rejected(code, message)
+
+
+def _fail(code: RejectionCode, message: str) -> _Reject:
+    return _Reject(code, message)
+
+
+def decide(state: State, command: c.Command, actor: c.Actor, now: int) -> Decision:
+    """Events for ``command`` or a typed rejection; never changes ``state``."""
+    try:
+        return _decide(state, command, actor, now)
+    except _Reject as reject:
+        return reject.rejection
+
+
+def _decide(state: State, cmd: c.Command, actor: c.Actor, now: int) -> list[e.Event]:
+    if state.agenda is None:
+        raise _fail("invalid_state", "the event has no agenda yet")
+    if actor.role == "display":
+        raise _fail("forbidden", "a display is read-only")
+    if actor.role != "moderator" and cmd.type not in c.AUDIENCE_COMMANDS:
+        raise _fail(
+            "forbidden",
+            f"{cmd.type!r} is for moderators; a {actor.role} may raise or lower a hand and acknowledge messages",
+        )
+    if cmd.type == "ack":
+        return _ack(state, cmd, actor, now)  # type: ignore[arg-type]
+    if cmd.type == "message":
+        return _message(state, cmd, actor, now)  # type: ignore[arg-type]
+    session = _session(state, cmd)
+    if cmd.type == "undo":
+        return _undo(state, now)
+    if cmd.expected_seq is not None and cmd.expected_seq != session.rev:
+        raise _fail(
+            "stale",
+            f"session {session.id!r} changed since seq {cmd.expected_seq} "
+            f"(now at {session.rev}); look again before repeating the command",
+        )
+    handler = _HANDLERS[cmd.type]
+    return handler(state, session, cmd, actor, now)
+
+
+def _session(state: State, cmd: c.Command) -> SessionState:
+    if cmd.session is not None:
+        session = state.session(cmd.session)
+        if session is None:
+            known = ", ".join(s.id for s in state.sessions)
+            raise _fail("not_found", f"no session {cmd.session!r} (sessions: {known})")
+        return session
+    session = default_session(state)
+    if session is None:
+        raise _fail("not_found", "the event has no sessions")
+    return session
+
+
+def _running_item(session: SessionState, what: str):  # type: ignore[no-untyped-def]
+    if session.status == "not_started":
+        raise _fail("invalid_state", f"session {session.id!r} has not started; cannot {what}")
+    if session.status == "ended":
+        raise _fail("invalid_state", f"session {session.id!r} has ended; cannot {what}")
+    item = session.current_item
+    if item is None:
+        raise _fail("invalid_state", f"session {session.id!r} has no current item")
+    return item
+
+
+def _start(state: State, s: SessionState, cmd: c.Start, actor: c.Actor, now: int) -> list[e.Event]:
+    if s.status != "not_started":
+        raise _fail(
+            "invalid_state",
+            f"session {s.id!r} is {s.status.replace('_', ' ')}; "
+            + ("use resume" if s.status == "paused" else "it can start once"),
+        )
+    if all(item.status == "skipped" for item in s.items):
+        raise _fail("invalid_state", f"every item of session {s.id!r} is skipped")
+    return [e.SessionStarted(session=s.id, at=now)]
+
+
+def _pause(state: State, s: SessionState, cmd: c.Pause, actor: c.Actor, now: int) -> list[e.Event]:
+    if s.status != "running":
+        raise _fail("invalid_state", f"session {s.id!r} is {s.status.replace('_', ' ')}, not running")
+    return [e.SessionPaused(session=s.id, at=now)]
+
+
+def _resume(state: State, s: SessionState, cmd: c.Resume, actor: c.Actor, now: int) -> list[e.Event]:
+    if s.status != "paused":
+        raise _fail("invalid_state", f"session {s.id!r} is {s.status.replace('_', ' ')}, not paused")
+    return [e.SessionResumed(session=s.id, at=now)]
+
+
+def _move(s: SessionState, step: int, what: str) -> int:
+    assert s.current is not None
+    index = s.current + step
+    while 0 <= index < len(s.items) and s.items[index].status == "skipped":
+        index += step
+    if not 0 <= index < len(s.items):
+        edge = "last" if step > 0 else "first"
+        hint = "; use end to close the session" if step > 0 else ""
+        raise _fail("invalid_state", f"{s.items[s.current].id!r} is the {edge} item, there is no {what}{hint}")
+    return index
+
+
+def _next(state: State, s: SessionState, cmd: c.Next, actor: c.Actor, now: int) -> list[e.Event]:
+    _running_item(s, "move to the next item")
+    index = _move(s, 1, "next item")
+    return [e.ItemChanged(session=s.id, at=now, item=s.items[index].id, how="next")]
+
+
+def _prev(state: State, s: SessionState, cmd: c.Prev, actor: c.Actor, now: int) -> list[e.Event]:
+    _running_item(s, "go back")
+    index = _move(s, -1, "previous item")
+    return [e.ItemChanged(session=s.id, at=now, item=s.items[index].id, how="prev")]
+
+
+def _item_id(s: SessionState, item_id: str) -> int:
+    index = s.index(item_id)
+    if index is None:
+        known = ", ".join(i.id for i in s.items)
+        raise _fail("not_found", f"no item {item_id!r} in session {s.id!r} (items: {known})")
+    return index
+
+
+def _goto(state: State, s: SessionState, cmd: c.Goto, actor: c.Actor, now: int) -> list[e.Event]:
+    _running_item(s, "go to an item")
+    index = _item_id(s, cmd.item)
+    if index == s.current:
+        raise _fail("invalid_state", f"{cmd.item!r} is already the current item")
+    return [e.ItemChanged(session=s.id, at=now, item=cmd.item, how="goto")]
+
+
+def _skip(state: State, s: SessionState, cmd: c.Skip, actor: c.Actor, now: int) -> list[e.Event]:
+    if s.status == "ended":
+        raise _fail("invalid_state", f"session {s.id!r} has ended")
+    if cmd.item is not None:
+        index = _item_id(s, cmd.item)
+    else:
+        start = 0 if s.current is None else s.current + 1
+        pending = [i for i in range(start, len(s.items)) if s.items[i].status == "pending"]
+        if not pending:
+            raise _fail("invalid_state", "no pending item left to skip")
+        index = pending[0]
+    item = s.items[index]
+    if item.status != "pending":
+        raise _fail("invalid_state", f"only an item that has not run can be skipped; {item.id!r} is {item.status}")
+    return [e.ItemSkipped(session=s.id, at=now, item=item.id)]
+
+
+def _add_time(state: State, s: SessionState, cmd: c.AddTime, actor: c.Actor, now: int) -> list[e.Event]:
+    item = _running_item(s, "add time")
+    if cmd.delta_s == 0:
+        raise _fail("invalid", "add or remove a non-zero amount of time")
+    if cmd.turn:
+        if item.floor is None:
+            raise _fail("invalid_state", "nobody has the floor")
+        limit = item.floor.effective_limit_s
+        if limit is None:
+            raise _fail("invalid_state", "this turn has no limit; set one with set_turn_limit first")
+        if limit + cmd.delta_s < 0:
+            raise _fail("invalid", f"the turn limit would fall below zero ({limit} s now)")
+        return [e.TurnTimeAdded(session=s.id, at=now, delta_s=cmd.delta_s)]
+    if item.duration_s + cmd.delta_s < 0:
+        raise _fail("invalid", f"the item's duration would fall below zero ({item.duration_s} s now)")
+    return [e.ItemTimeAdded(session=s.id, at=now, item=item.id, delta_s=cmd.delta_s)]
+
+
+def _extend(state: State, s: SessionState, cmd: c.Extend, actor: c.Actor, now: int) -> list[e.Event]:
+    if s.status == "ended":
+        raise _fail("invalid_state", f"session {s.id!r} has ended")
+    if cmd.delta_s == 0:
+        raise _fail("invalid", "extend by a non-zero amount of time")
+    if s.extended_s + cmd.delta_s < 0:
+        raise _fail("invalid", f"cannot take back more than was granted ({s.extended_s} s)")
+    return [e.SessionExtended(session=s.id, at=now, delta_s=cmd.delta_s)]
+
+
+def _end(state: State, s: SessionState, cmd: c.End, actor: c.Actor, now: int) -> list[e.Event]:
+    if s.status in ("not_started", "ended"):
+        raise _fail("invalid_state", f"session {s.id!r} is {s.status.replace('_', ' ')}")
+    return [e.SessionEnded(session=s.id, at=now)]
+
+
+def _known_person(state: State, person_id: str) -> Person:
+    person = state.person(person_id)
+    if person is None:
+        raise _fail("not_found", f"no person {person_id!r} on the roster or among participants")
+    return person
+
+
+def _check_can_queue(s: SessionState, person: str, who: str) -> None:
+    item = _running_item(s, "queue")
+    if not item.queue_open:
+        raise _fail("invalid_state", f"the queue for {item.id!r} is closed")
+    if any(h.person == person for h in item.queue):
+        raise _fail("invalid_state", f"{who} already in the queue")
+    if item.floor is not None and item.floor.person == person:
+        raise _fail("invalid_state", f"{who} holding the floor")
+
+
+def _raise(state: State, s: SessionState, cmd: c.Raise, actor: c.Actor, now: int) -> list[e.Event]:
+    if actor.role == "moderator":
+        raise _fail("invalid", "a moderator adds people with queue_add")
+    assert actor.person is not None
+    out: list[e.Event] = []
+    if actor.role == "participant":
+        if actor.person not in state.participants:
+            name = actor.name or actor.person
+            out.append(e.ParticipantRegistered(person=Person(id=actor.person, name=name, participant=True)))
+    else:
+        _known_person(state, actor.person)
+    _check_can_queue(s, actor.person, "you are")
+    out.append(e.HandRaised(session=s.id, at=now, person=actor.person, kind=cmd.kind))
+    return out
+
+
+def _queued(s: SessionState, person: str, who: str) -> None:
+    item = _running_item(s, "change the queue")
+    if not any(h.person == person for h in item.queue):
+        raise _fail("not_found", f"{who} not in the queue for {item.id!r}")
+
+
+def _lower(state: State, s: SessionState, cmd: c.Lower, actor: c.Actor, now: int) -> list[e.Event]:
+    if actor.role == "moderator":
+        raise _fail("invalid", "a moderator removes people with queue_remove")
+    assert actor.person is not None
+    _queued(s, actor.person, "you are")
+    return [e.HandLowered(session=s.id, at=now, person=actor.person)]
+
+
+def _queue_add(state: State, s: SessionState, cmd: c.QueueAdd, actor: c.Actor, now: int) -> list[e.Event]:
+    person = _known_person(state, cmd.person)
+    _check_can_queue(s, person.id, f"{person.name} is")
+    return [e.HandRaised(session=s.id, at=now, person=person.id, kind=cmd.kind)]
+
+
+def _queue_remove(state: State, s: SessionState, cmd: c.QueueRemove, actor: c.Actor, now: int) -> list[e.Event]:
+    _queued(s, cmd.person, f"{cmd.person!r} is")
+    return [e.HandLowered(session=s.id, at=now, person=cmd.person, by_moderator=True)]
+
+
+def _queue_move(state: State, s: SessionState, cmd: c.QueueMove, actor: c.Actor, now: int) -> list[e.Event]:
+    _queued(s, cmd.person, f"{cmd.person!r} is")
+    item = s.current_item
+    assert item is not None
+    hand = next(h for h in item.queue if h.person == cmd.person)
+    others = [h for h in item.queue if h.person != cmd.person]
+    points = sum(1 for h in others if h.kind == "point_of_order")
+    if hand.kind == "point_of_order":
+        low, high = 1, points + 1
+    else:
+        low, high = points + 1, len(others) + 1
+    if not low <= cmd.position <= high:
+        what = "a point of order" if hand.kind == "point_of_order" else "this hand (points of order stay ahead)"
+        raise _fail("invalid", f"position {cmd.position} is out of range for {what}: choose {low}..{high}")
+    return [e.HandMoved(session=s.id, at=now, person=cmd.person, position=cmd.position)]
+
+
+def _floor(state: State, s: SessionState, cmd: c.Floor, actor: c.Actor, now: int) -> list[e.Event]:
+    item = _running_item(s, "give the floor")
+    if cmd.person is None:
+        if not item.queue:
+            raise _fail("invalid_state", f"the queue for {item.id!r} is empty")
+        hand = item.queue[0]
+        person, kind, raised_at = hand.person, hand.kind, hand.raised_at
+    else:
+        found = _known_person(state, cmd.person)
+        person = found.id
+        queued = next((h for h in item.queue if h.person == person), None)
+        kind = queued.kind if queued else "contribution"
+        raised_at = queued.raised_at if queued else None
+        if item.floor is not None and item.floor.person == person:
+            raise _fail("invalid_state", f"{found.name} already has the floor")
+    return [
+        e.TurnStarted(session=s.id, at=now, person=person, kind=kind, raised_at=raised_at, limit_s=item.turn_limit_s)
+    ]
+
+
+def _with_floor(s: SessionState, what: str):  # type: ignore[no-untyped-def]
+    item = _running_item(s, what)
+    if item.floor is None:
+        raise _fail("invalid_state", "nobody has the floor")
+    return item.floor
+
+
+def _end_turn(state: State, s: SessionState, cmd: c.EndTurn, actor: c.Actor, now: int) -> list[e.Event]:
+    _with_floor(s, "end a turn")
+    return [e.TurnEnded(session=s.id, at=now)]
+
+
+def _pause_turn(state: State, s: SessionState, cmd: c.PauseTurn, actor: c.Actor, now: int) -> list[e.Event]:
+    if _with_floor(s, "pause a turn").paused:
+        raise _fail("invalid_state", "the turn is already paused")
+    return [e.TurnPaused(session=s.id, at=now)]
+
+
+def _resume_turn(state: State, s: SessionState, cmd: c.ResumeTurn, actor: c.Actor, now: int) -> list[e.Event]:
+    if not _with_floor(s, "resume a turn").paused:
+        raise _fail("invalid_state", "the turn is not paused")
+    return [e.TurnResumed(session=s.id, at=now)]
+
+
+def _set_turn_limit(state: State, s: SessionState, cmd: c.SetTurnLimit, actor: c.Actor, now: int) -> list[e.Event]:
+    _running_item(s, "set the turn limit")
+    return [e.TurnLimitSet(session=s.id, at=now, limit_s=cmd.limit_s)]
+
+
+def _close_queue(state: State, s: SessionState, cmd: c.CloseQueue, actor: c.Actor, now: int) -> list[e.Event]:
+    if not _running_item(s, "close the queue").queue_open:
+        raise _fail("invalid_state", "the queue is already closed")
+    return [e.QueueClosed(session=s.id, at=now)]
+
+
+def _open_queue(state: State, s: SessionState, cmd: c.OpenQueue, actor: c.Actor, now: int) -> list[e.Event]:
+    if _running_item(s, "open the queue").queue_open:
+        raise _fail("invalid_state", "the queue is already open")
+    return [e.QueueOpened(session=s.id, at=now)]
+
+
+def _message(state: State, cmd: c.SendMessage, actor: c.Actor, now: int) -> list[e.Event]:
+    text = cmd.text.strip()
+    if not text or any(ord(ch) < 32 and ch not in "\n\t" for ch in text):
+        raise _fail("invalid", "a message needs text without control characters")
+    session = _session(state, cmd) if cmd.to == "floor" or cmd.session else None
+    if cmd.to == "floor":
+        assert session is not None
+        item = session.current_item
+        if item is None or item.floor is None:
+            raise _fail("invalid_state", f"nobody has the floor in session {session.id!r}")
+        to = item.floor.person
+    elif cmd.to == "all":
+        to = "all"
+    else:
+        to = _known_person(state, cmd.to).id
+    return [
+        e.MessageSent(at=now, message_id=f"m{state.seq + 1}", to=to, text=text, session=session.id if session else None)
+    ]
+
+
+def _ack(state: State, cmd: c.Ack, actor: c.Actor, now: int) -> list[e.Event]:
+    if actor.person is None:
+        raise _fail("invalid", "only a speaker or participant acknowledges a message addressed to them")
+    mine = [m for m in state.messages if m.to in (actor.person, "all") and actor.person not in m.acknowledged]
+    if cmd.message_id is not None:
+        mine = [m for m in mine if m.id == cmd.message_id]
+        if not mine:
+            raise _fail("not_found", f"no unacknowledged message {cmd.message_id!r} for you")
+    if not mine:
+        raise _fail("not_found", "no unacknowledged message for you")
+    return [e.MessageAcknowledged(at=now, message_id=mine[-1].id, person=actor.person)]
+
+
+def resolve_target(state: State, session: SessionState, hhmm: str | None, now: int) -> int:
+    """``HH:MM`` in the event's zone, on the day nearest the session's own target end."""
+    baseline = project(state, session, now).baseline_end
+    if hhmm is None:
+        return baseline
+    assert state.agenda is not None
+    hours, minutes = (int(p) for p in hhmm.split(":"))
+    if hours > 23 or minutes > 59:
+        raise _fail("invalid", f"not a time of day: {hhmm!r}")
+    zone = state.agenda.zone
+    day = ms_to_local(baseline, zone).date()
+    candidates = [
+        local_to_ms(datetime.combine(day + timedelta(days=d), time(hours, minutes)), zone) for d in (-1, 0, 1)
+    ]
+    return min(candidates, key=lambda ms: abs(ms - baseline))
+
+
+def _apply_plan(state: State, s: SessionState, cmd: c.ApplyPlan, actor: c.Actor, now: int) -> list[e.Event]:
+    if s.status == "ended":
+        raise _fail("invalid_state", f"session {s.id!r} has ended")
+    target = resolve_target(state, s, cmd.target, now)
+    if target <= now:
+        raise _fail("invalid", "the target end has already passed")
+    plan = recovery_plan(state, s, now, target, include_fixed=cmd.include_fixed)
+    if not plan.durations:
+        raise _fail("invalid_state", "the session already ends by the target; nothing to trim")
+    return [e.PlanApplied(session=s.id, at=now, target_ms=target, durations=plan.durations)]
+
+
+def _undo(state: State, now: int) -> list[e.Event]:
+    if not state.timing_actions:
+        raise _fail("invalid_state", "nothing to undo")
+    seq, kind = state.timing_actions[-1]
+    return [e.Undone(at=now, seqs=(seq,), what=kind)]
+
+
+_HANDLERS = {
+    "start": _start,
+    "pause": _pause,
+    "resume": _resume,
+    "next": _next,
+    "prev": _prev,
+    "goto": _goto,
+    "skip": _skip,
+    "add_time": _add_time,
+    "extend": _extend,
+    "end": _end,
+    "raise": _raise,
+    "lower": _lower,
+    "queue_add": _queue_add,
+    "queue_remove": _queue_remove,
+    "queue_move": _queue_move,
+    "floor": _floor,
+    "end_turn": _end_turn,
+    "pause_turn": _pause_turn,
+    "resume_turn": _resume_turn,
+    "set_turn_limit": _set_turn_limit,
+    "close_queue": _close_queue,
+    "open_queue": _open_queue,
+    "apply_plan": _apply_plan,
+}

@@ -1,0 +1,263 @@
+"""Events: the facts the timing log records, in the past tense.
+
+Every change of live state is one of these. The server decides them from
+commands, writes them to the log, and sends them to clients, which apply them
+to their own replica with the same ``apply``.
+
+Queue and turn events act on the session's current item: after an undo the
+log is replayed without the voided events, and a hand raised after a
+mistaken "next" then lands in the queue of the item that is current again.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from .agenda import Agenda, Person
+
+HandKind = Literal["contribution", "reply", "question", "point_of_order"]
+HAND_KINDS: tuple[HandKind, ...] = ("contribution", "reply", "question", "point_of_order")
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _SessionEvent(_Event):
+    session: str
+
+
+class EventCreated(_Event):
+    type: Literal["event_created"] = "event_created"
+    event_id: str
+    agenda: Agenda
+
+
+class ClockSet(_Event):
+    """The event clock's mapping from wall time: virtual = virtual_ms + (wall - wall_ms) * scale."""
+
+    type: Literal["clock_set"] = "clock_set"
+    wall_ms: int
+    virtual_ms: int
+    scale: float = Field(gt=0)
+
+
+class SessionStarted(_SessionEvent):
+    type: Literal["session_started"] = "session_started"
+    at: int
+
+
+class SessionPaused(_SessionEvent):
+    type: Literal["session_paused"] = "session_paused"
+    at: int
+
+
+class SessionResumed(_SessionEvent):
+    type: Literal["session_resumed"] = "session_resumed"
+    at: int
+
+
+class SessionEnded(_SessionEvent):
+    type: Literal["session_ended"] = "session_ended"
+    at: int
+
+
+class SessionExtended(_SessionEvent):
+    type: Literal["session_extended"] = "session_extended"
+    at: int
+    delta_s: int
+
+
+class ItemChanged(_SessionEvent):
+    """The current item closes and ``item`` becomes current (re-opened if it ran before)."""
+
+    type: Literal["item_changed"] = "item_changed"
+    at: int
+    item: str
+    how: Literal["next", "prev", "goto"]
+
+
+class ItemSkipped(_SessionEvent):
+    type: Literal["item_skipped"] = "item_skipped"
+    at: int
+    item: str
+
+
+class ItemTimeAdded(_SessionEvent):
+    type: Literal["item_time_added"] = "item_time_added"
+    at: int
+    item: str
+    delta_s: int
+
+
+class PlanApplied(_SessionEvent):
+    """A recovery plan: new durations for the remaining items (the original plan stays in the agenda)."""
+
+    type: Literal["plan_applied"] = "plan_applied"
+    at: int
+    target_ms: int
+    durations: dict[str, int]
+
+
+class ParticipantRegistered(_Event):
+    type: Literal["participant_registered"] = "participant_registered"
+    person: Person
+
+
+class HandRaised(_SessionEvent):
+    type: Literal["hand_raised"] = "hand_raised"
+    at: int
+    person: str
+    kind: HandKind
+
+
+class HandLowered(_SessionEvent):
+    type: Literal["hand_lowered"] = "hand_lowered"
+    at: int
+    person: str
+    by_moderator: bool = False
+
+
+class HandMoved(_SessionEvent):
+    type: Literal["hand_moved"] = "hand_moved"
+    at: int
+    person: str
+    position: int  # 1-based
+
+
+class QueueClosed(_SessionEvent):
+    type: Literal["queue_closed"] = "queue_closed"
+    at: int
+
+
+class QueueOpened(_SessionEvent):
+    type: Literal["queue_opened"] = "queue_opened"
+    at: int
+
+
+class TurnLimitSet(_SessionEvent):
+    type: Literal["turn_limit_set"] = "turn_limit_set"
+    at: int
+    limit_s: int | None
+
+
+class TurnStarted(_SessionEvent):
+    type: Literal["turn_started"] = "turn_started"
+    at: int
+    person: str
+    kind: HandKind
+    raised_at: int | None  # when the hand went up; None when given the floor unqueued
+    limit_s: int | None
+
+
+class TurnEnded(_SessionEvent):
+    type: Literal["turn_ended"] = "turn_ended"
+    at: int
+
+
+class TurnPaused(_SessionEvent):
+    type: Literal["turn_paused"] = "turn_paused"
+    at: int
+
+
+class TurnResumed(_SessionEvent):
+    type: Literal["turn_resumed"] = "turn_resumed"
+    at: int
+
+
+class TurnTimeAdded(_SessionEvent):
+    type: Literal["turn_time_added"] = "turn_time_added"
+    at: int
+    delta_s: int
+
+
+class MessageSent(_Event):
+    type: Literal["message_sent"] = "message_sent"
+    at: int
+    message_id: str
+    to: str  # a person id, or "all"
+    text: str
+    session: str | None = None
+
+
+class MessageAcknowledged(_Event):
+    type: Literal["message_acknowledged"] = "message_acknowledged"
+    at: int
+    message_id: str
+    person: str
+
+
+class Undone(_Event):
+    """Voids earlier log entries: state is recomputed as though they had not happened."""
+
+    type: Literal["undone"] = "undone"
+    at: int
+    seqs: tuple[int, ...]
+    what: str
+
+
+Event = Annotated[
+    EventCreated
+    | ClockSet
+    | SessionStarted
+    | SessionPaused
+    | SessionResumed
+    | SessionEnded
+    | SessionExtended
+    | ItemChanged
+    | ItemSkipped
+    | ItemTimeAdded
+    | PlanApplied
+    | ParticipantRegistered
+    | HandRaised
+    | HandLowered
+    | HandMoved
+    | QueueClosed
+    | QueueOpened
+    | TurnLimitSet
+    | TurnStarted
+    | TurnEnded
+    | TurnPaused
+    | TurnResumed
+    | TurnTimeAdded
+    | MessageSent
+    | MessageAcknowledged
+    | Undone,
+    Field(discriminator="type"),
+]
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+# Events that only concern the queue's members or messages: they do not move
+# the session's revision, so a participant raising a hand does not make a
+# moderator's "next" stale.
+AUDIENCE_EVENTS = frozenset(
+    {"hand_raised", "hand_lowered", "participant_registered", "message_sent", "message_acknowledged"}
+)
+
+# Moderators' timing actions: each command yields exactly one of these, and
+# "undo" voids the newest one still standing.
+TIMING_EVENTS = frozenset(
+    {
+        "session_started",
+        "session_paused",
+        "session_resumed",
+        "session_ended",
+        "session_extended",
+        "item_changed",
+        "item_skipped",
+        "item_time_added",
+        "plan_applied",
+        "hand_moved",
+        "queue_closed",
+        "queue_opened",
+        "turn_limit_set",
+        "turn_started",
+        "turn_ended",
+        "turn_paused",
+        "turn_resumed",
+        "turn_time_added",
+    }
+)

@@ -1,0 +1,344 @@
+"""Timing maths over the live state: phases, projections, queue estimates, recovery plans.
+
+Everything here is a pure function of a state and a time ("now", epoch ms on
+the event clock), so a client computes the same figures the server would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from .agenda import ItemKind, ItemPlan, fixed_start_ms, local_to_ms, ms_to_local, planned_schedule
+from .state import ItemState, SessionState, State, Turn
+
+Phase = Literal["normal", "warning", "danger", "overtime"]
+
+DEFAULT_TURN_S = 120  # expected turn length before any turn was observed and with no limit
+MIN_PLANNED_ITEM_S = 60  # a recovery plan leaves every trimmed item at least a minute
+
+
+def phase(remaining_s: float, warning_s: int, danger_s: int) -> Phase:
+    if remaining_s <= 0:
+        return "overtime"
+    if remaining_s <= danger_s:
+        return "danger"
+    if remaining_s <= warning_s:
+        return "warning"
+    return "normal"
+
+
+def item_phase(plan: ItemPlan, item: ItemState, now: int) -> Phase:
+    return phase(item.duration_s - item.timer.elapsed_ms(now) / 1000, plan.warning_s, plan.danger_s)
+
+
+def turn_phase(turn: Turn, now: int) -> Phase:
+    limit = turn.effective_limit_s
+    if limit is None:
+        return "normal"
+    # Turns are short: warn with a fifth of the limit left, at least 15 s.
+    warning = max(15, limit // 5)
+    danger = min(10, warning)
+    return phase(limit - turn.timer.elapsed_ms(now) / 1000, warning, danger)
+
+
+def _day_shift_anchor(state: State, session: SessionState) -> datetime:
+    """The date fixed starts refer to: the planned date, moved by whole days when a
+    session (a rehearsal) starts on another day than planned."""
+    assert state.agenda is not None
+    plan = state.plan(session.id)
+    zone = state.agenda.zone
+    if session.started_at is None:
+        return plan.start
+    actual_day = ms_to_local(session.started_at, zone).date()
+    return plan.start.replace(year=actual_day.year, month=actual_day.month, day=actual_day.day)
+
+
+@dataclass(frozen=True)
+class Projection:
+    planned_starts: list[int]  # per item, then the planned end
+    projected_starts: list[int | None]  # per item; None for items done or skipped
+    projected_end: int
+    planned_duration_s: int
+    baseline_end: int  # where the session should end: its start plus plan plus extensions
+
+
+def project(state: State, session: SessionState, now: int, durations: dict[str, int] | None = None) -> Projection:
+    """Projected start of every remaining item and the projected end, fixed starts honoured.
+
+    ``durations`` overrides item durations (used to try a recovery plan).
+    """
+    assert state.agenda is not None
+    zone = state.agenda.zone
+    plan = state.plan(session.id)
+    planned = planned_schedule(plan, zone)
+    planned_duration_s = (planned[-1] - planned[0]) // 1000
+    anchor = _day_shift_anchor(state, session)
+    start_base = session.started_at if session.started_at is not None else local_to_ms(anchor, zone)
+    baseline_end = start_base + (planned_duration_s + session.extended_s) * 1000
+
+    def duration(item: ItemState) -> int:
+        if durations is not None and item.id in durations:
+            return durations[item.id]
+        return item.duration_s
+
+    projected: list[int | None] = [None] * len(session.items)
+    if session.status == "ended":
+        assert session.ended_at is not None
+        return Projection(planned, projected, session.ended_at, planned_duration_s, baseline_end)
+
+    if session.current is None:
+        cursor = max(now, local_to_ms(anchor, zone))
+        first = 0
+    else:
+        current = session.items[session.current]
+        projected[session.current] = current.timer.first_start
+        remaining = max(0, duration(current) * 1000 - current.timer.elapsed_ms(now))
+        cursor = now + remaining
+        first = session.current + 1
+    for index in range(first, len(session.items)):
+        item = session.items[index]
+        if item.status == "skipped":
+            continue
+        fixed = plan.items[index].fixed_start
+        if fixed is not None:
+            cursor = max(cursor, fixed_start_ms(fixed, anchor.date(), zone))
+        projected[index] = cursor
+        cursor += duration(item) * 1000
+    return Projection(planned, projected, cursor, planned_duration_s, baseline_end)
+
+
+def session_elapsed_ms(session: SessionState, now: int) -> int:
+    """Wall time on the event clock since the session started, pauses included."""
+    if session.started_at is None:
+        return 0
+    end = session.ended_at if session.ended_at is not None else now
+    return max(0, end - session.started_at)
+
+
+def expected_turn_s(session: SessionState, item: ItemState) -> int:
+    if item.turn_limit_s is not None:
+        return item.turn_limit_s
+    lengths = [t.timer.accumulated_ms for i in session.items for t in i.turns]
+    if not lengths:
+        return DEFAULT_TURN_S
+    return max(1, round(sum(lengths) / len(lengths) / 1000))
+
+
+def queue_waits(session: SessionState, now: int) -> list[int]:
+    """Estimated seconds until each queued person gets the floor, in queue order."""
+    item = session.current_item
+    if item is None:
+        return []
+    expected = expected_turn_s(session, item)
+    wait = 0
+    if item.floor is not None:
+        limit = item.floor.effective_limit_s or expected
+        wait = max(0, limit - item.floor.timer.elapsed_ms(now) // 1000)
+    waits = []
+    for _hand in item.queue:
+        waits.append(wait)
+        wait += expected
+    return waits
+
+
+@dataclass(frozen=True)
+class RecoveryPlan:
+    target_ms: int
+    durations: dict[str, int]  # new durations for the items it changes
+    projected_end: int
+    feasible: bool
+    trimmed_s: int
+
+
+def _adjustable(state: State, session: SessionState, include_fixed: bool) -> list[int]:
+    plan = state.plan(session.id)
+    indexes = []
+    start = 0 if session.current is None else session.current
+    for index in range(start, len(session.items)):
+        item = session.items[index]
+        spec = plan.items[index]
+        if item.status == "skipped":
+            continue
+        if not include_fixed and (spec.kind == ItemKind.break_ or spec.fixed_start is not None):
+            continue
+        indexes.append(index)
+    return indexes
+
+
+def recovery_plan(
+    state: State, session: SessionState, now: int, target_ms: int, include_fixed: bool = False
+) -> RecoveryPlan:
+    """New durations for the remaining items so the session ends by ``target_ms``.
+
+    Items shrink in proportion to their remaining time, none below a minute
+    (nor below what the current item has already run); fixed-start items and
+    breaks keep theirs unless ``include_fixed``. The factor is found by
+    bisection on the same projection the console shows, so fixed starts are
+    honoured exactly as there.
+    """
+    indexes = _adjustable(state, session, include_fixed)
+    floors: dict[str, int] = {}
+    fulls: dict[str, int] = {}
+    for index in indexes:
+        item = session.items[index]
+        ran = item.timer.elapsed_ms(now) // 1000 if index == session.current else 0
+        fulls[item.id] = item.duration_s
+        floors[item.id] = min(item.duration_s, max(ran, MIN_PLANNED_ITEM_S))
+
+    def durations_at(factor: float) -> dict[str, int]:
+        out = {}
+        for item_id, full in fulls.items():
+            low = floors[item_id]
+            value = low + (full - low) * factor
+            out[item_id] = int(value // 10 * 10) if value > low else low
+        return out
+
+    current_end = project(state, session, now).projected_end
+    if current_end <= target_ms or not fulls:
+        return RecoveryPlan(target_ms, {}, current_end, current_end <= target_ms, 0)
+    low, high = 0.0, 1.0
+    if project(state, session, now, durations_at(0.0)).projected_end > target_ms:
+        best = durations_at(0.0)
+    else:
+        for _ in range(40):
+            mid = (low + high) / 2
+            if project(state, session, now, durations_at(mid)).projected_end <= target_ms:
+                low = mid
+            else:
+                high = mid
+        best = durations_at(low)
+    changed = {k: v for k, v in best.items() if v != fulls[k]}
+    end = project(state, session, now, changed).projected_end
+    trimmed = sum(fulls[k] - v for k, v in changed.items())
+    return RecoveryPlan(target_ms, changed, end, end <= target_ms, trimmed)
+
+
+def default_session(state: State) -> SessionState | None:
+    """The running session, else the first that has not ended."""
+    for session in state.sessions:
+        if session.status in ("running", "paused"):
+            return session
+    for session in state.sessions:
+        if session.status != "ended":
+            return session
+    return state.sessions[0] if state.sessions else None
+
+
+def _iso(ms: int | None, state: State) -> str | None:
+    if ms is None:
+        return None
+    assert state.agenda is not None
+    return ms_to_local(ms, state.agenda.zone).isoformat(timespec="seconds")
+
+
+def _name(state: State, person_id: str) -> str:
+    person = state.person(person_id)
+    return person.name if person is not None else person_id
+
+
+def session_view(state: State, session: SessionState, now: int) -> dict[str, object]:
+    """The figures a moderator, ``ctl state --json`` and the reports read for one session."""
+    plan = state.plan(session.id)
+    proj = project(state, session, now)
+    items = []
+    for index, (spec, item) in enumerate(zip(plan.items, session.items, strict=True)):
+        actual_duration = item.timer.elapsed_ms(now) / 1000 if item.timer.first_start is not None else None
+        items.append(
+            {
+                "id": item.id,
+                "title": spec.title,
+                "kind": spec.kind.value,
+                "status": item.status,
+                "planned_start": _iso(proj.planned_starts[index], state),
+                "planned_duration_s": spec.duration_s,
+                "duration_s": item.duration_s,
+                "added_s": item.added_s,
+                "actual_start": _iso(item.timer.first_start, state),
+                "actual_duration_s": None if actual_duration is None else round(actual_duration, 1),
+                "projected_start": _iso(proj.projected_starts[index], state),
+                # A running item is only "over" once it passes its duration; until then it is on time.
+                "over_under_s": None
+                if actual_duration is None
+                else round(
+                    max(0.0, actual_duration - item.duration_s)
+                    if index == session.current
+                    else actual_duration - item.duration_s,
+                    1,
+                ),
+                "phase": item_phase(spec, item, now) if index == session.current else None,
+                "fixed_start": spec.fixed_start.isoformat() if spec.fixed_start else None,
+                "speakers": list(spec.speakers),
+            }
+        )
+    current = session.current_item
+    queue = []
+    floor = None
+    if current is not None:
+        waits = queue_waits(session, now)
+        for position, (hand, wait) in enumerate(zip(current.queue, waits, strict=True), start=1):
+            queue.append(
+                {
+                    "position": position,
+                    "person": hand.person,
+                    "name": _name(state, hand.person),
+                    "kind": hand.kind,
+                    "raised_at": _iso(hand.raised_at, state),
+                    "waited_s": max(0, (now - hand.raised_at) // 1000),
+                    "estimated_wait_s": wait,
+                }
+            )
+        if current.floor is not None:
+            turn = current.floor
+            floor = {
+                "person": turn.person,
+                "name": _name(state, turn.person),
+                "kind": turn.kind,
+                "elapsed_s": round(turn.timer.elapsed_ms(now) / 1000, 1),
+                "limit_s": turn.effective_limit_s,
+                "paused": turn.paused,
+                "phase": turn_phase(turn, now),
+            }
+    elapsed_s = session_elapsed_ms(session, now) / 1000
+    remaining_s = None
+    if current is not None:
+        remaining_s = round(current.duration_s - current.timer.elapsed_ms(now) / 1000, 1)
+    return {
+        "id": session.id,
+        "title": plan.title,
+        "room": plan.room,
+        "status": session.status,
+        "current_item": current.id if current is not None else None,
+        "current_remaining_s": remaining_s,
+        "planned_start": _iso(proj.planned_starts[0], state),
+        "planned_end": _iso(proj.planned_starts[-1], state),
+        "actual_start": _iso(session.started_at, state),
+        "actual_end": _iso(session.ended_at, state),
+        "planned_duration_s": proj.planned_duration_s,
+        "extended_s": session.extended_s,
+        "elapsed_s": round(elapsed_s, 1),
+        "paused_s": round((session.paused_ms + (now - session.paused_since if session.paused_since else 0)) / 1000, 1),
+        "over_under_s": round((proj.projected_end - proj.baseline_end) / 1000, 1),
+        "projected_end": _iso(proj.projected_end, state),
+        "target_end": _iso(proj.baseline_end, state),
+        "queue_open": current.queue_open if current is not None else True,
+        "turn_limit_s": current.turn_limit_s if current is not None else None,
+        "items": items,
+        "queue": queue,
+        "floor": floor,
+    }
+
+
+def state_view(state: State, now: int) -> dict[str, object]:
+    assert state.agenda is not None
+    return {
+        "event_id": state.event_id,
+        "title": state.agenda.title,
+        "timezone": state.agenda.timezone,
+        "seq": state.seq,
+        "now": _iso(now, state),
+        "time_scale": state.clock.scale,
+        "rehearsal": state.rehearsal,
+        "sessions": [session_view(state, s, now) for s in state.sessions],
+    }

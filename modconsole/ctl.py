@@ -1,0 +1,324 @@
+"""``modconsole ctl``: one command to a running server, for scripts and quick fixes.
+
+Exit status: 0 when the server accepted the command, 1 with the reason when it
+refused it or could not be reached, 2 for a command line that does not parse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from .client import ClientError, CommandRefused, MeetingClient
+from .core import commands as c
+from .core.decide import resolve_target
+from .core.durations import format_duration, parse_duration
+from .core.events import HAND_KINDS
+from .core.state import State
+from .core.view import default_session, recovery_plan, session_view, state_view
+
+_SIGNED = re.compile(r"^[+-]\d")
+
+
+def _duration(signed: bool) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            return parse_duration(text, allow_negative=signed)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
+def _limit(text: str) -> int | None:
+    return None if text.lower() in ("none", "off", "0") else _duration(False)(text)
+
+
+def add_parser(sub: Any) -> None:
+    """Add ``ctl`` and its verbs to the ``modconsole`` command line."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--session",
+        default=argparse.SUPPRESS,
+        metavar="ID",
+        help="session to act on (default: the running one, else the first not ended)",
+    )
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+    common.add_argument("--token", default=argparse.SUPPRESS, help="access token (default: $MODCONSOLE_TOKEN)")
+    common.add_argument("--name", default=argparse.SUPPRESS, help="your name, with a participant token")
+
+    ctl = sub.add_parser(
+        "ctl",
+        parents=[common],
+        help="send one command to a server and print the result",
+        description="Send one command to a modconsole server. Exit 0 when accepted, 1 with the reason when refused.",
+    )
+    ctl.add_argument("url", metavar="URL", help="server address, e.g. ws://127.0.0.1:8765")
+    verbs = ctl.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    def verb(name: str, help_text: str) -> argparse.ArgumentParser:
+        return verbs.add_parser(name, parents=[common], help=help_text, description=help_text)
+
+    verb("start", "start the session")
+    verb("pause", "pause the session (item and turn timers stop)")
+    verb("resume", "resume a paused session")
+    verb("next", "move to the next item")
+    verb("prev", "go back to the previous item")
+    verb("goto", "go to an item").add_argument("item", metavar="ITEM")
+    verb("skip", "skip an item that has not run (default: the next one)").add_argument(
+        "item", metavar="ITEM", nargs="?"
+    )
+    p = verb("add-time", "add (or with a minus, remove) time: the current item's, or the turn's with --turn")
+    p.add_argument("delta", metavar="±DURATION", type=_duration(True), nargs="?")
+    p.add_argument("--by", dest="delta_opt", type=_duration(True), help=argparse.SUPPRESS)
+    p.add_argument("--turn", action="store_true", help="change the turn's limit instead of the item")
+    p = verb("extend", "extend the session on purpose (the planned end moves)")
+    p.add_argument("delta", metavar="DURATION", type=_duration(True), nargs="?")
+    p.add_argument("--by", dest="delta_opt", type=_duration(True), help=argparse.SUPPRESS)
+    verb("end", "end the session")
+    verb("raise", "raise your hand").add_argument("--kind", choices=HAND_KINDS, default="contribution")
+    verb("lower", "withdraw your hand")
+    p = verb("queue-add", "add someone to the queue")
+    p.add_argument("person", metavar="PERSON")
+    p.add_argument("--kind", choices=HAND_KINDS, default="contribution")
+    verb("queue-remove", "remove someone from the queue").add_argument("person", metavar="PERSON")
+    p = verb("queue-move", "move someone in the queue")
+    p.add_argument("person", metavar="PERSON")
+    p.add_argument("position", metavar="POSITION", type=int)
+    verb("floor", "give the floor to the next in the queue, or to PERSON").add_argument(
+        "person", metavar="PERSON", nargs="?"
+    )
+    verb("end-turn", "end the current turn")
+    verb("pause-turn", "pause the current turn's timer")
+    verb("resume-turn", "resume the current turn's timer")
+    verb("turn-limit", "set the turn limit for the current item ('none' for no limit)").add_argument(
+        "limit", metavar="DURATION", type=_limit
+    )
+    verb("close-queue", "close the queue for the current item")
+    verb("open-queue", "open the queue for the current item")
+    p = verb("message", "send a message (default: to whoever has the floor)")
+    p.add_argument("text", metavar="TEXT")
+    p.add_argument("--to", default="floor", help="PERSON, 'floor' or 'all' (default: floor)")
+    verb("ack", "acknowledge a message to you (default: the latest)").add_argument(
+        "message_id", metavar="MESSAGE", nargs="?"
+    )
+    p = verb("plan", "propose new durations so the session ends on time; --apply applies them")
+    p.add_argument("--target", metavar="HH:MM", help="target end in the event's time zone (default: planned end)")
+    p.add_argument("--apply", action="store_true", help="apply the plan")
+    p.add_argument("--include-fixed", action="store_true", help="trim breaks and fixed-start items too")
+    verb("undo", "undo the last timing action")
+    verb("state", "print the live state")
+
+
+def normalise_argv(argv: list[str]) -> list[str]:
+    """Let ``add-time -1m`` through: argparse would read "-1m" as an option."""
+    out = list(argv)
+    for index, word in enumerate(out[:-1]):
+        if word in ("add-time", "extend") and _SIGNED.match(out[index + 1]):
+            out[index + 1] = f"--by={out[index + 1]}"
+    return out
+
+
+def build_command(args: argparse.Namespace) -> c.Command | None:
+    """The protocol command for a verb, or None for the read-only verbs."""
+    session = getattr(args, "session", None)
+    common = {"session": session}
+    verb = args.verb
+    simple: dict[str, type[c.Command]] = {  # type: ignore[valid-type]
+        "start": c.Start,
+        "pause": c.Pause,
+        "resume": c.Resume,
+        "next": c.Next,
+        "prev": c.Prev,
+        "end": c.End,
+        "lower": c.Lower,
+        "end-turn": c.EndTurn,
+        "pause-turn": c.PauseTurn,
+        "resume-turn": c.ResumeTurn,
+        "close-queue": c.CloseQueue,
+        "open-queue": c.OpenQueue,
+        "undo": c.Undo,
+    }
+    if verb in simple:
+        return simple[verb](**common)
+    if verb == "goto":
+        return c.Goto(item=args.item, **common)
+    if verb == "skip":
+        return c.Skip(item=args.item, **common)
+    if verb in ("add-time", "extend"):
+        delta = args.delta if args.delta is not None else args.delta_opt
+        if delta is None:
+            raise ValueError(f"{verb} needs a duration, e.g. 5m or -1m")
+        if verb == "extend":
+            return c.Extend(delta_s=delta, **common)
+        return c.AddTime(delta_s=delta, turn=args.turn, **common)
+    if verb == "raise":
+        return c.Raise(kind=args.kind, **common)
+    if verb == "queue-add":
+        return c.QueueAdd(person=args.person, kind=args.kind, **common)
+    if verb == "queue-remove":
+        return c.QueueRemove(person=args.person, **common)
+    if verb == "queue-move":
+        return c.QueueMove(person=args.person, position=args.position, **common)
+    if verb == "floor":
+        return c.Floor(person=args.person, **common)
+    if verb == "turn-limit":
+        return c.SetTurnLimit(limit_s=args.limit, **common)
+    if verb == "message":
+        return c.SendMessage(text=args.text, to=args.to, **common)
+    if verb == "ack":
+        return c.Ack(message_id=args.message_id, **common)
+    if verb == "plan" and args.apply:
+        return c.ApplyPlan(target=args.target, include_fixed=args.include_fixed, **common)
+    return None
+
+
+def _session_line(view: dict[str, Any]) -> str:
+    over = float(view["over_under_s"])  # type: ignore[arg-type]
+    drift = f"{format_duration(abs(over))} {'behind' if over > 0 else 'ahead'}" if abs(over) >= 1 else "on time"
+    line = f"session {view['id']}: {view['status'].replace('_', ' ')}"  # type: ignore[union-attr]
+    if view["current_item"]:
+        line += f", item {view['current_item']}"
+        if view["current_remaining_s"] is not None:
+            rem = float(view["current_remaining_s"])  # type: ignore[arg-type]
+            line += f" ({format_duration(rem)} left)" if rem >= 0 else f" ({format_duration(-rem)} over)"
+    line += f", {drift}, projected end {view['projected_end']}"
+    floor = view.get("floor")
+    if floor:
+        line += f"; floor: {floor['name']}"  # type: ignore[index]
+    queue = view.get("queue") or []
+    if queue:
+        line += f"; {len(queue)} in the queue"  # type: ignore[arg-type]
+    return line
+
+
+def _print_state(state: State, now: int, as_json: bool, session_id: str | None) -> None:
+    view = state_view(state, now)
+    if as_json:
+        print(json.dumps(view, ensure_ascii=False, indent=2))
+        return
+    print(
+        f"{view['title']} ({view['timezone']}), seq {view['seq']}, now {view['now']}"
+        + (f", rehearsal clock x{state.clock.scale:g}" if state.clock.scale != 1 else "")
+    )
+    for session in view["sessions"]:  # type: ignore[attr-defined]
+        if session_id and session["id"] != session_id:
+            continue
+        print(_session_line(session))
+        for item in session["items"]:
+            mark = ">" if item["id"] == session["current_item"] else " "
+            actual = format_duration(item["actual_duration_s"]) if item["actual_duration_s"] is not None else ""
+            print(
+                f"  {mark} {item['id']:<24} {item['status']:<8} plan {format_duration(item['duration_s']):>7}"
+                f"  actual {actual:>7}  start {item['projected_start'] or item['actual_start'] or ''}"
+            )
+        for hand in session["queue"]:
+            wait = format_duration(hand["estimated_wait_s"])
+            print(f"    #{hand['position']} {hand['name']} ({hand['kind']}), wait ~{wait}")
+
+
+def _print_plan(
+    state: State, session_id: str | None, target: str | None, now: int, include_fixed: bool, as_json: bool
+) -> int:
+    session = state.session(session_id) if session_id else default_session(state)
+    if session is None:
+        print(f"refused (not_found): no session {session_id!r}", file=sys.stderr)
+        return 1
+    try:
+        target_ms = resolve_target(state, session, target, now)
+    except Exception as exc:  # the core's rejection carries a readable message
+        print(f"refused (invalid): {exc}", file=sys.stderr)
+        return 1
+    plan = recovery_plan(state, session, now, target_ms, include_fixed=include_fixed)
+    view = session_view(state, session, now)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "session": session.id,
+                    "target_ms": plan.target_ms,
+                    "durations": plan.durations,
+                    "projected_end_ms": plan.projected_end,
+                    "feasible": plan.feasible,
+                    "trimmed_s": plan.trimmed_s,
+                },
+                ensure_ascii=False,
+            )
+        )
+        return 0
+    print(_session_line(view))
+    if not plan.durations:
+        print("no trims needed: the session ends by the target" if plan.feasible else "nothing left to trim")
+        return 0
+    for item in session.items:
+        if item.id in plan.durations:
+            new = format_duration(plan.durations[item.id])
+            print(f"  {item.id:<24} {format_duration(item.duration_s):>7} -> {new:>7}")
+    verdict = "ends on time" if plan.feasible else "still ends late: trim more, extend, or skip items"
+    print(
+        f"trims {format_duration(plan.trimmed_s)} in all; {verdict}. Apply with: plan --apply"
+        + (f" --target {target}" if target else "")
+    )
+    return 0
+
+
+async def run(args: argparse.Namespace) -> int:
+    token = getattr(args, "token", None) or os.environ.get("MODCONSOLE_TOKEN")
+    as_json = bool(getattr(args, "json", False))
+    if not token:
+        print("modconsole ctl: a token is needed (--token or MODCONSOLE_TOKEN)", file=sys.stderr)
+        return 2
+    try:
+        command = build_command(args)
+    except ValueError as exc:
+        print(f"modconsole ctl: {exc}", file=sys.stderr)
+        return 2
+    client = MeetingClient(args.url, token, name=getattr(args, "name", None), client="ctl")
+    try:
+        await client.connect()
+        await client.ping()
+        assert client.state is not None
+        if command is None:
+            if args.verb == "plan":
+                return _print_plan(
+                    client.state,
+                    getattr(args, "session", None),
+                    args.target,
+                    client.server_now(),
+                    args.include_fixed,
+                    as_json,
+                )
+            _print_state(client.state, client.server_now(), as_json, getattr(args, "session", None))
+            return 0
+        ack = await client.command(command)
+        state = await client.wait_for(lambda s: s.seq >= ack.seq)
+    except CommandRefused as exc:
+        if as_json:
+            print(json.dumps({"ok": False, "code": exc.code, "message": exc.message}, ensure_ascii=False))
+        print(f"refused ({exc.code}): {exc.message}", file=sys.stderr)
+        return 1
+    except ClientError as exc:
+        if as_json:
+            print(json.dumps({"ok": False, "code": exc.code, "message": exc.message}, ensure_ascii=False))
+        print(f"modconsole ctl: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        await client.close()
+    now = client.server_now()
+    session = state.session(command.session) if command.session else default_session(state)
+    view = session_view(state, session, now) if session is not None else None
+    if as_json:
+        print(json.dumps({"ok": True, "seq": ack.seq, "session": view}, ensure_ascii=False))
+    else:
+        print(f"ok ({args.verb}, seq {ack.seq})" + (f": {_session_line(view)}" if view else ""))
+    return 0
+
+
+def main(args: argparse.Namespace) -> int:
+    return asyncio.run(run(args))

@@ -1,0 +1,152 @@
+"""The wire protocol: JSON text frames, one pydantic model per frame type.
+
+Server and clients both import this module; ``modconsole-server schema`` prints
+its JSON Schema and docs/protocol.md is generated from it.
+
+A connection goes: the client sends ``hello`` (with its token when it could not
+put it in the Authorization header, and the last sequence it saw when it
+reconnects); the server answers ``welcome`` with a snapshot (or, on a resume,
+only the ``events`` missed); then commands flow up and ``events`` flow down,
+each command answered by an ``ack`` or an ``error`` carrying the command's id.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from .core.agenda import Person
+from .core.commands import Actor, Command, Role
+from .core.events import Event
+from .core.state import State
+
+PROTOCOL_VERSION = 1
+MAX_FRAME_BYTES = 64 * 1024
+HEALTH_PATH = "/healthz"
+
+ErrorCode = Literal[
+    "bad_frame",  # not JSON, not a known frame, wrong fields or types
+    "unauthorized",  # no token, or a token that opens nothing
+    "forbidden",  # the role may not do this
+    "not_found",  # no such session, item, person or message
+    "invalid_state",  # not possible now (e.g. "next" on the last item)
+    "invalid",  # a value out of range
+    "stale",  # expected_seq no longer current
+    "rate_limited",  # too many frames; slow down
+    "storage",  # the log could not be written; nothing was done
+    "unavailable",  # the server is shutting down
+]
+
+# Close codes, beside websockets' own 1009 (frame too big).
+CLOSE_POLICY = 1008  # unauthorized, or kept flooding after rate-limit errors
+CLOSE_GOING_AWAY = 1001  # server shutting down
+CLOSE_RESTART = 1012  # service restart
+CLOSE_TRY_AGAIN = 1013  # this client fell too far behind; reconnect and resume
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- client to server -------------------------------------------------------------------------
+
+
+class Hello(_Frame):
+    type: Literal["hello"] = "hello"
+    token: str | None = Field(
+        default=None, max_length=200, description="only when the Authorization header could not carry it"
+    )
+    name: str | None = Field(default=None, max_length=200, description="a participant's name")
+    last_seq: int | None = Field(default=None, ge=0, description="set on reconnect: send only what I missed")
+    client: str = Field(default="", max_length=64, description="a label for this client, kept in the log")
+    protocol: int = PROTOCOL_VERSION
+
+
+class Ping(_Frame):
+    type: Literal["ping"] = "ping"
+    id: str = Field(default="", max_length=64)
+
+
+ClientFrame = Annotated[Hello | Ping | Command, Field(discriminator="type")]
+CLIENT_ADAPTER: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
+
+
+# --- server to client -------------------------------------------------------------------------
+
+
+class LogEntry(_Frame):
+    seq: int
+    ts: int = Field(description="server UTC time in ms when it was logged")
+    actor: Actor
+    event: Event
+
+
+class Welcome(_Frame):
+    type: Literal["welcome"] = "welcome"
+    protocol: int = PROTOCOL_VERSION
+    event_id: str
+    role: Role
+    person: Person | None = None
+    server_time: int = Field(description="the event clock, ms since the epoch")
+    time_scale: float = 1.0
+    seq: int
+    snapshot: State | None = Field(default=None, description="absent on a resume: the missed events follow")
+
+
+class Events(_Frame):
+    type: Literal["events"] = "events"
+    events: list[LogEntry]
+
+
+class Reset(_Frame):
+    """A fresh snapshot replacing the replica: after an undo, or a resume from too far back."""
+
+    type: Literal["reset"] = "reset"
+    seq: int
+    reason: str
+    snapshot: State
+
+
+class Ack(_Frame):
+    type: Literal["ack"] = "ack"
+    id: str
+    seq: int = Field(description="the sequence of the last event the command produced")
+
+
+class Error(_Frame):
+    type: Literal["error"] = "error"
+    id: str | None = None
+    code: ErrorCode
+    message: str
+
+
+class Pong(_Frame):
+    type: Literal["pong"] = "pong"
+    id: str = ""
+    server_time: int
+    time_scale: float = 1.0
+
+
+ServerFrame = Annotated[Welcome | Events | Reset | Ack | Error | Pong, Field(discriminator="type")]
+SERVER_ADAPTER: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)
+
+
+def dump(frame: _Frame) -> str:
+    return frame.model_dump_json(exclude_none=False)
+
+
+def schema() -> dict[str, Any]:
+    """One JSON Schema document holding both directions."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "modconsole protocol",
+        "version": PROTOCOL_VERSION,
+        "client_to_server": CLIENT_ADAPTER.json_schema(),
+        "server_to_client": SERVER_ADAPTER.json_schema(),
+    }
+
+
+def schema_json() -> str:
+    return json.dumps(schema(), indent=2, ensure_ascii=False, sort_keys=True)

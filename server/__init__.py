@@ -1,0 +1,1 @@
+"""The modconsole server: the websockets service, the durable timing log and reports."""

@@ -1,0 +1,139 @@
+"""``modconsole-server``: create events, serve them, print the protocol schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import ssl
+import sys
+from pathlib import Path
+
+from modconsole.agenda_files import AgendaError, load_agenda
+from modconsole.paths import default_db
+from modconsole.protocol import CLOSE_GOING_AWAY, schema_json
+
+from .events_admin import create_event
+from .service import MeetingServer
+from .store import SqliteStore, StorageError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="modconsole-server",
+        description="The modconsole server: live agenda, speaker queue, timers and the timing log.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    create = sub.add_parser("create-event", help="create an event from an agenda file and print its tokens")
+    create.add_argument("agenda", metavar="AGENDA", help="agenda file (.toml or .csv)")
+    create.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
+    create.add_argument("--json", action="store_true", help="print the event id and tokens as JSON")
+
+    run = sub.add_parser("serve", help="serve every event in the database over websockets")
+    run.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
+    run.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    run.add_argument("--port", type=int, default=8765, help="port to listen on; 0 picks a free one (default: 8765)")
+    run.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="run the event clock X times faster, for rehearsals and demos (default: 1)",
+    )
+    run.add_argument("--certfile", help="TLS certificate (PEM) to serve wss://")
+    run.add_argument("--keyfile", help="TLS private key (PEM) for --certfile")
+    run.add_argument("-v", "--verbose", action="store_true", help="log connections and errors")
+
+    sub.add_parser("schema", help="print the JSON Schema of the wire protocol")
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"modconsole-server: {message}", file=sys.stderr)
+    return 2
+
+
+def cmd_create_event(args: argparse.Namespace) -> int:
+    try:
+        agenda = load_agenda(args.agenda)
+    except AgendaError as exc:
+        return _fail(str(exc))
+    db = args.db or default_db()
+    try:
+        store = SqliteStore(db)
+        try:
+            created = create_event(store, agenda)
+        finally:
+            store.close()
+    except StorageError as exc:
+        return _fail(str(exc))
+    if args.json:
+        print(json.dumps(created.as_json(), ensure_ascii=False))
+        return 0
+    print(f"event {created.event_id}: {agenda.title}")
+    print(f"database   {db}")
+    print("tokens (shown once; keep them safe):")
+    print(f"  moderator    {created.moderator}")
+    print(f"  display      {created.display}")
+    print(f"  participant  {created.participant}")
+    for person_id, token in created.people.items():
+        print(f"  {person_id:<12} {token}")
+    return 0
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    db = args.db or default_db()
+    if not db.exists():
+        return _fail(f"no database at {db}; create an event first (modconsole-server create-event AGENDA --db {db})")
+    context = None
+    if args.certfile:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.certfile, args.keyfile)
+    store = SqliteStore(db)
+    server = MeetingServer(store, time_scale=args.time_scale)
+    port = await server.start(args.host, args.port, ssl=context)
+    scheme = "wss" if context else "ws"
+    print(f"listening on {scheme}://{args.host}:{port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await server.stop(CLOSE_GOING_AWAY)
+    store.close()
+    print("stopped", flush=True)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    if args.time_scale <= 0:
+        return _fail("--time-scale must be positive")
+    if bool(args.certfile) != bool(args.keyfile):
+        return _fail("--certfile and --keyfile go together")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return asyncio.run(_serve(args))
+    except StorageError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "create-event":
+        return cmd_create_event(args)
+    if args.command == "serve":
+        return cmd_serve(args)
+    print(schema_json())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,414 @@
+"""The websockets service: a thin shell around the core.
+
+For every command: authenticate (at connect), decide with the core, append
+to the log durably, apply, broadcast, acknowledge, in that order, one command
+at a time per event. The log is the truth; the in-memory state is its fold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import http
+import json
+import logging
+import time
+import unicodedata
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from modconsole.core.agenda import Person
+from modconsole.core.commands import Actor
+from modconsole.core.decide import Rejected, decide
+from modconsole.core.events import ClockSet
+from modconsole.core.state import State, apply, replay, view_for, visible_to
+from modconsole.protocol import (
+    CLIENT_ADAPTER,
+    CLOSE_GOING_AWAY,
+    CLOSE_POLICY,
+    CLOSE_TRY_AGAIN,
+    HEALTH_PATH,
+    MAX_FRAME_BYTES,
+    Ack,
+    Error,
+    ErrorCode,
+    Hello,
+    Ping,
+    Pong,
+    Reset,
+    Welcome,
+)
+
+from .events_admin import SYSTEM
+from .store import Entry, StorageError, Store
+from .tokens import token_hash
+
+log = logging.getLogger("modconsole.server")
+
+HELLO_TIMEOUT_S = 10.0
+RESUME_WINDOW = 20_000  # a client further behind than this gets a fresh snapshot
+OUTBOX_LIMIT = 2_000  # frames queued for one client before it is dropped as too slow
+RATE_PER_S = 20.0
+RATE_BURST = 60.0
+RATE_STRIKES = 100  # rate-limit errors before the connection is closed
+MAX_NAME = 80
+
+
+def wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def check_name(raw: str | None) -> str:
+    """A participant's self-declared name: required, printable, at most 80 characters."""
+    name = unicodedata.normalize("NFC", (raw or "").strip())
+    if not name:
+        raise ValueError("a participant needs a name (--name)")
+    if len(name) > MAX_NAME:
+        raise ValueError(f"a name has at most {MAX_NAME} characters")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
+        raise ValueError("a name cannot contain control characters")
+    return name
+
+
+def participant_id(event_id: str, name: str) -> str:
+    # The same name on the same event is the same participant, across reconnects.
+    digest = hashlib.sha256(f"{event_id}\0{name.casefold()}".encode()).hexdigest()
+    return f"p-{digest[:12]}"
+
+
+@dataclass(eq=False)
+class Client:
+    connection: ServerConnection
+    actor: Actor
+    outbox: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(OUTBOX_LIMIT))
+    tokens: float = RATE_BURST
+    refilled: float = field(default_factory=time.monotonic)
+    strikes: int = 0
+    dropped: asyncio.Task[None] | None = None
+
+    def send(self, frame: str) -> None:
+        if self.dropped is not None:
+            return
+        try:
+            self.outbox.put_nowait(frame)
+        except asyncio.QueueFull:
+            # Too slow to keep up: drop it; it reconnects and resumes from its last sequence.
+            self.dropped = asyncio.get_running_loop().create_task(
+                self.connection.close(CLOSE_TRY_AGAIN, "too slow; reconnect to resume")
+            )
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(RATE_BURST, self.tokens + (now - self.refilled) * RATE_PER_S)
+        self.refilled = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        self.strikes += 1
+        return False
+
+
+class EventRuntime:
+    """One event's live state, its log in memory, and the clients watching it."""
+
+    def __init__(self, event_id: str, entries: list[Entry]) -> None:
+        self.event_id = event_id
+        self.entries = entries
+        self.state = replay([(e.seq, e.event) for e in entries])
+        self.lock = asyncio.Lock()
+        self.clients: set[Client] = set()
+
+    def now(self, wall: int) -> int:
+        return self.state.clock.now(wall)
+
+    def snapshot_for(self, actor: Actor) -> State:
+        return view_for(self.state, actor.role, actor.person)
+
+    def missed(self, last_seq: int, actor: Actor) -> list[Entry] | None:
+        """Entries after ``last_seq`` this viewer may see, or None when a snapshot is needed."""
+        if last_seq > self.state.seq:
+            return None
+        first = self.entries[0].seq if self.entries else 1
+        if last_seq < first - 1 or self.state.seq - last_seq > RESUME_WINDOW:
+            return None
+        start = last_seq - first + 1
+        tail = self.entries[start:]
+        if any(e.event.type == "undone" for e in tail):
+            return None  # an undo rewrites the past: only a fresh snapshot is right
+        return [e for e in tail if visible_to(self.state, e.event, actor.role, actor.person)]
+
+
+def entries_frame(entries: list[Entry]) -> str:
+    # The events were serialised once when logged; the frame is assembled around them.
+    parts = [
+        f'{{"seq":{e.seq},"ts":{e.ts},"actor":{e.actor.model_dump_json()},"event":{e.event_json}}}' for e in entries
+    ]
+    return '{"type":"events","events":[' + ",".join(parts) + "]}"
+
+
+def error_frame(code: ErrorCode, message: str, command_id: str | None = None) -> str:
+    return Error(id=command_id, code=code, message=message).model_dump_json()
+
+
+def _describe(exc: ValidationError) -> str:
+    first = exc.errors(include_url=False, include_input=False)[:3]
+    parts = []
+    for err in first:
+        where = ".".join(str(p) for p in err["loc"]) or "frame"
+        parts.append(f"{where}: {err['msg']}")
+    more = exc.error_count() - len(first)
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+class MeetingServer:
+    def __init__(self, store: Store, *, time_scale: float = 1.0, clock: Callable[[], int] = wall_ms) -> None:
+        if time_scale <= 0:
+            raise ValueError("the time scale must be positive")
+        self.store = store
+        self.time_scale = time_scale
+        self.clock = clock
+        self.events: dict[str, EventRuntime] = {}
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modconsole-log")
+        self._server: Server | None = None
+        self._closing = False
+
+    # --- start and stop -----------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Replay every event's log, and set its clock to this server's time scale."""
+        for event_id in self.store.event_ids():
+            self._load_event(event_id)
+
+    def _load_event(self, event_id: str) -> EventRuntime:
+        runtime = EventRuntime(event_id, list(self.store.read(event_id)))
+        wall = self.clock()
+        clock = runtime.state.clock
+        had_clock = any(e.event.type == "clock_set" for e in runtime.entries)
+        if not had_clock or clock.scale != self.time_scale:
+            virtual = clock.now(wall) if had_clock else wall
+            entry = Entry.make(
+                runtime.state.seq + 1, wall, SYSTEM, ClockSet(wall_ms=wall, virtual_ms=virtual, scale=self.time_scale)
+            )
+            self.store.append(event_id, [entry])
+            runtime.entries.append(entry)
+            apply(runtime.state, entry.event, entry.seq)
+        self.events[event_id] = runtime
+        return runtime
+
+    async def start(self, host: str = "127.0.0.1", port: int = 8765, ssl: object = None) -> int:
+        self.load()
+        self._server = await serve(
+            self._handle,
+            host,
+            port,
+            max_size=MAX_FRAME_BYTES,
+            process_request=self._process_request,
+            ping_interval=20,
+            ping_timeout=20,
+            compression=None,
+            ssl=ssl,
+        )
+        sockets = list(self._server.sockets)
+        return int(sockets[0].getsockname()[1])
+
+    async def stop(self, code: int = CLOSE_GOING_AWAY) -> None:
+        """Close every connection with ``code`` (1001, or 1012 for a restart) and let writes finish."""
+        self._closing = True
+        if self._server is not None:
+            self._server.close(close_connections=True, code=code, reason="server shutting down")
+            await self._server.wait_closed()
+        self._writer.shutdown(wait=True)
+
+    # --- HTTP ---------------------------------------------------------------------------------
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = request.path.split("?", 1)[0]
+        if path == HEALTH_PATH:
+            return Response(http.HTTPStatus.OK, "OK", Headers([("Content-Type", "text/plain")]), b"ok\n")
+        return None
+
+    # --- one connection -----------------------------------------------------------------------
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        try:
+            raw = await asyncio.wait_for(connection.recv(), HELLO_TIMEOUT_S)
+        except (TimeoutError, ConnectionClosed):
+            return
+        try:
+            hello = CLIENT_ADAPTER.validate_json(raw) if isinstance(raw, str) else None
+        except ValidationError as exc:
+            await self._refuse(connection, "bad_frame", f"expected a hello frame: {_describe(exc)}")
+            return
+        if not isinstance(hello, Hello):
+            await self._refuse(connection, "bad_frame", "the first frame must be a hello")
+            return
+        header = connection.request.headers.get("Authorization", "") if connection.request else ""
+        token = header[7:].strip() if header.lower().startswith("bearer ") else hello.token
+        grant = self.store.grant(token_hash(token)) if token else None
+        runtime = self.events.get(grant.event_id) if grant else None
+        if grant is None or runtime is None:
+            # The same answer whether the event exists or not.
+            await self._refuse(connection, "unauthorized", "the token was not accepted")
+            return
+        person: Person | None = None
+        name: str | None = None
+        if grant.role == "participant":
+            try:
+                name = check_name(hello.name)
+            except ValueError as exc:
+                await self._refuse(connection, "bad_frame", str(exc))
+                return
+            pid = participant_id(runtime.event_id, name)
+            person = runtime.state.participants.get(pid) or Person(id=pid, name=name, participant=True)
+        elif grant.person is not None:
+            person = runtime.state.person(grant.person)
+        actor = Actor(
+            role=grant.role,
+            person=person.id if person else None,  # type: ignore[arg-type]
+            name=name,
+            client=hello.client or f"{connection.remote_address}",
+        )
+        client = Client(connection, actor)
+
+        # Welcome and registration happen with no await between them, so no event
+        # can fall between the snapshot and the first broadcast this client receives.
+        missed = runtime.missed(hello.last_seq, actor) if hello.last_seq is not None else None
+        wall = self.clock()
+        welcome = Welcome(
+            event_id=runtime.event_id,
+            role=grant.role,
+            person=person,  # type: ignore[arg-type]
+            server_time=runtime.now(wall),
+            time_scale=runtime.state.clock.scale,
+            seq=runtime.state.seq,
+            snapshot=None if missed is not None else runtime.snapshot_for(actor),
+        )
+        client.send(welcome.model_dump_json())
+        if missed:
+            client.send(entries_frame(missed))
+        runtime.clients.add(client)
+        writer = asyncio.create_task(self._write(client))
+        try:
+            await self._read(runtime, client)
+        finally:
+            runtime.clients.discard(client)
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+
+    async def _refuse(self, connection: ServerConnection, code: ErrorCode, message: str) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await connection.send(error_frame(code, message))
+            await connection.close(CLOSE_POLICY, message[:120])
+
+    async def _write(self, client: Client) -> None:
+        try:
+            while True:
+                await client.connection.send(await client.outbox.get())
+        except ConnectionClosed:
+            pass
+
+    async def _read(self, runtime: EventRuntime, client: Client) -> None:
+        connection = client.connection
+        try:
+            async for raw in connection:
+                if not client.allow():
+                    if client.strikes > RATE_STRIKES:
+                        await connection.close(CLOSE_POLICY, "too many frames")
+                        return
+                    client.send(error_frame("rate_limited", "too many frames; slow down"))
+                    continue
+                if isinstance(raw, bytes):
+                    client.send(error_frame("bad_frame", "frames are JSON text, not binary"))
+                    continue
+                try:
+                    frame = CLIENT_ADAPTER.validate_json(raw)
+                except ValidationError as exc:
+                    client.send(error_frame("bad_frame", _describe(exc), _command_id(raw)))
+                    continue
+                if isinstance(frame, Ping):
+                    wall = self.clock()
+                    pong = Pong(id=frame.id, server_time=runtime.now(wall), time_scale=runtime.state.clock.scale)
+                    client.send(pong.model_dump_json())
+                elif isinstance(frame, Hello):
+                    client.send(error_frame("bad_frame", "already said hello"))
+                else:
+                    await self.execute(runtime, frame, client)
+        except ConnectionClosed:
+            pass
+
+    # --- commands -----------------------------------------------------------------------------
+
+    async def execute(self, runtime: EventRuntime, command, client: Client) -> None:  # type: ignore[no-untyped-def]
+        if self._closing:
+            client.send(error_frame("unavailable", "the server is shutting down", command.id))
+            return
+        async with runtime.lock:
+            wall = self.clock()
+            decision = decide(runtime.state, command, client.actor, runtime.now(wall))
+            if isinstance(decision, Rejected):
+                client.send(error_frame(decision.code, decision.message, command.id))
+                return
+            base = runtime.state.seq
+            entries = [Entry.make(base + i, wall, client.actor, event) for i, event in enumerate(decision, 1)]
+            try:
+                await asyncio.get_running_loop().run_in_executor(
+                    self._writer, self.store.append, runtime.event_id, entries
+                )
+            except StorageError as exc:
+                log.error("log write failed: %s", exc)
+                client.send(error_frame("storage", f"not done: {exc}", command.id))
+                return
+            runtime.entries.extend(entries)
+            if any(e.event.type == "undone" for e in entries):
+                runtime.state = replay([(e.seq, e.event) for e in runtime.entries])
+                self._broadcast_reset(runtime, "undo")
+            else:
+                for entry in entries:
+                    apply(runtime.state, entry.event, entry.seq)
+                self._broadcast(runtime, entries)
+            client.send(Ack(id=command.id, seq=entries[-1].seq).model_dump_json())
+
+    def _broadcast(self, runtime: EventRuntime, entries: list[Entry]) -> None:
+        public = [e for e in entries if visible_to(runtime.state, e.event, "display", None)]
+        if len(public) == len(entries):
+            frame = entries_frame(entries)  # serialised once for every client
+            for client in runtime.clients:
+                client.send(frame)
+            return
+        frames: dict[tuple[str, str | None], str] = {}
+        for client in runtime.clients:
+            key = (client.actor.role, client.actor.person)
+            if key not in frames:
+                mine = [e for e in entries if visible_to(runtime.state, e.event, *key)]
+                frames[key] = entries_frame(mine) if mine else ""
+            if frames[key]:
+                client.send(frames[key])
+
+    def _broadcast_reset(self, runtime: EventRuntime, reason: str) -> None:
+        frames: dict[tuple[str, str | None], str] = {}
+        for client in runtime.clients:
+            key = (client.actor.role, client.actor.person)
+            if key not in frames:
+                snapshot = view_for(runtime.state, *key)
+                frames[key] = Reset(seq=runtime.state.seq, reason=reason, snapshot=snapshot).model_dump_json()
+            client.send(frames[key])
+
+
+def _command_id(raw: str | bytes) -> str | None:
+    """The id of a frame that failed validation, when it has a readable one, to echo back."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(data, dict) and isinstance(data.get("id"), str) and len(data["id"]) <= 64:
+        return data["id"]
+    return None
