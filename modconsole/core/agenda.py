@@ -8,7 +8,7 @@ that hold whatever the source.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -107,7 +107,7 @@ class Agenda(BaseModel):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Geneva')") from None
         return value
 
@@ -155,18 +155,22 @@ def ms_to_local(ms: int, zone: ZoneInfo) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=zone)
 
 
-def fixed_start_ms(fixed: time, on_day: date, zone: ZoneInfo) -> int:
-    return local_to_ms(datetime.combine(on_day, fixed), zone)
+def fixed_start_ms(fixed: time, session_start: datetime, zone: ZoneInfo) -> int:
+    """A fixed start time of day as epoch ms: its first occurrence at or after the session's
+    start, so a session that runs past midnight can hold a fixed start after midnight."""
+    day = session_start.date()
+    if fixed < session_start.time():
+        day += timedelta(days=1)
+    return local_to_ms(datetime.combine(day, fixed), zone)
 
 
 def planned_schedule(session: SessionPlan, zone: ZoneInfo) -> list[int]:
     """Planned start of every item (epoch ms), fixed starts honoured, then the planned end."""
     cursor = local_to_ms(session.start, zone)
-    day = session.start.date()
     starts: list[int] = []
     for item in session.items:
         if item.fixed_start is not None:
-            cursor = max(cursor, fixed_start_ms(item.fixed_start, day, zone))
+            cursor = max(cursor, fixed_start_ms(item.fixed_start, session.start, zone))
         starts.append(cursor)
         cursor += item.duration_s * 1000
     starts.append(cursor)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-_PART = re.compile(r"(\d+)\s*([hms])")
-_WHOLE = re.compile(r"^\s*(?:\d+\s*[hms]\s*)+$")
+_PART = re.compile(r"([0-9]+)\s*([hms])")
+_WHOLE = re.compile(r"^\s*(?:[0-9]+\s*[hms]\s*)+$")
 _UNIT = {"h": 3600, "m": 60, "s": 1}
 
 
@@ -29,7 +29,7 @@ def parse_duration(value: object, *, allow_negative: bool = False) -> int:
                     raise ValueError(f"a duration cannot be negative: {value!r}")
                 sign = -1
             text = text[1:].strip()
-        if text.isdigit():
+        if text.isdecimal() and text.isascii():
             seconds = int(text) * 60
         elif _WHOLE.match(text):
             seconds = sum(int(n) * _UNIT[u] for n, u in _PART.findall(text))

@@ -7,7 +7,7 @@ the event clock), so a client computes the same figures the server would.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from .agenda import ItemKind, ItemPlan, fixed_start_ms, local_to_ms, ms_to_local, planned_schedule
@@ -44,15 +44,15 @@ def turn_phase(turn: Turn, now: int) -> Phase:
 
 
 def _day_shift_anchor(state: State, session: SessionState) -> datetime:
-    """The date fixed starts refer to: the planned date, moved by whole days when a
-    session (a rehearsal) starts on another day than planned."""
+    """The planned start that fixed starts refer to, moved by whole days when the session
+    (a rehearsal, a postponed meeting) started on another day than planned."""
     assert state.agenda is not None
     plan = state.plan(session.id)
-    zone = state.agenda.zone
     if session.started_at is None:
         return plan.start
-    actual_day = ms_to_local(session.started_at, zone).date()
-    return plan.start.replace(year=actual_day.year, month=actual_day.month, day=actual_day.day)
+    planned_ms = local_to_ms(plan.start, state.agenda.zone)
+    days = round((session.started_at - planned_ms) / 86_400_000)
+    return plan.start + timedelta(days=days)
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def project(state: State, session: SessionState, now: int, durations: dict[str, 
             continue
         fixed = plan.items[index].fixed_start
         if fixed is not None:
-            cursor = max(cursor, fixed_start_ms(fixed, anchor.date(), zone))
+            cursor = max(cursor, fixed_start_ms(fixed, anchor, zone))
         projected[index] = cursor
         cursor += duration(item) * 1000
     return Projection(planned, projected, cursor, planned_duration_s, baseline_end)

@@ -1,0 +1,40 @@
+"""Project rules that must hold on every commit: lint, the core's purity, the generated protocol doc."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_ruff_finds_nothing() -> None:
+    result = _run(sys.executable, "-m", "ruff", "check", "modconsole", "server", "tests", "bench")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+
+
+@pytest.mark.skipif(not LINT_IMPORTS.exists() and shutil.which("lint-imports") is None,
+                    reason="import-linter is part of the test extra")
+def test_core_imports_no_textual_websockets_or_sqlite() -> None:
+    result = _run(str(LINT_IMPORTS) if LINT_IMPORTS.exists() else "lint-imports")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "broken" in result.stdout and "0 broken" in result.stdout
+
+
+def test_protocol_doc_is_generated_from_the_models() -> None:
+    from server.protocol_doc import render
+
+    assert (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8") == render(), (
+        "docs/protocol.md is stale: run `python -m server.protocol_doc > docs/protocol.md`"
+    )
