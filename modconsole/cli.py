@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from . import __version__, ctl
 
@@ -13,7 +15,36 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--version", action="version", version=f"modconsole {__version__}")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     ctl.add_parser(sub)
+
+    join = sub.add_parser("join", help="open the console for a token's role (moderator, speaker, participant, display)")
+    join.add_argument("url", metavar="URL", help="server address, e.g. ws://127.0.0.1:8765")
+    join.add_argument("--token", help="access token (default: $MODCONSOLE_TOKEN)")
+    join.add_argument("--name", help="your name, with the participant token")
+    join.add_argument("--view", choices=["display"], help="show the stage display whatever the token's role")
+    join.add_argument("--cafile", help="CA certificate to trust for wss://")
+
+    demo = sub.add_parser("demo", help="run the mayors' call on an embedded server and open the console")
+    demo.add_argument("--fast", action="store_true",
+                      help="rehearsal clock at 60x with simulated mayors raising hands")
+    demo.add_argument("--db", type=Path, help="SQLite file for the demo's log (default: a new temporary one)")
     return top
+
+
+def join(args: argparse.Namespace) -> int:
+    from .client import MeetingClient
+    from .tui import LiveLink, create_app
+
+    token = args.token or os.environ.get("MODCONSOLE_TOKEN")
+    if not token:
+        print("modconsole join: a token is needed (--token or MODCONSOLE_TOKEN)", file=sys.stderr)
+        return 2
+    link = LiveLink(MeetingClient(args.url, token, name=args.name, client="console", cafile=args.cafile))
+    app = create_app(link, view=args.view)
+    app.run()
+    if link.status == "refused":
+        print(f"modconsole join: refused: {link.detail}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,6 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "ctl":
             return ctl.main(args)
+        if args.command == "join":
+            return join(args)
+        if args.command == "demo":
+            # The demo embeds a server; the console itself never imports it.
+            from server.demo import main as demo_main
+
+            return demo_main(args.fast, args.db)
     except BrokenPipeError:  # output piped into e.g. `head`
         sys.stderr.close()
         return 0

@@ -30,6 +30,7 @@ from .protocol import (
     Hello,
     Ping,
     Pong,
+    Presence,
     Reset,
     Welcome,
 )
@@ -56,13 +57,14 @@ class ClockEstimate:
     local_s: float = 0.0
     scale: float = 1.0
     rtt_s: float = float("inf")
+    wall_offset_ms: int = 0  # the server's wall clock minus this machine's
 
     def now(self) -> int:
         return self.server_ms + int((time.monotonic() - self.local_s) * 1000 * self.scale)
 
     def offset_ms(self) -> int:
-        """How far the event clock is from this machine's wall clock (scale 1: the clock offset)."""
-        return self.now() - int(time.time() * 1000)
+        """How far the server's wall clock is from this machine's (positive: the server is ahead)."""
+        return self.wall_offset_ms
 
 
 class MeetingClient:
@@ -88,6 +90,7 @@ class MeetingClient:
         self.clock = ClockEstimate()
         self.listeners: list[Callable[[], None]] = []
         self.unsolicited_errors: list[Error] = []
+        self.online: set[str] | None = None  # who is connected; known to moderators only
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
         self._pending: dict[str, asyncio.Future[Ack | Error | Pong]] = {}
@@ -133,7 +136,7 @@ class MeetingClient:
             await ws.close()
             raise ClientError("bad_frame", f"expected a welcome, got {frame.type}")
         rtt = time.monotonic() - sent_at
-        self._set_clock(frame.server_time, frame.time_scale, sent_at, rtt, force=True)
+        self._set_clock(frame.server_time, frame.wall_time, frame.time_scale, sent_at, rtt, force=True)
         self.welcome = frame
         if frame.snapshot is not None:
             self.state = frame.snapshot
@@ -183,6 +186,9 @@ class MeetingClient:
                     continue  # already applied (a resume overlapping what we had)
                 apply(self.state, entry.event, entry.seq)
                 self.last_seq = entry.seq
+            self._notify()
+        elif isinstance(frame, Presence):
+            self.online = set(frame.people)
             self._notify()
         elif isinstance(frame, Reset):
             self.state = frame.snapshot
@@ -239,15 +245,19 @@ class MeetingClient:
         answer = await self._request(frame_id, Ping(id=frame_id).model_dump_json(), timeout)
         rtt = time.monotonic() - sent_at
         assert isinstance(answer, Pong)
-        self._set_clock(answer.server_time, answer.time_scale, sent_at, rtt)
+        self._set_clock(answer.server_time, answer.wall_time, answer.time_scale, sent_at, rtt)
         return rtt
 
-    def _set_clock(self, server_ms: int, scale: float, sent_at: float, rtt: float, force: bool = False) -> None:
+    def _set_clock(self, server_ms: int, wall_ms: int, scale: float, sent_at: float, rtt: float,
+                   force: bool = False) -> None:
         # The server read its clock about halfway through the round trip; the sample with the
         # shortest round trip is the most precise, but an old one drifts, so prefer fresh ones
         # unless they are much worse.
         if force or scale != self.clock.scale or rtt <= self.clock.rtt_s * 1.5 + 0.002:
-            self.clock = ClockEstimate(server_ms, sent_at + rtt / 2, scale, rtt)
+            midpoint = sent_at + rtt / 2
+            local_wall_at_midpoint = time.time() - (time.monotonic() - midpoint)
+            self.clock = ClockEstimate(server_ms, midpoint, scale, rtt,
+                                       wall_ms - int(local_wall_at_midpoint * 1000))
 
     def server_now(self) -> int:
         return self.clock.now()

@@ -90,6 +90,7 @@ class Welcome(_Frame):
     role: Role
     person: Person | None = None
     server_time: int = Field(description="the event clock, ms since the epoch")
+    wall_time: int = Field(default=0, description="the server's wall clock, ms since the epoch")
     time_scale: float = 1.0
     seq: int
     snapshot: State | None = Field(default=None, description="absent on a resume: the missed events follow")
@@ -125,11 +126,19 @@ class Error(_Frame):
 class Pong(_Frame):
     type: Literal["pong"] = "pong"
     id: str = ""
-    server_time: int
+    server_time: int = Field(description="the event clock, ms since the epoch")
+    wall_time: int = Field(default=0, description="the server's wall clock, ms since the epoch")
     time_scale: float = 1.0
 
 
-ServerFrame = Annotated[Welcome | Events | Reset | Ack | Error | Pong, Field(discriminator="type")]
+class Presence(_Frame):
+    """Who is connected right now (moderators only; not logged: it is not a timing fact)."""
+
+    type: Literal["presence"] = "presence"
+    people: list[str] = Field(description="ids of the speakers and participants with a live connection")
+
+
+ServerFrame = Annotated[Welcome | Events | Reset | Ack | Error | Pong | Presence, Field(discriminator="type")]
 SERVER_ADAPTER: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)
 
 

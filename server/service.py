@@ -43,6 +43,7 @@ from modconsole.protocol import (
     Hello,
     Ping,
     Pong,
+    Presence,
     Reset,
     Welcome,
 )
@@ -59,6 +60,7 @@ OUTBOX_LIMIT = 2_000  # frames queued for one client before it is dropped as too
 RATE_PER_S = 20.0
 RATE_BURST = 60.0
 RATE_STRIKES = 100  # rate-limit errors before the connection is closed
+PRESENCE_DELAY_S = 0.5  # connects and disconnects within this window make one presence frame
 MAX_NAME = 80
 
 
@@ -125,6 +127,22 @@ class EventRuntime:
         self.state = replay([(e.seq, e.event) for e in entries])
         self.lock = asyncio.Lock()
         self.clients: set[Client] = set()
+        self._presence: asyncio.TimerHandle | None = None
+
+    def online(self) -> list[str]:
+        return sorted({c.actor.person for c in self.clients if c.actor.person is not None})
+
+    def presence_changed(self) -> None:
+        """Tell the moderators who is connected, once per burst of connects and disconnects."""
+        if self._presence is None:
+            self._presence = asyncio.get_running_loop().call_later(PRESENCE_DELAY_S, self._send_presence)
+
+    def _send_presence(self) -> None:
+        self._presence = None
+        frame = Presence(people=self.online()).model_dump_json()
+        for client in self.clients:
+            if client.actor.role == "moderator":
+                client.send(frame)
 
     def now(self, wall: int) -> int:
         return self.state.clock.now(wall)
@@ -294,12 +312,18 @@ class MeetingServer:
         client.send(welcome.model_dump_json())
         if missed:
             client.send(entries_frame(missed))
+        if actor.role == "moderator":
+            client.send(Presence(people=runtime.online()).model_dump_json())
         runtime.clients.add(client)
+        if actor.person is not None:
+            runtime.presence_changed()
         writer = asyncio.create_task(self._write(client))
         try:
             await self._read(runtime, client)
         finally:
             runtime.clients.discard(client)
+            if actor.person is not None:
+                runtime.presence_changed()
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
@@ -336,7 +360,8 @@ class MeetingServer:
                     continue
                 if isinstance(frame, Ping):
                     wall = self.clock()
-                    pong = Pong(id=frame.id, server_time=runtime.now(wall), time_scale=runtime.state.clock.scale)
+                    pong = Pong(id=frame.id, server_time=runtime.now(wall), wall_time=wall,
+                                time_scale=runtime.state.clock.scale)
                     client.send(pong.model_dump_json())
                 elif isinstance(frame, Hello):
                     client.send(error_frame("bad_frame", "already said hello"))

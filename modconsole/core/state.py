@@ -335,6 +335,10 @@ def _hand_raised(state: State, s: SessionState, e) -> None:  # type: ignore[no-u
     item = s.current_item
     if item is None or any(h.person == e.person for h in item.queue):
         return
+    if item.floor is not None and item.floor.person == e.person:
+        # Only after an undo (of a "next" or an "end_turn"): the hand was raised elsewhere,
+        # and whoever holds the floor is never queued as well.
+        return
     hand = Hand(person=e.person, kind=e.kind, raised_at=e.at)
     if e.kind == "point_of_order":
         # A point of order goes ahead of everything but earlier points of order.

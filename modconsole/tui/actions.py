@@ -1,0 +1,53 @@
+"""One registry of the console's actions: it backs the key bindings, the footer,
+the help screen and the command palette, so a key is declared once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True)
+class ConsoleAction:
+    action: str  # the screen's action_<name>
+    key: str
+    label: str  # short, for the footer
+    description: str  # for the help screen and the command palette
+    footer: bool = True
+
+
+MODERATOR_ACTIONS: tuple[ConsoleAction, ...] = (
+    ConsoleAction("start_pause", "space", "Start/Pause", "Start the session, or pause and resume it"),
+    ConsoleAction("next_item", "n", "Next", "Move to the next item"),
+    ConsoleAction("prev_item", "p", "Prev", "Go back to the previous item", footer=False),
+    ConsoleAction("give_floor", "f", "Floor", "Give the floor to the next in the queue (or the selected person)"),
+    ConsoleAction("end_turn", "e", "End turn", "End the current turn"),
+    ConsoleAction("add_minute", "plus", "+1m", "Add a minute to the current item", footer=False),
+    ConsoleAction("remove_minute", "minus", "-1m", "Remove a minute from the current item", footer=False),
+    ConsoleAction("add_turn_minute", "right_square_bracket", "Turn +1m", "Add a minute to the turn",
+                  footer=False),
+    ConsoleAction("remove_turn_minute", "left_square_bracket", "Turn -1m", "Remove a minute from the turn",
+                  footer=False),
+    ConsoleAction("extend", "x", "Extend", "Extend the session on purpose (the planned end moves)"),
+    ConsoleAction("message", "m", "Message", "Message the speaker, one person or all (presets or free text)"),
+    ConsoleAction("toggle_queue", "c", "Queue open/close", "Close or reopen the queue", footer=False),
+    ConsoleAction("undo", "u", "Undo", "Undo the last timing action"),
+    ConsoleAction("recovery_plan", "t", "Trim plan", "Propose trims to end on time, change the target, apply"),
+    ConsoleAction("goto_selected", "g", "Go to", "Go to the item selected in the rundown", footer=False),
+    ConsoleAction("skip_selected", "k", "Skip", "Skip the selected item (one that has not run)", footer=False),
+    ConsoleAction("switch_session", "s", "Session", "Choose the session to drive", footer=False),
+    ConsoleAction("end_session", "E", "End session", "End the session (asks first)", footer=False),
+    ConsoleAction("clear_queue", "K", "Clear queue", "Remove everyone from the queue (asks first)", footer=False),
+    ConsoleAction("help", "question_mark", "Keys", "Show every key"),
+)
+
+
+def bindings(actions: tuple[ConsoleAction, ...]) -> list[Binding]:
+    return [Binding(a.key, a.action, a.label, show=a.footer, tooltip=a.description) for a in actions]
+
+
+def key_label(key: str) -> str:
+    names = {"space": "Space", "plus": "+", "minus": "-", "right_square_bracket": "]",
+             "left_square_bracket": "[", "question_mark": "?"}
+    return names.get(key, key)

@@ -1,0 +1,163 @@
+"""Modal dialogs: confirm, message, recovery plan, session picker, keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ..core.commands import PRESET_MESSAGES
+from ..core.durations import format_duration
+from .actions import ConsoleAction, key_label
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    BINDINGS = [Binding("escape", "dismiss(False)", "Cancel"), Binding("y", "dismiss(True)", "Yes")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question, classes="question")
+            with Horizontal(classes="buttons"):
+                yield Button("Yes (y)", variant="error", id="yes")
+                yield Button("Cancel (Esc)", id="no")
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+class MessageScreen(ModalScreen[tuple[str, str] | None]):
+    """Pick a preset (1-3) or type a message; choose who gets it."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, recipients: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.recipients = recipients  # (id, label): "floor", "all", then people
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Message", classes="question")
+            yield OptionList(*[Option(label, id=rid) for rid, label in self.recipients], id="to")
+            yield OptionList(*[Option(f"{n}. {text}", id=str(n)) for n, text in enumerate(PRESET_MESSAGES, 1)],
+                             id="presets")
+            yield Input(placeholder="…or type a message and press Enter", max_length=500, id="text")
+
+    def on_mount(self) -> None:
+        self.query_one("#to", OptionList).highlighted = 0
+        self.query_one("#presets", OptionList).focus()
+
+    def _to(self) -> str:
+        to = self.query_one("#to", OptionList)
+        index = to.highlighted or 0
+        return self.recipients[index][0]
+
+    @on(OptionList.OptionSelected, "#presets")
+    def _preset(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss((PRESET_MESSAGES[int(event.option.id or 1) - 1], self._to()))
+
+    @on(OptionList.OptionSelected, "#to")
+    def _chose_recipient(self) -> None:
+        self.query_one("#presets", OptionList).focus()
+
+    @on(Input.Submitted)
+    def _typed(self, event: Input.Submitted) -> None:
+        if event.value.strip():
+            self.dismiss((event.value.strip(), self._to()))
+
+
+class PlanScreen(ModalScreen[str | None]):
+    """The proposed trims to end on time; change the target and apply, or leave."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Close"), Binding("a", "apply", "Apply")]
+
+    def __init__(self, rows: list[tuple[str, int, int]], summary: str, target: str) -> None:
+        super().__init__()
+        self.rows = rows
+        self.summary = summary
+        self.target = target
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label("Recovery plan", classes="question")
+            yield Static(self.summary, id="plan-summary")
+            table: DataTable[Any] = DataTable(id="plan-table", cursor_type="none")
+            yield table
+            with Horizontal(classes="buttons"):
+                yield Label("Target end (HH:MM):")
+                yield Input(self.target, id="target", max_length=5, restrict=r"[0-9:]*")
+                yield Button("Apply (a)", variant="warning", id="apply")
+                yield Button("Close (Esc)", id="close")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("Item", "Now", "Proposed", "Trim")
+        for title, old, new in self.rows:
+            table.add_row(title, format_duration(old), format_duration(new), format_duration(new - old, signed=True))
+        if not self.rows:
+            table.add_row(Text("no trims needed", style="dim"), "", "", "")
+
+    def action_apply(self) -> None:
+        self.dismiss(self.query_one("#target", Input).value.strip() or None)
+
+    @on(Input.Submitted, "#target")
+    def _changed(self, event: Input.Submitted) -> None:
+        # A new target: the console recomputes and shows the plan again.
+        self.dismiss("?" + event.value.strip())
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "apply":
+            self.action_apply()
+        else:
+            self.dismiss(None)
+
+
+class SessionPicker(ModalScreen[str | None]):
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, sessions: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.sessions = sessions
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Session", classes="question")
+            yield OptionList(*[Option(label, id=sid) for sid, label in self.sessions])
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+class KeysScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss(None)", "Close")]
+
+    def __init__(self, actions: tuple[ConsoleAction, ...]) -> None:
+        super().__init__()
+        self.actions = actions
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label("Keys (every action is also in the command palette, Ctrl+P)", classes="question")
+            table: DataTable[Any] = DataTable(cursor_type="none", id="keys-table")
+            yield table
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("Key", "Action")
+        for action in self.actions:
+            table.add_row(key_label(action.key), action.description)
+        table.add_row("Ctrl+P", "Command palette")
+        table.add_row("Ctrl+Q", "Quit")

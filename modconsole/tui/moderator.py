@@ -1,0 +1,263 @@
+"""The moderator console: rundown, timer, session summary, queue, connection health."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+
+from ..core import commands as c
+from ..core.decide import resolve_target
+from ..core.durations import format_duration
+from ..core.state import SessionState, State
+from ..core.view import default_session, recovery_plan, session_view
+from .actions import MODERATOR_ACTIONS, bindings
+from .dialogs import ConfirmScreen, KeysScreen, MessageScreen, PlanScreen, SessionPicker
+from .widgets import ConnectionBar, QueuePanel, Rundown, SummaryPanel, TimerPanel, hhmm
+
+if TYPE_CHECKING:
+    from .app import ConsoleApp
+
+EXTEND_STEP_S = 5 * 60
+
+
+class ModeratorScreen(Screen[None]):
+    BINDINGS = bindings(MODERATOR_ACTIONS)
+    TITLE = "modconsole"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.session_id: str | None = None
+
+    @property
+    def console(self) -> ConsoleApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="⏱")
+        with Horizontal(id="top"):
+            yield TimerPanel(id="timer")
+            yield SummaryPanel(id="summary")
+        with Horizontal(id="middle"):
+            yield Rundown(id="rundown")
+            yield QueuePanel(id="queue")
+        yield ConnectionBar(id="connection")
+        yield Footer()
+
+    ready = False  # set once composed: refreshes before that have nothing to draw on
+
+    def on_mount(self) -> None:
+        self.ready = True
+        self.query_one("#rundown").border_title = "Rundown"
+        self.query_one("#queue").border_title = "Queue"
+        self.refresh_view()
+
+    # --- figures ------------------------------------------------------------------------------
+
+    def session(self) -> SessionState | None:
+        state = self.console.link.state
+        if state is None or state.agenda is None:
+            return None
+        chosen = state.session(self.session_id) if self.session_id else None
+        return chosen or default_session(state)
+
+    def refresh_view(self) -> None:
+        link = self.console.link
+        state = link.state
+        self.query_one(ConnectionBar).show(link)
+        session = self.session()
+        if state is None or state.agenda is None or session is None:
+            return
+        now = link.now()
+        view = session_view(state, session, now)
+        self.title = state.agenda.title
+        self.sub_title = f"{view['title']} · {state.agenda.timezone}"
+        self.query_one(TimerPanel).show(view)
+        self.query_one(SummaryPanel).show(view, state.agenda.timezone, self.console.local_zone,
+                                         self._message_lines(state))
+        self.query_one(Rundown).show(view)
+        roster = {p.id: p for p in state.agenda.people} | dict(state.participants)
+        self.query_one(QueuePanel).show(view, roster, getattr(link, "online", None))
+
+    def _message_lines(self, state: State) -> list[str]:
+        lines = []
+        for message in state.messages[-3:]:
+            who = "all" if message.to == "all" else (state.person(message.to).name if state.person(message.to)
+                                                     else message.to)
+            seen = "acknowledged" if message.acknowledged else "not yet acknowledged"
+            lines.append(f"✉ “{message.text}” to {who} · {seen}")
+        return lines
+
+    # --- sending ------------------------------------------------------------------------------
+
+    def _send(self, command: c.Command, *, guarded: bool = False) -> None:
+        session = self.session()
+        update: dict[str, Any] = {"session": session.id if session else None}
+        if guarded and session is not None:
+            # Two moderators pressing the same key at once move the meeting once.
+            update["expected_seq"] = session.rev
+        self.console.send_command(command.model_copy(update=update))
+
+    def action_start_pause(self) -> None:
+        session = self.session()
+        if session is None:
+            return
+        if session.status == "not_started":
+            self._send(c.Start(), guarded=True)
+        elif session.status == "running":
+            self._send(c.Pause(), guarded=True)
+        elif session.status == "paused":
+            self._send(c.Resume(), guarded=True)
+        else:
+            self.notify("This session has ended.", severity="warning")
+
+    def action_next_item(self) -> None:
+        self._send(c.Next(), guarded=True)
+
+    def action_prev_item(self) -> None:
+        self._send(c.Prev(), guarded=True)
+
+    def action_give_floor(self) -> None:
+        panel = self.query_one(QueuePanel)
+        table = panel.query_one("#queue-table")
+        person = panel.selected_person if table.has_focus else None
+        self._send(c.Floor(person=person), guarded=True)
+
+    def action_end_turn(self) -> None:
+        self._send(c.EndTurn(), guarded=True)
+
+    def action_add_minute(self) -> None:
+        self._send(c.AddTime(delta_s=60))
+
+    def action_remove_minute(self) -> None:
+        self._send(c.AddTime(delta_s=-60))
+
+    def action_add_turn_minute(self) -> None:
+        self._send(c.AddTime(delta_s=60, turn=True))
+
+    def action_remove_turn_minute(self) -> None:
+        self._send(c.AddTime(delta_s=-60, turn=True))
+
+    def action_extend(self) -> None:
+        self._send(c.Extend(delta_s=EXTEND_STEP_S))
+
+    def action_toggle_queue(self) -> None:
+        session = self.session()
+        item = session.current_item if session else None
+        if item is None:
+            self.notify("No item is running.", severity="warning")
+            return
+        self._send(c.CloseQueue() if item.queue_open else c.OpenQueue())
+
+    def action_undo(self) -> None:
+        self._send(c.Undo())
+
+    def action_goto_selected(self) -> None:
+        item = self.query_one(Rundown).selected_item
+        if item is not None:
+            self._send(c.Goto(item=item), guarded=True)
+
+    def action_skip_selected(self) -> None:
+        self._send(c.Skip(item=self.query_one(Rundown).selected_item))
+
+    def action_help(self) -> None:
+        self.app.push_screen(KeysScreen(MODERATOR_ACTIONS))
+
+    def action_end_session(self) -> None:
+        session = self.session()
+        if session is None:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._send(c.End(), guarded=True)
+
+        self.app.push_screen(ConfirmScreen(f"End session “{session.id}” now?"), confirmed)
+
+    def action_clear_queue(self) -> None:
+        session = self.session()
+        item = session.current_item if session else None
+        if item is None or not item.queue:
+            self.notify("The queue is empty.")
+            return
+        people = [hand.person for hand in item.queue]
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                for person in people:
+                    self._send(c.QueueRemove(person=person))
+
+        self.app.push_screen(ConfirmScreen(f"Remove all {len(people)} people from the queue?"), confirmed)
+
+    def action_message(self) -> None:
+        state = self.console.link.state
+        if state is None or state.agenda is None:
+            return
+        recipients = [("floor", "whoever has the floor"), ("all", "everyone")]
+        session = self.session()
+        if session is not None and session.current_item is not None:
+            for hand in session.current_item.queue:
+                person = state.person(hand.person)
+                recipients.append((hand.person, person.name if person else hand.person))
+
+        def chosen(result: tuple[str, str] | None) -> None:
+            if result is not None:
+                text, to = result
+                self._send(c.SendMessage(text=text, to=to))
+
+        self.app.push_screen(MessageScreen(recipients), chosen)
+
+    def action_switch_session(self) -> None:
+        state = self.console.link.state
+        if state is None or state.agenda is None:
+            return
+        options = []
+        for plan, live in zip(state.agenda.sessions, state.sessions, strict=True):
+            room = f" · {plan.room}" if plan.room else ""
+            options.append((plan.id, f"{plan.start:%a %d %b %H:%M}  {plan.title}{room}  [{live.status}]"))
+
+        def chosen(session_id: str | None) -> None:
+            if session_id:
+                self.session_id = session_id
+                self.refresh_view()
+
+        self.app.push_screen(SessionPicker(options), chosen)
+
+    def action_recovery_plan(self, target: str | None = None) -> None:
+        state = self.console.link.state
+        session = self.session()
+        if state is None or session is None:
+            return
+        now = self.console.link.now()
+        try:
+            target_ms = resolve_target(state, session, target, now)
+        except Exception as exc:  # the core's rejection reads well as it is
+            self.notify(str(exc), severity="error")
+            return
+        plan = recovery_plan(state, session, now, target_ms)
+        spec = state.plan(session.id)
+        titles = {item.id: item.title for item in spec.items}
+        rows = [(titles[i.id], i.duration_s, plan.durations[i.id]) for i in session.items if i.id in plan.durations]
+        view = session_view(state, session, now)
+        target_text = hhmm(view["target_end"]) if target is None else target
+        verdict = "ends on time" if plan.feasible else "still late: extend, skip, or trim breaks too"
+        summary = (f"Projected end {hhmm(view['projected_end'])}, target {target_text}; "
+                   f"trims {format_duration(plan.trimmed_s)} in all; {verdict}.")
+
+        def chosen(result: str | None) -> None:
+            if result is None:
+                return
+            if result.startswith("?"):
+                self.action_recovery_plan(result[1:] or None)
+                return
+            if not re.fullmatch(r"\d{1,2}:\d{2}", result):
+                self.notify(f"Not a time: {result!r} (write HH:MM)", severity="error")
+                return
+            # Unchanged default target: let the server take the planned end itself.
+            self._send(c.ApplyPlan(target=None if target is None and result == target_text else result))
+
+        self.app.push_screen(PlanScreen(rows, summary, target_text), chosen)

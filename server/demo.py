@@ -1,0 +1,115 @@
+"""``modconsole demo``: an embedded server on a free port, a temporary SQLite log,
+the mayors' call agenda, and the moderator console on it.
+
+With ``--fast`` the rehearsal clock runs 60 times faster and simulated mayors
+raise hands, while an assistant chair moves on only when an item has overrun
+by half again and gives the floor when nobody has it, so the 45-minute call
+drifts toward 70 within about a minute unless you drive it yourself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import tempfile
+from pathlib import Path
+
+from modconsole.agenda_files import load_agenda
+from modconsole.client import ClientError, MeetingClient
+from modconsole.core import commands as c
+from modconsole.core.state import State
+from modconsole.tui import LiveLink, create_app
+
+from .events_admin import CreatedEvent, create_event
+from .service import MeetingServer
+from .store import SqliteStore
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+DEMO_AGENDA = EXAMPLES / "mayors-call.toml"
+FAST_SCALE = 60.0
+OVERRUN_FACTOR = 1.5  # the assistant chair moves on at half again the planned duration
+SIM_STEP_S = 0.4
+
+
+async def _quietly(client: MeetingClient, command: c.Command) -> None:
+    with contextlib.suppress(ClientError, TimeoutError):
+        await client.command(command)
+
+
+async def simulate(url: str, created: CreatedEvent, seed: int = 27) -> None:
+    """Mayors raising hands, and an assistant chair that keeps the meeting moving."""
+    rng = random.Random(seed)
+    chair = MeetingClient(url, created.moderator, client="demo-assistant")
+    await chair.connect()
+    mayors: list[MeetingClient] = []
+    for person, token in list(created.people.items())[1:]:
+        mayor = MeetingClient(url, token, client=f"demo-{person}")
+        await mayor.connect()
+        mayors.append(mayor)
+    try:
+        await _quietly(chair, c.Start())
+        while True:
+            await asyncio.sleep(SIM_STEP_S)
+            state = chair.state
+            assert state is not None
+            session = state.sessions[0]
+            if session.status == "ended":
+                return
+            item = session.current_item
+            if session.status != "running" or item is None:
+                continue
+            now = chair.server_now()
+            if item.queue_open and rng.random() < 0.6:
+                mayor = rng.choice(mayors)
+                kind = "point_of_order" if rng.random() < 0.05 else rng.choice(["contribution", "question"])
+                await _quietly(mayor, c.Raise(kind=kind))  # type: ignore[arg-type]
+            await _assist(chair, state, now)
+    finally:
+        for client in [chair, *mayors]:
+            await client.close()
+
+
+async def _assist(chair: MeetingClient, state: State, now: int) -> None:
+    session = state.sessions[0]
+    item = session.current_item
+    assert item is not None
+    expected = {"expected_seq": session.rev}
+    limit = item.turn_limit_s or 90
+    if item.floor is not None and item.floor.timer.elapsed_ms(now) > limit * 1000 * 1.3:
+        await _quietly(chair, c.EndTurn(**expected))
+    elif item.floor is None and item.queue:
+        await _quietly(chair, c.Floor(**expected))
+    elif item.timer.elapsed_ms(now) > item.duration_s * 1000 * OVERRUN_FACTOR:
+        last = session.current == len(session.items) - 1
+        await _quietly(chair, c.End(**expected) if last else c.Next(**expected))
+
+
+async def run_demo(fast: bool, db: Path | None = None) -> tuple[Path, str]:
+    if db is None:
+        db = Path(tempfile.mkdtemp(prefix="modconsole-demo-")) / "demo.db"
+    store = SqliteStore(db)
+    created = create_event(store, load_agenda(DEMO_AGENDA))
+    server = MeetingServer(store, time_scale=FAST_SCALE if fast else 1.0)
+    port = await server.start("127.0.0.1", 0)
+    url = f"ws://127.0.0.1:{port}"
+    app = create_app(LiveLink(MeetingClient(url, created.moderator, client="demo-console")))
+    sim = asyncio.create_task(simulate(url, created)) if fast else None
+    try:
+        await app.run_async()
+    finally:
+        if sim is not None:
+            sim.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ClientError):
+                await sim
+        await server.stop()
+        store.close()
+    return db, created.event_id
+
+
+def main(fast: bool, db: Path | None = None) -> int:
+    db, event_id = asyncio.run(run_demo(fast, db))
+    print(f"The demo's timing log is in {db} (event {event_id}).")
+    print(f"Serve it again:   modconsole-server serve --db {db}")
+    print(f"Print its report: modconsole-server report --db {db} --event {event_id}")
+    return 0
