@@ -9,6 +9,7 @@ import logging
 import signal
 import ssl
 import sys
+from datetime import date
 from pathlib import Path
 
 from modconsole.agenda_files import AgendaError, load_agenda
@@ -16,6 +17,8 @@ from modconsole.paths import default_db
 from modconsole.protocol import CLOSE_GOING_AWAY, schema_json
 
 from .events_admin import create_event
+from .report_formats import FORMATS, TABLES, render
+from .reports import build_report
 from .service import MeetingServer
 from .store import SqliteStore, StorageError
 
@@ -48,6 +51,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-v", "--verbose", action="store_true", help="log connections and errors")
 
     sub.add_parser("schema", help="print the JSON Schema of the wire protocol")
+
+    report = sub.add_parser("report", help="print a report of an event's timing log: planned against actual")
+    report.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
+    report.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
+    scope = report.add_mutually_exclusive_group()
+    scope.add_argument("--session", metavar="ID", help="one session only")
+    scope.add_argument("--day", metavar="YYYY-MM-DD", type=date.fromisoformat, help="one day only")
+    report.add_argument("--format", choices=FORMATS, default="md", help="md (default), csv, json or html")
+    report.add_argument("--table", choices=TABLES, default="sessions",
+                        help="with --format csv: which table (sessions, items, turns, people)")
+    report.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
     return parser
 
 
@@ -125,12 +139,49 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    db = args.db or default_db()
+    if not db.exists():
+        return _fail(f"no database at {db}")
+    try:
+        store = SqliteStore(db)
+        try:
+            events = store.event_ids()
+            event_id = args.event
+            if event_id is None:
+                if len(events) != 1:
+                    listing = ", ".join(events) or "none"
+                    return _fail(f"--event is needed: the database holds {len(events)} events ({listing})")
+                event_id = events[0]
+            if event_id not in events:
+                return _fail(f"no event {event_id!r} in {db} (events: {', '.join(events) or 'none'})")
+            entries = list(store.read(event_id))
+        finally:
+            store.close()
+    except StorageError as exc:
+        return _fail(str(exc))
+    report = build_report(entries, session=args.session, day=args.day)
+    if args.session and not report.sessions:
+        return _fail(f"no session {args.session!r} in event {event_id}")
+    if args.day and not report.sessions:
+        return _fail(f"no session on {args.day} in event {event_id}")
+    text = render(report, args.format, args.table)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "create-event":
         return cmd_create_event(args)
     if args.command == "serve":
         return cmd_serve(args)
+    if args.command == "report":
+        return cmd_report(args)
     print(schema_json())
     return 0
 

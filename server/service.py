@@ -103,9 +103,13 @@ class Client:
             self.outbox.put_nowait(frame)
         except asyncio.QueueFull:
             # Too slow to keep up: drop it; it reconnects and resumes from its last sequence.
-            self.dropped = asyncio.get_running_loop().create_task(
-                self.connection.close(CLOSE_TRY_AGAIN, "too slow; reconnect to resume")
-            )
+            self.drop(CLOSE_TRY_AGAIN, "too slow; reconnect to resume")
+
+    def drop(self, code: int, reason: str) -> None:
+        """Start closing without waiting: the read loop goes on draining (and ignoring) what the
+        peer already sent, or its close frame, queued behind it, would go unread until the timeout."""
+        if self.dropped is None:
+            self.dropped = asyncio.get_running_loop().create_task(self.connection.close(code, reason))
 
     def allow(self) -> bool:
         now = time.monotonic()
@@ -344,11 +348,14 @@ class MeetingServer:
         connection = client.connection
         try:
             async for raw in connection:
+                if client.dropped is not None:
+                    continue  # closing: read on until the peer's close frame, act on nothing
                 if not client.allow():
                     if client.strikes > RATE_STRIKES:
-                        await connection.close(CLOSE_POLICY, "too many frames")
-                        return
-                    client.send(error_frame("rate_limited", "too many frames; slow down"))
+                        client.drop(CLOSE_POLICY, "too many frames")
+                        continue
+                    # With the command's id, so the sender's request is answered, not left hanging.
+                    client.send(error_frame("rate_limited", "too many frames; slow down", _command_id(raw)))
                     continue
                 if isinstance(raw, bytes):
                     client.send(error_frame("bad_frame", "frames are JSON text, not binary"))
