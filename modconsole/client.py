@@ -31,6 +31,8 @@ from .protocol import (
     Ping,
     Pong,
     Presence,
+    ReportReady,
+    ReportRequest,
     Reset,
     Welcome,
 )
@@ -93,7 +95,7 @@ class MeetingClient:
         self.online: set[str] | None = None  # who is connected; known to moderators only
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._pending: dict[str, asyncio.Future[Ack | Error | Pong]] = {}
+        self._pending: dict[str, asyncio.Future[Ack | Error | Pong | ReportReady]] = {}
         self._ids = itertools.count(1)
         self.closed = asyncio.Event()
         self.close_code: int | None = None
@@ -194,7 +196,7 @@ class MeetingClient:
             self.state = frame.snapshot
             self.last_seq = frame.seq
             self._notify()
-        elif isinstance(frame, (Ack, Pong)) or (isinstance(frame, Error) and frame.id in self._pending):
+        elif isinstance(frame, (Ack, Pong, ReportReady)) or (isinstance(frame, Error) and frame.id in self._pending):
             future = self._pending.pop(frame.id or "", None)
             if future is not None and not future.done():
                 future.set_result(frame)
@@ -211,10 +213,10 @@ class MeetingClient:
     def _next_id(self) -> str:
         return f"{self.client_label}-{next(self._ids)}"
 
-    async def _request(self, frame_id: str, raw: str, timeout: float) -> Ack | Error | Pong:
+    async def _request(self, frame_id: str, raw: str, timeout: float) -> Ack | Error | Pong | ReportReady:
         if not self.connected or self._ws is None:
             raise ClientError("disconnected", "not connected to the server; the command was not sent")
-        future: asyncio.Future[Ack | Error | Pong] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Ack | Error | Pong | ReportReady] = asyncio.get_running_loop().create_future()
         self._pending[frame_id] = future
         try:
             await self._ws.send(raw)
@@ -232,6 +234,16 @@ class MeetingClient:
             raise CommandRefused(answer.code, answer.message)
         assert isinstance(answer, Ack)
         return answer
+
+    async def report(self, session: str | None = None, fmt: str = "md", *, timeout: float = 30.0) -> str:
+        """The server's report of the log so far (moderators only)."""
+        frame_id = self._next_id()
+        request = ReportRequest(id=frame_id, session=session, format=fmt)  # type: ignore[arg-type]
+        answer = await self._request(frame_id, request.model_dump_json(), timeout)
+        if isinstance(answer, Error):
+            raise CommandRefused(answer.code, answer.message)
+        assert isinstance(answer, ReportReady)
+        return answer.text
 
     async def send_raw(self, raw: str | bytes) -> None:
         """Send a frame as it is (tests of hostile input use this)."""

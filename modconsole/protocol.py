@@ -69,7 +69,16 @@ class Ping(_Frame):
     id: str = Field(default="", max_length=64)
 
 
-ClientFrame = Annotated[Hello | Ping | Command, Field(discriminator="type")]
+class ReportRequest(_Frame):
+    """A moderator asks for the report of the log so far (computed on the server, never in a client)."""
+
+    type: Literal["report"] = "report"
+    id: str = Field(default="", max_length=64)
+    session: str | None = Field(default=None, max_length=64)
+    format: Literal["md", "json"] = "md"
+
+
+ClientFrame = Annotated[Hello | Ping | ReportRequest | Command, Field(discriminator="type")]
 CLIENT_ADAPTER: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
 
 
@@ -138,7 +147,15 @@ class Presence(_Frame):
     people: list[str] = Field(description="ids of the speakers and participants with a live connection")
 
 
-ServerFrame = Annotated[Welcome | Events | Reset | Ack | Error | Pong | Presence, Field(discriminator="type")]
+class ReportReady(_Frame):
+    type: Literal["report"] = "report"
+    id: str = ""
+    format: Literal["md", "json"] = "md"
+    text: str
+
+
+ServerFrame = Annotated[Welcome | Events | Reset | Ack | Error | Pong | Presence | ReportReady,
+                        Field(discriminator="type")]
 SERVER_ADAPTER: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)
 
 

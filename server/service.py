@@ -44,11 +44,15 @@ from modconsole.protocol import (
     Ping,
     Pong,
     Presence,
+    ReportReady,
+    ReportRequest,
     Reset,
     Welcome,
 )
 
 from .events_admin import SYSTEM
+from .report_formats import render
+from .reports import build_report
 from .store import Entry, StorageError, Store
 from .tokens import token_hash
 
@@ -372,10 +376,27 @@ class MeetingServer:
                     client.send(pong.model_dump_json())
                 elif isinstance(frame, Hello):
                     client.send(error_frame("bad_frame", "already said hello"))
+                elif isinstance(frame, ReportRequest):
+                    await self._report(runtime, frame, client)
                 else:
                     await self.execute(runtime, frame, client)
         except ConnectionClosed:
             pass
+
+    async def _report(self, runtime: EventRuntime, request: ReportRequest, client: Client) -> None:
+        if client.actor.role != "moderator":
+            client.send(error_frame("forbidden", "reports are for moderators", request.id))
+            return
+        if request.session is not None and runtime.state.session(request.session) is None:
+            client.send(error_frame("not_found", f"no session {request.session!r}", request.id))
+            return
+        entries = list(runtime.entries)  # a snapshot: commands append while the report is made
+
+        def make() -> str:
+            return render(build_report(entries, session=request.session), request.format)
+
+        text = await asyncio.to_thread(make)
+        client.send(ReportReady(id=request.id, format=request.format, text=text).model_dump_json())
 
     # --- commands -----------------------------------------------------------------------------
 

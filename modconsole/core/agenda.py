@@ -108,7 +108,7 @@ class Agenda(BaseModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Geneva')") from None
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Zurich')") from None
         return value
 
     @model_validator(mode="after")

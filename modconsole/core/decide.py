@@ -57,14 +57,14 @@ def _decide(state: State, cmd: c.Command, actor: c.Actor, now: int) -> list[e.Ev
     if cmd.type == "message":
         return _message(state, cmd, actor, now)  # type: ignore[arg-type]
     session = _session(state, cmd)
-    if cmd.type == "undo":
-        return _undo(state, now)
     if cmd.expected_seq is not None and cmd.expected_seq != session.rev:
         raise _fail(
             "stale",
             f"session {session.id!r} changed since seq {cmd.expected_seq} "
             f"(now at {session.rev}); look again before repeating the command",
         )
+    if cmd.type == "undo":
+        return _undo(state, now)
     handler = _HANDLERS[cmd.type]
     return handler(state, session, cmd, actor, now)
 
@@ -228,7 +228,8 @@ def _check_can_queue(s: SessionState, person: str, who: str) -> None:
 def _raise(state: State, s: SessionState, cmd: c.Raise, actor: c.Actor, now: int) -> list[e.Event]:
     if actor.role == "moderator":
         raise _fail("invalid", "a moderator adds people with queue_add")
-    assert actor.person is not None
+    if actor.person is None:
+        raise _fail("invalid", f"a {actor.role} with no person cannot raise a hand")
     out: list[e.Event] = []
     if actor.role == "participant":
         if actor.person not in state.participants:
@@ -250,7 +251,8 @@ def _queued(s: SessionState, person: str, who: str) -> None:
 def _lower(state: State, s: SessionState, cmd: c.Lower, actor: c.Actor, now: int) -> list[e.Event]:
     if actor.role == "moderator":
         raise _fail("invalid", "a moderator removes people with queue_remove")
-    assert actor.person is not None
+    if actor.person is None:
+        raise _fail("invalid", f"a {actor.role} with no person has no hand to lower")
     _queued(s, actor.person, "you are")
     return [e.HandLowered(session=s.id, at=now, person=actor.person)]
 

@@ -192,7 +192,8 @@ def recovery_plan(
         for item_id, full in fulls.items():
             low = floors[item_id]
             value = low + (full - low) * factor
-            out[item_id] = int(value // 10 * 10) if value > low else low
+            # Whole tens of seconds, but never below the floor (what the running item already ran).
+            out[item_id] = max(low, int(value // 10 * 10))
         return out
 
     current_end = project(state, session, now).projected_end

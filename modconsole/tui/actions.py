@@ -34,6 +34,7 @@ MODERATOR_ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction("toggle_queue", "c", "Queue open/close", "Close or reopen the queue", footer=False),
     ConsoleAction("undo", "u", "Undo", "Undo the last timing action"),
     ConsoleAction("recovery_plan", "t", "Trim plan", "Propose trims to end on time, change the target, apply"),
+    ConsoleAction("report", "r", "Report", "The report of this session so far: planned against actual"),
     ConsoleAction("goto_selected", "g", "Go to", "Go to the item selected in the rundown", footer=False),
     ConsoleAction("skip_selected", "k", "Skip", "Skip the selected item (one that has not run)", footer=False),
     ConsoleAction("switch_session", "s", "Session", "Choose the session to drive", footer=False),

@@ -8,9 +8,9 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
+from textual.widgets import Button, DataTable, Input, Label, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..core.commands import PRESET_MESSAGES
@@ -161,3 +161,17 @@ class KeysScreen(ModalScreen[None]):
             table.add_row(key_label(action.key), action.description)
         table.add_row("Ctrl+P", "Command palette")
         table.add_row("Ctrl+Q", "Quit")
+
+
+class ReportScreen(ModalScreen[None]):
+    """The server's report of the session so far, as Markdown."""
+
+    BINDINGS = [Binding("escape,r,q", "dismiss(None)", "Close")]
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog wide report"):
+            yield Markdown(self.text)

@@ -40,6 +40,8 @@ class Link(Protocol):
 
     async def send(self, command: Command) -> int: ...
 
+    async def report(self, session: str | None) -> str: ...
+
     async def run(self, changed: Callable[[], None]) -> None: ...
 
     async def close(self) -> None: ...
@@ -77,6 +79,9 @@ class LiveLink:
     async def send(self, command: Command) -> int:
         ack = await self.client.command(command)
         return ack.seq
+
+    async def report(self, session: str | None) -> str:
+        return await self.client.report(session)
 
     async def connect_once(self) -> None:
         welcome = await self.client.connect()
@@ -143,6 +148,7 @@ class CannedLink:
         self.rtt_ms = rtt_ms
         self.offset_ms = offset_ms
         self.sent: list[Command] = []
+        self.report_text = "# Report\n\nA canned link has no log to report on.\n"
         self.online: set[str] | None = set()
 
     @property
@@ -157,6 +163,11 @@ class CannedLink:
         if self.status != "connected":
             raise ClientError("disconnected", "not connected to the server; the command was not sent")
         return self._state.seq
+
+    async def report(self, session: str | None) -> str:
+        if self.status != "connected":
+            raise ClientError("disconnected", "not connected to the server")
+        return self.report_text
 
     async def run(self, changed: Callable[[], None]) -> None:
         changed()

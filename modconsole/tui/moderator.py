@@ -10,13 +10,14 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
+from ..client import ClientError
 from ..core import commands as c
 from ..core.decide import resolve_target
 from ..core.durations import format_duration
 from ..core.state import SessionState, State
 from ..core.view import default_session, recovery_plan, session_view
 from .actions import MODERATOR_ACTIONS, bindings
-from .dialogs import ConfirmScreen, KeysScreen, MessageScreen, PlanScreen, SessionPicker
+from .dialogs import ConfirmScreen, KeysScreen, MessageScreen, PlanScreen, ReportScreen, SessionPicker
 from .widgets import ConnectionBar, QueuePanel, Rundown, SummaryPanel, TimerPanel, hhmm
 
 if TYPE_CHECKING:
@@ -163,6 +164,19 @@ class ModeratorScreen(Screen[None]):
 
     def action_skip_selected(self) -> None:
         self._send(c.Skip(item=self.query_one(Rundown).selected_item))
+
+    def action_report(self) -> None:
+        session = self.session()
+        self.console.run_worker(self._show_report(session.id if session else None), group="report",
+                                exclusive=True, exit_on_error=False)
+
+    async def _show_report(self, session_id: str | None) -> None:
+        try:
+            text = await self.console.link.report(session_id)
+        except (ClientError, TimeoutError) as exc:
+            self.notify(getattr(exc, "message", "no answer from the server"), title="No report", severity="error")
+            return
+        self.app.push_screen(ReportScreen(text))
 
     def action_help(self) -> None:
         self.app.push_screen(KeysScreen(MODERATOR_ACTIONS))
