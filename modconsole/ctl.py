@@ -232,7 +232,7 @@ def _print_plan(
         return 1
     try:
         target_ms = resolve_target(state, session, target, now)
-    except Exception as exc:  # the core's rejection carries a readable message
+    except ValueError as exc:
         print(f"refused (invalid): {exc}", file=sys.stderr)
         return 1
     plan = recovery_plan(state, session, now, target_ms, include_fixed=include_fixed)

@@ -279,7 +279,10 @@ class MeetingServer:
         header = connection.request.headers.get("Authorization", "") if connection.request else ""
         token = header[7:].strip() if header.lower().startswith("bearer ") else hello.token
         grant = self.store.grant(token_hash(token)) if token else None
-        runtime = self.events.get(grant.event_id) if grant else None
+        runtime = None
+        if grant is not None:
+            # An event created while the server runs is picked up on its first connection.
+            runtime = self.events.get(grant.event_id) or self._load_event(grant.event_id)
         if grant is None or runtime is None:
             # The same answer whether the event exists or not.
             await self._refuse(connection, "unauthorized", "the token was not accepted")

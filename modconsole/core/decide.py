@@ -380,14 +380,19 @@ def _ack(state: State, cmd: c.Ack, actor: c.Actor, now: int) -> list[e.Event]:
 
 
 def resolve_target(state: State, session: SessionState, hhmm: str | None, now: int) -> int:
-    """``HH:MM`` in the event's zone, on the day nearest the session's own target end."""
+    """``HH:MM`` in the event's zone, on the day nearest the session's own target end.
+
+    Raises ValueError for a time that does not parse."""
     baseline = project(state, session, now).baseline_end
     if hhmm is None:
         return baseline
     assert state.agenda is not None
-    hours, minutes = (int(p) for p in hhmm.split(":"))
-    if hours > 23 or minutes > 59:
-        raise _fail("invalid", f"not a time of day: {hhmm!r}")
+    try:
+        hours, minutes = (int(p) for p in hhmm.split(":"))
+    except ValueError:
+        raise ValueError(f"not a time of day: {hhmm!r} (write HH:MM)") from None
+    if not (0 <= hours <= 23 and 0 <= minutes <= 59):
+        raise ValueError(f"not a time of day: {hhmm!r} (write HH:MM)")
     zone = state.agenda.zone
     day = ms_to_local(baseline, zone).date()
     candidates = [
@@ -399,7 +404,10 @@ def resolve_target(state: State, session: SessionState, hhmm: str | None, now: i
 def _apply_plan(state: State, s: SessionState, cmd: c.ApplyPlan, actor: c.Actor, now: int) -> list[e.Event]:
     if s.status == "ended":
         raise _fail("invalid_state", f"session {s.id!r} has ended")
-    target = resolve_target(state, s, cmd.target, now)
+    try:
+        target = resolve_target(state, s, cmd.target, now)
+    except ValueError as exc:
+        raise _fail("invalid", str(exc)) from None
     if target <= now:
         raise _fail("invalid", "the target end has already passed")
     plan = recovery_plan(state, s, now, target, include_fixed=cmd.include_fixed)

@@ -249,7 +249,7 @@ class ModeratorScreen(Screen[None]):
         now = self.console.link.now()
         try:
             target_ms = resolve_target(state, session, target, now)
-        except Exception as exc:  # the core's rejection reads well as it is
+        except ValueError as exc:
             self.notify(str(exc), severity="error")
             return
         plan = recovery_plan(state, session, now, target_ms)
