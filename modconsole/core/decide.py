@@ -64,7 +64,7 @@ def _decide(state: State, cmd: c.Command, actor: c.Actor, now: int) -> list[e.Ev
             f"(now at {session.rev}); look again before repeating the command",
         )
     if cmd.type == "undo":
-        return _undo(state, now)
+        return _undo(state, session, now)
     handler = _HANDLERS[cmd.type]
     return handler(state, session, cmd, actor, now)
 
@@ -416,10 +416,12 @@ def _apply_plan(state: State, s: SessionState, cmd: c.ApplyPlan, actor: c.Actor,
     return [e.PlanApplied(session=s.id, at=now, target_ms=target, durations=plan.durations)]
 
 
-def _undo(state: State, now: int) -> list[e.Event]:
-    if not state.timing_actions:
-        raise _fail("invalid_state", "nothing to undo")
-    seq, kind = state.timing_actions[-1]
+def _undo(state: State, s: SessionState, now: int) -> list[e.Event]:
+    """Void the session's newest timing action still standing (sessions side by side undo apart)."""
+    mine = [(seq, kind) for seq, kind, session in state.timing_actions if session == s.id]
+    if not mine:
+        raise _fail("invalid_state", f"nothing to undo in session {s.id!r}")
+    seq, kind = mine[-1]
     return [e.Undone(at=now, seqs=(seq,), what=kind)]
 
 

@@ -147,7 +147,8 @@ class State(_Model):
     participants: dict[str, Person] = Field(default_factory=dict)
     messages: list[Message] = Field(default_factory=list)
     voided: list[int] = Field(default_factory=list)
-    timing_actions: list[tuple[int, str]] = Field(default_factory=list)  # (seq, type) "undo" can void
+    # What "undo" can void, newest last: (seq, event type, session).
+    timing_actions: list[tuple[int, str, str]] = Field(default_factory=list)
 
     def session(self, session_id: str) -> SessionState | None:
         for session in self.sessions:
@@ -227,7 +228,7 @@ def apply(state: State, event: Event, seq: int | None = None) -> State:
         if kind not in AUDIENCE_EVENTS and seq is not None:
             session.rev = seq
     if kind in TIMING_EVENTS and seq is not None:
-        state.timing_actions.append((seq, kind))
+        state.timing_actions.append((seq, kind, name))
     handler = _HANDLERS[kind]
     handler(state, session, event)
     return state
@@ -377,8 +378,12 @@ def _queue_opened(state: State, s: SessionState, e) -> None:  # type: ignore[no-
 
 
 def _turn_limit_set(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
-    if s.current_item is not None:
-        s.current_item.turn_limit_s = e.limit_s
+    item = s.current_item
+    if item is not None:
+        item.turn_limit_s = e.limit_s
+        # The limit reaches the turn in progress too: that is usually why it was set.
+        if item.floor is not None:
+            item.floor.limit_s = e.limit_s
 
 
 def _turn_started(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
