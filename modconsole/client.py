@@ -16,8 +16,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pydantic import ValidationError
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from .core.commands import Command
 from .core.state import State, apply
@@ -122,15 +123,23 @@ class MeetingClient:
             raise ClientError("http", f"the server answered HTTP {exc.response.status_code}") from exc
         except (OSError, TimeoutError) as exc:
             raise ClientError("unreachable", f"cannot reach {self.url}: {exc}") from exc
+        except (InvalidHandshake, InvalidURI) as exc:  # not a websocket server, or not a ws:// address
+            raise ClientError("unreachable", f"cannot connect to {self.url}: {exc}") from exc
         hello = Hello(
             name=self.name, last_seq=self.last_seq if self.state is not None else None, client=self.client_label
         )
         sent_at = time.monotonic()
         try:
-            await ws.send(hello.model_dump_json())
-            frame = SERVER_ADAPTER.validate_json(await ws.recv())
+            # Bounded like the opening handshake: a server that never answers must not hang the caller.
+            async with asyncio.timeout(self.open_timeout):
+                await ws.send(hello.model_dump_json())
+                frame = SERVER_ADAPTER.validate_json(await ws.recv())
         except ConnectionClosed as exc:
             raise ClientError("closed", f"the server closed the connection: {exc}") from exc
+        except (TimeoutError, ValidationError) as exc:
+            await ws.close()
+            what = "no welcome" if isinstance(exc, TimeoutError) else "no modconsole welcome"
+            raise ClientError("unreachable", f"{what} from {self.url}; is it a modconsole server?") from exc
         if isinstance(frame, Error):
             await ws.close()
             raise ClientError(frame.code, frame.message)
@@ -260,16 +269,16 @@ class MeetingClient:
         self._set_clock(answer.server_time, answer.wall_time, answer.time_scale, sent_at, rtt)
         return rtt
 
-    def _set_clock(self, server_ms: int, wall_ms: int, scale: float, sent_at: float, rtt: float,
-                   force: bool = False) -> None:
+    def _set_clock(
+        self, server_ms: int, wall_ms: int, scale: float, sent_at: float, rtt: float, force: bool = False
+    ) -> None:
         # The server read its clock about halfway through the round trip; the sample with the
         # shortest round trip is the most precise, but an old one drifts, so prefer fresh ones
         # unless they are much worse.
         if force or scale != self.clock.scale or rtt <= self.clock.rtt_s * 1.5 + 0.002:
             midpoint = sent_at + rtt / 2
             local_wall_at_midpoint = time.time() - (time.monotonic() - midpoint)
-            self.clock = ClockEstimate(server_ms, midpoint, scale, rtt,
-                                       wall_ms - int(local_wall_at_midpoint * 1000))
+            self.clock = ClockEstimate(server_ms, midpoint, scale, rtt, wall_ms - int(local_wall_at_midpoint * 1000))
 
     def server_now(self) -> int:
         return self.clock.now()
@@ -289,12 +298,12 @@ class MeetingClient:
         try:
             async with asyncio.timeout(timeout):
                 while True:
+                    if self.closed.is_set():  # nothing more will come: say so now, not at the timeout
+                        raise ClientError("closed", "the connection closed while waiting")
                     await changed.wait()
                     changed.clear()
                     if self.state is not None and predicate(self.state):
                         return self.state
-                    if self.closed.is_set():
-                        raise ClientError("closed", "the connection closed while waiting")
         finally:
             self.listeners.remove(listener)
 

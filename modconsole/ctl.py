@@ -116,12 +116,19 @@ def add_parser(sub: Any) -> None:
     verb("state", "print the live state")
 
 
+_TAKES_VALUE = frozenset({"--session", "--token", "--name", "--kind", "--target"})
+
+
 def normalise_argv(argv: list[str]) -> list[str]:
-    """Let ``add-time -1m`` through: argparse would read "-1m" as an option."""
+    """Let ``add-time -1m`` (and ``add-time --turn -30s``) through: argparse would read "-1m" as an option."""
     out = list(argv)
-    for index, word in enumerate(out[:-1]):
-        if word in ("add-time", "extend") and _SIGNED.match(out[index + 1]):
-            out[index + 1] = f"--by={out[index + 1]}"
+    verb = next((index for index, word in enumerate(out) if word in ("add-time", "extend")), None)
+    if verb is None:
+        return out
+    for index in range(verb + 1, len(out)):
+        if _SIGNED.match(out[index]) and out[index - 1] not in _TAKES_VALUE:
+            out[index] = f"--by={out[index]}"
+            break
     return out
 
 
@@ -307,6 +314,12 @@ async def run(args: argparse.Namespace) -> int:
         if as_json:
             print(json.dumps({"ok": False, "code": exc.code, "message": exc.message}, ensure_ascii=False))
         print(f"modconsole ctl: {exc.message}", file=sys.stderr)
+        return 1
+    except TimeoutError:  # connected, then no answer: the command may or may not have been done
+        message = f"no answer from {args.url} in time; check with `state` before repeating the command"
+        if as_json:
+            print(json.dumps({"ok": False, "code": "timeout", "message": message}, ensure_ascii=False))
+        print(f"modconsole ctl: {message}", file=sys.stderr)
         return 1
     finally:
         await client.close()

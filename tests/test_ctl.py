@@ -1,0 +1,231 @@
+"""`modconsole ctl` against a `modconsole-server serve` process, both as subprocesses."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from datetime import datetime
+from typing import Any
+
+
+def _iso_with_offset(value: Any) -> bool:
+    return isinstance(value, str) and datetime.fromisoformat(value).utcoffset() is not None
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _session(srv) -> dict[str, Any]:
+    result = srv.ctl("state", "--json", token=srv.tokens["tokens"]["moderator"])
+    assert result.returncode == 0, result.stderr
+    view = json.loads(result.stdout)
+    assert view["event_id"] == srv.event_id
+    return view["sessions"][0]
+
+
+def _ok(result) -> dict[str, Any]:
+    """The session view a successful `--json` command prints."""
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["ok"] is True and isinstance(answer["seq"], int)
+    return answer["session"]
+
+
+def test_a_moderator_runs_the_call(cli_server) -> None:
+    srv = cli_server
+    moderator = srv.tokens["tokens"]["moderator"]
+
+    result = srv.ctl("start", token=moderator)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ok (start, seq ")
+    assert "session call: running, item opening" in result.stdout
+
+    assert _ok(srv.ctl("next", "--json", token=moderator))["current_item"] == "seoul-briefing"
+
+    # A negative duration is not an option; a positive one may carry its sign.
+    session = _ok(srv.ctl("add-time", "-1m", "--json", token=moderator))
+    assert session["items"][1]["duration_s"] == 9 * 60
+    session = _ok(srv.ctl("add-time", "+90s", "--json", token=moderator))
+    assert session["items"][1]["duration_s"] == 9 * 60 + 90
+    assert session["items"][1]["added_s"] == 30
+
+    session = _ok(srv.ctl("extend", "25m", "--json", token=moderator))
+    assert session["extended_s"] == 1500
+
+    result = srv.ctl("goto", "nope", token=moderator)
+    assert result.returncode == 1
+    assert result.stderr.startswith("refused (not_found): no item 'nope'")
+    assert result.stdout == ""
+
+    speaker = srv.tokens["tokens"]["people"]["sala"]
+    result = srv.ctl("next", "--json", token=speaker)
+    assert result.returncode == 1
+    assert "refused (forbidden)" in result.stderr
+    refusal = json.loads(result.stdout)
+    assert (refusal["ok"], refusal["code"]) == (False, "forbidden")
+
+    session = _ok(srv.ctl("raise", "--kind", "question", "--json", token=speaker))
+    assert session["current_item"] == "seoul-briefing"  # the speaker's "next" changed nothing
+    assert [(h["person"], h["kind"]) for h in session["queue"]] == [("sala", "question")]
+
+
+def test_state_json_has_the_figures(cli_server) -> None:
+    srv = cli_server
+    moderator = srv.tokens["tokens"]["moderator"]
+    for args in (
+        ["start"],
+        ["turn-limit", "2m"],
+        ["queue-add", "sala"],
+        ["queue-add", "breed", "--kind", "reply"],
+        ["floor"],
+        ["add-time", "--turn", "-30s"],  # the turn's limit, down to 90 s
+    ):
+        result = srv.ctl(*args, token=moderator)
+        assert result.returncode == 0, (args, result.stderr)
+    session = _session(srv)
+
+    assert isinstance(session["id"], str) and session["id"] == "call"
+    assert session["status"] == "running"
+    assert session["current_item"] == "opening"
+    assert session["planned_duration_s"] == 2700 and isinstance(session["planned_duration_s"], int)
+    assert session["extended_s"] == 0 and isinstance(session["extended_s"], int)
+    for key in ("elapsed_s", "over_under_s"):
+        assert _number(session[key]), key
+    assert _iso_with_offset(session["projected_end"])
+
+    assert [item["id"] for item in session["items"]] == [
+        "opening",
+        "seoul-briefing",
+        "cities-share",
+        "discussion",
+        "closing",
+    ]
+    for item in session["items"]:
+        assert isinstance(item["id"], str)
+        assert _iso_with_offset(item["planned_start"])
+        assert isinstance(item["planned_duration_s"], int)
+        running = item["id"] == "opening"
+        assert _iso_with_offset(item["actual_start"]) if running else item["actual_start"] is None
+        assert _number(item["actual_duration_s"]) if running else item["actual_duration_s"] is None
+        assert _iso_with_offset(item["projected_start"])
+    assert [i["planned_duration_s"] for i in session["items"]] == [180, 600, 720, 900, 300]
+
+    (hand,) = session["queue"]
+    assert hand["position"] == 1 and isinstance(hand["position"], int)
+    assert hand["person"] == "breed" and hand["kind"] == "reply"
+    assert isinstance(hand["estimated_wait_s"], int)
+    assert 0 < hand["estimated_wait_s"] <= 90  # what is left of Sala's turn
+
+    floor = session["floor"]
+    assert floor["person"] == "sala"
+    assert _number(floor["elapsed_s"])
+    assert floor["limit_s"] == 90  # two minutes, less thirty seconds
+
+
+def test_state_in_words(cli_server) -> None:
+    srv = cli_server
+    moderator = srv.tokens["tokens"]["moderator"]
+    assert srv.ctl("start", token=moderator).returncode == 0
+    result = srv.ctl("state", token=moderator)
+    assert result.returncode == 0, result.stderr
+    assert "session call: running, item opening" in result.stdout
+    assert "> opening" in result.stdout and "closing" in result.stdout
+
+
+def test_the_token_may_come_from_the_environment(cli_server) -> None:
+    srv = cli_server
+    env = {"MODCONSOLE_TOKEN": srv.tokens["tokens"]["moderator"]}
+    assert _ok(srv.ctl("start", "--json", env=env))["status"] == "running"
+
+    # --token wins over the environment.
+    result = srv.ctl("next", token=srv.tokens["tokens"]["display"], env=env)
+    assert result.returncode == 1 and "forbidden" in result.stderr
+
+    result = srv.ctl("state")
+    assert result.returncode == 2
+    assert "a token is needed" in result.stderr
+
+
+def test_plan_proposes_and_applies(cli_server) -> None:
+    srv = cli_server
+    moderator = srv.tokens["tokens"]["moderator"]
+    assert srv.ctl("start", token=moderator).returncode == 0
+    before = _ok(srv.ctl("add-time", "30m", "--json", token=moderator))  # the opening will run long
+    assert before["over_under_s"] >= 29 * 60  # half an hour behind
+
+    result = srv.ctl("plan", token=moderator)
+    assert result.returncode == 0, result.stderr
+    assert "Apply with: plan --apply" in result.stdout
+    proposals = [line.split() for line in result.stdout.splitlines() if "->" in line]
+    assert proposals and {line[0] for line in proposals} <= {i["id"] for i in before["items"]}
+
+    result = srv.ctl("plan", "--json", token=moderator)
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["durations"] and plan["trimmed_s"] > 0
+    assert {line[0] for line in proposals} == set(plan["durations"])
+
+    after = _ok(srv.ctl("plan", "--apply", "--json", token=moderator))
+    durations = {i["id"]: i["duration_s"] for i in after["items"]}
+    # Proposing changed nothing; applying changed what was proposed (the clock ran a little between).
+    assert set(plan["durations"]) <= set(durations)
+    assert all(durations[k] < i["duration_s"] for i in before["items"] for k in plan["durations"] if k == i["id"])
+    assert after["over_under_s"] < before["over_under_s"]
+
+
+def test_a_participant_needs_a_name(cli_server) -> None:
+    srv = cli_server
+    participant = srv.tokens["tokens"]["participant"]
+    assert srv.ctl("start", token=srv.tokens["tokens"]["moderator"]).returncode == 0
+    result = srv.ctl("raise", token=participant)
+    assert result.returncode == 1
+    assert "a participant needs a name" in result.stderr
+    (hand,) = _ok(srv.ctl("raise", "--name", "Ana Lima", "--json", token=participant))["queue"]
+    assert hand["person"].startswith("p-") and hand["name"] == "Ana Lima"
+
+
+def test_ctl_against_a_closed_port(cli) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    # Nothing listens there now.
+    result = cli("modconsole", "ctl", f"ws://127.0.0.1:{port}", "--token", "mc_whatever", "state")
+    assert result.returncode == 1
+    assert result.stderr.startswith("modconsole ctl: cannot reach ws://127.0.0.1:")
+    assert "Traceback" not in result.stderr
+
+
+def test_ctl_command_line_errors(cli, cli_server) -> None:
+    moderator = cli_server.tokens["tokens"]["moderator"]
+    result = cli_server.ctl("add-time", token=moderator)
+    assert result.returncode == 2 and "needs a duration" in result.stderr
+    result = cli_server.ctl("add-time", "soon", token=moderator)
+    assert result.returncode == 2 and "not a duration" in result.stderr
+    result = cli_server.ctl("dance", token=moderator)
+    assert result.returncode == 2
+    result = cli("modconsole", "ctl", cli_server.url, "--token", "mc_" + "x" * 32, "state")
+    assert result.returncode == 1 and "refused" not in result.stdout
+    assert "not accepted" in result.stderr
+
+
+async def test_ctl_against_something_else_than_a_modconsole_server(cli) -> None:
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    tcp = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = tcp.sockets[0].getsockname()[1]
+    try:
+        # The command line runs in a thread so that this loop can keep serving.
+        result = await asyncio.to_thread(cli, "modconsole", "ctl", f"ws://127.0.0.1:{port}", "--token", "x", "state")
+    finally:
+        tcp.close()
+        await tcp.wait_closed()
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"modconsole ctl: cannot connect to ws://127.0.0.1:{port}")
+    assert "Traceback" not in result.stderr
+
+    result = cli("modconsole", "ctl", "http://127.0.0.1:1", "--token", "x", "state")
+    assert result.returncode == 1
+    assert "isn't a valid URI" in result.stderr and "Traceback" not in result.stderr
