@@ -93,6 +93,7 @@ class MeetingClient:
         self.clock = ClockEstimate()
         self.listeners: list[Callable[[], None]] = []
         self.unsolicited_errors: list[Error] = []
+        self.unknown_frames = 0
         self.online: set[str] | None = None  # who is connected; known to moderators only
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -177,7 +178,13 @@ class MeetingClient:
     async def _read(self, ws: ClientConnection) -> None:
         try:
             async for raw in ws:
-                self._handle(SERVER_ADAPTER.validate_json(raw))
+                try:
+                    frame = SERVER_ADAPTER.validate_json(raw)
+                except ValidationError:
+                    # A frame this client does not know (a newer server): note it and read on.
+                    self.unknown_frames += 1
+                    continue
+                self._handle(frame)
         except ConnectionClosed:
             pass
         finally:
