@@ -1,5 +1,9 @@
 """The report as JSON (the full model), CSV (one tidy table), Markdown (for an email) and
-HTML (one self-contained file with an inline SVG timeline, fit to print)."""
+HTML (one self-contained file with an inline SVG timeline, fit to print).
+
+Durations read the way people say them: minutes and seconds up to 99:59 ("ran 70:00"), hours
+beyond ("6:15:00"). Machine formats (JSON, CSV) keep plain seconds.
+"""
 
 from __future__ import annotations
 
@@ -10,28 +14,68 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 
-from modconsole.core.durations import format_duration
-
-from .reports import Report, SessionReport
+from .reports import ItemReport, PersonReport, Report, SessionReport, Share, TurnReport
 
 FORMATS = ("md", "csv", "json", "html")
 TABLES = ("sessions", "items", "turns", "people")
 
+MAX_NAMES = 30  # lists of names longer than this are given as a count
+_HOURS_FROM_S = 100 * 60  # 99:59 is still written in minutes
+
+
+def _clock(total: int, sign: str) -> str:
+    if total < _HOURS_FROM_S:
+        minutes, secs = divmod(total, 60)
+        return f"{sign}{minutes}:{secs:02d}"
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{sign}{hours}:{minutes:02d}:{secs:02d}"
+
 
 def dur(seconds: float | None) -> str:
-    return "" if seconds is None else format_duration(seconds)
+    """A duration: "45:00", "70:00", "6:15:00"; "-" in front when negative."""
+    if seconds is None:
+        return ""
+    total = round(seconds)
+    return _clock(abs(total), "-" if total < 0 else "")
 
 
 def signed(seconds: float) -> str:
-    return format_duration(seconds, signed=True) if abs(seconds) >= 1 else "0:00"
+    """A difference: "+25:00", "-0:34", "0:00"."""
+    total = round(seconds)
+    return _clock(abs(total), "-" if total < 0 else ("+" if total > 0 else ""))
 
 
 def hhmm(iso: str | None) -> str:
     return iso[11:16] if iso else "—"
 
 
+def _time(iso: str) -> str:
+    """The time of day, with seconds only when they are not zero ("16:00", "16:00:31")."""
+    return iso[11:16] if iso[17:19] == "00" else iso[11:19]
+
+
+def _n(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (plural or word + 's')}"
+
+
+def _stamp(iso: str) -> str:
+    """"2020-03-28T00:25:00+09:00" as "2020-03-28 00:25:00"."""
+    return f"{iso[:10]} {iso[11:19]}" if len(iso) >= 19 else iso
+
+
+def _seconds(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()
+
+
+# --------------------------------------------------------------------------- machine formats
+
+
 def render_json(report: Report) -> str:
     return json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+_SESSION_LISTS = ("items", "extensions", "plans_applied", "overrun_explained")
 
 
 def render_csv(report: Report, table: str = "sessions") -> str:
@@ -39,119 +83,303 @@ def render_csv(report: Report, table: str = "sessions") -> str:
         raise ValueError(f"unknown table {table!r}; choose one of {', '.join(TABLES)}")
     rows: list[dict[str, object]]
     if table == "sessions":
-        rows = [{k: v for k, v in s.model_dump().items()
-                 if k not in ("items", "extensions", "plans_applied", "overrun_explained")} for s in report.sessions]
+        fields = [k for k in SessionReport.model_fields if k not in _SESSION_LISTS]
+        rows = [s.model_dump(exclude=set(_SESSION_LISTS)) for s in report.sessions]
     elif table == "items":
+        fields = ["session", *ItemReport.model_fields]
         rows = [{"session": s.id, **i.model_dump()} for s in report.sessions for i in s.items]
     elif table == "turns":
+        fields = list(TurnReport.model_fields)
         rows = [t.model_dump() for t in report.turns]
     else:
-        rows = []
         tag_keys = sorted({k for p in report.people for k in p.tags})
+        fields = [k for k in PersonReport.model_fields if k != "tags"] + [f"tag_{k}" for k in tag_keys]
+        rows = []
         for person in report.people:
-            row = {k: v for k, v in person.model_dump().items() if k != "tags"}
+            row = person.model_dump(exclude={"tags"})
             row.update({f"tag_{k}": person.tags.get(k, "") for k in tag_keys})
             rows.append(row)
     out = io.StringIO()
-    if not rows:
-        return ""
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    # The header is written even with no rows, so the file always says what it would hold.
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()
 
 
+# --------------------------------------------------------------------------- words shared by md and html
+
+
+def _scope(report: Report) -> str:
+    if report.scope == "event":
+        return "the whole event"
+    return report.scope
+
+
+def _intro(report: Report) -> str:
+    return (f"Report of {_scope(report)} from its timing log, as of {_stamp(report.as_of)} "
+            f"({report.timezone} time); {report.log_entries} log entries.")
+
+
+def _summary(report: Report) -> list[str]:
+    t = report.totals
+    sessions = _n(t.sessions, "session")
+    if t.sessions > 1:
+        sessions += " (their times added up)"
+    lines = [f"{sessions}: planned {dur(t.planned_duration_s)}, ran {dur(t.actual_duration_s)}, "
+             f"{_over(t.overrun_s)} ({t.overrun_pct:+.1f} %)"]
+    if t.extended_s:
+        lines.append(f"extended on purpose by {dur(t.extended_s)}; unplanned overrun {signed(t.unplanned_overrun_s)}")
+    else:
+        lines.append("not extended; all of the overrun was unplanned" if t.overrun_s >= 1 else "not extended")
+    lines.append(f"{_n(t.turns, 'turn')}, {dur(t.speaking_s)} of speaking")
+    return lines
+
+
+def _over(seconds: float) -> str:
+    if abs(seconds) < 1:
+        return "on plan"
+    return f"{dur(abs(seconds))} {'over' if seconds > 0 else 'under'} plan"
+
+
+def _item_names(session: SessionReport) -> dict[str, str]:
+    """Item titles, with the id added where two items share a title ("Coffee break (coffee-break-2)")."""
+    counts: dict[str, int] = {}
+    for item in session.items:
+        counts[item.title] = counts.get(item.title, 0) + 1
+    return {i.id: i.title if counts[i.title] == 1 else f"{i.title} ({i.id})" for i in session.items}
+
+
 def _why(session: SessionReport) -> list[str]:
-    lines = []
+    """The session's outcome in a few sentences."""
     if session.actual_start is None:
         return ["Not started."]
-    verdict = "over" if session.overrun_s > 0 else "under"
+    lines = []
     if session.actual_end is None:
         lines.append(f"Not ended: {session.status.replace('_', ' ')} when the log stops, after "
                      f"{dur(session.actual_duration_s)}; {dur(abs(session.overrun_s))} "
                      f"{'behind' if session.overrun_s > 0 else 'ahead of'} plan so far.")
     else:
         lines.append(f"Planned {dur(session.planned_duration_s)}, ran {dur(session.actual_duration_s)}: "
-                     f"{dur(abs(session.overrun_s))} {verdict} plan ({session.overrun_pct:+.1f} %).")
+                     f"{_over(session.overrun_s)} ({session.overrun_pct:+.1f} %).")
+    lines.append(_start_end(session))
     if session.extended_s:
-        who = ", ".join(f"{dur(e.delta_s)} at {hhmm(e.at)} by {e.by}" for e in session.extensions)
-        lines.append(f"Extended on purpose by {dur(session.extended_s)} ({who}); "
+        how = ", ".join(f"{signed(e.delta_s)} at {hhmm(e.at)} by {e.by}" for e in session.extensions)
+        lines.append(f"Extended on purpose by {dur(session.extended_s)} ({how}); "
                      f"unplanned overrun {signed(session.unplanned_overrun_s)}.")
+    if session.paused_s >= 1:
+        times = {1: "once", 2: "twice"}.get(session.pauses, f"{session.pauses} times")
+        lines.append(f"Paused {times}, for {dur(session.paused_s)} in all "
+                     "(counted in the session's time, not in its items').")
     return lines
 
 
+def _start_end(session: SessionReport) -> str:
+    assert session.actual_start is not None and session.start_delay_s is not None
+    delay = session.start_delay_s
+    if abs(delay) >= 12 * 3600:  # a rehearsal, or a meeting moved to another day
+        start = f"Started on {_stamp(session.actual_start)} (planned {_stamp(session.planned_start)})"
+    elif abs(delay) < 1:
+        start = f"Started on time, at {_time(session.actual_start)}"
+    else:
+        start = (f"Started {dur(abs(delay))} {'late' if delay > 0 else 'early'}, at {_time(session.actual_start)} "
+                 f"(planned {_time(session.planned_start)})")
+    if session.actual_end is None or abs(delay) >= 12 * 3600:
+        return start + "."
+    late = _seconds(session.actual_end) - _seconds(session.planned_end)
+    if abs(late) < 1:
+        end = f"ended at the planned end, {_time(session.planned_end)}"
+    else:
+        end = (f"ended {dur(abs(late))} {'after' if late > 0 else 'before'} the planned end, "
+               f"at {_time(session.actual_end)} (planned {_time(session.planned_end)})")
+    return f"{start}; {end}."
+
+
+def _turns_note(turns: list[TurnReport]) -> str:
+    if not turns:
+        return ""
+    note = _n(len(turns), "turn")
+    over = [t for t in turns if t.over_limit_s > 0]
+    if over:
+        limits = {t.limit_s for t in over}
+        limit = f"the {dur(limits.pop())} limit" if len(limits) == 1 else "their limit"
+        note += f", {len(over)} over {limit}, by {dur(sum(t.over_limit_s for t in over))} in all"
+    return note
+
+
+def _explained(report: Report, session: SessionReport) -> tuple[str, list[str]]:
+    """A heading and one line per reason the session ran as long as it did, items first by size."""
+    if not session.overrun_explained:
+        return "", []
+    names = _item_names(session)
+    by_label = {f"item {i.id}: {i.title}": i for i in session.items}
+    turns_of: dict[str, list[TurnReport]] = {}
+    for turn in report.turns:
+        if turn.session == session.id:
+            turns_of.setdefault(turn.item, []).append(turn)
+    lines = []
+    for part in session.overrun_explained:
+        item = by_label.get(part.what)
+        if item is None:
+            lines.append(f"{part.what[:1].upper()}{part.what[1:]}: {signed(part.seconds)}")
+            continue
+        notes = []
+        if item.added_s:
+            notes.append(f"time added {signed(item.added_s)} on purpose")
+        if item.final_planned_s != item.planned_duration_s + item.added_s:
+            notes.append(f"replanned to {dur(item.final_planned_s)} by a recovery plan")
+        if item.pauses:
+            notes.append(_n(item.pauses, "pause"))
+        if item.reopened:
+            notes.append(f"re-opened {item.reopened}×")
+        turns_note = _turns_note(turns_of.get(item.id, []))
+        if turns_note:
+            notes.append(turns_note)
+        lines.append(f"{names[item.id]}: {signed(part.seconds)}" + (f" ({'; '.join(notes)})" if notes else ""))
+    total = sum(part.seconds for part in session.overrun_explained)
+    lines.append(f"Together: {signed(total)}")
+    if session.actual_end is not None and abs(session.overrun_s) >= 60:
+        heading = f"Why {dur(session.planned_duration_s)} became {dur(session.actual_duration_s)}:"
+    else:
+        heading = "Where the time went, against the plan:"
+    return heading, lines
+
+
+def _item_notes(item: ItemReport, turns: int) -> str:
+    notes = []
+    if item.skipped:
+        notes.append("skipped")
+    if item.added_s:
+        notes.append(f"time added {signed(item.added_s)}")
+    if item.final_planned_s != item.planned_duration_s + item.added_s and not item.skipped:
+        notes.append(f"replanned to {dur(item.final_planned_s)}")
+    if item.pauses:
+        notes.append(_n(item.pauses, "pause"))
+    if item.reopened:
+        notes.append(f"re-opened {item.reopened}×")
+    if turns:
+        notes.append(_n(turns, "turn"))
+    return ", ".join(notes)
+
+
+def _plan_line(session: SessionReport, plan_index: int) -> str:
+    plan = session.plans_applied[plan_index]
+    names = _item_names(session)
+    changes = ", ".join(f"{names.get(k, k)} {dur(v)}" for k, v in plan.durations.items())
+    return (f"Recovery plan applied at {hhmm(plan.at)} by {plan.by}, to end by {hhmm(plan.target)}: "
+            f"{changes}.")
+
+
+def _heard(report: Report) -> tuple[list[PersonReport], list[PersonReport]]:
+    """People who had the floor, and people who raised a hand but never had it."""
+    spoke = [p for p in report.people if p.turns]
+    waiting = [p for p in report.people if not p.turns]
+    return spoke, waiting
+
+
+def _never_line(waiting: list[PersonReport]) -> str:
+    if not waiting:
+        return ""
+    if len(waiting) > MAX_NAMES:
+        return (f"{len(waiting)} more people raised a hand but never had the floor "
+                "(all of them are in the people table of the CSV and in the JSON).")
+    names = ", ".join(p.name for p in sorted(waiting, key=lambda p: p.name))
+    return f"{_n(len(waiting), 'more person', 'more people')} raised a hand but never had the floor: {names}."
+
+
+def _share_rows(key: str, shares: list[Share]) -> tuple[list[Share], str]:
+    heard = [s for s in shares if s.speaking_s > 0 or s.turns]
+    silent = [s.value for s in shares if not (s.speaking_s > 0 or s.turns)]
+    if not silent:
+        return heard, ""
+    if len(silent) > MAX_NAMES:
+        return heard, f"Raised a hand but had no speaking time: {len(silent)} more values of {key}."
+    return heard, f"Raised a hand but had no speaking time: {', '.join(sorted(silent))}."
+
+
+def _shown_shares(report: Report) -> list[tuple[str, list[Share]]]:
+    return [(key, shares) for key, shares in report.shares.items()
+            if len(shares) >= 2 or key in ("gender", "country")]
+
+
+# --------------------------------------------------------------------------- Markdown
+
+
+def _md_cell(value: object) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
 def render_markdown(report: Report) -> str:
-    out: list[str] = [f"# {report.title}", ""]
-    out.append(f"Report of the timing log ({report.scope}), as of {report.as_of}, {report.timezone}; "
-               f"{report.log_entries} log entries.")
+    out: list[str] = [f"# {report.title}", "", _intro(report)]
     if report.rehearsal:
         out.append(f"**Rehearsal clock** (time scales: {', '.join(f'×{s:g}' for s in report.time_scales)}): "
                    "the figures are on the event clock, not the wall clock.")
-    t = report.totals
-    out += ["", "## Summary", "",
-            f"- {t.sessions} session(s): planned {dur(t.planned_duration_s)}, ran {dur(t.actual_duration_s)}, "
-            f"overrun {signed(t.overrun_s)} ({t.overrun_pct:+.1f} %)",
-            f"- extended on purpose {dur(t.extended_s)}; unplanned overrun {signed(t.unplanned_overrun_s)}",
-            f"- {t.turns} turns, {dur(t.speaking_s)} of speaking", ""]
+    out += ["", "## Summary", ""]
+    out += [f"- {line}" for line in _summary(report)]
+    out.append("")
+    if len(report.days) > 1:
+        out += ["## Days", "", "| day | sessions | planned | ran | ± | extended | turns |",
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for d in report.days:
+            out.append(f"| {d.day} | {d.totals.sessions} | {dur(d.totals.planned_duration_s)} | "
+                       f"{dur(d.totals.actual_duration_s)} | {signed(d.totals.overrun_s)} | "
+                       f"{dur(d.totals.extended_s)} | {d.totals.turns} |")
+        out.append("")
     for session in report.sessions:
-        out += [f"## {session.title} ({session.id})", ""]
+        out += [f"## {_md_cell(session.title)} ({session.id})", ""]
         out.append(f"{session.day}{' · ' + session.room if session.room else ''} · planned "
                    f"{hhmm(session.planned_start)}–{hhmm(session.planned_end)}, actual "
                    f"{hhmm(session.actual_start)}–{hhmm(session.actual_end)}"
                    + (" · rehearsal clock" if session.rehearsal else ""))
         out.append("")
         out += _why(session)
-        if session.overrun_explained:
-            out += ["", "Why it ran as it did:", ""]
-            out += [f"- {part.what}: {signed(part.seconds)}" for part in session.overrun_explained]
+        heading, lines = _explained(report, session)
+        if lines:
+            out += ["", heading, ""]
+            out += [f"- {_md_cell(line)}" for line in lines]
         out += ["", "| item | planned | actual | ± | start planned | start actual | notes |",
                 "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
         for item in session.items:
-            notes = []
-            if item.skipped:
-                notes.append("skipped")
-            if item.added_s:
-                notes.append(f"time added {signed(item.added_s)}")
-            if item.pauses:
-                notes.append(f"{item.pauses} pause(s)")
-            if item.reopened:
-                notes.append(f"re-opened {item.reopened}×")
-            if item.turns:
-                notes.append(f"{item.turns} turn(s)")
-            out.append(f"| {item.title} | {dur(item.planned_duration_s)} | "
-                       f"{dur(item.actual_duration_s) if item.actual_start else '—'} | "
-                       f"{signed(item.over_under_s) if item.actual_start else ''} | {hhmm(item.planned_start)} | "
-                       f"{hhmm(item.actual_start)} | {', '.join(notes)} |")
-        for plan in session.plans_applied:
-            out.append(f"\nRecovery plan applied at {hhmm(plan.at)} by {plan.by} (target {hhmm(plan.target)}): "
-                       + ", ".join(f"{k} → {dur(v)}" for k, v in sorted(plan.durations.items())))
+            ran = item.actual_start is not None
+            out.append(f"| {_md_cell(item.title)} | {dur(item.planned_duration_s)} | "
+                       f"{dur(item.actual_duration_s) if ran else '—'} | {signed(item.over_under_s) if ran else ''} | "
+                       f"{hhmm(item.planned_start)} | {hhmm(item.actual_start)} | {_item_notes(item, item.turns)} |")
+        for index in range(len(session.plans_applied)):
+            out += ["", _md_cell(_plan_line(session, index))]
         out.append("")
+    spoke, waiting = _heard(report)
     if report.people:
-        out += ["## Speakers", "", "| person | turns | speaking | average | longest | over limit | waited | "
-                "hands not given the floor |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-        for p in report.people:
-            out.append(f"| {p.name}{' (participant)' if p.participant else ''} | {p.turns} | {dur(p.speaking_s)} | "
-                       f"{dur(p.average_s)} | {dur(p.longest_s)} | {p.turns_over_limit} | {dur(p.waited_s)} | "
-                       f"{p.hands_never_given_floor} |")
-        out.append("")
-    for key, shares in report.shares.items():
-        if len(shares) < 2 and key not in ("gender", "country"):
-            continue
-        out += [f"### Speaking time by {key}", "", "| " + key + " | speaking | share | turns |",
-                "| --- | ---: | ---: | ---: |"]
-        out += [f"| {s.value} | {dur(s.speaking_s)} | {s.share_pct:.1f} % | {s.turns} |" for s in shares]
+        out += ["## Speakers", ""]
+        if spoke:
+            out += ["| person | turns | speaking | average | longest | over limit | waited | "
+                    "hands not given the floor |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+            for p in spoke:
+                out.append(f"| {_md_cell(p.name)}{' (participant)' if p.participant else ''} | {p.turns} | "
+                           f"{dur(p.speaking_s)} | {dur(p.average_s)} | {dur(p.longest_s)} | {p.turns_over_limit} | "
+                           f"{dur(p.waited_s)} | {p.hands_never_given_floor} |")
+            out.append("")
+        if waiting:
+            out += [_md_cell(_never_line(waiting)), ""]
+    for key, shares in _shown_shares(report):
+        rows, silent = _share_rows(key, shares)
+        out += [f"### Speaking time by {key}", ""]
+        if rows:
+            out += [f"| {key} | speaking | share | turns |", "| --- | ---: | ---: | ---: |"]
+            out += [f"| {_md_cell(s.value)} | {dur(s.speaking_s)} | {s.share_pct:.1f} % | {s.turns} |" for s in rows]
+        if silent:
+            out += ["", _md_cell(silent)]
         out.append("")
     if report.audit:
         out += ["## Audit: undone actions (left out of every figure)", "",
-                "| seq | action | at | by | undone at | undone by |", "| ---: | --- | --- | --- | --- | --- |"]
-        out += [f"| {a.seq} | {a.type} | {hhmm(a.at)} | {a.by} | {hhmm(a.undone_at)} | {a.undone_by} |"
-                for a in report.audit]
+                "| seq | session | action | at | by | undone at | undone by |",
+                "| ---: | --- | --- | --- | --- | --- | --- |"]
+        out += [f"| {a.seq} | {a.session or ''} | {_md_cell(a.what)} | {hhmm(a.at)} | {_md_cell(a.by)} | "
+                f"{hhmm(a.undone_at)} | {_md_cell(a.undone_by)} |" for a in report.audit]
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 
 
-def _ms(iso: str) -> float:
-    return datetime.fromisoformat(iso).timestamp()
+# --------------------------------------------------------------------------- HTML
 
 
 def timeline_svg(session: SessionReport, width: int = 760) -> str:
@@ -159,9 +387,9 @@ def timeline_svg(session: SessionReport, width: int = 760) -> str:
     if not session.items:
         return ""
     # Rehearsals run on other days than planned: line the actual run up at the planned start.
-    shift = (_ms(session.actual_start) - _ms(session.planned_start)) if session.actual_start else 0.0
-    spans = [(_ms(i.planned_start), _ms(i.planned_start) + i.planned_duration_s) for i in session.items]
-    spans += [(_ms(i.actual_start) - shift, _ms(i.actual_start) - shift + i.actual_duration_s)
+    shift = (_seconds(session.actual_start) - _seconds(session.planned_start)) if session.actual_start else 0.0
+    spans = [(_seconds(i.planned_start), _seconds(i.planned_start) + i.planned_duration_s) for i in session.items]
+    spans += [(_seconds(i.actual_start) - shift, _seconds(i.actual_start) - shift + i.actual_duration_s)
               for i in session.items if i.actual_start]
     t0 = min(a for a, _ in spans)
     t1 = max(b for _, b in spans)
@@ -170,17 +398,18 @@ def timeline_svg(session: SessionReport, width: int = 760) -> str:
     scale = (width - label_w - 10) / span
     height = row_h * len(session.items) + 30
     label = html.escape(f"Planned against actual timeline for {session.title}")
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
-             f'height="{height}" role="img" aria-label="{label}">']
+    # Inline SVG in HTML needs no namespace: the file stays free of any http reference.
+    parts = [f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+             f'aria-label="{label}">']
     for index, item in enumerate(session.items):
         y = 10 + index * row_h
         label = html.escape(item.title if len(item.title) <= 32 else item.title[:31] + "…")
         parts.append(f'<text x="0" y="{y + 14}" font-size="11">{label}</text>')
-        px = label_w + (_ms(item.planned_start) - t0) * scale
+        px = label_w + (_seconds(item.planned_start) - t0) * scale
         parts.append(f'<rect x="{px:.1f}" y="{y}" width="{max(1.0, item.planned_duration_s * scale):.1f}" '
                      f'height="9" fill="#9db4d6"><title>planned {dur(item.planned_duration_s)}</title></rect>')
         if item.actual_start:
-            ax = label_w + (_ms(item.actual_start) - shift - t0) * scale
+            ax = label_w + (_seconds(item.actual_start) - shift - t0) * scale
             colour = "#c0392b" if item.over_under_s > 0 else "#2e8b57"
             parts.append(f'<rect x="{ax:.1f}" y="{y + 11}" width="{max(1.0, item.actual_duration_s * scale):.1f}" '
                          f'height="9" fill="{colour}"><title>actual {dur(item.actual_duration_s)}</title></rect>')
@@ -202,54 +431,67 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 
 def render_html(report: Report) -> str:
     esc: Callable[[object], str] = lambda v: html.escape(str(v))  # noqa: E731
+
+    def row(*cells: object, numeric: tuple[int, ...] = ()) -> str:
+        return "<tr>" + "".join(f'<td class="n">{esc(c)}</td>' if i in numeric else f"<td>{esc(c)}</td>"
+                                for i, c in enumerate(cells)) + "</tr>"
+
+    def head(*names: str) -> str:
+        return "<table><tr>" + "".join(f"<th>{esc(n)}</th>" for n in names) + "</tr>"
+
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            f"<title>{esc(report.title)}: report</title><style>{_CSS}</style></head><body>",
-           f"<h1>{esc(report.title)}</h1>",
-           f"<p>Report of the timing log ({esc(report.scope)}), as of {esc(report.as_of)}, {esc(report.timezone)}; "
-           f"{report.log_entries} log entries.</p>"]
+           f"<h1>{esc(report.title)}</h1>", f"<p>{esc(_intro(report))}</p>"]
     if report.rehearsal:
-        out.append('<p class="rehearsal">Rehearsal clock: the figures are on the event clock.</p>')
-    t = report.totals
-    out.append(f"<p>Planned {dur(t.planned_duration_s)}, ran {dur(t.actual_duration_s)}, overrun "
-               f"{signed(t.overrun_s)} ({t.overrun_pct:+.1f} %); extended on purpose {dur(t.extended_s)}, unplanned "
-               f"{signed(t.unplanned_overrun_s)}; {t.turns} turns, {dur(t.speaking_s)} of speaking.</p>")
+        out.append('<p class="rehearsal">Rehearsal clock: the figures are on the event clock, not the wall clock.</p>')
+    out.append("<h2>Summary</h2><ul>" + "".join(f"<li>{esc(line)}</li>" for line in _summary(report)) + "</ul>")
+    if len(report.days) > 1:
+        out.append("<h2>Days</h2>" + head("day", "sessions", "planned", "ran", "±", "extended", "turns"))
+        out += [row(d.day, d.totals.sessions, dur(d.totals.planned_duration_s), dur(d.totals.actual_duration_s),
+                    signed(d.totals.overrun_s), dur(d.totals.extended_s), d.totals.turns, numeric=(1, 2, 3, 4, 5, 6))
+                for d in report.days]
+        out.append("</table>")
     for session in report.sessions:
-        out.append(f"<h2>{esc(session.title)} <small>({esc(session.id)}, {esc(session.day)})</small></h2>")
+        out.append(f"<h2>{esc(session.title)} <small>({esc(session.id)}, {esc(session.day)}"
+                   f"{', ' + esc(session.room) if session.room else ''})</small></h2>")
         out += [f"<p>{esc(line)}</p>" for line in _why(session)]
-        if session.overrun_explained:
-            out.append("<ul>" + "".join(f"<li>{esc(p.what)}: {signed(p.seconds)}</li>"
-                                        for p in session.overrun_explained) + "</ul>")
+        heading, lines = _explained(report, session)
+        if lines:
+            out.append(f"<p>{esc(heading)}</p><ul>" + "".join(f"<li>{esc(line)}</li>" for line in lines) + "</ul>")
         out.append(timeline_svg(session))
-        out.append("<table><tr><th>item</th><th>planned</th><th>actual</th><th>±</th><th>planned start</th>"
-                   "<th>actual start</th><th>pauses</th><th>added</th></tr>")
+        out.append(head("item", "planned", "actual", "±", "planned start", "actual start", "notes"))
         for item in session.items:
-            out.append(f"<tr><td>{esc(item.title)}{' (skipped)' if item.skipped else ''}</td>"
-                       f'<td class="n">{dur(item.planned_duration_s)}</td>'
-                       f'<td class="n">{dur(item.actual_duration_s) if item.actual_start else "—"}</td>'
-                       f'<td class="n">{signed(item.over_under_s) if item.actual_start else ""}</td>'
-                       f'<td class="n">{hhmm(item.planned_start)}</td><td class="n">{hhmm(item.actual_start)}</td>'
-                       f'<td class="n">{item.pauses}</td><td class="n">{signed(item.added_s)}</td></tr>')
+            ran = item.actual_start is not None
+            out.append(row(item.title, dur(item.planned_duration_s), dur(item.actual_duration_s) if ran else "—",
+                           signed(item.over_under_s) if ran else "", hhmm(item.planned_start),
+                           hhmm(item.actual_start), _item_notes(item, item.turns), numeric=(1, 2, 3, 4, 5)))
         out.append("</table>")
+        out += [f"<p>{esc(_plan_line(session, index))}</p>" for index in range(len(session.plans_applied))]
+    spoke, waiting = _heard(report)
     if report.people:
-        out.append("<h2>Speakers</h2><table><tr><th>person</th><th>turns</th><th>speaking</th><th>longest</th>"
-                   "<th>over limit</th><th>waited</th><th>hands not given the floor</th></tr>")
-        for p in report.people:
-            out.append(f"<tr><td>{esc(p.name)}</td><td class='n'>{p.turns}</td><td class='n'>{dur(p.speaking_s)}</td>"
-                       f"<td class='n'>{dur(p.longest_s)}</td><td class='n'>{p.turns_over_limit}</td>"
-                       f"<td class='n'>{dur(p.waited_s)}</td><td class='n'>{p.hands_never_given_floor}</td></tr>")
-        out.append("</table>")
-    for key, shares in report.shares.items():
-        if len(shares) < 2 and key not in ("gender", "country"):
-            continue
-        out.append(f"<h3>Speaking time by {esc(key)}</h3><table><tr><th>{esc(key)}</th><th>speaking</th>"
-                   "<th>share</th></tr>")
-        out += [f"<tr><td>{esc(s.value)}</td><td class='n'>{dur(s.speaking_s)}</td>"
-                f"<td class='n'>{s.share_pct:.1f} %</td></tr>" for s in shares]
-        out.append("</table>")
+        out.append("<h2>Speakers</h2>")
+        if spoke:
+            out.append(head("person", "turns", "speaking", "average", "longest", "over limit", "waited",
+                            "hands not given the floor"))
+            out += [row(p.name + (" (participant)" if p.participant else ""), p.turns, dur(p.speaking_s),
+                        dur(p.average_s), dur(p.longest_s), p.turns_over_limit, dur(p.waited_s),
+                        p.hands_never_given_floor, numeric=(1, 2, 3, 4, 5, 6, 7)) for p in spoke]
+            out.append("</table>")
+        if waiting:
+            out.append(f"<p>{esc(_never_line(waiting))}</p>")
+    for key, shares in _shown_shares(report):
+        rows, silent = _share_rows(key, shares)
+        out.append(f"<h3>Speaking time by {esc(key)}</h3>")
+        if rows:
+            out.append(head(key, "speaking", "share", "turns"))
+            out += [row(s.value, dur(s.speaking_s), f"{s.share_pct:.1f} %", s.turns, numeric=(1, 2, 3)) for s in rows]
+            out.append("</table>")
+        if silent:
+            out.append(f"<p>{esc(silent)}</p>")
     if report.audit:
-        out.append("<h2>Audit: undone actions</h2><table><tr><th>seq</th><th>action</th><th>by</th>"
-                   "<th>undone by</th></tr>")
-        out += [f"<tr><td>{a.seq}</td><td>{esc(a.type)}</td><td>{esc(a.by)}</td><td>{esc(a.undone_by)}</td></tr>"
+        out.append("<h2>Audit: undone actions (left out of every figure)</h2>"
+                   + head("seq", "session", "action", "at", "by", "undone at", "undone by"))
+        out += [row(a.seq, a.session or "", a.what, hhmm(a.at), a.by, hhmm(a.undone_at), a.undone_by, numeric=(0,))
                 for a in report.audit]
         out.append("</table>")
     out.append("</body></html>")

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 from modconsole.core.agenda import Agenda, ms_to_local, planned_schedule
 from modconsole.core.commands import Actor
+from modconsole.core.durations import format_duration
 from modconsole.core.events import Event
 from modconsole.core.state import SessionState, State, apply
 
@@ -153,6 +154,8 @@ class AuditEntry(_Model):
     seq: int
     at: str
     type: str
+    session: str | None
+    what: str  # the action in words: "next: Open discussion", "extend by 25:00"
     by: str
     undone_at: str
     undone_by: str
@@ -195,7 +198,7 @@ class _Fold:
     def __init__(self) -> None:
         self.extensions: dict[str, list[Extension]] = defaultdict(list)
         self.plans: dict[str, list[PlanChange]] = defaultdict(list)
-        self.raised: dict[str, int] = defaultdict(int)
+        self.raised: dict[tuple[str, str], int] = defaultdict(int)  # (session, person) -> hands raised
         self.scales: list[float] = []
         self.pauses: dict[str, int] = defaultdict(int)
 
@@ -210,17 +213,23 @@ def build_report(entries: list[Entry], *, session: str | None = None, day: date 
                 voided[seq] = entry
     state = State()
     fold = _Fold()
+    last_at = 0  # the latest event time in the log, voided entries included
     for entry in entries:
+        event = entry.event
+        at = getattr(event, "at", 0) or 0
+        if at > last_at:
+            last_at = at
         if entry.seq in voided:
             continue
-        _observe(fold, state, entry)
-        apply(state, entry.event, entry.seq)
+        if event.type in _OBSERVED:
+            _observe(fold, state, entry)
+        apply(state, event, entry.seq)
     assert state.agenda is not None
     agenda = state.agenda
     zone = agenda.zone
     as_of_ms = entries[-1].ts if state.clock.scale == 1 else state.clock.now(entries[-1].ts)
     # The event clock at the last entry: what "now" was when the log stopped.
-    as_of_ms = max(as_of_ms, max((_last_at(e.event) for e in entries), default=0))
+    as_of_ms = max(as_of_ms, last_at)
 
     def iso(ms: int | None) -> str | None:
         return None if ms is None else ms_to_local(ms, zone).isoformat(timespec="seconds")
@@ -234,16 +243,21 @@ def build_report(entries: list[Entry], *, session: str | None = None, day: date 
         sessions.append(_session_report(state, agenda, plan.id, live, fold, as_of_ms, iso))
     chosen = {s.id for s in sessions}
     turns = [t for t in _turns(state, as_of_ms, iso) if t.session in chosen]
-    people = _people(state, turns, fold)
+    people = _people(state, turns, fold, chosen)
     days = []
     for day_key in sorted({s.day for s in sessions}):
         of_day = [s for s in sessions if s.day == day_key]
         days.append(DayReport(day=day_key, sessions=[s.id for s in of_day],
                               totals=_totals(of_day, [t for t in turns if t.session in {s.id for s in of_day}])))
+    # Undone actions of the sessions in scope (all of them, and those of no session, for the event).
     audit = [
-        AuditEntry(seq=e.seq, at=iso(_last_at(e.event) or e.ts) or "", type=e.event.type, by=_who(e.actor, state),
-                   undone_at=iso(_last_at(u.event) or u.ts) or "", undone_by=_who(u.actor, state))
-        for e in entries if (u := voided.get(e.seq)) is not None
+        AuditEntry(seq=e.seq, at=iso(_last_at(e.event) or e.ts) or "", type=e.event.type,
+                   session=getattr(e.event, "session", None), what=_describe(e.event, state),
+                   by=_who(e.actor, state), undone_at=iso(_last_at(u.event) or u.ts) or "",
+                   undone_by=_who(u.actor, state))
+        for e in entries
+        if (u := voided.get(e.seq)) is not None
+        and (getattr(e.event, "session", None) in chosen or (session is None and day is None))
     ]
     scope = "event" if session is None and day is None else (f"session {session}" if session else f"day {day}")
     return Report(
@@ -269,25 +283,67 @@ def _last_at(event: Event) -> int:
     return int(getattr(event, "at", 0) or 0)
 
 
+def _describe(event: Event, state: State) -> str:
+    """A timing action in words, for the audit."""
+    assert state.agenda is not None
+    session_plan = state.agenda.session(getattr(event, "session", "") or "")
+
+    def title(item_id: str) -> str:
+        spec = None if session_plan is None else next((i for i in session_plan.items if i.id == item_id), None)
+        return spec.title if spec is not None else item_id
+
+    kind = event.type
+    if kind == "item_changed":
+        return f"{event.how}: {title(event.item)}"  # type: ignore[union-attr]
+    if kind == "item_skipped":
+        return f"skip: {title(event.item)}"  # type: ignore[union-attr]
+    if kind == "item_time_added":
+        return f"time {format_duration(event.delta_s, signed=True)} on {title(event.item)}"  # type: ignore[union-attr]
+    if kind == "session_extended":
+        return f"extend by {format_duration(event.delta_s, signed=True)}"  # type: ignore[union-attr]
+    if kind == "turn_time_added":
+        return f"turn time {format_duration(event.delta_s, signed=True)}"  # type: ignore[union-attr]
+    if kind in ("turn_started", "hand_moved"):
+        person = state.person(event.person)  # type: ignore[union-attr]
+        name = person.name if person else event.person  # type: ignore[union-attr]
+        return f"floor to {name}" if kind == "turn_started" else f"move {name} to position {event.position}"  # type: ignore[union-attr]
+    if kind == "turn_limit_set":
+        limit = event.limit_s  # type: ignore[union-attr]
+        return "turn limit off" if limit is None else f"turn limit {format_duration(limit)}"
+    if kind == "plan_applied":
+        return f"recovery plan for {len(event.durations)} item(s)"  # type: ignore[union-attr]
+    return kind.replace("_", " ")
+
+
+# The events the fold keeps more of than the state does (the rest only go through ``apply``).
+_OBSERVED = frozenset({"clock_set", "session_extended", "plan_applied", "session_paused", "hand_raised"})
+
+
 def _observe(fold: _Fold, state: State, entry: Entry) -> None:
     event = entry.event
+    kind = event.type
+    if kind == "hand_raised":  # by far the most frequent: kept cheap
+        fold.raised[(event.session, event.person)] += 1  # type: ignore[union-attr]
+        return
+    if kind == "session_paused":
+        fold.pauses[event.session] += 1  # type: ignore[union-attr]
+        return
+    if kind == "clock_set":
+        fold.scales.append(event.scale)  # type: ignore[union-attr]
+        return
     at = _last_at(event)
     zone = state.agenda.zone if state.agenda else None
 
     def iso(ms: int) -> str:
         return ms_to_local(ms, zone).isoformat(timespec="seconds") if zone else str(ms)
 
-    if event.type == "clock_set":
-        fold.scales.append(event.scale)
-    elif event.type == "session_extended":
-        fold.extensions[event.session].append(Extension(at=iso(at), by=_who(entry.actor, state), delta_s=event.delta_s))
-    elif event.type == "plan_applied":
-        fold.plans[event.session].append(PlanChange(at=iso(at), by=_who(entry.actor, state),
-                                                    target=iso(event.target_ms), durations=dict(event.durations)))
-    elif event.type == "session_paused":
-        fold.pauses[event.session] += 1
-    elif event.type == "hand_raised":
-        fold.raised[event.person] += 1
+    if kind == "session_extended":
+        fold.extensions[event.session].append(  # type: ignore[union-attr]
+            Extension(at=iso(at), by=_who(entry.actor, state), delta_s=event.delta_s))  # type: ignore[union-attr]
+    elif kind == "plan_applied":
+        fold.plans[event.session].append(PlanChange(  # type: ignore[union-attr]
+            at=iso(at), by=_who(entry.actor, state), target=iso(event.target_ms),  # type: ignore[union-attr]
+            durations=dict(event.durations)))  # type: ignore[union-attr]
 
 
 def _session_report(state: State, agenda: Agenda, session_id: str, live: SessionState, fold: _Fold,
@@ -303,7 +359,7 @@ def _session_report(state: State, agenda: Agenda, session_id: str, live: Session
     ran_total = 0.0
     explained: list[OverrunPart] = []
     not_run = 0
-    budget = 0  # planned seconds the session has used up so far (all of them once it ended)
+    budget = 0.0  # planned seconds the session has used up so far (all of them once it ended)
     ended = live.status == "ended"
     for index, (spec, item) in enumerate(zip(plan.items, live.items, strict=True)):
         ran = item.timer.elapsed_ms(end if end is not None else as_of) / SEC
@@ -313,7 +369,7 @@ def _session_report(state: State, agenda: Agenda, session_id: str, live: Session
         # A running item is only over once it passes its plan; until then it is on time.
         over = max(0.0, ran - spec.duration_s) if running else ran - spec.duration_s
         if started is not None:
-            budget += min(int(ran), spec.duration_s) if running else spec.duration_s
+            budget += min(ran, spec.duration_s) if running else spec.duration_s
             if abs(over) >= 1:
                 explained.append(OverrunPart(what=f"item {spec.id}: {spec.title}", seconds=round(over, 1)))
         elif ended:
@@ -371,24 +427,29 @@ def _turns(state: State, as_of: int, iso) -> list[TurnReport]:  # type: ignore[n
                     session=plan_session.id, item=item.id, person=turn.person,
                     name=person.name if person else turn.person, kind=turn.kind, start=iso(start) or "",
                     speaking_s=round(speaking, 1), limit_s=limit,
-                    over_limit_s=round(max(0.0, speaking - limit), 1) if limit else 0.0,
+                    over_limit_s=round(max(0.0, speaking - limit), 1) if limit is not None else 0.0,
                     waited_s=None if turn.raised_at is None or start is None
                     else round((start - turn.raised_at) / SEC, 1),
                 ))
     return out
 
 
-def _people(state: State, turns: list[TurnReport], fold: _Fold) -> list[PersonReport]:
+def _people(state: State, turns: list[TurnReport], fold: _Fold, sessions: set[str]) -> list[PersonReport]:
     by_person: dict[str, list[TurnReport]] = defaultdict(list)
     for turn in turns:
         by_person[turn.person].append(turn)
-    ids = sorted(set(by_person) | {p for p, n in fold.raised.items() if n})
+    # Hands raised in the sessions in scope only: a day's report counts that day's hands.
+    raised_by: dict[str, int] = defaultdict(int)
+    for (session_id, person_id), count in fold.raised.items():
+        if session_id in sessions:
+            raised_by[person_id] += count
+    ids = sorted(set(by_person) | {p for p, n in raised_by.items() if n})
     out = []
     for person_id in ids:
         person = state.person(person_id)
         mine = by_person.get(person_id, [])
         speaking = sum(t.speaking_s for t in mine)
-        raised = fold.raised.get(person_id, 0)
+        raised = raised_by.get(person_id, 0)
         queued_turns = sum(1 for t in mine if t.waited_s is not None)
         out.append(PersonReport(
             person=person_id, name=person.name if person else person_id,
@@ -413,7 +474,7 @@ def _shares(people: list[PersonReport]) -> dict[str, list[Share]]:
         groups: dict[str, list[PersonReport]] = defaultdict(list)
         for person in people:
             if key == "affiliation":
-                value = person.affiliation or "(none)"
+                value = person.affiliation or "(not given)"
             elif key == "participant":
                 value = "participant" if person.participant else "listed speaker"
             else:
