@@ -10,6 +10,7 @@ from test_core_support import MAYORS_START, Harness, make_agenda, ms
 
 from modconsole.core import commands as c
 from modconsole.core.agenda import ItemKind, fixed_start_ms, ms_to_local
+from modconsole.core.view import LATE_START_LIMIT_MS
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ZURICH = "Europe/Zurich"
@@ -60,7 +61,9 @@ def test_projected_end_is_now_plus_remaining_plus_the_rest(case) -> None:  # typ
             assert proj.projected_starts[index] == cursor
             cursor += durations[index] * 1000
 
-    assert proj.baseline_end == started + sum(durations) * 1000
+    # The session started on time, so it is measured against its planned end.
+    assert abs(started - proj.planned_starts[0]) <= LATE_START_LIMIT_MS
+    assert proj.baseline_end == proj.planned_starts[0] + sum(durations) * 1000
     view = h.view()
     assert view["over_under_s"] == round((proj.projected_end - proj.baseline_end) / 1000, 1)
     # Skips change the projection, not the plan the target is measured against.
@@ -186,8 +189,9 @@ def test_a_late_start_after_midnight_keeps_fixed_starts_on_the_planned_day() -> 
     proj = h.projection()
     assert proj.projected_starts[1] == h.now + 900_000  # nothing to wait for: 23:45 has passed
     assert proj.projected_end == h.now + 2700_000
-    # The target moves with the late start; the plan's 15-minute wait for 23:45 is gone, so 15 minutes under.
-    assert h.view()["over_under_s"] == -900
+    # A late start counts as behind: the plan ends at 00:15 (waiting for 23:45 included), the projection
+    # at 00:50.
+    assert h.view()["over_under_s"] == 2100
 
     # A session starting early, before midnight, for a plan just after it, likewise.
     early = make_agenda([900, 900], start=datetime(2020, 3, 28, 0, 10), fixed={1: time(0, 40)})
@@ -204,3 +208,14 @@ def test_a_rehearsal_days_before_anchors_fixed_starts_on_its_own_day() -> None:
     proj = h.projection()
     assert proj.projected_starts[2] == ms(datetime(2024, 5, 12, 10, 30), ZURICH)
     assert ms_to_local(proj.projected_end, h.agenda.zone).date() == date(2024, 5, 12)
+
+
+def test_late_start_counts_as_behind_but_a_rehearsal_hours_away_is_measured_from_its_own_start() -> None:
+    late = Harness(make_agenda([600, 600]))
+    late.advance(10 * 60)
+    late.ok(c.Start())
+    assert late.view()["over_under_s"] == 600
+    rehearsal = Harness(make_agenda([600, 600]))
+    rehearsal.advance(5 * 3600)
+    rehearsal.ok(c.Start())
+    assert rehearsal.view()["over_under_s"] == 0

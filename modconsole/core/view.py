@@ -17,6 +17,7 @@ Phase = Literal["normal", "warning", "danger", "overtime"]
 
 DEFAULT_TURN_S = 120  # expected turn length before any turn was observed and with no limit
 MIN_PLANNED_ITEM_S = 60  # a recovery plan leaves every trimmed item at least a minute
+LATE_START_LIMIT_MS = 2 * 3600 * 1000  # a start further than this from the plan is a rehearsal
 
 
 def phase(remaining_s: float, warning_s: int, danger_s: int) -> Phase:
@@ -61,7 +62,7 @@ class Projection:
     projected_starts: list[int | None]  # per item; None for items done or skipped
     projected_end: int
     planned_duration_s: int
-    baseline_end: int  # where the session should end: its start plus plan plus extensions
+    baseline_end: int  # where the session should end: its planned end plus extensions
 
 
 def project(state: State, session: SessionState, now: int, durations: dict[str, int] | None = None) -> Projection:
@@ -75,7 +76,12 @@ def project(state: State, session: SessionState, now: int, durations: dict[str, 
     planned = planned_schedule(plan, zone)
     planned_duration_s = (planned[-1] - planned[0]) // 1000
     anchor = _day_shift_anchor(state, session)
-    start_base = session.started_at if session.started_at is not None else local_to_ms(anchor, zone)
+    planned_start = local_to_ms(anchor, zone)
+    start_base = planned_start
+    if session.started_at is not None and abs(session.started_at - planned_start) > LATE_START_LIMIT_MS:
+        # Started hours away from its planned time: a rehearsal or a rescheduled session, whose
+        # plan runs from its actual start. Within the limit, a late start counts as behind.
+        start_base = session.started_at
     baseline_end = start_base + (planned_duration_s + session.extended_s) * 1000
 
     def duration(item: ItemState) -> int:
