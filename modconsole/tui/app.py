@@ -64,7 +64,8 @@ class ConsoleApp(App[None]):
 
     def on_link_changed(self, _message: LinkChanged) -> None:
         if self.role_screen is None:
-            if self.link.state is not None and self.link.status == "connected":
+            # Reconnecting with a state known: show it (the connection bar says it may be stale).
+            if self.link.state is not None and self.link.status in ("connected", "reconnecting"):
                 role = "display" if self.view_override == "display" else self.link.role
                 self.role_screen = ModeratorScreen() if role == "moderator" else ViewerScreen(role)
                 self.switch_screen(self.role_screen)
@@ -74,6 +75,8 @@ class ConsoleApp(App[None]):
         self._tick()
 
     def _tick(self) -> None:
+        if not self.is_running:
+            return  # shutting down: the screens' widgets are being removed, there is nothing to draw on
         screen = self.screen
         if getattr(screen, "ready", False):
             screen.refresh_view()  # type: ignore[attr-defined]

@@ -40,7 +40,9 @@ class ConfirmScreen(ModalScreen[bool]):
 class MessageScreen(ModalScreen[tuple[str, str] | None]):
     """Pick a preset (1-3) or type a message; choose who gets it."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    # The digits pick a preset wherever the focus is but in the text box (which types them).
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"),
+                *(Binding(str(n), f"preset({n})", show=False) for n in range(1, len(PRESET_MESSAGES) + 1))]
 
     def __init__(self, recipients: list[tuple[str, str]]) -> None:
         super().__init__()
@@ -63,6 +65,9 @@ class MessageScreen(ModalScreen[tuple[str, str] | None]):
         index = to.highlighted or 0
         return self.recipients[index][0]
 
+    def action_preset(self, number: int) -> None:
+        self.dismiss((PRESET_MESSAGES[number - 1], self._to()))
+
     @on(OptionList.OptionSelected, "#presets")
     def _preset(self, event: OptionList.OptionSelected) -> None:
         self.dismiss((PRESET_MESSAGES[int(event.option.id or 1) - 1], self._to()))
@@ -81,6 +86,7 @@ class PlanScreen(ModalScreen[str | None]):
     """The proposed trims to end on time; change the target and apply, or leave."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Close"), Binding("a", "apply", "Apply")]
+    TITLE_WIDTH = 36
 
     def __init__(self, rows: list[tuple[str, int, int]], summary: str, target: str) -> None:
         super().__init__()
@@ -102,9 +108,13 @@ class PlanScreen(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("Item", "Now", "Proposed", "Trim")
+        # A long title would push the figures out of sight at 80 columns: it is cut, the figures stay.
+        title_width = min(self.TITLE_WIDTH, max((len(title) for title, _, _ in self.rows), default=4))
+        table.add_column("Item", width=title_width)
+        table.add_columns("Now", "Proposed", "Trim")
         for title, old, new in self.rows:
-            table.add_row(title, format_duration(old), format_duration(new), format_duration(new - old, signed=True))
+            table.add_row(Text(title, no_wrap=True, overflow="ellipsis"), format_duration(old), format_duration(new),
+                          format_duration(new - old, signed=True))
         if not self.rows:
             table.add_row(Text("no trims needed", style="dim"), "", "", "")
 

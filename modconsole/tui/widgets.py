@@ -63,7 +63,8 @@ class TimerPanel(Vertical):
         phase_label = self.query_one("#timer-phase", Label)
         for phase in PHASES:
             self.remove_class(f"phase-{phase}")
-        if view is None or view["current_item"] is None:
+        # An ended session keeps its last item as "current" in the core's figures: show it as ended.
+        if view is None or view["current_item"] is None or view["status"] == "ended":
             status = "" if view is None else view["status"].replace("_", " ")
             title.update("No item running" if view is None else f"Session {status}")
             digits.update("--:--")
@@ -127,7 +128,8 @@ class Rundown(DataTable[Any]):
             return
         wide = self.size.width >= self.WIDE
         shape = (view["id"], self.size.width, tuple(i["id"] for i in view["items"]))
-        rows = [self._row(item, view["current_item"], wide) for item in view["items"]]
+        current = None if view["status"] == "ended" else view["current_item"]
+        rows = [self._row(item, current, wide) for item in view["items"]]
         if shape != self._shape:
             self._shape = shape
             cursor = self.cursor_row

@@ -1,0 +1,175 @@
+"""Helpers for the console's tests: a served mayors' call, the console on it, the screen as text,
+and bounded waits on conditions (never a fixed sleep where a condition can be awaited).
+
+A plain module, not a conftest: the TUI tests import what they use from it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from modconsole.agenda_files import load_agenda
+from modconsole.client import MeetingClient
+from modconsole.core.agenda import Agenda
+from modconsole.core.state import SessionState, State, view_for
+from modconsole.tui import ConsoleApp, LiveLink, create_app
+from modconsole.tui.moderator import ModeratorScreen
+from server.events_admin import CreatedEvent, create_event
+from server.service import MeetingServer
+from server.store import Entry, SqliteStore
+
+ROOT = Path(__file__).resolve().parents[1]
+MAYORS_CALL = ROOT / "examples" / "mayors-call.toml"
+UTC = ZoneInfo("UTC")
+CONSOLE_SIZE = (80, 24)
+REFRESH_S = 0.1  # the console's redraw interval in tests: quicker than the default, same code path
+WAIT_S = 8.0  # the longest any condition is awaited before the test fails
+
+
+def mayors_agenda() -> Agenda:
+    return load_agenda(MAYORS_CALL)
+
+
+# --- a served event ---------------------------------------------------------------------------
+
+
+@dataclass
+class Served:
+    """A MeetingServer on a SQLite file holding the mayors' call, and the clients connected to it."""
+
+    db: Path
+    tokens: CreatedEvent
+    time_scale: float
+    store: SqliteStore
+    server: MeetingServer
+    port: int
+    clients: list[MeetingClient] = field(default_factory=list)
+
+    @classmethod
+    async def start(cls, db: Path, *, time_scale: float = 1.0) -> Served:
+        store = SqliteStore(db)
+        tokens = create_event(store, mayors_agenda())
+        server = MeetingServer(store, time_scale=time_scale)
+        port = await server.start("127.0.0.1", 0)
+        return cls(db, tokens, time_scale, store, server, port)
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    @property
+    def event_id(self) -> str:
+        return self.tokens.event_id
+
+    @property
+    def state(self) -> State:
+        """The server's own state (the log's fold)."""
+        return self.server.events[self.event_id].state
+
+    @property
+    def session(self) -> SessionState:
+        return self.state.sessions[0]
+
+    def log(self) -> list[Entry]:
+        return list(self.store.read(self.event_id))
+
+    async def stop_server(self) -> None:
+        """Stop the server (its connections close), keeping the file: a restart serves it again."""
+        await self.server.stop()
+        self.store.close()
+
+    async def restart(self) -> None:
+        """A new MeetingServer on the same file and the same port, as after a crash or a deploy."""
+        self.store = SqliteStore(self.db)
+        self.server = MeetingServer(self.store, time_scale=self.time_scale)
+        port = await self.server.start("127.0.0.1", self.port)
+        assert port == self.port
+
+    async def client(self, token: str, *, name: str | None = None, label: str = "test") -> MeetingClient:
+        client = MeetingClient(self.url, token, name=name, client=label)
+        self.clients.append(client)
+        await client.connect()
+        return client
+
+    async def speaker(self, person: str) -> MeetingClient:
+        return await self.client(self.tokens.people[person], label=f"speaker-{person}")
+
+    async def close(self) -> None:
+        for client in self.clients:
+            with contextlib.suppress(Exception):
+                await client.close()
+        with contextlib.suppress(Exception):
+            await self.server.stop()
+        with contextlib.suppress(Exception):
+            self.store.close()
+
+    def expected_view(self, client: MeetingClient) -> dict[str, Any]:
+        assert client.welcome is not None
+        person = client.welcome.person.id if client.welcome.person is not None else None
+        return view_for(self.state, client.welcome.role, person).model_dump()
+
+
+# --- the console --------------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def console(
+    served: Served,
+    token: str,
+    *,
+    view: str | None = None,
+    screen: type = ModeratorScreen,
+    size: tuple[int, int] = CONSOLE_SIZE,
+    name: str | None = None,
+) -> AsyncIterator[tuple[ConsoleApp, Pilot[None]]]:
+    """The console on a live link to ``served``, once its role screen is up; the link closes after."""
+    link = LiveLink(MeetingClient(served.url, token, name=name, client="tui-test"))
+    app = create_app(link, local_zone=UTC, view=view, refresh_s=REFRESH_S)
+    try:
+        async with app.run_test(size=size, notifications=True) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, screen) and app.screen.ready,
+                        f"the {screen.__name__} to open")
+            yield app, pilot
+    finally:
+        with contextlib.suppress(Exception):
+            await link.close()
+
+
+async def until(pilot: Pilot[Any], predicate: Callable[[], object], what: str, timeout: float = WAIT_S) -> None:
+    """Let the app run until ``predicate()`` holds; fail with the screen shown if it does not in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; the screen shows:\n{screen_text(pilot.app)}")
+        await pilot.pause(0.02)
+
+
+def screen_text(app: Any) -> str:
+    """What the terminal shows now, as plain text (the same render as a screenshot)."""
+    width, height = app.size
+    out = Console(width=width, height=height, file=io.StringIO(), force_terminal=True, color_system="truecolor",
+                  record=True, legacy_windows=False, safe_box=False)
+    out.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return out.export_text()
+
+
+def marks(table: DataTable[Any]) -> list[str]:
+    """The first column of each row of a table (the rundown's ▶ ✓ – marks)."""
+    return [str(table.get_row_at(row)[0]) for row in range(table.row_count)]
+
+
+def notifications(app: ConsoleApp) -> list[str]:
+    return [f"{n.title}: {n.message}" for n in app._notifications]
