@@ -15,12 +15,13 @@ import json
 import logging
 import time
 import unicodedata
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
@@ -94,7 +95,11 @@ def participant_id(event_id: str, name: str) -> str:
 class Client:
     connection: ServerConnection
     actor: Actor
-    outbox: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(OUTBOX_LIMIT))
+    # Frames waiting while the connection is backed up; None when none wait. A frame is written at
+    # once when nothing waits and the socket's buffer is below its high-water mark, as websockets'
+    # broadcast does: an idle client costs no queue and no task, and a broadcast wakes no task.
+    outbox: deque[str] | None = None
+    writer: asyncio.Task[None] | None = None
     tokens: float = RATE_BURST
     refilled: float = field(default_factory=time.monotonic)
     strikes: int = 0
@@ -103,11 +108,35 @@ class Client:
     def send(self, frame: str) -> None:
         if self.dropped is not None:
             return
-        try:
-            self.outbox.put_nowait(frame)
-        except asyncio.QueueFull:
+        if self.outbox is None:
+            transport = self.connection.transport
+            if transport.get_write_buffer_size() <= transport.get_write_buffer_limits()[1]:
+                broadcast((self.connection,), frame)  # nothing if the connection is closing
+                return
+            self.outbox = deque()
+            self.writer = asyncio.get_running_loop().create_task(self._write())
+        if len(self.outbox) >= OUTBOX_LIMIT:
             # Too slow to keep up: drop it; it reconnects and resumes from its last sequence.
             self.drop(CLOSE_TRY_AGAIN, "too slow; reconnect to resume")
+            return
+        self.outbox.append(frame)
+
+    async def _write(self) -> None:
+        """Send what waits, in order and with flow control; then frames are written at once again."""
+        try:
+            while self.outbox:
+                await self.connection.send(self.outbox.popleft())
+        except ConnectionClosed:
+            pass
+        finally:
+            self.outbox = None
+            self.writer = None
+
+    async def stop_writing(self) -> None:
+        if self.writer is not None:
+            self.writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.writer
 
     def drop(self, code: int, reason: str) -> None:
         """Start closing without waiting: the read loop goes on draining (and ignoring) what the
@@ -316,6 +345,7 @@ class MeetingServer:
             role=grant.role,
             person=person,  # type: ignore[arg-type]
             server_time=runtime.now(wall),
+            wall_time=wall,
             time_scale=runtime.state.clock.scale,
             seq=runtime.state.seq,
             snapshot=None if missed is not None else runtime.snapshot_for(actor),
@@ -328,28 +358,20 @@ class MeetingServer:
         runtime.clients.add(client)
         if actor.person is not None:
             runtime.presence_changed()
-        writer = asyncio.create_task(self._write(client))
+        # What the welcome was made of is not kept for the life of the connection.
+        del raw, hello, welcome, missed
         try:
             await self._read(runtime, client)
         finally:
             runtime.clients.discard(client)
             if actor.person is not None:
                 runtime.presence_changed()
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            await client.stop_writing()
 
     async def _refuse(self, connection: ServerConnection, code: ErrorCode, message: str) -> None:
         with contextlib.suppress(ConnectionClosed):
             await connection.send(error_frame(code, message))
             await connection.close(CLOSE_POLICY, message[:120])
-
-    async def _write(self, client: Client) -> None:
-        try:
-            while True:
-                await client.connection.send(await client.outbox.get())
-        except ConnectionClosed:
-            pass
 
     async def _read(self, runtime: EventRuntime, client: Client) -> None:
         connection = client.connection

@@ -145,8 +145,8 @@ async def test_n_and_p_move_between_items(served: Served) -> None:
         await until(pilot, lambda: served.session.current == 1, "the second item to be current")
         await until(pilot, lambda: rundown_marks(app)[1] == "▶", "the marker on the second row")
         assert rundown_marks(app)[:2] == ["✓", "▶"]
-        row = next(line for line in screen_text(app).splitlines() if "Seoul's response:  " in line)
-        assert row.startswith("│ ▶"), row
+        row = next(line for line in screen_text(app).splitlines() if line.startswith("│▶"))
+        assert "Seoul's response" in row, row
         assert "Seoul's response" in text_of(app.screen.query_one("#timer-title", Label))
         assert served.session.items[0].status == "done"
 

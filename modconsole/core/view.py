@@ -78,10 +78,11 @@ def project(state: State, session: SessionState, now: int, durations: dict[str, 
     anchor = _day_shift_anchor(state, session)
     planned_start = local_to_ms(anchor, zone)
     start_base = planned_start
-    if session.started_at is not None and abs(session.started_at - planned_start) > LATE_START_LIMIT_MS:
-        # Started hours away from its planned time: a rehearsal or a rescheduled session, whose
-        # plan runs from its actual start. Within the limit, a late start counts as behind.
-        start_base = session.started_at
+    began = session.started_at if session.started_at is not None else now
+    if abs(began - planned_start) > LATE_START_LIMIT_MS:
+        # Hours away from its planned time: a rehearsal or a rescheduled session, whose plan runs
+        # from its actual start (or from now, before it starts). Within the limit, late is behind.
+        start_base = max(began, planned_start) if session.started_at is None else began
     baseline_end = start_base + (planned_duration_s + session.extended_s) * 1000
 
     def duration(item: ItemState) -> int:

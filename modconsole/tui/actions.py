@@ -23,6 +23,7 @@ MODERATOR_ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction("prev_item", "p", "Prev", "Go back to the previous item", footer=False),
     ConsoleAction("give_floor", "f", "Floor", "Give the floor to the next in the queue (or the selected person)"),
     ConsoleAction("end_turn", "e", "End turn", "End the current turn"),
+    ConsoleAction("help", "question_mark", "Keys", "Show every key"),
     ConsoleAction("add_minute", "plus", "+1m", "Add a minute to the current item", footer=False),
     ConsoleAction("remove_minute", "minus", "-1m", "Remove a minute from the current item", footer=False),
     ConsoleAction("add_turn_minute", "right_square_bracket", "Turn +1m", "Add a minute to the turn",
@@ -40,7 +41,6 @@ MODERATOR_ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction("switch_session", "s", "Session", "Choose the session to drive", footer=False),
     ConsoleAction("end_session", "E", "End session", "End the session (asks first)", footer=False),
     ConsoleAction("clear_queue", "K", "Clear queue", "Remove everyone from the queue (asks first)", footer=False),
-    ConsoleAction("help", "question_mark", "Keys", "Show every key"),
 )
 
 

@@ -113,37 +113,52 @@ class SummaryPanel(Static):
         self.update(lines)
 
 
+Column = tuple[str, int]  # label and width; width 0 is the title, which takes what is left
+MIN_TITLE = 22
+
+
+def fit_columns(table: DataTable[Any], columns: list[Column], width: int) -> None:
+    """Lay out columns without cell padding: figures are right-aligned in a width one wider
+    than they need, so a space always separates them, and the title takes the rest."""
+    table.clear(columns=True)
+    fixed = sum(w for _, w in columns)
+    title = max(10, width - fixed - 1)  # one cell for a vertical scrollbar
+    for label, w in columns:
+        justify = "left" if w == 0 or not label else "right"
+        table.add_column(Text(label, justify=justify), key=label or "mark", width=w or title)
+
+
+def right(text: str | Text) -> Text:
+    out = text if isinstance(text, Text) else Text(text)
+    out.justify = "right"
+    return out
+
+
 class Rundown(DataTable[Any]):
     """Every item: planned and actual start and duration, projected start, over/under."""
 
-    WIDE = 84
+    # Narrow (80 columns): the actual duration is coloured by over/under instead of a ± column,
+    # and Start is the actual start of items that ran, the projected start of the others.
+    NARROW: list[Column] = [("", 2), ("Item", 0), ("Plan", 6), ("Ran", 6), ("Start", 6)]
+    WIDE: list[Column] = [("", 2), ("Item", 0), ("Kind", 11), ("Planned", 8), ("Plan", 7), ("Started", 8),
+                          ("Ran", 7), ("Projected", 10), ("±", 8)]
 
-    def on_mount(self) -> None:
-        self.cursor_type = "row"
-        self.zebra_stripes = True
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, cell_padding=0, **kwargs)
         self._shape: tuple[Any, ...] = ()
 
     def show(self, view: dict[str, Any] | None) -> None:
         if view is None:
             return
-        wide = self.size.width >= self.WIDE
-        shape = (view["id"], self.size.width, tuple(i["id"] for i in view["items"]))
+        width = self.size.width
+        wide = width >= sum(w for _, w in self.WIDE) + MIN_TITLE
+        shape = (view["id"], width, tuple(i["id"] for i in view["items"]))
         current = None if view["status"] == "ended" else view["current_item"]
         rows = [self._row(item, current, wide) for item in view["items"]]
         if shape != self._shape:
             self._shape = shape
             cursor = self.cursor_row
-            self.clear(columns=True)
-            # Narrow (80 columns): the actual duration is coloured by over/under instead of a ± column.
-            columns = [("", 1), ("Item", 0), ("Plan", 5), ("Ran", 5), ("Start", 5)]
-            if wide:
-                columns = [("", 1), ("Item", 0), ("Kind", 10), ("Planned start", 13), ("Plan", 7),
-                           ("Actual start", 12), ("Actual", 7), ("Projected", 9), ("±", 7)]
-            # The title takes what the figures leave (each column pads one cell on both sides).
-            fixed = sum(width + 2 for _, width in columns if width) + 2
-            title_width = max(12, self.size.width - fixed - 2)
-            for label, width in columns:
-                self.add_column(label, key=label or "mark", width=width or title_width)
+            fit_columns(self, self.WIDE if wide else self.NARROW, width)
             for item, row in zip(view["items"], rows, strict=True):
                 self.add_row(*row, key=item["id"])
             if 0 <= cursor < self.row_count:
@@ -168,13 +183,15 @@ class Rundown(DataTable[Any]):
         plan = format_duration(item["duration_s"])
         if item["duration_s"] != item["planned_duration_s"]:
             plan += "*"
-        title = Text(item["title"], style="bold" if item["id"] == current else "")
+        title = Text(item["title"], style="bold" if item["id"] == current else "", no_wrap=True,
+                     overflow="ellipsis")
         if item["status"] == "skipped":
             title.stylize("strike dim")
         if wide:
-            return (mark, title, item["kind"], hhmm(item["planned_start"]), plan,
-                    hhmm(item["actual_start"]), actual, hhmm(item["projected_start"]), over_text)
-        return (mark, title, plan, Text(actual, style=over_text.style), start)
+            return (mark, title, right(item["kind"]), right(hhmm(item["planned_start"])), right(plan),
+                    right(hhmm(item["actual_start"])), right(actual), right(hhmm(item["projected_start"])),
+                    right(over_text))
+        return (mark, title, right(plan), right(Text(actual, style=over_text.style)), right(start))
 
     @property
     def selected_item(self) -> str | None:
@@ -189,25 +206,24 @@ class QueuePanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Label("", id="floor")
-        yield DataTable(id="queue-table", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="queue-table", cursor_type="row", zebra_stripes=True, cell_padding=0)
 
-    WIDE = 60
+    # Narrow: the kind is a mark before the name ("!" a point of order, "?" a question).
+    NARROW: list[Column] = [("#", 3), ("Name", 0), ("ETA", 6), ("●", 2)]
+    WIDE: list[Column] = [("#", 3), ("Name", 0), ("Kind", 9), ("Waited", 7), ("ETA", 7), ("Online", 7)]
 
     def on_mount(self) -> None:
         self._people: tuple[str, ...] = ()
         self._width = -1
 
     def _columns(self, table: DataTable[Any]) -> None:
-        wide = self.size.width >= self.WIDE
-        columns = [("#", 3), ("Name", 0), ("Kind", 8), ("Waited", 6), ("ETA", 6), ("Online", 6)]
-        if not wide:
-            # Narrow: the kind is a mark before the name ("!" a point of order, "?" a question).
-            columns = [("#", 2), ("Name", 0), ("ETA", 5), ("●", 1)]
-        fixed = sum(width + 2 for _, width in columns if width) + 2
-        table.clear(columns=True)
-        for label, width in columns:
-            table.add_column(label, key=label, width=width or max(10, self.size.width - fixed - 2))
+        width = table.size.width or self.size.width
+        fit_columns(table, self.WIDE if self._wide else self.NARROW, width)
         self._people = ()
+
+    @property
+    def _wide(self) -> bool:
+        return self.size.width >= sum(w for _, w in self.WIDE) + MIN_TITLE
 
     def show(self, view: dict[str, Any] | None, roster: dict[str, Any], online: set[str] | None) -> None:
         floor_label = self.query_one("#floor", Label)
@@ -237,7 +253,7 @@ class QueuePanel(Vertical):
         if self.size.width != self._width:
             self._width = self.size.width
             self._columns(table)
-        wide = self.size.width >= self.WIDE
+        wide = self._wide
         people = tuple(h["person"] for h in queue)
         rows = [self._row(h, roster, online, wide) for h in queue]
         if people != self._people:
@@ -259,9 +275,13 @@ class QueuePanel(Vertical):
              wide: bool) -> tuple[Any, ...]:
         person = roster.get(hand["person"])
         name = Text(no_wrap=True, overflow="ellipsis")
-        if not wide:
+        if wide:
+            name.append(" ")
+        else:
             mark = KIND_MARKS.get(hand["kind"], " ")
-            name.append(mark + " ", style="bold reverse red" if hand["kind"] == "point_of_order" else "bold")
+            name.append(" ")
+            name.append(mark, style="bold reverse red" if hand["kind"] == "point_of_order" else "bold")
+            name.append(" ")
         name.append(hand["name"])
         if wide and person is not None and getattr(person, "affiliation", ""):
             name.append(f" · {person.affiliation}", style="dim")
@@ -270,10 +290,11 @@ class QueuePanel(Vertical):
         kind = Text(KIND_WORDS.get(hand["kind"], hand["kind"]),
                     style="bold reverse" if hand["kind"] == "point_of_order" else "")
         on = "?" if online is None else ("●" if hand["person"] in online else "○")
+        position = right(f"{hand['position']}")
         if wide:
             eta = "~" + format_duration(hand["estimated_wait_s"])
-            return (str(hand["position"]), name, kind, format_duration(hand["waited_s"]), eta, on)
-        return (str(hand["position"]), name, format_duration(hand["estimated_wait_s"]), on)
+            return (position, name, right(kind), right(format_duration(hand["waited_s"])), right(eta), right(on))
+        return (position, name, right(format_duration(hand["estimated_wait_s"])), right(on))
 
     @property
     def selected_person(self) -> str | None:
@@ -297,9 +318,9 @@ class ConnectionBar(Static):
                 text.append(f"  clock offset {link.offset_ms / 1000:+.1f} s")
         else:
             text.append(f"○ {link.status}", style="bold red reverse")
+            text.append(" commands refused", style="bold")
             if link.detail:
-                text.append(f"  {link.detail}")
-            text.append("  commands are refused until the link is back", style="italic")
+                text.append(f" · {link.detail}")
         state = link.state
         if state is not None:
             text.append(f"  seq {state.seq}", style="dim")

@@ -114,7 +114,7 @@ def rundown_marker(lines: list[str]) -> int | None:
     if header is None:
         return None
     for row, line in enumerate(lines[header + 1 :]):
-        if line.startswith("│ ▶"):
+        if line.startswith("│▶"):
             return row
     return None
 
@@ -127,7 +127,7 @@ def queue_size(text: str) -> int:
 def queue_head(lines: list[str]) -> str | None:
     """The name on the queue's first row (the narrow table: '1', a kind mark, the name, the wait, ●/○)."""
     for line in lines:
-        found = re.search(r"││ 1\s+(?:[?!↩] )?(.+?)\s{2,}\d+:\d\d\s+[●○?]\s*│$", line)
+        found = re.search(r"││\s*1\s+(?:[?!↩] )?(.+?)\s{2,}\d+:\d\d\s+[●○?]\s*│$", line)
         if found:
             return found.group(1).rstrip("…").strip()
     return None
@@ -193,8 +193,8 @@ def test_the_fast_demo_in_tmux(pane: Pane, tmp_path: Path) -> None:
     pane.keys("n")
     text = pane.wait(lambda t: rundown_marker(t.splitlines()) == row + 1, "the marker on the next row")
     lines = text.splitlines()
-    marked = next(i for i, line in enumerate(lines) if line.startswith("│ ▶"))
-    assert lines[marked - 1].startswith("│ ✓"), text  # the item left is done
+    marked = next(i for i, line in enumerate(lines) if line.startswith("│▶"))
+    assert lines[marked - 1].startswith("│✓"), text  # the item left is done
 
     # Ctrl+Q quits and the demo says where its timing log is.
     pane.keys("C-q")
