@@ -30,10 +30,9 @@ from modconsole.core.agenda import Agenda, ItemKind, SessionPlan, fixed_start_ms
 from modconsole.core.decide import Rejected, decide
 from modconsole.core.events import ClockSet, Event, EventCreated
 from modconsole.core.state import SessionState, State, apply, replay
-from server.events_admin import SYSTEM, CreatedEvent
+from server.events_admin import SYSTEM, CreatedEvent, mint_tokens
 from server.service import participant_id
 from server.store import Entry, SqliteStore
-from server.tokens import new_token, token_hash
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SEC = 1000
@@ -747,19 +746,7 @@ def write_store(entries: list[Entry], path: str | Path) -> CreatedEvent:
     if not isinstance(first, EventCreated):
         raise ValueError("the log does not start with an event")
     agenda = first.agenda
-    created = CreatedEvent(
-        event_id=first.event_id,
-        moderator=new_token(),
-        display=new_token(),
-        participant=new_token(),
-        people={person.id: new_token() for person in agenda.people},
-    )
-    grants: list[tuple[str, str | None, str]] = [
-        ("moderator", None, token_hash(created.moderator)),
-        ("display", None, token_hash(created.display)),
-        ("participant", None, token_hash(created.participant)),
-    ]
-    grants += [("speaker", person, token_hash(token)) for person, token in created.people.items()]
+    created, grants = mint_tokens(first.event_id, agenda)
     store = SqliteStore(path)
     try:
         store.create_event(first.event_id, agenda.title, grants, entries[:1])

@@ -36,8 +36,8 @@ class CreatedEvent:
         }
 
 
-def create_event(store: Store, agenda: Agenda, *, now_ms: int | None = None) -> CreatedEvent:
-    event_id = f"{slug(agenda.title)[:32]}-{secrets.token_hex(3)}"
+def mint_tokens(event_id: str, agenda: Agenda) -> tuple[CreatedEvent, list[tuple[str, str | None, str]]]:
+    """Fresh tokens for an event (to show once) and their grants (role, person, hash) to store."""
     created = CreatedEvent(
         event_id=event_id,
         moderator=new_token(),
@@ -51,6 +51,12 @@ def create_event(store: Store, agenda: Agenda, *, now_ms: int | None = None) -> 
         ("participant", None, token_hash(created.participant)),
     ]
     grants += [("speaker", person, token_hash(token)) for person, token in created.people.items()]
+    return created, grants
+
+
+def create_event(store: Store, agenda: Agenda, *, now_ms: int | None = None) -> CreatedEvent:
+    event_id = f"{slug(agenda.title)[:32]}-{secrets.token_hex(3)}"
+    created, grants = mint_tokens(event_id, agenda)
     ts = int(time.time() * 1000) if now_ms is None else now_ms
     first = Entry.make(1, ts, SYSTEM, EventCreated(event_id=event_id, agenda=agenda))
     store.create_event(event_id, agenda.title, grants, [first])
