@@ -38,3 +38,9 @@ def test_protocol_doc_is_generated_from_the_models() -> None:
     assert (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8") == render(), (
         "docs/protocol.md is stale: run `python -m server.protocol_doc > docs/protocol.md`"
     )
+
+
+def test_mypy_passes_on_the_core_and_the_protocol() -> None:
+    pytest.importorskip("mypy", reason="mypy is part of the test extra")
+    result = _run(sys.executable, "-m", "mypy", "modconsole/core", "modconsole/protocol.py")
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Literal
@@ -425,7 +426,7 @@ def _undo(state: State, s: SessionState, now: int) -> list[e.Event]:
     return [e.Undone(at=now, seqs=(seq,), what=kind)]
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, Callable[..., list[e.Event]]] = {
     "start": _start,
     "pause": _pause,
     "resume": _resume,

@@ -7,7 +7,8 @@ Callers that need the state before an event keep a copy (``model_copy(deep=True)
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -122,7 +123,6 @@ class Message(_Model):
     to: str
     text: str
     at: int
-    sender: str | None = None
     session: str | None = None
     acknowledged: dict[str, int] = Field(default_factory=dict)  # person -> when
 
@@ -227,7 +227,7 @@ def apply(state: State, event: Event, seq: int | None = None) -> State:
             return state
         if kind not in AUDIENCE_EVENTS and seq is not None:
             session.rev = seq
-    if kind in TIMING_EVENTS and seq is not None:
+    if kind in TIMING_EVENTS and seq is not None and name is not None:
         state.timing_actions.append((seq, kind, name))
     handler = _HANDLERS[kind]
     handler(state, session, event)
@@ -334,8 +334,12 @@ def _participant_registered(state: State, _s: SessionState | None, e) -> None:  
 
 def _hand_raised(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
     item = s.current_item
-    if item is None or any(h.person == e.person for h in item.queue):
+    if item is None:
         return
+    person = e.person
+    for queued in item.queue:  # a plain loop: the queue is scanned for every hand raised
+        if queued.person == person:
+            return
     if item.floor is not None and item.floor.person == e.person:
         # Only after an undo (of a "next" or an "end_turn"): the hand was raised elsewhere,
         # and whoever holds the floor is never queued as well.
@@ -352,7 +356,12 @@ def _hand_raised(state: State, s: SessionState, e) -> None:  # type: ignore[no-u
 def _hand_lowered(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
     item = s.current_item
     if item is not None:
-        item.queue = [h for h in item.queue if h.person != e.person]
+        # In place, and done at the first: a person has at most one hand in a queue (_hand_raised).
+        person = e.person
+        for index, hand in enumerate(item.queue):
+            if hand.person == person:
+                del item.queue[index]
+                return
 
 
 def _hand_moved(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
@@ -465,7 +474,7 @@ def _undone(state: State, _s: SessionState | None, e) -> None:  # type: ignore[n
     state.voided.extend(e.seqs)
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, Callable[[State, Any, Any], None]] = {
     "event_created": _event_created,
     "clock_set": _clock_set,
     "session_started": _session_started,
