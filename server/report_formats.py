@@ -346,6 +346,9 @@ def render_markdown(report: Report) -> str:
                        f"{hhmm(item.planned_start)} | {hhmm(item.actual_start)} | {_item_notes(item, item.turns)} |")
         for index in range(len(session.plans_applied)):
             out += ["", _md_cell(_plan_line(session, index))]
+        chart = timeline_text(session)
+        if chart:
+            out += ["", "```text", *chart, "```"]
         out.append("")
     spoke, waiting = _heard(report)
     if report.people:
@@ -382,17 +385,44 @@ def render_markdown(report: Report) -> str:
 # --------------------------------------------------------------------------- HTML
 
 
-def timeline_svg(session: SessionReport, width: int = 760) -> str:
-    """Planned against actual, one row per item: planned bar above, actual bar below."""
-    if not session.items:
-        return ""
-    # Rehearsals run on other days than planned: line the actual run up at the planned start.
+def _timeline_window(session: SessionReport) -> tuple[float, float, float]:
+    """The time window a timeline draws (start, end, in epoch seconds) and the shift that lines a
+    rehearsal run, on another day than planned, up at the planned start."""
     shift = (_seconds(session.actual_start) - _seconds(session.planned_start)) if session.actual_start else 0.0
     spans = [(_seconds(i.planned_start), _seconds(i.planned_start) + i.planned_duration_s) for i in session.items]
     spans += [(_seconds(i.actual_start) - shift, _seconds(i.actual_start) - shift + i.actual_duration_s)
               for i in session.items if i.actual_start]
-    t0 = min(a for a, _ in spans)
-    t1 = max(b for _, b in spans)
+    return min(a for a, _ in spans), max(b for _, b in spans), shift
+
+
+def timeline_text(session: SessionReport, width: int = 56) -> list[str]:
+    """Planned against actual as text bars, for Markdown and the console's report screen."""
+    if not session.items:
+        return []
+    t0, t1, shift = _timeline_window(session)
+    per_cell = max(1.0, t1 - t0) / width
+    label_w = 26
+
+    def bar(start: float, seconds: float, fill: str) -> str:
+        first = round((start - t0) / per_cell)
+        cells = max(1, round(seconds / per_cell))
+        return (" " * first + fill * cells)[:width].rstrip()
+
+    lines = [f"{'':<{label_w}} planned ░  actual █ (one mark ≈ {dur(per_cell)})"]
+    for item in session.items:
+        title = item.title if len(item.title) <= label_w - 2 else item.title[: label_w - 3] + "…"
+        lines.append(f"{title:<{label_w}}{bar(_seconds(item.planned_start), item.planned_duration_s, '░')}")
+        if item.actual_start:
+            actual = bar(_seconds(item.actual_start) - shift, item.actual_duration_s, "█")
+            lines.append(f"{'':<{label_w}}{actual} {signed(item.over_under_s)}")
+    return lines
+
+
+def timeline_svg(session: SessionReport, width: int = 760) -> str:
+    """Planned against actual, one row per item: planned bar above, actual bar below."""
+    if not session.items:
+        return ""
+    t0, t1, shift = _timeline_window(session)
     label_w, row_h = 220, 26
     span = max(1.0, t1 - t0)
     scale = (width - label_w - 10) / span
