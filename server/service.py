@@ -307,7 +307,9 @@ class MeetingServer:
             return
         header = connection.request.headers.get("Authorization", "") if connection.request else ""
         token = header[7:].strip() if header.lower().startswith("bearer ") else hello.token
-        grant = self.store.grant(token_hash(token)) if token else None
+        # In a worker thread: the lookup waits for the store's lock, which a write holds for as long as
+        # the database is locked by someone else (seconds); the event loop must go on serving the others.
+        grant = await asyncio.to_thread(self.store.grant, token_hash(token)) if token else None
         runtime = None
         if grant is not None:
             # An event created while the server runs is picked up on its first connection.
@@ -446,30 +448,43 @@ class MeetingServer:
                 client.send(error_frame("storage", f"not done: {exc}", command.id))
                 return
             runtime.entries.extend(entries)
+            ack = Ack(id=command.id, seq=entries[-1].seq).model_dump_json()
             if any(e.event.type == "undone" for e in entries):
                 runtime.state = replay([(e.seq, e.event) for e in runtime.entries])
                 self._broadcast_reset(runtime, "undo")
+                client.send(ack)
             else:
                 for entry in entries:
                     apply(runtime.state, entry.event, entry.seq)
-                self._broadcast(runtime, entries)
-            client.send(Ack(id=command.id, seq=entries[-1].seq).model_dump_json())
+                self._broadcast(runtime, entries, client, ack)
 
-    def _broadcast(self, runtime: EventRuntime, entries: list[Entry]) -> None:
+    def _broadcast(self, runtime: EventRuntime, entries: list[Entry], sender: Client, ack: str) -> None:
+        """Every client gets the entries it may see. The sender's frame and then its ack go first:
+        frames are written at once, and its round trip need not wait for everyone else's."""
         public = [e for e in entries if visible_to(runtime.state, e.event, "display", None)]
         if len(public) == len(entries):
             frame = entries_frame(entries)  # serialised once for every client
+            sender.send(frame)
+            sender.send(ack)
             for client in runtime.clients:
-                client.send(frame)
+                if client is not sender:
+                    client.send(frame)
             return
         frames: dict[tuple[str, str | None], str] = {}
-        for client in runtime.clients:
+
+        def frame_for(client: Client) -> str:
             key = (client.actor.role, client.actor.person)
             if key not in frames:
                 mine = [e for e in entries if visible_to(runtime.state, e.event, *key)]
                 frames[key] = entries_frame(mine) if mine else ""
-            if frames[key]:
-                client.send(frames[key])
+            return frames[key]
+
+        if frame_for(sender):
+            sender.send(frame_for(sender))
+        sender.send(ack)
+        for client in runtime.clients:
+            if client is not sender and frame_for(client):
+                client.send(frame_for(client))
 
     def _broadcast_reset(self, runtime: EventRuntime, reason: str) -> None:
         frames: dict[tuple[str, str | None], str] = {}
