@@ -22,6 +22,18 @@ def parser() -> argparse.ArgumentParser:
     join.add_argument("--name", help="your name, with the participant token")
     join.add_argument("--view", choices=["display"], help="show the stage display whatever the token's role")
     join.add_argument("--cafile", help="CA certificate to trust for wss://")
+    join.add_argument("--session", metavar="ID", help="the session to follow (default: the running one)")
+    join.add_argument("--ask", action="store_true",
+                      help="ask for the token (and name) on screen instead; what the browser view runs")
+
+    web = sub.add_parser("web", help="serve the console in a browser: each tab asks for its token (textual-serve)")
+    web.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    web.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080)")
+    web.add_argument("--server", default="ws://127.0.0.1:8765", metavar="URL",
+                     help="the modconsole server the tabs join (default: ws://127.0.0.1:8765)")
+    web.add_argument("--public-url", metavar="URL",
+                     help="the address browsers use, when it is not http://HOST:PORT (e.g. behind a proxy)")
+    web.add_argument("--cafile", help="CA certificate to trust for a wss:// server")
 
     demo = sub.add_parser("demo", help="run the mayors' call on an embedded server and open the console")
     demo.add_argument("--fast", action="store_true",
@@ -33,13 +45,28 @@ def parser() -> argparse.ArgumentParser:
 def join(args: argparse.Namespace) -> int:
     from .client import MeetingClient
     from .tui import LiveLink, create_app
+    from .tui.login import Login, check_name
 
+    if args.ask:
+        # The token is typed on screen, never taken from the environment: in the browser view this
+        # process inherits the web server's environment.
+        def connect(token: str, name: str | None) -> LiveLink:
+            return LiveLink(MeetingClient(args.url, token, name=name, client="web", cafile=args.cafile))
+
+        create_app(None, view=args.view, session=args.session, login=Login(args.url, connect)).run()
+        return 0
+    if args.name is not None:
+        try:
+            args.name = check_name(args.name)
+        except ValueError as exc:
+            print(f"modconsole join: --name: {exc}", file=sys.stderr)
+            return 2
     token = args.token or os.environ.get("MODCONSOLE_TOKEN")
     if not token:
         print("modconsole join: a token is needed (--token or MODCONSOLE_TOKEN)", file=sys.stderr)
         return 2
     link = LiveLink(MeetingClient(args.url, token, name=args.name, client="console", cafile=args.cafile))
-    app = create_app(link, view=args.view)
+    app = create_app(link, view=args.view, session=args.session)
     app.run()
     if link.status == "refused":
         print(f"modconsole join: refused: {link.detail}", file=sys.stderr)
@@ -55,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
             return ctl.main(args)
         if args.command == "join":
             return join(args)
+        if args.command == "web":
+            from .web import serve
+
+            return serve(args.server, args.host, args.port, args.public_url, cafile=args.cafile)
         if args.command == "demo":
             # The demo embeds a server; the console itself never imports it.
             from server.demo import main as demo_main

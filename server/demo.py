@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -93,7 +95,12 @@ async def run_demo(fast: bool, db: Path | None = None) -> tuple[Path, str]:
     server = MeetingServer(store, time_scale=FAST_SCALE if fast else 1.0)
     port = await server.start("127.0.0.1", 0)
     url = f"ws://127.0.0.1:{port}"
-    app = create_app(LiveLink(MeetingClient(url, created.moderator, client="demo-console")))
+    greeting = None
+    if fast:
+        greeting = ("Rehearsal clock at 60×: a minute passes every second. Simulated mayors raise hands and an "
+                    "assistant chair moves on when items run long. Press x to extend on purpose, t for a "
+                    "recovery plan, r for the report, ? for every key.")
+    app = create_app(LiveLink(MeetingClient(url, created.moderator, client="demo-console")), greeting=greeting)
     sim = asyncio.create_task(simulate(url, created)) if fast else None
     try:
         await app.run_async()
@@ -107,9 +114,20 @@ async def run_demo(fast: bool, db: Path | None = None) -> tuple[Path, str]:
     return db, created.event_id
 
 
+def _script(name: str) -> str:
+    """How to call one of our commands: by name when it is on PATH, else by its full path
+    (a fresh virtual environment that was not activated)."""
+    beside = Path(sys.executable).parent / name
+    found = shutil.which(name)
+    if beside.exists() and (found is None or Path(found).resolve() != beside.resolve()):
+        return str(beside)
+    return name
+
+
 def main(fast: bool, db: Path | None = None) -> int:
     db, event_id = asyncio.run(run_demo(fast, db))
+    server = _script("modconsole-server")
     print(f"The demo's timing log is in {db} (event {event_id}).")
-    print(f"Serve it again:   modconsole-server serve --db {db}")
-    print(f"Print its report: modconsole-server report --db {db} --event {event_id}")
+    print(f"Print its report: {server} report --db {db}")
+    print(f"Serve it again:   {server} serve --db {db}")
     return 0

@@ -16,8 +16,9 @@ from ..client import ClientError, CommandRefused
 from ..core.commands import Command
 from .actions import MODERATOR_ACTIONS
 from .link import Link
+from .login import Login, LoginScreen
 from .moderator import ModeratorScreen
-from .viewer import ViewerScreen
+from .viewer import DisplayScreen, ViewerScreen
 
 REFRESH_S = 0.25  # timers are computed locally; four frames a second keeps seconds exact
 
@@ -45,34 +46,81 @@ class ConsoleApp(App[None]):
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
     ENABLE_COMMAND_PALETTE = True
 
-    def __init__(self, link: Link, *, local_zone: tzinfo | None = None, view: str | None = None,
-                 refresh_s: float = REFRESH_S) -> None:
+    def __init__(self, link: Link | None, *, local_zone: tzinfo | None = None, view: str | None = None,
+                 refresh_s: float = REFRESH_S, greeting: str | None = None, session: str | None = None,
+                 login: Login | None = None) -> None:
         super().__init__()
-        self.link = link
+        # None until the sign-in screen (``login``) gives a token: ``modconsole join --ask``.
+        self.link: Link = link  # type: ignore[assignment]
+        self.session = session  # the session to show (--session); None: the running one
+        self.login = login
+        self.greeting = greeting  # shown once the console opens (the demo explains itself)
         self.local_zone = local_zone  # None: this machine's zone
         self.view_override = view
         self.refresh_s = refresh_s
         self.role_screen: Screen[None] | None = None
 
     def on_mount(self) -> None:
-        self.push_screen(ConnectingScreen())
-        self.run_worker(self.link.run(self._link_changed), name="link", exclusive=True, exit_on_error=False)
         self.set_interval(self.refresh_s, self._tick)
+        if self.link is None:
+            assert self.login is not None
+            self.push_screen(LoginScreen(self.login.server_url), self._signed_in)
+        else:
+            self._open(self.link)
+
+    def _open(self, link: Link) -> None:
+        self.link = link
+        self.push_screen(ConnectingScreen())
+        self.run_worker(link.run(self._link_changed), name="link", exclusive=True, exit_on_error=False)
+
+    def _signed_in(self, answer: tuple[str, str | None] | None) -> None:
+        if answer is not None and self.login is not None:
+            token, name = answer
+            self.login.name, self.login.token = name, token  # offered again after a refusal
+            self._open(self.login.connect(token, name))
+
+    async def _refused(self) -> None:
+        """Asked for a token and it was refused: back to the sign-in screen, with the reason."""
+        assert self.login is not None
+        link = self.link
+        await link.close()
+        self.role_screen = None
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        # The token is kept only when the server wants a name with it (the participants' token).
+        token = self.login.token if "needs a name" in link.detail else None
+        self.login.token = None
+        await self.push_screen(LoginScreen(self.login.server_url, link.detail, self.login.name, token),
+                               self._signed_in)
 
     def _link_changed(self) -> None:
         self.post_message(LinkChanged())
 
-    def on_link_changed(self, _message: LinkChanged) -> None:
+    async def on_link_changed(self, _message: LinkChanged) -> None:
+        if self.link.status == "refused" and self.login is not None:
+            await self._refused()
+            return
         if self.role_screen is None:
             # Reconnecting with a state known: show it (the connection bar says it may be stale).
             if self.link.state is not None and self.link.status in ("connected", "reconnecting"):
-                role = "display" if self.view_override == "display" else self.link.role
-                self.role_screen = ModeratorScreen() if role == "moderator" else ViewerScreen(role)
+                self.role_screen = self._role_screen()
                 self.switch_screen(self.role_screen)
+                if self.greeting:
+                    self.notify(self.greeting, title="modconsole demo", timeout=12)
             elif isinstance(self.screen, ConnectingScreen):
                 self.screen.show(f"{self.link.status}… {self.link.detail}")
                 return
         self._tick()
+
+    def _role_screen(self) -> Screen[None]:
+        role = "display" if self.view_override == "display" else self.link.role
+        if role == "moderator":
+            screen = ModeratorScreen()
+            screen.session_id = self.session
+            return screen
+        if role == "display":
+            return DisplayScreen(self.session)
+        return ViewerScreen(role, self.session)
 
     def _tick(self) -> None:
         if not self.is_running:
@@ -103,11 +151,15 @@ class ConsoleApp(App[None]):
                                     getattr(screen, f"action_{action.action}"))
 
     async def action_quit(self) -> None:
-        await self.link.close()
+        if self.link is not None:
+            await self.link.close()
         self.exit()
 
 
-def create_app(link: Link, *, local_zone: tzinfo | None = None, view: str | None = None,
-               refresh_s: float = REFRESH_S) -> ConsoleApp:
-    """The console for a link: a live server in use, a canned state in tests."""
-    return ConsoleApp(link, local_zone=local_zone, view=view, refresh_s=refresh_s)
+def create_app(link: Link | None, *, local_zone: tzinfo | None = None, view: str | None = None,
+               refresh_s: float = REFRESH_S, greeting: str | None = None, session: str | None = None,
+               login: Login | None = None) -> ConsoleApp:
+    """The console for a link: a live server in use, a canned state in tests. With no link,
+    ``login`` asks for the token on screen and makes the link from it (``join --ask``)."""
+    return ConsoleApp(link, local_zone=local_zone, view=view, refresh_s=refresh_s, greeting=greeting,
+                      session=session, login=login)

@@ -1,6 +1,11 @@
-"""The sign-in screen of the browser view: the token is typed into the page, never put in a URL."""
+"""The sign-in screen (``modconsole join --ask``, which the browser view runs): the token is typed
+into the page, hidden as it is typed, and never put in a URL."""
 
 from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from textual import on
 from textual.app import ComposeResult
@@ -8,41 +13,94 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label
 
+from .link import Link
+
+MAX_NAME = 80  # the server's limit (server.service.check_name); a test keeps the two the same
+
+
+def check_name(raw: str | None) -> str:
+    """A participant's name as the server will take it, or ValueError saying why not: required,
+    at most 80 characters, no control characters. Checked here so a bad name is refused before
+    connecting; the server checks again."""
+    name = unicodedata.normalize("NFC", (raw or "").strip())
+    if not name:
+        raise ValueError("a name is needed with the participant token")
+    if len(name) > MAX_NAME:
+        raise ValueError(f"a name has at most {MAX_NAME} characters (this one has {len(name)})")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
+        raise ValueError("a name cannot contain control characters")
+    return name
+
+
+def explain(reason: str) -> str:
+    """The server's reason for a refusal, said for someone at the sign-in screen."""
+    if "token was not accepted" in reason:
+        return "The token was not accepted. Check it with the organiser and try again."
+    if "needs a name" in reason:
+        return "This is the participants' token: type your name too."
+    return reason[:1].upper() + reason[1:] if reason else ""
+
+
+@dataclass
+class Login:
+    """How ``--ask`` connects: the server, and a link made from the token and name typed in."""
+
+    server_url: str
+    connect: Callable[[str, str | None], Link]
+    name: str | None = None  # the last name typed, offered again after a refusal
+    token: str | None = None  # the last token, offered again only when the server asked for a name
+
 
 class LoginScreen(Screen[tuple[str, str | None]]):
-    """Asks for the access token (hidden as it is typed) and, for participants, a name."""
+    """Asks for the access token (hidden as it is typed) and, for participants, a name. Enter in
+    either field joins (Tab moves between them): a second Enter typed quickly must not be lost."""
 
-    def __init__(self, server_url: str, error: str = "") -> None:
+    def __init__(self, server_url: str, error: str = "", name: str | None = None, token: str | None = None) -> None:
         super().__init__()
         self.server_url = server_url
-        self.error = error
+        self.error = explain(error)
+        self.name_value = name or ""
+        self.token_value = token or ""
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(classes="dialog", id="login"):
             yield Label(f"Join the meeting at {self.server_url}", classes="question")
             yield Label("Access token (from the organiser)")
-            yield Input(password=True, placeholder="mc_…", id="token", max_length=200)
-            yield Label("Your name (participants only)")
-            yield Input(placeholder="e.g. Amina Diallo", id="name", max_length=80)
+            yield Input(self.token_value, password=True, placeholder="mc_…", id="token", max_length=200)
+            yield Label("Your name (with the participants' token)")
+            yield Input(self.name_value, placeholder="e.g. Amina Diallo", id="name", max_length=MAX_NAME)
             yield Label(self.error, id="login-error")
             yield Button("Join", variant="primary", id="join")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.query_one("#token", Input).focus()
+        self.sub_title = "sign in"
+        self.query_one("#login-error", Label).display = bool(self.error)
+        self.query_one("#name" if self.token_value else "#token", Input).focus()
 
-    @on(Input.Submitted, "#token")
-    def _next_field(self) -> None:
-        self.query_one("#name", Input).focus()
+    def _fail(self, text: str, field: str) -> None:
+        error = self.query_one("#login-error", Label)
+        error.update(text)
+        error.display = True
+        self.query_one(f"#{field}", Input).focus()
 
-    @on(Input.Submitted, "#name")
+    @on(Input.Submitted)
     @on(Button.Pressed, "#join")
     def _join(self) -> None:
         token = self.query_one("#token", Input).value.strip()
-        name = self.query_one("#name", Input).value.strip() or None
+        raw_name = self.query_one("#name", Input).value
         if not token:
-            self.query_one("#login-error", Label).update("A token is needed.")
-            self.query_one("#token", Input).focus()
+            self._fail("A token is needed.", "token")
             return
+        if any(ch.isspace() or not ch.isprintable() for ch in token):
+            self._fail("A token has no spaces or control characters: paste it again.", "token")
+            return
+        name = None
+        if raw_name.strip():
+            try:
+                name = check_name(raw_name)
+            except ValueError as exc:
+                self._fail(f"Name: {exc}.", "name")
+                return
         self.dismiss((token, name))

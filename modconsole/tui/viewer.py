@@ -1,108 +1,609 @@
-"""What speakers, participants and a stage display see: the current item, the floor,
-their place in the queue, and the moderator's messages."""
+"""What speakers, participants and a stage display see: the current item, the floor, their place in
+the queue and their time, and the moderator's messages.
+
+``ViewerScreen`` is a speaker's or a participant's (keys to raise and withdraw a hand, acknowledge a
+message); ``DisplayScreen`` is the read-only stage clock, large and high-contrast, with no keys to
+press. The figures come from the core (``session_view``) through a few pure functions here, which the
+tests also use to check what each viewer would read.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Digits, Footer, Header, Label, Static
 
 from ..core import commands as c
+from ..core.agenda import ms_to_local
 from ..core.durations import format_duration
-from ..core.state import view_for
+from ..core.state import Message, SessionState, State, view_for
 from ..core.view import default_session, session_view
-from .widgets import ConnectionBar, TimerPanel
+from .bigfont import BigDigits
+from .dialogs import SessionPicker
+from .widgets import PHASE_WORDS, ConnectionBar, TimerPanel, clock_text, hhmm
 
 if TYPE_CHECKING:
     from .app import ConsoleApp
 
 AUDIENCE_BINDINGS = [
-    Binding("r", "raise_hand('contribution')", "Raise hand"),
-    Binding("o", "raise_hand('point_of_order')", "Point of order"),
-    Binding("w", "raise_hand('question')", "Question", show=False),
-    Binding("l", "lower_hand", "Withdraw"),
-    Binding("a", "acknowledge", "Acknowledge"),
+    Binding("r", "raise_hand('contribution')", "Speak", tooltip="Ask for the floor"),
+    Binding("y", "raise_hand('reply')", "Reply", tooltip="Ask to reply to what was just said"),
+    Binding("w", "raise_hand('question')", "Question", tooltip="Ask a question"),
+    Binding("o", "raise_hand('point_of_order')", "Point of order", tooltip="Raise a point of order"),
+    Binding("l", "lower_hand", "Withdraw", tooltip="Withdraw your hand"),
+    Binding("a", "acknowledge", "Acknowledge", tooltip="Acknowledge the moderator's message"),
 ]
+SESSION_BINDING = Binding("s", "choose_session", "Session", tooltip="Choose the session you follow")
+
+KIND_WORDS = {"contribution": "to speak", "reply": "to reply", "question": "with a question",
+              "point_of_order": "with a point of order"}
+STAGE_MESSAGE_S = 10 * 60  # a message to everyone stays on the stage display this long (event clock)
+PHASE_CLASSES = ("phase-normal", "phase-warning", "phase-danger", "phase-overtime", "phase-paused", "phase-idle")
+
+
+# --- figures (pure) ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Place:
+    """A queued person's place: position (1 first), queue length, estimated wait, kind of hand."""
+
+    position: int
+    of: int
+    wait_s: int
+    kind: str
+
+
+def my_place(view: dict[str, Any], me: str | None) -> Place | None:
+    if me is None:
+        return None
+    queue = view["queue"]
+    for hand in queue:
+        if hand["person"] == me:
+            return Place(hand["position"], len(queue), hand["estimated_wait_s"], hand["kind"])
+    return None
+
+
+def place_words(place: Place) -> str:
+    if place.wait_s < 30:
+        return f"You are #{place.position} of {place.of} — next"
+    return f"You are #{place.position} of {place.of} — about {max(1, round(place.wait_s / 60))} min"
+
+
+def live_sessions(state: State) -> list[SessionState]:
+    return [s for s in state.sessions if s.status in ("running", "paused")]
+
+
+def watched_session(state: State, chosen: str | None, me: str | None) -> SessionState | None:
+    """The session a viewer follows: the one chosen, else the running one. With several running,
+    the one where this person is queued or has the floor, then where they speak, then the first."""
+    if chosen:
+        session = state.session(chosen)
+        if session is not None:
+            return session
+    live = live_sessions(state)
+    if not live:
+        return default_session(state)
+    if len(live) == 1 or me is None or state.agenda is None:
+        return live[0]
+
+    def closeness(session: SessionState) -> int:
+        item = session.current_item
+        if item is not None and (any(h.person == me for h in item.queue)
+                                 or (item.floor is not None and item.floor.person == me)):
+            return 0
+        plan = state.plan(session.id)
+        if session.current is not None and me in plan.items[session.current].speakers:
+            return 1
+        return 2 if any(me in spec.speakers for spec in plan.items) else 3
+
+    return min(live, key=closeness)
+
+
+def waiting_messages(state: State, me: str | None, session_id: str | None) -> list[Message]:
+    """Messages to this person, or to everyone in this session, that they have not acknowledged."""
+    if me is None:
+        return []
+    return [m for m in state.messages
+            if me not in m.acknowledged and (m.to == me or (m.to == "all" and m.session in (None, session_id)))]
+
+
+def stage_messages(state: State, session: SessionState, now: int) -> list[Message]:
+    """Messages to everyone that a stage display shows: recent ones, sent since the current item began."""
+    item = session.current_item
+    since = item.timer.first_start if item is not None and item.timer.first_start is not None else 0
+    return [m for m in state.messages
+            if m.to == "all" and m.session in (None, session.id) and m.at >= since
+            and now - m.at <= STAGE_MESSAGE_S * 1000 and session.status != "ended"]
+
+
+def next_item(view: dict[str, Any]) -> dict[str, Any] | None:
+    items = view["items"]
+    current = view["current_item"]
+    index = next((i for i, item in enumerate(items) if item["id"] == current), -1) if current else -1
+    for item in items[index + 1:]:
+        if item["status"] == "pending":
+            return item
+    return None
+
+
+def turn_clock(floor: dict[str, Any]) -> tuple[str, str]:
+    """The turn's clock (remaining, or elapsed when it has no limit) and its words."""
+    elapsed = float(floor["elapsed_s"])
+    limit = floor["limit_s"]
+    if not limit:
+        words = "no time limit"
+        if floor["paused"]:
+            words = "PAUSED · " + words
+        return format_duration(elapsed), words
+    remaining = limit - elapsed
+    phase = floor["phase"]
+    if remaining >= 0:
+        words = f"{PHASE_WORDS[phase]} · {format_duration(remaining)} left of {format_duration(limit)}"
+    else:
+        words = f"{PHASE_WORDS[phase]} · {format_duration(-remaining)} over {format_duration(limit)}"
+    if floor["paused"]:
+        words = "PAUSED · " + words
+    return clock_text(remaining), words
+
+
+def queue_lines(view: dict[str, Any], me: str | None, limit: int = 20) -> Text:
+    """The queue in order, for someone deciding whether to raise a hand."""
+    queue = view["queue"]
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if not queue:
+        return text
+    text.append("In the queue:", style="dim")
+    for hand in queue[:limit]:
+        mark = {"point_of_order": " (point of order)", "question": " (question)", "reply": " (reply)"}
+        text.append(f"\n {hand['position']:>2}. {hand['name']}{mark.get(hand['kind'], '')}",
+                    style="bold" if hand["person"] == me else "")
+    if len(queue) > limit:
+        text.append(f"\n     … and {len(queue) - limit} more", style="dim")
+    return text
+
+
+def programme_lines(view: dict[str, Any]) -> Text:
+    """What is still to come, with projected starts (planned ones before the session starts)."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    coming = [i for i in view["items"] if i["status"] in ("pending", "current")]
+    if not coming or view["status"] == "ended":
+        return text
+    text.append("Programme:", style="dim")
+    for item in coming:
+        start = item["actual_start"] if item["status"] == "current" else item["projected_start"]
+        start = start or item["planned_start"]
+        text.append(f"\n {hhmm(start)}  ", style="bold" if item["status"] == "current" else "")
+        text.append(f"{item['title']} ({format_duration(item['duration_s'])})",
+                    style="bold" if item["status"] == "current" else "")
+    return text
+
+
+def floor_words(floor: dict[str, Any] | None, me: str | None) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if floor is None:
+        text.append("Floor: nobody", style="dim")
+        return text
+    text.append("Floor: ")
+    text.append("you" if floor["person"] == me else floor["name"], style="bold")
+    text.append(f" · {format_duration(float(floor['elapsed_s']))}")
+    if floor["limit_s"]:
+        text.append(f" of {format_duration(floor['limit_s'])}")
+        text.append(f" {PHASE_WORDS[floor['phase']]}", style=_phase_style(floor["phase"]))
+    if floor["paused"]:
+        text.append(" PAUSED", style="bold")
+    return text
+
+
+def _phase_style(phase: str) -> str:
+    return {"normal": "bold green", "warning": "bold yellow", "danger": "bold red",
+            "overtime": "bold reverse red"}.get(phase, "bold")
+
+
+def _phase_class(view: dict[str, Any]) -> str:
+    if view["status"] in ("not_started", "ended") or view["current_item"] is None:
+        return "phase-idle"
+    if view["status"] == "paused":
+        return "phase-paused"
+    item = next(i for i in view["items"] if i["id"] == view["current_item"])
+    return f"phase-{item['phase'] or 'normal'}"
+
+
+def _set_phase(widget: Any, phase_class: str) -> None:
+    for name in PHASE_CLASSES:
+        widget.set_class(name == phase_class, name)
+
+
+# --- widgets ----------------------------------------------------------------------------------------
+
+
+class NowPanel(TimerPanel):
+    """The current item for a speaker or participant: its title, its time left, what comes next."""
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="now-title")
+        with Horizontal(id="now-row"):
+            yield Digits("--:--", id="now-digits")
+            with Vertical(id="now-side"):
+                yield Label("", id="now-phase")
+                yield Label("", id="now-next")
+
+    def show(self, view: dict[str, Any] | None, zone: str = "") -> None:  # type: ignore[override]
+        title = self.query_one("#now-title", Label)
+        digits = self.query_one("#now-digits", Digits)
+        phase = self.query_one("#now-phase", Label)
+        upcoming = self.query_one("#now-next", Label)
+        if view is None:
+            title.update("No session")
+            return
+        _set_phase(self, _phase_class(view))
+        coming = next_item(view)
+        city = zone.rsplit("/", 1)[-1]
+        if view["status"] == "not_started" or view["current_item"] is None:
+            title.update(Text(f"{view['title']} — not started", overflow="ellipsis", no_wrap=True))
+            digits.update("--:--")
+            phase.update(f"Planned start {hhmm(view['planned_start'])} {city}".rstrip())
+            upcoming.update(Text(f"First: {coming['title']}" if coming else "", overflow="ellipsis", no_wrap=True))
+            return
+        if view["status"] == "ended":
+            title.update(Text(f"{view['title']} — ended", overflow="ellipsis", no_wrap=True))
+            digits.update("--:--")
+            phase.update(f"Ended at {hhmm(view['actual_end'])} {city}".rstrip())
+            upcoming.update(f"Ran {format_duration(float(view['elapsed_s']))} · planned "
+                            f"{format_duration(view['planned_duration_s'] + view['extended_s'])}")
+            return
+        item = next(i for i in view["items"] if i["id"] == view["current_item"])
+        remaining = float(view["current_remaining_s"])
+        title.update(Text(item["title"], overflow="ellipsis", no_wrap=True))
+        digits.update(clock_text(remaining))
+        words = PHASE_WORDS[item["phase"] or "normal"]
+        if view["status"] == "paused":
+            words = "PAUSED · " + words
+        phase.update(f"{words} · {format_duration(item['duration_s'])} planned")
+        if coming is not None:
+            upcoming.update(Text(f"Next: {coming['title']} · {hhmm(coming['projected_start'])}",
+                                 overflow="ellipsis", no_wrap=True))
+        else:
+            upcoming.update(f"Last item · session ends {hhmm(view['projected_end'])}")
+
+
+class StageClock(TimerPanel):
+    """The stage display's clock: the item, its time in the largest digits that fit, the phase in words."""
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="stage-item")
+        yield BigDigits("--:--", id="stage-digits")
+        yield Label("", id="stage-phase")
+
+    def show(self, view: dict[str, Any] | None, zone: str = "", now_iso: str = "") -> None:  # type: ignore[override]
+        title = self.query_one("#stage-item", Label)
+        digits = self.query_one("#stage-digits", BigDigits)
+        phase = self.query_one("#stage-phase", Label)
+        if view is None:
+            return
+        _set_phase(self, _phase_class(view))
+        city = zone.rsplit("/", 1)[-1]
+        if view["status"] == "not_started" or view["current_item"] is None:
+            coming = next_item(view)
+            title.update(Text(f"Next: {coming['title']}" if coming else view["title"], overflow="ellipsis",
+                              no_wrap=True))
+            digits.update(hhmm(now_iso) or "--:--")
+            phase.update(f"Time of day in {city} · planned start {hhmm(view['planned_start'])}")
+            return
+        if view["status"] == "ended":
+            title.update(Text(f"{view['title']} — ended", overflow="ellipsis", no_wrap=True))
+            digits.update(hhmm(now_iso) or "--:--")
+            phase.update(f"Time of day in {city} · ended at {hhmm(view['actual_end'])}")
+            return
+        item = next(i for i in view["items"] if i["id"] == view["current_item"])
+        remaining = float(view["current_remaining_s"])
+        title.update(Text(item["title"], overflow="ellipsis", no_wrap=True))
+        digits.update(clock_text(remaining))
+        planned = format_duration(item["duration_s"])
+        words = PHASE_WORDS[item["phase"] or "normal"]
+        if remaining >= 0:
+            words += f" · {format_duration(remaining)} left of {planned}"
+        else:
+            words += f" · {format_duration(-remaining)} over {planned}"
+        if view["status"] == "paused":
+            words = "PAUSED · " + words
+        phase.update(words)
+
+
+# --- screens ----------------------------------------------------------------------------------------
 
 
 class ViewerScreen(Screen[None]):
-    BINDINGS = AUDIENCE_BINDINGS
+    """A speaker's or a participant's view: the item, the floor, their place or their turn, messages."""
 
-    def __init__(self, role: str) -> None:
+    BINDINGS = [*AUDIENCE_BINDINGS, SESSION_BINDING]
+
+    def __init__(self, role: str, session: str | None = None) -> None:
         super().__init__(classes=f"role-{role}")
         self.role = role
+        self.session_id = session  # chosen with --session or the s key; None follows the running one
+        self._keys: tuple[Any, ...] = ()
+        self._rung: set[tuple[str, str, int | None]] = set()  # turns whose warning already rang the bell
+        self._shown_message: str | None = None
+        self._mine = False  # this person holds the floor
+        self._queued = False
+        self._can_raise = False
+        self._several_live = False
+
+    ready = False  # set once composed: refreshes before that have nothing to draw on
 
     @property
     def console(self) -> ConsoleApp:
         return self.app  # type: ignore[return-value]
 
+    @property
+    def me(self) -> str | None:
+        person = self.console.link.person
+        return person.id if person is not None and self.role != "display" else None
+
     def compose(self) -> ComposeResult:
         yield Header()
-        yield TimerPanel(id="timer")
-        yield Static("", id="place")
+        yield NowPanel(id="now")
+        yield Static("", id="floor-line")
+        with Vertical(id="you"):
+            yield Static("", id="you-status")
+            yield BigDigits("", id="turn-digits")
+            yield Static("", id="you-hint")
+            yield Static("", id="queue-list")
         yield Static("", id="message")
         yield ConnectionBar(id="connection")
-        if self.role != "display":
-            yield Footer()
+        yield Footer(show_command_palette=False)
 
-    ready = False  # set once composed: refreshes before that have nothing to draw on
-
-    def on_mount(self) -> None:
+    def on_mount(self) -> None:  # also the display's (Textual calls on_mount along the class hierarchy)
         self.ready = True
+        for panel in self.query("#now"):
+            panel.border_title = "Now"
         self.refresh_view()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # A display is read-only: its keys do nothing and the footer shows none.
-        return self.role != "display"
+    # --- figures ------------------------------------------------------------------------------
+
+    def session(self) -> SessionState | None:
+        state = self.console.link.state
+        if state is None or state.agenda is None:
+            return None
+        if self.session_id and state.session(self.session_id) is None:
+            known = ", ".join(s.id for s in state.sessions)
+            # After the screen is drawn: a notification while it is being switched to races the old one's header.
+            self.call_after_refresh(self.notify, f"No session {self.session_id!r} (sessions: {known}); "
+                                    "following the running one.", severity="warning")
+            self.session_id = None
+        return watched_session(state, self.session_id, self.me)
+
+    def visible_state(self) -> State | None:
+        link = self.console.link
+        state = link.state
+        if state is None:
+            return None
+        return view_for(state, "display" if self.role == "display" else link.role, self.me)
 
     def refresh_view(self) -> None:
         link = self.console.link
         self.query_one(ConnectionBar).show(link)
-        state = link.state
-        if state is None or state.agenda is None:
+        state = self.visible_state()
+        session = self.session()
+        if state is None or state.agenda is None or session is None:
             return
-        session = default_session(state)
-        if session is None:
-            return
-        view = session_view(state, session, link.now())
-        self.title = state.agenda.title
-        self.sub_title = view["title"]
-        self.query_one(TimerPanel).show(view)
-        me = link.person.id if link.person else None
-        place = Text()
-        floor = view["floor"]
-        if floor is not None:
-            who = "You have the floor" if floor["person"] == me else f"Floor: {floor['name']}"
-            place.append(who, style="bold")
-            place.append(f"  {format_duration(floor['elapsed_s'])}")
-            if floor["limit_s"]:
-                place.append(f" / {format_duration(floor['limit_s'])}")
+        now = link.now()
+        view = session_view(state, session, now)
+        me = self.me
+        person = link.person
+        # Who I am first (a narrow terminal cuts the end), then the event.
+        self.title = f"{person.name}{' (participant)' if person.participant else ''}" if person else "modconsole"
+        self.sub_title = state.agenda.title
+        self._several_live = len(live_sessions(state)) > 1
+        self.query_one(NowPanel).show(view, state.agenda.timezone)
+        floor_line = floor_words(view["floor"], me)
         queue = view["queue"]
-        mine = next((h for h in queue if h["person"] == me), None)
-        if mine is not None:
-            place.append(f"\nYou are #{mine['position']} of {len(queue)} — about "
-                         f"{max(1, round(mine['estimated_wait_s'] / 60))} min", style="bold")
-        elif self.role != "display":
-            place.append(f"\n{len(queue)} in the queue" + ("" if view["queue_open"] else " (closed)"))
-        self.query_one("#place", Static).update(place)
-        visible = view_for(state, link.role, me).messages
-        pending = [m for m in visible if not (me and me in m.acknowledged) and (m.to in ("all", me))]
+        if view["current_item"] is not None and view["status"] != "ended":
+            floor_line.append(f" · {len(queue)} in the queue" + ("" if view["queue_open"] else " (closed)"))
+        if self._several_live:
+            floor_line.append(" · several sessions run: s to choose", style="italic")
+        self.query_one("#floor-line", Static).update(floor_line)
+        self._show_you(view, session, me)
+        self._show_message(state, session, me)
+        keys = (self._queued, self._can_raise, self._shown_message is not None, self._several_live)
+        if keys != self._keys:
+            self._keys = keys
+            self.refresh_bindings()
+
+    def _show_you(self, view: dict[str, Any], session: SessionState, me: str | None) -> None:
+        you = self.query_one("#you", Vertical)
+        status = self.query_one("#you-status", Static)
+        hint = self.query_one("#you-hint", Static)
+        digits = self.query_one("#turn-digits", BigDigits)
+        floor = view["floor"]
+        place = my_place(view, me)
+        self._mine = floor is not None and me is not None and floor["person"] == me
+        self._queued = place is not None
+        running = view["current_item"] is not None and view["status"] in ("running", "paused")
+        self._can_raise = running and view["queue_open"] and not self._queued and not self._mine
+        mode = "floor" if self._mine else ("queued" if place else "idle")
+        for name in ("floor", "queued", "idle"):
+            you.set_class(name == mode, f"mode-{name}")
+        if self._mine:
+            assert floor is not None
+            clock, words = turn_clock(floor)
+            digits.update(clock)
+            _set_phase(you, "phase-paused" if floor["paused"] else f"phase-{floor['phase']}")
+            you.border_title = "Your turn"
+            status.update(Text("YOU HAVE THE FLOOR", style="bold"))
+            hint.update(Text(words, style=_phase_style(floor["phase"])))
+            self._bell(session, floor)
+            return
+        _set_phase(you, "phase-idle")
+        if place is not None:
+            you.border_title = "Your hand is up"
+            digits.update(f"#{place.position}")
+            status.update(Text(place_words(place), style="bold"))
+            hint.update(f"Raised {KIND_WORDS.get(place.kind, place.kind)} · l to withdraw")
+            return
+        digits.update("")
+        you.border_title = "You"
+        lines = queue_lines(view, me) if view["queue"] else programme_lines(view)
+        self.query_one("#queue-list", Static).update(lines)
+        if view["status"] == "not_started":
+            status.update("The session has not started.")
+            hint.update("You can raise your hand once it runs.")
+        elif view["status"] == "ended":
+            status.update("The session has ended.")
+            hint.update("Thank you.")
+        elif not view["queue_open"]:
+            status.update("The queue is closed.")
+            hint.update("The moderator takes no more hands for now.")
+        else:
+            status.update(Text("Want the floor? Raise your hand.", style="bold"))
+            hint.update("r to speak · y to reply · w for a question · o for a point of order")
+
+    def _bell(self, session: SessionState, floor: dict[str, Any]) -> None:
+        """Ring once per turn when it reaches its warning phase (or starts past it)."""
+        if floor["phase"] == "normal" or floor["paused"]:
+            return
+        item = session.current_item
+        turn = item.floor if item is not None else None
+        key = (session.id, item.id if item else "", turn.timer.first_start if turn else None)
+        if key not in self._rung:
+            self._rung.add(key)
+            self.app.bell()
+
+    def _show_message(self, state: State, session: SessionState, me: str | None) -> None:
+        box = self.query_one("#message", Static)
+        waiting = waiting_messages(state, me, session.id)
+        if not waiting:
+            self._shown_message = None
+            box.display = False
+            return
+        message = waiting[0]  # the oldest first: each `a` acknowledges the one shown
+        self._shown_message = message.id
+        box.display = True
+        box.border_title = "Message from the moderator" + (f" (1 of {len(waiting)})" if len(waiting) > 1 else "")
         text = Text()
-        if pending:
-            text.append(f"✉ {pending[-1].text}", style="bold reverse")
-            if self.role != "display":
-                text.append("  (a to acknowledge)")
-        self.query_one("#message", Static).update(text)
+        text.append(f"✉ {message.text}", style="bold")
+        if message.to == "all":
+            text.append("  (to everyone)", style="italic")
+        box.update(text)
+        box.border_subtitle = "a to acknowledge"
+
+    # --- keys ---------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "choose_session":
+            return self._several_live
+        if self.role == "display":
+            return False  # a display is read-only: its keys do nothing and it shows no footer
+        if action == "raise_hand":
+            return self._can_raise
+        if action == "lower_hand":
+            return self._queued
+        if action == "acknowledge":
+            return self._shown_message is not None
+        return True
+
+    def _send(self, command: c.Command) -> None:
+        session = self.session()
+        self.console.send_command(command.model_copy(update={"session": session.id if session else None}))
 
     def action_raise_hand(self, kind: str) -> None:
-        self.console.send_command(c.Raise(kind=kind))  # type: ignore[arg-type]
+        self._send(c.Raise(kind=kind))  # type: ignore[arg-type]
 
     def action_lower_hand(self) -> None:
-        self.console.send_command(c.Lower())
+        self._send(c.Lower())
 
     def action_acknowledge(self) -> None:
-        self.console.send_command(c.Ack())
+        if self._shown_message is not None:
+            self.console.send_command(c.Ack(message_id=self._shown_message))
+
+    def action_choose_session(self) -> None:
+        state = self.console.link.state
+        if state is None or state.agenda is None:
+            return
+        options = []
+        for plan, live in zip(state.agenda.sessions, state.sessions, strict=True):
+            room = f" · {plan.room}" if plan.room else ""
+            options.append((plan.id, f"{plan.title}{room}  [{live.status.replace('_', ' ')}]"))
+
+        def chosen(session_id: str | None) -> None:
+            if session_id:
+                self.session_id = session_id
+                self.refresh_view()
+
+        self.app.push_screen(SessionPicker(options), chosen)
+
+
+class DisplayScreen(ViewerScreen):
+    """The stage display: read-only, full screen, large and high-contrast; no keys are needed."""
+
+    def __init__(self, session: str | None = None) -> None:
+        super().__init__("display", session)
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="stage-top")
+        yield StageClock(id="stage-clock")
+        yield Static("", id="stage-floor")
+        yield Static("", id="stage-next")
+        yield Static("", id="stage-message")
+        yield ConnectionBar(id="connection")
+
+    def refresh_view(self) -> None:
+        link = self.console.link
+        self.query_one(ConnectionBar).show(link)
+        state = self.visible_state()
+        session = self.session()
+        if state is None or state.agenda is None or session is None:
+            return
+        now = link.now()
+        view = session_view(state, session, now)
+        now_iso = ms_to_local(now, state.agenda.zone).isoformat(timespec="seconds")
+        city = state.agenda.timezone.rsplit("/", 1)[-1]
+        self._several_live = len(live_sessions(state)) > 1
+        top = Text(no_wrap=True, overflow="ellipsis")
+        top.append(view["title"], style="bold")
+        if view["room"]:
+            top.append(f" · {view['room']}")
+        top.append(f" · {hhmm(now_iso)} {city}")
+        self.query_one("#stage-top", Static).update(top)
+        self.query_one(StageClock).show(view, state.agenda.timezone, now_iso)
+        floor = view["floor"]
+        floor_text = Text(no_wrap=True, overflow="ellipsis")
+        if floor is not None:
+            clock, words = turn_clock(floor)
+            floor_text.append("Floor: ", style="dim")
+            floor_text.append(floor["name"], style="bold")
+            if floor["limit_s"]:
+                floor_text.append(" · ")
+                floor_text.append(words, style=_phase_style(floor["phase"]))
+            else:
+                floor_text.append(f" · {clock} · {words}")
+        elif view["current_item"] is not None and view["status"] in ("running", "paused"):
+            floor_text.append("Floor: nobody", style="dim")
+        self.query_one("#stage-floor", Static).update(floor_text)
+        upcoming = Text(no_wrap=True, overflow="ellipsis")
+        if view["status"] in ("running", "paused"):
+            coming = next_item(view)
+            if coming is not None:
+                upcoming.append("Next: ", style="dim")
+                upcoming.append(f"{coming['title']} · {hhmm(coming['projected_start'])}")
+            else:
+                upcoming.append(f"Last item · ends {hhmm(view['projected_end'])}", style="dim")
+            queue = view["queue"]
+            if queue:
+                upcoming.append(f" · {len(queue)} waiting", style="dim")
+        self.query_one("#stage-next", Static).update(upcoming)
+        box = self.query_one("#stage-message", Static)
+        messages = stage_messages(state, session, now)
+        box.display = bool(messages)
+        if messages:
+            box.update(Text(f"✉ {messages[-1].text}", style="bold"))
+        if self._several_live != (self._keys[-1] if self._keys else False):
+            self._keys = (self._several_live,)
+            self.refresh_bindings()

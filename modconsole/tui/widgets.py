@@ -100,11 +100,14 @@ class SummaryPanel(Static):
         if view["extended_s"]:
             lines.append(f" (+{format_duration(view['extended_s'])} extended)")
         end = view["projected_end"]
-        lines.append(f"\nends {hhmm(end)} {zone_name.rsplit('/', 1)[-1]}")
+        ended = view["status"] == "ended"
+        lines.append(f"\n{'ended' if ended else 'ends'} {hhmm(end)} {zone_name.rsplit('/', 1)[-1]}")
         local = local_time(end, local_zone)
         if local != hhmm(end):
             lines.append(f" · {local} local")
         drift = drift_words(float(view["over_under_s"]))
+        if ended:
+            drift = drift.replace("behind", "over").replace("ahead", "early")
         style = "bold red" if view["over_under_s"] >= 60 else ("green" if drift == "on time" else "bold yellow")
         lines.append("  ")
         lines.append(drift, style=style)
@@ -244,7 +247,9 @@ class QueuePanel(Vertical):
             text = Text(no_wrap=True, overflow="ellipsis")
             text.append(f"Floor {format_duration(elapsed)}", style="bold")
             if limit:
-                text.append(f"/{format_duration(limit)} {PHASE_WORDS[floor['phase']]}")
+                text.append(f"/{format_duration(limit)}")
+                if floor["phase"] != "normal":  # words only when it matters: the name needs the room
+                    text.append(f" {PHASE_WORDS[floor['phase']]}")
             if floor["paused"]:
                 text.append(" PAUSED")
             text.append(f" · {floor['name']}", style="bold")
