@@ -86,7 +86,8 @@ class MeetingClient:
         self.name = name
         self.client_label = client
         self.open_timeout = open_timeout
-        self.ssl = ssl_module.create_default_context(cafile=cafile) if cafile else None
+        self.cafile = cafile
+        self.ssl: ssl_module.SSLContext | None = None  # made at the first connect, where a bad CA file is a ClientError
         self.state: State | None = None
         self.welcome: Welcome | None = None
         self.last_seq: int | None = None
@@ -111,17 +112,33 @@ class MeetingClient:
     async def connect(self) -> Welcome:
         """Connect (or reconnect, resuming from the last sequence seen) and read the welcome."""
         headers = {"Authorization": f"Bearer {self.token}"}
+        if self.cafile and self.ssl is None and self.url.lower().startswith("wss://"):  # ws:// has no use for it
+            try:
+                self.ssl = ssl_module.create_default_context(cafile=self.cafile)
+            except OSError as exc:  # ssl.SSLError is an OSError
+                raise ClientError("tls", f"cannot use the CA certificate {self.cafile}: {exc.strerror or exc}") from exc
+        # Without a CA file, wss:// trusts the system's CAs: websockets refuses an explicit ssl=None for it.
+        tls = {"ssl": self.ssl} if self.ssl is not None else {}
         try:
             ws = await connect(
                 self.url,
                 additional_headers=headers,
                 max_size=None,
                 open_timeout=self.open_timeout,
-                ssl=self.ssl,
                 compression=None,
+                **tls,  # type: ignore[arg-type]
             )
         except InvalidStatus as exc:
             raise ClientError("http", f"the server answered HTTP {exc.response.status_code}") from exc
+        except ssl_module.SSLCertVerificationError as exc:  # reached, but not trusted: say so, not "cannot reach"
+            raise ClientError(
+                "tls",
+                f"the server at {self.url} has a certificate this client does not trust ({exc.verify_message}); "
+                "give the CA certificate that signed it with --cafile",
+            ) from exc
+        except ssl_module.SSLError as exc:
+            message = f"TLS with {self.url} failed: {exc.reason or exc}; is it a wss:// server?"
+            raise ClientError("tls", message) from exc
         except (OSError, TimeoutError) as exc:
             raise ClientError("unreachable", f"cannot reach {self.url}: {exc}") from exc
         except (InvalidHandshake, InvalidURI) as exc:  # not a websocket server, or not a ws:// address

@@ -52,6 +52,8 @@ def add_parser(sub: Any) -> None:
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     common.add_argument("--token", default=argparse.SUPPRESS, help="access token (default: $MODCONSOLE_TOKEN)")
     common.add_argument("--name", default=argparse.SUPPRESS, help="your name, with a participant token")
+    common.add_argument("--cafile", default=argparse.SUPPRESS, metavar="FILE",
+                        help="CA certificate (PEM) to trust for a wss:// server")
 
     ctl = sub.add_parser(
         "ctl",
@@ -116,7 +118,7 @@ def add_parser(sub: Any) -> None:
     verb("state", "print the live state")
 
 
-_TAKES_VALUE = frozenset({"--session", "--token", "--name", "--kind", "--target"})
+_TAKES_VALUE = frozenset({"--session", "--token", "--name", "--kind", "--target", "--cafile"})
 
 
 def normalise_argv(argv: list[str]) -> list[str]:
@@ -286,7 +288,9 @@ async def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"modconsole ctl: {exc}", file=sys.stderr)
         return 2
-    client = MeetingClient(args.url, token, name=getattr(args, "name", None), client="ctl")
+    client = MeetingClient(
+        args.url, token, name=getattr(args, "name", None), client="ctl", cafile=getattr(args, "cafile", None)
+    )
     try:
         await client.connect()
         await client.ping()

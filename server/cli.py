@@ -105,7 +105,11 @@ async def _serve(args: argparse.Namespace) -> int:
     context = None
     if args.certfile:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(args.certfile, args.keyfile)
+        try:
+            context.load_cert_chain(args.certfile, args.keyfile)
+        except OSError as exc:  # ssl.SSLError too; otherwise reported below as "cannot listen"
+            return _fail(f"cannot use the TLS certificate {args.certfile} and key {args.keyfile}: "
+                         f"{exc.strerror or exc}")
     store = SqliteStore(db)
     server = MeetingServer(store, time_scale=args.time_scale)
     port = await server.start(args.host, args.port, ssl=context)
