@@ -159,7 +159,7 @@ def _zone(value: object, where: str, field: str) -> str:
         ZoneInfo(value)
     except (ValueError, KeyError, OSError):
         raise _Bad(
-            where, field, f"unknown time zone {_short(value)} (use an IANA name such as 'Europe/Geneva')"
+            where, field, f"unknown time zone {_short(value)} (use an IANA name such as 'Europe/Zurich')"
         ) from None
     return value
 
@@ -350,7 +350,8 @@ _CSV_FIELD = {"duration_s": "duration", "turn_limit_s": "turn_limit", "id": "tit
 
 
 def _csv_agenda(text: str, title: str, timezone: str) -> Agenda:
-    rows = csv.reader(io.StringIO(text, newline=""))
+    # strict: an unterminated quote is an error, not a title that swallows the rest of the file.
+    rows = csv.reader(io.StringIO(text, newline=""), strict=True)
     number = 0
     try:
         header = [name.strip().casefold() for name in next(rows)]

@@ -651,11 +651,6 @@ def test_broken_csv_agendas_give_agenda_errors(case: tuple[str, str]) -> None:
     _refused(lambda t: parse_csv_agenda(t, "broken.csv"), case[1])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="modconsole/agenda_files.py: a TOML session may run past the year 9999 (the CSV reader refuses it); "
-    "the agenda loads and the views then raise OverflowError (docs/reliability.md)",
-)
 def test_a_toml_session_past_the_year_9999_is_refused() -> None:
     text = GOOD_TOML.replace("start = 2024-05-02T09:00:00", "start = 9999-12-31T23:50:00").replace(
         "fixed_start = 09:30:00\n", ""
@@ -663,11 +658,6 @@ def test_a_toml_session_past_the_year_9999_is_refused() -> None:
     _refused(lambda t: parse_toml_agenda(t, "late.toml"), text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="modconsole/agenda_files.py reads CSV with strict=False: an unterminated quote swallows the rest of "
-    "the file into one title, newlines and all, and the agenda loads (docs/reliability.md)",
-)
 def test_an_unterminated_csv_quote_is_refused() -> None:
     text = GOOD_CSV.replace("A talk", '"A talk')
     _refused(lambda t: parse_csv_agenda(t, "quote.csv"), text)

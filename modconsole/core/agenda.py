@@ -23,6 +23,7 @@ DEFAULT_WARNING_S = 120
 DEFAULT_DANGER_S = 30
 
 MAX_PEOPLE = 20_000
+MIN_YEAR, MAX_YEAR = 1970, 2999  # beyond these, a typo; and times must stay within the epoch's range
 MAX_SESSIONS = 500
 MAX_ITEMS = 500
 
@@ -76,6 +77,8 @@ class SessionPlan(BaseModel):
     def _naive(cls, value: datetime) -> datetime:
         if value.tzinfo is not None:
             raise ValueError("write the start as local time in the event's time zone, without an offset")
+        if not MIN_YEAR <= value.year <= MAX_YEAR:
+            raise ValueError(f"the start's year must lie between {MIN_YEAR} and {MAX_YEAR}")
         return value
 
     @model_validator(mode="after")
