@@ -38,6 +38,8 @@ from .protocol import (
     Welcome,
 )
 
+CLOCK_SAMPLE_MAX_AGE_S = 60.0
+
 
 class ClientError(Exception):
     """Could not connect, or the connection was refused; ``code`` says how."""
@@ -299,7 +301,8 @@ class MeetingClient:
         # The server read its clock about halfway through the round trip; the sample with the
         # shortest round trip is the most precise, but an old one drifts, so prefer fresh ones
         # unless they are much worse.
-        if force or scale != self.clock.scale or rtt <= self.clock.rtt_s * 1.5 + 0.002:
+        stale = sent_at - self.clock.local_s > CLOCK_SAMPLE_MAX_AGE_S  # clocks drift: renew now and then
+        if force or stale or scale != self.clock.scale or rtt <= self.clock.rtt_s * 1.5 + 0.002:
             midpoint = sent_at + rtt / 2
             local_wall_at_midpoint = time.time() - (time.monotonic() - midpoint)
             self.clock = ClockEstimate(server_ms, midpoint, scale, rtt, wall_ms - int(local_wall_at_midpoint * 1000))

@@ -15,6 +15,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import ValidationError
+
 from .client import ClientError, CommandRefused, MeetingClient
 from .core import commands as c
 from .core.decide import resolve_target
@@ -102,6 +104,7 @@ def add_parser(sub: Any) -> None:
     verb("turn-limit", "set the turn limit for the current item ('none' for no limit)").add_argument(
         "limit", metavar="DURATION", type=_limit
     )
+    verb("clear-queue", "remove everyone from the queue for the current item (one action: undo brings them back)")
     verb("close-queue", "close the queue for the current item")
     verb("open-queue", "open the queue for the current item")
     p = verb("message", "send a message (default: to whoever has the floor)")
@@ -151,6 +154,7 @@ def build_command(args: argparse.Namespace) -> c.Command | None:
         "pause-turn": c.PauseTurn,
         "resume-turn": c.ResumeTurn,
         "close-queue": c.CloseQueue,
+        "clear-queue": c.ClearQueue,
         "open-queue": c.OpenQueue,
         "undo": c.Undo,
     }
@@ -207,18 +211,22 @@ def _session_line(view: dict[str, Any]) -> str:
     return line
 
 
-def _print_state(state: State, now: int, as_json: bool, session_id: str | None) -> None:
+def _print_state(state: State, now: int, as_json: bool, session_id: str | None) -> int:
+    if session_id is not None and state.session(session_id) is None:
+        known = ", ".join(s.id for s in state.sessions)
+        print(f"refused (not_found): no session {session_id!r} (sessions: {known})", file=sys.stderr)
+        return 1
     view = state_view(state, now)
+    if session_id is not None:
+        view["sessions"] = [s for s in view["sessions"] if s["id"] == session_id]  # type: ignore[attr-defined,index]
     if as_json:
         print(json.dumps(view, ensure_ascii=False, indent=2))
-        return
+        return 0
     print(
         f"{view['title']} ({view['timezone']}), seq {view['seq']}, now {view['now']}"
         + (f", rehearsal clock x{state.clock.scale:g}" if state.clock.scale != 1 else "")
     )
     for session in view["sessions"]:  # type: ignore[attr-defined]
-        if session_id and session["id"] != session_id:
-            continue
         print(_session_line(session))
         for item in session["items"]:
             mark = ">" if item["id"] == session["current_item"] else " "
@@ -230,6 +238,7 @@ def _print_state(state: State, now: int, as_json: bool, session_id: str | None) 
         for hand in session["queue"]:
             wait = format_duration(hand["estimated_wait_s"])
             print(f"    #{hand['position']} {hand['name']} ({hand['kind']}), wait ~{wait}")
+    return 0
 
 
 def _print_plan(
@@ -285,6 +294,11 @@ async def run(args: argparse.Namespace) -> int:
         return 2
     try:
         command = build_command(args)
+    except ValidationError as exc:  # a value out of the protocol's range, e.g. add-time 25h
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}"
+                             for e in exc.errors(include_url=False))
+        print(f"modconsole ctl: {args.verb}: {problems}", file=sys.stderr)
+        return 2
     except ValueError as exc:
         print(f"modconsole ctl: {exc}", file=sys.stderr)
         return 2
@@ -305,8 +319,7 @@ async def run(args: argparse.Namespace) -> int:
                     args.include_fixed,
                     as_json,
                 )
-            _print_state(client.state, client.server_now(), as_json, getattr(args, "session", None))
-            return 0
+            return _print_state(client.state, client.server_now(), as_json, getattr(args, "session", None))
         ack = await client.command(command)
         state = await client.wait_for(lambda s: s.seq >= ack.seq)
     except CommandRefused as exc:

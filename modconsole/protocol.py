@@ -13,6 +13,7 @@ each command answered by an ``ack`` or an ``error`` carrying the command's id.
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -23,6 +24,8 @@ from .core.events import Event
 from .core.state import State
 
 PROTOCOL_VERSION = 1
+MAX_NAME = 80  # a participant's self-declared name
+NAME_NEEDED = "a name is needed with the participant token (--name)"  # clients recognise this refusal
 MAX_FRAME_BYTES = 64 * 1024
 HEALTH_PATH = "/healthz"
 
@@ -157,6 +160,20 @@ class ReportReady(_Frame):
 ServerFrame = Annotated[Welcome | Events | Reset | Ack | Error | Pong | Presence | ReportReady,
                         Field(discriminator="type")]
 SERVER_ADAPTER: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)
+
+
+def check_name(raw: str | None) -> str:
+    """A participant's name as the server takes it, or ValueError saying why not: required, at most
+    80 characters, no control characters. The server checks it at hello; clients check it first so a
+    bad name is refused before connecting."""
+    name = unicodedata.normalize("NFC", (raw or "").strip())
+    if not name:
+        raise ValueError(NAME_NEEDED)
+    if len(name) > MAX_NAME:
+        raise ValueError(f"a name has at most {MAX_NAME} characters (this one has {len(name)})")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
+        raise ValueError("a name cannot contain control characters")
+    return name
 
 
 def dump(frame: _Frame) -> str:

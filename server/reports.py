@@ -203,7 +203,11 @@ class _Fold:
         self.pauses: dict[str, int] = defaultdict(int)
 
 
-def build_report(entries: list[Entry], *, session: str | None = None, day: date | None = None) -> Report:
+def build_report(
+    entries: list[Entry], *, session: str | None = None, day: date | None = None, now: int | None = None
+) -> Report:
+    """The report of a log. ``now`` (the event clock) makes a live report run to this moment; without
+    it the report runs to the log's last entry, so the same log gives the same bytes."""
     if not entries or entries[0].event.type != "event_created":
         raise ValueError("the log does not start with an event")
     voided: dict[int, Entry] = {}
@@ -230,6 +234,8 @@ def build_report(entries: list[Entry], *, session: str | None = None, day: date 
     as_of_ms = entries[-1].ts if state.clock.scale == 1 else state.clock.now(entries[-1].ts)
     # The event clock at the last entry: what "now" was when the log stopped.
     as_of_ms = max(as_of_ms, last_at)
+    if now is not None:
+        as_of_ms = max(as_of_ms, now)
 
     def iso(ms: int | None) -> str | None:
         return None if ms is None else ms_to_local(ms, zone).isoformat(timespec="seconds")

@@ -14,7 +14,6 @@ import http
 import json
 import logging
 import time
-import unicodedata
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +29,7 @@ from modconsole.core.agenda import Person
 from modconsole.core.commands import Actor
 from modconsole.core.decide import Rejected, decide
 from modconsole.core.events import ClockSet
-from modconsole.core.state import State, apply, replay, view_for, visible_to
+from modconsole.core.state import State, apply, replay, view_for, viewer_key, visible_to
 from modconsole.protocol import (
     CLIENT_ADAPTER,
     CLOSE_GOING_AWAY,
@@ -49,6 +48,7 @@ from modconsole.protocol import (
     ReportRequest,
     Reset,
     Welcome,
+    check_name,
 )
 
 from .events_admin import SYSTEM
@@ -66,23 +66,10 @@ RATE_PER_S = 20.0
 RATE_BURST = 60.0
 RATE_STRIKES = 100  # rate-limit errors before the connection is closed
 PRESENCE_DELAY_S = 0.5  # connects and disconnects within this window make one presence frame
-MAX_NAME = 80
 
 
 def wall_ms() -> int:
     return int(time.time() * 1000)
-
-
-def check_name(raw: str | None) -> str:
-    """A participant's self-declared name: required, printable, at most 80 characters."""
-    name = unicodedata.normalize("NFC", (raw or "").strip())
-    if not name:
-        raise ValueError("a participant needs a name (--name)")
-    if len(name) > MAX_NAME:
-        raise ValueError(f"a name has at most {MAX_NAME} characters")
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
-        raise ValueError("a name cannot contain control characters")
-    return name
 
 
 def participant_id(event_id: str, name: str) -> str:
@@ -150,6 +137,7 @@ class Client:
         self.refilled = now
         if self.tokens >= 1:
             self.tokens -= 1
+            self.strikes = 0  # strikes count a flood, not a day's worth of short bursts
             return True
         self.strikes += 1
         return False
@@ -233,6 +221,7 @@ class MeetingServer:
         self.events: dict[str, EventRuntime] = {}
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modconsole-log")
         self._server: Server | None = None
+        self._loading = asyncio.Lock()
         self._closing = False
 
     # --- start and stop -----------------------------------------------------------------------
@@ -248,7 +237,9 @@ class MeetingServer:
         clock = runtime.state.clock
         had_clock = any(e.event.type == "clock_set" for e in runtime.entries)
         if not had_clock or clock.scale != self.time_scale:
-            virtual = clock.now(wall) if had_clock else wall
+            # At the real pace the event clock is the wall clock again, even after a rehearsal that
+            # ran it ahead; a rehearsal at a new pace carries on from where the last one left it.
+            virtual = clock.now(wall) if had_clock and self.time_scale != 1 else wall
             entry = Entry.make(
                 runtime.state.seq + 1, wall, SYSTEM, ClockSet(wall_ms=wall, virtual_ms=virtual, scale=self.time_scale)
             )
@@ -313,7 +304,16 @@ class MeetingServer:
         runtime = None
         if grant is not None:
             # An event created while the server runs is picked up on its first connection.
-            runtime = self.events.get(grant.event_id) or self._load_event(grant.event_id)
+            runtime = self.events.get(grant.event_id)
+            if runtime is None:
+                async with self._loading:  # one load per event, however many connect at once
+                    runtime = self.events.get(grant.event_id)
+                    if runtime is None:
+                        try:
+                            runtime = await asyncio.to_thread(self._load_event, grant.event_id)
+                        except StorageError as exc:
+                            await self._refuse(connection, "storage", f"the event could not be loaded: {exc}")
+                            return
         if grant is None or runtime is None:
             # The same answer whether the event exists or not.
             await self._refuse(connection, "unauthorized", "the token was not accepted")
@@ -418,9 +418,10 @@ class MeetingServer:
             client.send(error_frame("not_found", f"no session {request.session!r}", request.id))
             return
         entries = list(runtime.entries)  # a snapshot: commands append while the report is made
+        now = runtime.now(self.clock())  # "so far" means up to now, not up to the last command
 
         def make() -> str:
-            return render(build_report(entries, session=request.session), request.format)
+            return render(build_report(entries, session=request.session, now=now), request.format)
 
         text = await asyncio.to_thread(make)
         client.send(ReportReady(id=request.id, format=request.format, text=text).model_dump_json())
@@ -487,11 +488,13 @@ class MeetingServer:
                 client.send(frame_for(client))
 
     def _broadcast_reset(self, runtime: EventRuntime, reason: str) -> None:
-        frames: dict[tuple[str, str | None], str] = {}
+        # One snapshot per distinct view, not per person: with 1,800 participants most share one.
+        frames: dict[tuple[object, ...], str] = {}
         for client in runtime.clients:
-            key = (client.actor.role, client.actor.person)
+            role, person = client.actor.role, client.actor.person
+            key = viewer_key(runtime.state, role, person)
             if key not in frames:
-                snapshot = view_for(runtime.state, *key)
+                snapshot = view_for(runtime.state, role, person)
                 frames[key] = Reset(seq=runtime.state.seq, reason=reason, snapshot=snapshot).model_dump_json()
             client.send(frames[key])
 

@@ -35,6 +35,7 @@ EVERY_COMMAND: list[c.Command] = [
     c.PauseTurn(),
     c.ResumeTurn(),
     c.SetTurnLimit(limit_s=60),
+    c.ClearQueue(),
     c.CloseQueue(),
     c.OpenQueue(),
     c.SendMessage(text="One minute", to="all"),

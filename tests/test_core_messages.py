@@ -113,3 +113,23 @@ def test_message_rejections() -> None:
     h.rejected(c.SendMessage(text="bell\x07", to="all"), code="invalid")
     h.rejected(c.SendMessage(text="hi", to="all"), speaker("ann"), code="forbidden")
     h.ok(c.SendMessage(text="two\nlines", to="pat"))  # newlines are fine, and participants are people too
+
+
+def test_equal_viewer_keys_give_equal_views() -> None:
+    from modconsole.core.state import view_for, viewer_key
+
+    h = Harness(make_agenda([600]))
+    h.ok(c.Start())
+    h.ok(c.SendMessage(text="For Ann", to="ann"))
+    h.ok(c.SendMessage(text="For all", to="all"))
+    h.ok(c.Ack(), speaker("bob"))
+    viewers = [("speaker", p) for p in ("ann", "bob", "cho", "dee")] + [("display", None), ("participant", "p-x")]
+    for role, person in viewers:
+        for other_role, other in viewers:
+            same_key = viewer_key(h.state, role, person) == viewer_key(h.state, other_role, other)
+            views = view_for(h.state, role, person), view_for(h.state, other_role, other)
+            same_view = views[0].model_dump() == views[1].model_dump()
+            assert same_key <= same_view  # a shared key never hides a difference
+    # Those with nothing of their own share one view.
+    assert viewer_key(h.state, "speaker", "cho") == viewer_key(h.state, "display", None)
+    assert viewer_key(h.state, "speaker", "ann") != viewer_key(h.state, "speaker", "cho")

@@ -289,3 +289,16 @@ def test_lowered_hand_is_skipped_by_floor_until_raised_again() -> None:
     assert turn.person == "ann"
     assert [t.person for t in h.current.turns] == ["bob"]
     h.rejected(c.Raise(), speaker("ann"), code="invalid_state")  # holds the floor
+
+
+def test_clearing_the_queue_is_one_action_that_undo_takes_back() -> None:
+    h = Harness(make_agenda([600, 600]))
+    h.ok(c.Start())
+    for person in ("ann", "bob", "cho"):
+        h.ok(c.QueueAdd(person=person))
+    (event,) = h.ok(c.ClearQueue())
+    assert event.type == "queue_cleared"
+    assert h.current.queue == []
+    h.rejected(c.ClearQueue(), code="invalid_state")
+    h.ok(c.Undo())
+    assert [hand.person for hand in h.current.queue] == ["ann", "bob", "cho"]

@@ -181,7 +181,7 @@ def test_a_participant_needs_a_name(cli_server) -> None:
     assert srv.ctl("start", token=srv.tokens["tokens"]["moderator"]).returncode == 0
     result = srv.ctl("raise", token=participant)
     assert result.returncode == 1
-    assert "a participant needs a name" in result.stderr
+    assert "a name is needed with the participant token (--name)" in result.stderr
     (hand,) = _ok(srv.ctl("raise", "--name", "Ana Lima", "--json", token=participant))["queue"]
     assert hand["person"].startswith("p-") and hand["name"] == "Ana Lima"
 
@@ -229,3 +229,17 @@ async def test_ctl_against_something_else_than_a_modconsole_server(cli) -> None:
     result = cli("modconsole", "ctl", "http://127.0.0.1:1", "--token", "x", "state")
     assert result.returncode == 1
     assert "isn't a valid URI" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_out_of_range_values_and_unknown_sessions_are_refused_plainly(cli_server) -> None:
+    srv = cli_server
+    moderator = srv.tokens["tokens"]["moderator"]
+    result = srv.ctl("add-time", "25h", token=moderator)
+    assert result.returncode == 2
+    assert "add-time: delta_s:" in result.stderr and "pydantic" not in result.stderr
+    result = srv.ctl("state", "--session", "nosuch", token=moderator)
+    assert result.returncode == 1
+    assert "no session 'nosuch'" in result.stderr
+    result = srv.ctl("state", "--session", "call", "--json", token=moderator)
+    assert result.returncode == 0, result.stderr
+    assert [s["id"] for s in json.loads(result.stdout)["sessions"]] == ["call"]

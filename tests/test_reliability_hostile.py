@@ -78,6 +78,7 @@ VALID: list[dict[str, Any]] = [
     {"type": "pause_turn", "id": "s"},
     {"type": "resume_turn", "id": "s"},
     {"type": "set_turn_limit", "id": "s", "limit_s": 90},
+    {"type": "clear_queue", "id": "s"},
     {"type": "close_queue", "id": "s"},
     {"type": "open_queue", "id": "s"},
     {"type": "message", "id": "s", "text": "One minute", "to": "all"},

@@ -176,8 +176,8 @@ async def test_a_wrong_token_gets_the_same_answer_whatever_it_looks_like(server,
 @pytest.mark.parametrize(
     ("name", "why"),
     [
-        (None, "needs a name"),
-        ("   ", "needs a name"),
+        (None, "name is needed"),
+        ("   ", "name is needed"),
         ("Ana\x07Lima", "control characters"),
         ("Ana\nLima", "control characters"),
         ("Ana\u200bLima", "control characters"),  # a zero-width space (format character)

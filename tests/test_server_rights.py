@@ -33,6 +33,7 @@ SAMPLES: dict[str, c.Command] = {
     "resume_turn": c.ResumeTurn(),
     "set_turn_limit": c.SetTurnLimit(limit_s=90),
     "end_turn": c.EndTurn(),
+    "clear_queue": c.ClearQueue(),
     "close_queue": c.CloseQueue(),
     "open_queue": c.OpenQueue(),
     "message": c.SendMessage(text="One minute", to="all"),
@@ -78,7 +79,7 @@ async def test_a_moderator_may_do_everything(server, connect) -> None:
     moderator = await _client_for("moderator", server, connect)
     outcomes = {}
     for name, command in SAMPLES.items():
-        if name == "queue_remove":
+        if name in ("queue_remove", "clear_queue"):
             await moderator.command(c.QueueAdd(person="sala"))  # someone to remove
         outcomes[name] = await _outcome(moderator, command)
     # A moderator puts people in the queue and takes them out; raise, lower and ack are a person's own.

@@ -134,6 +134,12 @@ class SetTurnLimit(_Command):
     limit_s: int | None = Field(default=None, gt=0, le=24 * 3600)
 
 
+class ClearQueue(_Command):
+    """Remove every hand from the current item's queue at once (one undoable action)."""
+
+    type: Literal["clear_queue"] = "clear_queue"
+
+
 class CloseQueue(_Command):
     type: Literal["close_queue"] = "close_queue"
 
@@ -190,6 +196,7 @@ Command = Annotated[
     | PauseTurn
     | ResumeTurn
     | SetTurnLimit
+    | ClearQueue
     | CloseQueue
     | OpenQueue
     | SendMessage

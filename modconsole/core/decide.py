@@ -184,7 +184,7 @@ def _add_time(state: State, s: SessionState, cmd: c.AddTime, actor: c.Actor, now
             raise _fail("invalid_state", "nobody has the floor")
         limit = item.floor.effective_limit_s
         if limit is None:
-            raise _fail("invalid_state", "this turn has no limit; set one with set_turn_limit first")
+            raise _fail("invalid_state", "this turn has no limit to change; set one first (ctl: turn-limit 2m)")
         if limit + cmd.delta_s < 0:
             raise _fail("invalid", f"the turn limit would fall below zero ({limit} s now)")
         return [e.TurnTimeAdded(session=s.id, at=now, delta_s=cmd.delta_s)]
@@ -228,7 +228,7 @@ def _check_can_queue(s: SessionState, person: str, who: str) -> None:
 
 def _raise(state: State, s: SessionState, cmd: c.Raise, actor: c.Actor, now: int) -> list[e.Event]:
     if actor.role == "moderator":
-        raise _fail("invalid", "a moderator adds people with queue_add")
+        raise _fail("invalid", "a moderator adds people to the queue (ctl: queue-add PERSON)")
     if actor.person is None:
         raise _fail("invalid", f"a {actor.role} with no person cannot raise a hand")
     out: list[e.Event] = []
@@ -251,7 +251,7 @@ def _queued(s: SessionState, person: str, who: str) -> None:
 
 def _lower(state: State, s: SessionState, cmd: c.Lower, actor: c.Actor, now: int) -> list[e.Event]:
     if actor.role == "moderator":
-        raise _fail("invalid", "a moderator removes people with queue_remove")
+        raise _fail("invalid", "a moderator takes people out of the queue (ctl: queue-remove PERSON)")
     if actor.person is None:
         raise _fail("invalid", f"a {actor.role} with no person has no hand to lower")
     _queued(s, actor.person, "you are")
@@ -333,6 +333,12 @@ def _resume_turn(state: State, s: SessionState, cmd: c.ResumeTurn, actor: c.Acto
 def _set_turn_limit(state: State, s: SessionState, cmd: c.SetTurnLimit, actor: c.Actor, now: int) -> list[e.Event]:
     _running_item(s, "set the turn limit")
     return [e.TurnLimitSet(session=s.id, at=now, limit_s=cmd.limit_s)]
+
+
+def _clear_queue(state: State, s: SessionState, cmd: c.ClearQueue, actor: c.Actor, now: int) -> list[e.Event]:
+    if not _running_item(s, "clear the queue").queue:
+        raise _fail("invalid_state", "the queue is already empty")
+    return [e.QueueCleared(session=s.id, at=now)]
 
 
 def _close_queue(state: State, s: SessionState, cmd: c.CloseQueue, actor: c.Actor, now: int) -> list[e.Event]:
@@ -447,6 +453,7 @@ _HANDLERS: dict[str, Callable[..., list[e.Event]]] = {
     "pause_turn": _pause_turn,
     "resume_turn": _resume_turn,
     "set_turn_limit": _set_turn_limit,
+    "clear_queue": _clear_queue,
     "close_queue": _close_queue,
     "open_queue": _open_queue,
     "apply_plan": _apply_plan,

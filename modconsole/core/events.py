@@ -127,6 +127,11 @@ class HandMoved(_SessionEvent):
     position: int  # 1-based
 
 
+class QueueCleared(_SessionEvent):
+    type: Literal["queue_cleared"] = "queue_cleared"
+    at: int
+
+
 class QueueClosed(_SessionEvent):
     type: Literal["queue_closed"] = "queue_closed"
     at: int
@@ -214,6 +219,7 @@ Event = Annotated[
     | HandRaised
     | HandLowered
     | HandMoved
+    | QueueCleared
     | QueueClosed
     | QueueOpened
     | TurnLimitSet
@@ -251,6 +257,7 @@ TIMING_EVENTS = frozenset(
         "item_time_added",
         "plan_applied",
         "hand_moved",
+        "queue_cleared",
         "queue_closed",
         "queue_opened",
         "turn_limit_set",

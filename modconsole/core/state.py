@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .agenda import Agenda, Person, SessionPlan
-from .events import AUDIENCE_EVENTS, EVENT_ADAPTER, TIMING_EVENTS, ClockSet, Event, HandKind
+from .events import AUDIENCE_EVENTS, TIMING_EVENTS, ClockSet, Event, HandKind
 
 SessionStatus = Literal["not_started", "running", "paused", "ended"]
 ItemStatus = Literal["pending", "current", "done", "skipped"]
@@ -170,7 +170,6 @@ class State(_Model):
         return self.participants.get(person_id)
 
 
-STATE_ADAPTER = State  # the snapshot on the wire is the State model itself
 
 
 def _close_turn(item: ItemState, at: int) -> None:
@@ -376,6 +375,11 @@ def _hand_moved(state: State, s: SessionState, e) -> None:  # type: ignore[no-un
     item.queue = rest
 
 
+def _queue_cleared(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
+    if s.current_item is not None:
+        s.current_item.queue.clear()
+
+
 def _queue_closed(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
     if s.current_item is not None:
         s.current_item.queue_open = False
@@ -450,6 +454,19 @@ def visible_to(state: State, event: Event, role: str, person: str | None) -> boo
     return event.person == person  # type: ignore[union-attr]
 
 
+def viewer_key(state: State, role: str, person: str | None) -> tuple[object, ...]:
+    """Equal keys give equal ``view_for`` states: what sets a view apart is only being a moderator,
+    and the messages and acknowledgements that are the viewer's own. Most of an audience shares one."""
+    if role == "moderator":
+        return ("moderator",)
+    own = tuple(
+        (m.id, m.acknowledged.get(person) if person else None)
+        for m in state.messages
+        if (person is not None and m.to == person) or (person is not None and person in m.acknowledged)
+    )
+    return ("audience", own)
+
+
 def view_for(state: State, role: str, person: str | None) -> State:
     """The state as a viewer may see it (others' private messages left out)."""
     if role == "moderator":
@@ -490,6 +507,7 @@ _HANDLERS: dict[str, Callable[[State, Any, Any], None]] = {
     "hand_raised": _hand_raised,
     "hand_lowered": _hand_lowered,
     "hand_moved": _hand_moved,
+    "queue_cleared": _queue_cleared,
     "queue_closed": _queue_closed,
     "queue_opened": _queue_opened,
     "turn_limit_set": _turn_limit_set,
@@ -517,7 +535,3 @@ def replay(entries: list[tuple[int, Event]]) -> State:
             continue
         apply(state, event, seq)
     return state
-
-
-def parse_event(raw: str | bytes) -> Event:
-    return EVENT_ADAPTER.validate_json(raw)

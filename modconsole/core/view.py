@@ -15,6 +15,7 @@ from .state import ItemState, SessionState, State, Turn
 
 Phase = Literal["normal", "warning", "danger", "overtime"]
 
+TURN_DANGER_S = 10
 DEFAULT_TURN_S = 120  # expected turn length before any turn was observed and with no limit
 MIN_PLANNED_ITEM_S = 60  # a recovery plan leaves every trimmed item at least a minute
 LATE_START_LIMIT_MS = 2 * 3600 * 1000  # a start further than this from the plan is a rehearsal
@@ -38,10 +39,9 @@ def turn_phase(turn: Turn, now: int) -> Phase:
     limit = turn.effective_limit_s
     if limit is None:
         return "normal"
-    # Turns are short: warn with a fifth of the limit left, at least 15 s.
+    # Turns are short: warn with a fifth of the limit left (at least 15 s), danger at the last 10 s.
     warning = max(15, limit // 5)
-    danger = min(10, warning)
-    return phase(limit - turn.timer.elapsed_ms(now) / 1000, warning, danger)
+    return phase(limit - turn.timer.elapsed_ms(now) / 1000, warning, TURN_DANGER_S)
 
 
 def _day_shift_anchor(state: State, session: SessionState) -> datetime:

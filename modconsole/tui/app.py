@@ -14,6 +14,7 @@ from textual.widgets import Footer, Header, Label
 
 from ..client import ClientError, CommandRefused
 from ..core.commands import Command
+from ..protocol import NAME_NEEDED
 from .actions import MODERATOR_ACTIONS
 from .link import Link
 from .login import Login, LoginScreen
@@ -88,7 +89,7 @@ class ConsoleApp(App[None]):
         while len(self.screen_stack) > 1:
             await self.pop_screen()
         # The token is kept only when the server wants a name with it (the participants' token).
-        token = self.login.token if "needs a name" in link.detail else None
+        token = self.login.token if NAME_NEEDED in link.detail else None
         self.login.token = None
         await self.push_screen(LoginScreen(self.login.server_url, link.detail, self.login.name, token),
                                self._signed_in)

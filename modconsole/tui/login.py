@@ -3,7 +3,6 @@ into the page, hidden as it is typed, and never put in a URL."""
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,30 +12,15 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label
 
+from ..protocol import MAX_NAME, NAME_NEEDED, check_name
 from .link import Link
-
-MAX_NAME = 80  # the server's limit (server.service.check_name); a test keeps the two the same
-
-
-def check_name(raw: str | None) -> str:
-    """A participant's name as the server will take it, or ValueError saying why not: required,
-    at most 80 characters, no control characters. Checked here so a bad name is refused before
-    connecting; the server checks again."""
-    name = unicodedata.normalize("NFC", (raw or "").strip())
-    if not name:
-        raise ValueError("a name is needed with the participant token")
-    if len(name) > MAX_NAME:
-        raise ValueError(f"a name has at most {MAX_NAME} characters (this one has {len(name)})")
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
-        raise ValueError("a name cannot contain control characters")
-    return name
 
 
 def explain(reason: str) -> str:
     """The server's reason for a refusal, said for someone at the sign-in screen."""
     if "token was not accepted" in reason:
         return "The token was not accepted. Check it with the organiser and try again."
-    if "needs a name" in reason:
+    if NAME_NEEDED in reason:
         return "This is the participants' token: type your name too."
     return reason[:1].upper() + reason[1:] if reason else ""
 

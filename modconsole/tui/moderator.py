@@ -126,6 +126,12 @@ class ModeratorScreen(Screen[None]):
         panel = self.query_one(QueuePanel)
         table = panel.query_one("#queue-table")
         person = panel.selected_person if table.has_focus else None
+        if person is None:
+            # The head of the queue as shown: a hand raised or lowered just now does not move the
+            # session's revision, so naming the person is what keeps the floor from going elsewhere.
+            session = self.session()
+            item = session.current_item if session else None
+            person = item.queue[0].person if item is not None and item.queue else None
         self._send(c.Floor(person=person), guarded=True)
 
     def action_end_turn(self) -> None:
@@ -198,14 +204,13 @@ class ModeratorScreen(Screen[None]):
         if item is None or not item.queue:
             self.notify("The queue is empty.")
             return
-        people = [hand.person for hand in item.queue]
+        count = len(item.queue)
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                for person in people:
-                    self._send(c.QueueRemove(person=person))
+                self._send(c.ClearQueue(), guarded=True)
 
-        self.app.push_screen(ConfirmScreen(f"Remove all {len(people)} people from the queue?"), confirmed)
+        self.app.push_screen(ConfirmScreen(f"Remove all {count} people from the queue? (u undoes it)"), confirmed)
 
     def action_message(self) -> None:
         state = self.console.link.state
