@@ -462,7 +462,7 @@ async def test_s_shows_the_session_picker(served: Served) -> None:
         await until(pilot, lambda: isinstance(app.screen, SessionPicker), "the session picker")
         options = app.screen.query_one(OptionList)
         assert options.option_count == 1
-        assert "Mayors' video conference · video  [not_started]" in str(options.get_option_at_index(0).prompt)
+        assert "Mayors' video conference · video  [not started]" in str(options.get_option_at_index(0).prompt)
         assert "Fri 27 Mar 23:15" in screen_text(app)
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, ModeratorScreen), "the picker to close")

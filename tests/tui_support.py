@@ -138,8 +138,11 @@ async def console(
     app = create_app(link, local_zone=UTC, view=view, refresh_s=REFRESH_S)
     try:
         async with app.run_test(size=size, notifications=True) as pilot:
-            await until(pilot, lambda: isinstance(app.screen, screen) and app.screen.ready,
-                        f"the {screen.__name__} to open")
+            # Open, and drawn once: a cold first start can mount the screen before its first frame.
+            def drawn() -> bool:
+                return isinstance(app.screen, screen) and app.screen.ready and bool(screen_text(app).strip())
+
+            await until(pilot, drawn, f"the {screen.__name__} to open")
             yield app, pilot
     finally:
         with contextlib.suppress(Exception):

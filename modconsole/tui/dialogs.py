@@ -15,6 +15,7 @@ from textual.widgets.option_list import Option
 
 from ..core.commands import PRESET_MESSAGES
 from ..core.durations import format_duration
+from ..core.state import State
 from .actions import ConsoleAction, key_label
 
 
@@ -132,6 +133,16 @@ class PlanScreen(ModalScreen[str | None]):
             self.action_apply()
         else:
             self.dismiss(None)
+
+
+def session_options(state: State) -> list[tuple[str, str]]:
+    """Each session as the picker lists it: when, title, room and status."""
+    assert state.agenda is not None
+    options = []
+    for plan, live in zip(state.agenda.sessions, state.sessions, strict=True):
+        room = f" · {plan.room}" if plan.room else ""
+        options.append((plan.id, f"{plan.start:%a %d %b %H:%M}  {plan.title}{room}  [{live.status.replace('_', ' ')}]"))
+    return options
 
 
 class SessionPicker(ModalScreen[str | None]):

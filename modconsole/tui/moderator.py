@@ -17,7 +17,15 @@ from ..core.durations import format_duration
 from ..core.state import SessionState, State
 from ..core.view import default_session, recovery_plan, session_view
 from .actions import MODERATOR_ACTIONS, bindings
-from .dialogs import ConfirmScreen, KeysScreen, MessageScreen, PlanScreen, ReportScreen, SessionPicker
+from .dialogs import (
+    ConfirmScreen,
+    KeysScreen,
+    MessageScreen,
+    PlanScreen,
+    ReportScreen,
+    SessionPicker,
+    session_options,
+)
 from .widgets import ConnectionBar, QueuePanel, Rundown, SummaryPanel, TimerPanel, hhmm
 
 if TYPE_CHECKING:
@@ -234,17 +242,12 @@ class ModeratorScreen(Screen[None]):
         state = self.console.link.state
         if state is None or state.agenda is None:
             return
-        options = []
-        for plan, live in zip(state.agenda.sessions, state.sessions, strict=True):
-            room = f" · {plan.room}" if plan.room else ""
-            options.append((plan.id, f"{plan.start:%a %d %b %H:%M}  {plan.title}{room}  [{live.status}]"))
-
         def chosen(session_id: str | None) -> None:
             if session_id:
                 self.session_id = session_id
                 self.refresh_view()
 
-        self.app.push_screen(SessionPicker(options), chosen)
+        self.app.push_screen(SessionPicker(session_options(state)), chosen)
 
     def action_recovery_plan(self, target: str | None = None) -> None:
         state = self.console.link.state

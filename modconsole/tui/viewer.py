@@ -25,7 +25,7 @@ from ..core.durations import format_duration
 from ..core.state import Message, SessionState, State, view_for
 from ..core.view import default_session, session_view
 from .bigfont import BigDigits
-from .dialogs import SessionPicker
+from .dialogs import SessionPicker, session_options
 from .widgets import PHASE_WORDS, ConnectionBar, TimerPanel, clock_text, hhmm
 
 if TYPE_CHECKING:
@@ -387,17 +387,24 @@ class ViewerScreen(Screen[None]):
             return None
         return view_for(state, "display" if self.role == "display" else link.role, self.me)
 
-    def refresh_view(self) -> None:
+    def _seen(self) -> tuple[State, SessionState, dict[str, Any], int] | None:
+        """What this viewer may see now: its state, the watched session and its figures, the time."""
         link = self.console.link
         self.query_one(ConnectionBar).show(link)
         state = self.visible_state()
         session = self.session()
         if state is None or state.agenda is None or session is None:
-            return
+            return None
         now = link.now()
-        view = session_view(state, session, now)
+        return state, session, session_view(state, session, now), now
+
+    def refresh_view(self) -> None:
+        seen = self._seen()
+        if seen is None:
+            return
+        state, session, view, _now = seen
         me = self.me
-        person = link.person
+        person = self.console.link.person
         # Who I am first (a narrow terminal cuts the end), then the event.
         self.title = f"{person.name}{' (participant)' if person.participant else ''}" if person else "modconsole"
         self.sub_title = state.agenda.title
@@ -527,17 +534,12 @@ class ViewerScreen(Screen[None]):
         state = self.console.link.state
         if state is None or state.agenda is None:
             return
-        options = []
-        for plan, live in zip(state.agenda.sessions, state.sessions, strict=True):
-            room = f" · {plan.room}" if plan.room else ""
-            options.append((plan.id, f"{plan.title}{room}  [{live.status.replace('_', ' ')}]"))
-
         def chosen(session_id: str | None) -> None:
             if session_id:
                 self.session_id = session_id
                 self.refresh_view()
 
-        self.app.push_screen(SessionPicker(options), chosen)
+        self.app.push_screen(SessionPicker(session_options(state)), chosen)
 
 
 class DisplayScreen(ViewerScreen):
@@ -555,14 +557,10 @@ class DisplayScreen(ViewerScreen):
         yield ConnectionBar(id="connection")
 
     def refresh_view(self) -> None:
-        link = self.console.link
-        self.query_one(ConnectionBar).show(link)
-        state = self.visible_state()
-        session = self.session()
-        if state is None or state.agenda is None or session is None:
+        seen = self._seen()
+        if seen is None:
             return
-        now = link.now()
-        view = session_view(state, session, now)
+        state, session, view, now = seen
         now_iso = ms_to_local(now, state.agenda.zone).isoformat(timespec="seconds")
         city = state.agenda.timezone.rsplit("/", 1)[-1]
         self._several_live = len(live_sessions(state)) > 1
