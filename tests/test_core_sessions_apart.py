@@ -47,9 +47,19 @@ def test_a_new_turn_limit_reaches_the_turn_in_progress() -> None:
     h.ok(c.Floor(person="ann"))
     h.advance(30)
     assert h.current.floor is not None and h.current.floor.effective_limit_s is None
-    h.rejected(c.AddTime(delta_s=60, turn=True), code="invalid_state")
+    h.rejected(c.AddTime(delta_s=-60, turn=True), code="invalid_state")
     h.ok(c.SetTurnLimit(limit_s=90))
     assert h.current.floor.effective_limit_s == 90
     h.ok(c.AddTime(delta_s=60, turn=True))
     assert h.current.floor.effective_limit_s == 150
     assert h.view()["floor"]["limit_s"] == 150
+
+
+def test_one_more_minute_for_a_turn_without_a_limit_limits_it_to_what_it_ran_plus_a_minute() -> None:
+    h = Harness(make_agenda([600, 600]))
+    h.ok(c.Start())
+    h.ok(c.Floor(person="ann"))
+    h.advance(75.4)
+    h.ok(c.AddTime(delta_s=60, turn=True))
+    assert h.current.floor is not None and h.current.floor.effective_limit_s == 135
+    assert h.replayed().model_dump() == h.state.model_dump()  # the same after a replay of the log

@@ -195,7 +195,10 @@ def test_short_turn_limits_and_no_limit() -> None:
     turn = h.current.floor
     assert turn is not None and turn.limit_s is None
     assert turn_phase(turn, h.now + 10_000_000) == "normal"
-    h.rejected(c.AddTime(delta_s=30, turn=True), code="invalid_state")
+    # With no limit there is nothing to shorten; "more time" gives the turn a limit: what it ran, plus that.
+    h.rejected(c.AddTime(delta_s=-30, turn=True), code="invalid_state")
+    h.ok(c.AddTime(delta_s=30, turn=True))
+    assert h.current.floor is not None and h.current.floor.effective_limit_s == 30
 
 
 def test_a_turn_ends_with_its_item_and_is_recorded() -> None:

@@ -184,7 +184,10 @@ def _add_time(state: State, s: SessionState, cmd: c.AddTime, actor: c.Actor, now
             raise _fail("invalid_state", "nobody has the floor")
         limit = item.floor.effective_limit_s
         if limit is None:
-            raise _fail("invalid_state", "this turn has no limit to change; set one first (ctl: turn-limit 2m)")
+            if cmd.delta_s < 0:
+                raise _fail("invalid_state", "this turn has no limit to shorten; set one first (ctl: turn-limit 2m)")
+            # "One more minute" for a turn with no limit: the limit becomes what it has run, plus that.
+            limit = item.floor.timer.elapsed_ms(now) // 1000
         if limit + cmd.delta_s < 0:
             raise _fail("invalid", f"the turn limit would fall below zero ({limit} s now)")
         return [e.TurnTimeAdded(session=s.id, at=now, delta_s=cmd.delta_s)]

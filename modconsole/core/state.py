@@ -437,7 +437,11 @@ def _turn_resumed(state: State, s: SessionState, e) -> None:  # type: ignore[no-
 def _turn_time_added(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
     item = s.current_item
     if item is not None and item.floor is not None:
-        item.floor.added_s += e.delta_s
+        turn = item.floor
+        if turn.limit_s is None:
+            # A turn with no limit gets one: what it has run so far, to which the time is added.
+            turn.limit_s = turn.timer.elapsed_ms(e.at) // 1000
+        turn.added_s += e.delta_s
 
 
 def _message_sent(state: State, _s: SessionState | None, e) -> None:  # type: ignore[no-untyped-def]
