@@ -26,6 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from processes import stop_server
 
 from modconsole.agenda_files import load_agenda
 from modconsole.client import MeetingClient
@@ -282,16 +283,7 @@ def cli_server(tmp_path: Path) -> Iterator[CliServer]:
         port = int(match.group(1))
         yield CliServer(f"ws://127.0.0.1:{port}", port, db, json.loads(created.stdout), process)
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
+        stop_server(process)
 
 
 @pytest.fixture

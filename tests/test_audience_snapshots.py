@@ -10,53 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from textual.pilot import Pilot
-from tui_support import UTC, mayors_agenda, until
+from tui_support import UTC, Meeting, at, until
 
 from modconsole.core import commands as c
-from modconsole.core.agenda import Person, local_to_ms
-from modconsole.core.decide import Rejected, decide
-from modconsole.core.events import ClockSet, Event, EventCreated
-from modconsole.core.state import State, apply
+from modconsole.core.agenda import Person
+from modconsole.core.state import State
 from modconsole.core.view import session_view
 from modconsole.tui import CannedLink, create_app
 from modconsole.tui.bigfont import BigDigits
 from modconsole.tui.viewer import ViewerScreen, my_place, waiting_messages
 
-START_MS = local_to_ms(datetime(2020, 3, 27, 23, 15), ZoneInfo("Asia/Seoul"))
-MODERATOR = c.Actor(role="moderator", client="desk")
 AMINA = Person(id="p-amina", name="Amina Diallo", participant=True)
-
-
-def at(minutes: float) -> int:
-    return START_MS + round(minutes * 60_000)
-
-
-class Meeting:
-    """A state moved only by decided commands, like the server's."""
-
-    def __init__(self) -> None:
-        self.state = State()
-        self._apply(EventCreated(event_id="covid-19-mayors-call-snap", agenda=mayors_agenda()))
-        self._apply(ClockSet(wall_ms=at(-30), virtual_ms=at(-30), scale=1.0))
-
-    def _apply(self, event: Event) -> None:
-        apply(self.state, event, self.state.seq + 1)
-
-    def do(self, command: c.Command, minutes: float, actor: c.Actor = MODERATOR) -> Meeting:
-        decision = decide(self.state, command, actor, at(minutes))
-        assert not isinstance(decision, Rejected), decision
-        for event in decision:
-            self._apply(event)
-        return self
-
-    def hand(self, person: str, minutes: float, kind: str = "contribution") -> Meeting:
-        return self.do(c.Raise(kind=kind), minutes, c.Actor(role="speaker", person=person))  # type: ignore[arg-type]
 
 
 def discussion() -> Meeting:

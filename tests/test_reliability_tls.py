@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from conftest import MAYORS_CALL, run_cli, script
+from processes import stop_server
 
 from modconsole.client import ClientError, MeetingClient
 from modconsole.core import commands as c
@@ -152,15 +153,7 @@ def tls_server(tmp_path: Path, pki: Pki) -> Iterator[TlsServer]:
         port = int(match.group(1))
         yield TlsServer(f"wss://127.0.0.1:{port}", port, json.loads(created.stdout)["tokens"], db)
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
+        stop_server(process)
 
 
 async def test_wss_end_to_end_with_the_ca(tls_server: TlsServer, pki: Pki) -> None:

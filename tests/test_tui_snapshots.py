@@ -12,57 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
-from tui_support import UTC, mayors_agenda, until
+from tui_support import UTC, Meeting, at, until
 
 from modconsole.core import commands as c
-from modconsole.core.agenda import local_to_ms
-from modconsole.core.decide import Rejected, decide
-from modconsole.core.events import ClockSet, Event, EventCreated
-from modconsole.core.state import State, apply
 from modconsole.tui import CannedLink, create_app
 from modconsole.tui.moderator import ModeratorScreen
 from modconsole.tui.widgets import QueuePanel, Rundown
 
+
 # The call was planned for 23:15 in Seoul on 27 March 2020.
-START_MS = local_to_ms(datetime(2020, 3, 27, 23, 15), ZoneInfo("Asia/Seoul"))
-MODERATOR = c.Actor(role="moderator", client="desk")
-
-
-def at(minutes: float) -> int:
-    """Epoch ms, ``minutes`` after the planned start."""
-    return START_MS + round(minutes * 60_000)
-
-
-class Meeting:
-    """A state moved only by decided commands, like the server's."""
-
-    def __init__(self) -> None:
-        self.state = State()
-        self._apply(EventCreated(event_id="covid-19-mayors-call-snap", agenda=mayors_agenda()))
-        self._apply(ClockSet(wall_ms=at(-30), virtual_ms=at(-30), scale=1.0))
-
-    def _apply(self, event: Event) -> None:
-        apply(self.state, event, self.state.seq + 1)
-
-    def do(self, command: c.Command, minutes: float, actor: c.Actor = MODERATOR) -> Meeting:
-        decision = decide(self.state, command, actor, at(minutes))
-        assert not isinstance(decision, Rejected), decision
-        for event in decision:
-            self._apply(event)
-        return self
-
-    def hand(self, person: str, minutes: float, kind: str = "contribution") -> Meeting:
-        speaker = c.Actor(role="speaker", person=person, client=person)
-        return self.do(c.Raise(kind=kind), minutes, speaker)  # type: ignore[arg-type]
-
-
 def seoul_briefing() -> Meeting:
     """The opening ran 3:30 (half a minute over); Seoul's briefing since 3:30, Park Won-soon speaking."""
     return (

@@ -11,6 +11,7 @@ import io
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,8 +22,11 @@ from textual.widgets import DataTable
 
 from modconsole.agenda_files import load_agenda
 from modconsole.client import MeetingClient
-from modconsole.core.agenda import Agenda
-from modconsole.core.state import SessionState, State, view_for
+from modconsole.core import commands as c
+from modconsole.core.agenda import Agenda, local_to_ms
+from modconsole.core.decide import Rejected, decide
+from modconsole.core.events import ClockSet, Event, EventCreated
+from modconsole.core.state import SessionState, State, apply, view_for
 from modconsole.tui import ConsoleApp, LiveLink, create_app
 from modconsole.tui.moderator import ModeratorScreen
 from server.events_admin import CreatedEvent, create_event
@@ -176,3 +180,38 @@ def marks(table: DataTable[Any]) -> list[str]:
 
 def notifications(app: ConsoleApp) -> list[str]:
     return [f"{n.title}: {n.message}" for n in app._notifications]
+
+
+# --- a canned meeting, for snapshots ------------------------------------------------------------
+
+
+START_MS = local_to_ms(datetime(2020, 3, 27, 23, 15), ZoneInfo("Asia/Seoul"))
+MODERATOR = c.Actor(role="moderator", client="desk")
+
+
+def at(minutes: float) -> int:
+    """Epoch ms, ``minutes`` after the planned start."""
+    return START_MS + round(minutes * 60_000)
+
+
+class Meeting:
+    """A state moved only by decided commands, like the server's."""
+
+    def __init__(self) -> None:
+        self.state = State()
+        self._apply(EventCreated(event_id="covid-19-mayors-call-snap", agenda=mayors_agenda()))
+        self._apply(ClockSet(wall_ms=at(-30), virtual_ms=at(-30), scale=1.0))
+
+    def _apply(self, event: Event) -> None:
+        apply(self.state, event, self.state.seq + 1)
+
+    def do(self, command: c.Command, minutes: float, actor: c.Actor = MODERATOR) -> Meeting:
+        decision = decide(self.state, command, actor, at(minutes))
+        assert not isinstance(decision, Rejected), decision
+        for event in decision:
+            self._apply(event)
+        return self
+
+    def hand(self, person: str, minutes: float, kind: str = "contribution") -> Meeting:
+        speaker = c.Actor(role="speaker", person=person, client=person)
+        return self.do(c.Raise(kind=kind), minutes, speaker)  # type: ignore[arg-type]

@@ -145,6 +145,17 @@ def session_options(state: State) -> list[tuple[str, str]]:
     return options
 
 
+def pick_session(screen: Any, state: State) -> None:
+    """Open the session picker on ``screen``; the chosen session becomes the one it shows."""
+
+    def chosen(session_id: str | None) -> None:
+        if session_id:
+            screen.session_id = session_id
+            screen.refresh_view()
+
+    screen.app.push_screen(SessionPicker(session_options(state)), chosen)
+
+
 class SessionPicker(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
 

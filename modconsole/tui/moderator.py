@@ -23,8 +23,7 @@ from .dialogs import (
     MessageScreen,
     PlanScreen,
     ReportScreen,
-    SessionPicker,
-    session_options,
+    pick_session,
 )
 from .widgets import ConnectionBar, QueuePanel, Rundown, SummaryPanel, TimerPanel, hhmm
 
@@ -242,12 +241,7 @@ class ModeratorScreen(Screen[None]):
         state = self.console.link.state
         if state is None or state.agenda is None:
             return
-        def chosen(session_id: str | None) -> None:
-            if session_id:
-                self.session_id = session_id
-                self.refresh_view()
-
-        self.app.push_screen(SessionPicker(session_options(state)), chosen)
+        pick_session(self, state)
 
     def action_recovery_plan(self, target: str | None = None) -> None:
         state = self.console.link.state

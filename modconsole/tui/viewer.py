@@ -25,7 +25,7 @@ from ..core.durations import format_duration
 from ..core.state import Message, SessionState, State, view_for
 from ..core.view import default_session, session_view
 from .bigfont import BigDigits
-from .dialogs import SessionPicker, session_options
+from .dialogs import pick_session
 from .widgets import PHASE_WORDS, ConnectionBar, TimerPanel, clock_text, hhmm
 
 if TYPE_CHECKING:
@@ -534,12 +534,7 @@ class ViewerScreen(Screen[None]):
         state = self.console.link.state
         if state is None or state.agenda is None:
             return
-        def chosen(session_id: str | None) -> None:
-            if session_id:
-                self.session_id = session_id
-                self.refresh_view()
-
-        self.app.push_screen(SessionPicker(session_options(state)), chosen)
+        pick_session(self, state)
 
 
 class DisplayScreen(ViewerScreen):
