@@ -129,7 +129,7 @@ def _summary(report: Report) -> list[str]:
     lines = [f"{sessions}: planned {dur(t.planned_duration_s)}, ran {dur(t.actual_duration_s)}, "
              f"{_over(t.overrun_s)} ({t.overrun_pct:+.1f} %)"]
     if t.extended_s:
-        lines.append(f"extended on purpose by {dur(t.extended_s)}; unplanned overrun {signed(t.unplanned_overrun_s)}")
+        lines.append(f"extended on purpose by {dur(t.extended_s)}; {_unplanned(t.unplanned_overrun_s)}")
     else:
         lines.append("not extended; all of the overrun was unplanned" if t.overrun_s >= 1 else "not extended")
     lines.append(f"{_n(t.turns, 'turn')}, {dur(t.speaking_s)} of speaking")
@@ -150,6 +150,15 @@ def _item_names(session: SessionReport) -> dict[str, str]:
     return {i.id: i.title if counts[i.title] == 1 else f"{i.title} ({i.id})" for i in session.items}
 
 
+def _unplanned(seconds: float) -> str:
+    """The overrun beyond what was extended on purpose, or the part of the extension not used."""
+    if seconds >= 1:
+        return f"unplanned overrun {signed(seconds)}"
+    if seconds <= -1:
+        return f"no unplanned overrun ({dur(-seconds)} of the extension not used)"
+    return "no unplanned overrun"
+
+
 def _why(session: SessionReport) -> list[str]:
     """The session's outcome in a few sentences."""
     if session.actual_start is None:
@@ -166,7 +175,7 @@ def _why(session: SessionReport) -> list[str]:
     if session.extended_s:
         how = ", ".join(f"{signed(e.delta_s)} at {hhmm(e.at)} by {e.by}" for e in session.extensions)
         lines.append(f"Extended on purpose by {dur(session.extended_s)} ({how}); "
-                     f"unplanned overrun {signed(session.unplanned_overrun_s)}.")
+                     f"{_unplanned(session.unplanned_overrun_s)}.")
     if session.paused_s >= 1:
         times = {1: "once", 2: "twice"}.get(session.pauses, f"{session.pauses} times")
         lines.append(f"Paused {times}, for {dur(session.paused_s)} in all "

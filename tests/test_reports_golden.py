@@ -192,7 +192,7 @@ def test_mayors_call_reads_as_a_user_expects(mayors_report: Report) -> None:
     text = render(mayors_report, "md")
     assert "Planned 45:00, ran 70:00: 25:00 over plan (+55.6 %)." in text
     assert "Extended on purpose by 25:00" in text
-    assert "unplanned overrun 0:00" in text
+    assert "no unplanned overrun" in text
     assert "Why 45:00 became 70:00:" in text
     assert "- Open discussion: +" in text and "time added +15:00 on purpose" in text
     assert "Together: +25:00" in text
@@ -247,3 +247,11 @@ def test_who_seminar_report_per_day(logs: dict[str, list[Entry]], day: date) -> 
         assert person.hands_raised == hands
     assert report.totals.planned_duration_s == sum(s.planned_duration_s for s in report.sessions)
     assert report.totals.speaking_s == pytest.approx(sum(t.speaking_s for t in report.turns), abs=0.05)
+
+
+def test_an_extension_larger_than_the_overrun_is_said_as_unused_not_as_a_negative_overrun() -> None:
+    from server.report_formats import _unplanned
+
+    assert _unplanned(90) == "unplanned overrun +1:30"
+    assert _unplanned(0.4) == "no unplanned overrun"
+    assert _unplanned(-1283) == "no unplanned overrun (21:23 of the extension not used)"
