@@ -19,7 +19,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -123,14 +123,14 @@ class RunningServer:
         """What ``client`` may see of the server's state, as a plain dict."""
         assert client.welcome is not None
         person = client.welcome.person.id if client.welcome.person is not None else None
-        return view_for(self.state, client.welcome.role, person).model_dump()
+        return asdict(view_for(self.state, client.welcome.role, person))
 
     async def settled(self, client: MeetingClient, timeout: float = 5.0) -> None:
         """Wait until the client's replica equals what it may see of the server's state, and assert it."""
         with contextlib.suppress(TimeoutError):
-            await client.wait_for(lambda s: s.model_dump() == self.expected_view(client), timeout=timeout)
+            await client.wait_for(lambda s: asdict(s) == self.expected_view(client), timeout=timeout)
         assert client.state is not None
-        assert client.state.model_dump() == self.expected_view(client)
+        assert asdict(client.state) == self.expected_view(client)
 
 
 class RecordingClient(MeetingClient):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -54,13 +56,13 @@ class QueueMachine(RuleBasedStateMachine):
 
     def run(self, command: c.Command, expected_ok: bool, actor: c.Actor | None = None):  # type: ignore[no-untyped-def]
         self.h.advance(1)
-        before = self.h.state.model_dump()
+        before = asdict(self.h.state)
         decision = self.h.do(command, actor) if actor is not None else self.h.do(command)
         if expected_ok:
             assert not isinstance(decision, Rejected), (command, decision)
         else:
             assert isinstance(decision, Rejected), (command, decision)
-            assert self.h.state.model_dump() == before
+            assert asdict(self.h.state) == before
         return decision
 
     def model_raise(self, person: str, kind: str) -> None:

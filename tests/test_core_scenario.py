@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from test_core_support import MAYORS_START, Harness, mayors_agenda, ms, speaker
 
 from modconsole.core import commands as c
@@ -102,4 +104,4 @@ def test_the_45_minute_call_that_ran_70() -> None:
     assert [t.person for t in h.item("closing").turns] == ["garcetti"]
 
     # The replica folded event by event is the log's replay.
-    assert h.replayed().model_dump() == h.state.model_dump()
+    assert asdict(h.replayed()) == asdict(h.state)

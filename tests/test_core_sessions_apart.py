@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from test_core_support import MAYORS_START, Harness, make_agenda
 
 from modconsole.core import commands as c
@@ -62,4 +64,4 @@ def test_one_more_minute_for_a_turn_without_a_limit_limits_it_to_what_it_ran_plu
     h.advance(75.4)
     h.ok(c.AddTime(delta_s=60, turn=True))
     assert h.current.floor is not None and h.current.floor.effective_limit_s == 135
-    assert h.replayed().model_dump() == h.state.model_dump()  # the same after a replay of the log
+    assert asdict(h.replayed()) == asdict(h.state)  # the same after a replay of the log

@@ -7,6 +7,7 @@ the server does: an ``undone`` event makes the state the replay of the whole log
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -119,12 +120,12 @@ class Harness:
         return decision
 
     def rejected(self, command: c.Command, actor: c.Actor = MOD, code: str | None = None) -> Rejected:
-        before = self.state.model_dump()
+        before = asdict(self.state)
         decision = self.do(command, actor)
         assert isinstance(decision, Rejected), f"{command.type} accepted: {decision}"
         if code is not None:
             assert decision.code == code, decision
-        assert self.state.model_dump() == before
+        assert asdict(self.state) == before
         return decision
 
     # --- reading -----------------------------------------------------------------------------
@@ -169,7 +170,7 @@ def test_harness_logs_with_increasing_seqs_and_matches_replay() -> None:
     assert seqs == list(range(1, len(h.log) + 1))
     assert h.state.seq == seqs[-1]
     assert [e.type for _, e in h.log][-3:] == ["participant_registered", "hand_raised", "item_changed"]
-    assert h.replayed().model_dump() == h.state.model_dump()
+    assert asdict(h.replayed()) == asdict(h.state)
 
 
 def test_mayors_agenda_loads() -> None:

@@ -28,7 +28,7 @@ import json
 import os
 import sqlite3
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, get_args
 
@@ -302,7 +302,7 @@ class Arena:
     inputs: int = 0
     legit: int = 0
 
-    def fingerprint(self) -> tuple[int, str, str]:
+    def fingerprint(self) -> tuple[int, str, dict[str, object]]:
         """The log's row count and a hash of its last row's bytes, and the state."""
         with contextlib.closing(sqlite3.connect(self.srv.db)) as db:
             rows = db.execute("SELECT count(*) FROM log").fetchone()[0]
@@ -310,7 +310,7 @@ class Arena:
                 "SELECT event_id, seq, ts, role, person, client, type, body FROM log ORDER BY seq DESC LIMIT 1"
             ).fetchone()
         digest = hashlib.sha256(repr(last).encode()).hexdigest()
-        return rows, digest, self.srv.state.model_dump_json()
+        return rows, digest, asdict(self.srv.state)
 
     async def _open(self, role: str) -> ClientConnection:
         tokens = self.srv.tokens
@@ -443,7 +443,7 @@ async def arena(start_server, connect, request):
     await running.legit_command()
     await srv.settled(watcher)
     assert watcher.connected and moderator.connected and watcher.unsolicited_errors == []
-    assert srv.replayed().model_dump() == srv.state.model_dump()
+    assert asdict(srv.replayed()) == asdict(srv.state)
     print(
         f"\n{request.node.name}: {running.inputs} hostile inputs, {running.legit} moderator commands meanwhile"
         f"\n  inputs by kind: {dict(sorted(running.tally.items()))}"

@@ -26,6 +26,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -257,7 +258,7 @@ async def _soak(start_server, caplog, clients: int, processes: int, seconds: flo
     # The moderator, connected throughout, got every event; the log is the state.
     await moderator.wait_for(lambda s: s.seq == srv.state.seq)
     await srv.settled(moderator)
-    assert srv.replayed().model_dump() == srv.state.model_dump()
+    assert asdict(srv.replayed()) == asdict(srv.state)
     await moderator.close()
     return figures
 

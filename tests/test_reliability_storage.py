@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -173,7 +174,7 @@ async def _check_fault(srv, connect: Connect, fault: Fault) -> None:  # type: ig
     refused: CommandRefused | None = None
     for attempt in range(MAX_TRIES):
         await watcher.wait_for(lambda s: s.seq == srv.state.seq)
-        before_state, before_seq, before_entries = srv.state.model_dump(), srv.state.seq, len(runtime.entries)
+        before_state, before_seq, before_entries = asdict(srv.state), srv.state.seq, len(runtime.entries)
         before_rows = srv.log_rows()  # a reader is not blocked by another's write lock (WAL)
         watcher_frames = len(watcher.frames)
         # A participant's first raise is two events (registered, hand raised): all or nothing.
@@ -200,13 +201,13 @@ async def _check_fault(srv, connect: Connect, fault: Fault) -> None:  # type: ig
             assert (await asyncio.wait_for(newcomer, 10)).connected
         assert fault.cause in refused.message and refused.message.startswith("not done: "), refused.message
         # Nothing done: the state, the next sequence, the log in memory and the replicas as they were.
-        assert srv.state.model_dump() == before_state
+        assert asdict(srv.state) == before_state
         assert srv.state.seq == before_seq and len(runtime.entries) == before_entries
         assert runtime.entries[-1].seq == before_seq
         assert srv.log_rows() == before_rows
         assert await _ping_fast(watcher) < 1.0  # anything broadcast would have come before the pong
         assert len([f for f in watcher.frames[watcher_frames:] if type(f).__name__ != "Pong"]) == 0
-        assert watcher.state.model_dump() == srv.expected_view(watcher)
+        assert asdict(watcher.state) == srv.expected_view(watcher)
         break
     assert refused is not None, f"the fault never refused a command in {MAX_TRIES} tries"
 
@@ -225,7 +226,7 @@ async def _check_fault(srv, connect: Connect, fault: Fault) -> None:  # type: ig
     log = srv.read_log()
     assert [e.seq for e in log] == list(range(1, len(log) + 1))
     assert set(acked) <= {e.seq for e in log}  # nothing acknowledged is lost
-    assert srv.replayed().model_dump() == srv.state.model_dump()
+    assert asdict(srv.replayed()) == asdict(srv.state)
     await watcher.wait_for(lambda s: s.seq == ack.seq)
     await srv.settled(watcher)
     await srv.settled(moderator)
@@ -251,6 +252,6 @@ async def test_after_a_fault_a_restart_finds_everything_acknowledged(start_serve
     try:
         again = MeetingServer(store)
         again.load()  # the same time scale: it logs nothing on load
-        assert again.events[srv.event_id].state.model_dump() == srv.state.model_dump()
+        assert asdict(again.events[srv.event_id].state) == asdict(srv.state)
     finally:
         store.close()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from dataclasses import asdict
 
 from modconsole.client import MeetingClient
 from modconsole.core import commands as c
@@ -210,4 +211,4 @@ async def test_mayors_call_runs_70_minutes_with_an_extension(start_server, conne
     # --- the log in SQLite replays to the same state -----------------------------------------
     entries = srv.read_log()
     assert [e.seq for e in entries] == list(range(1, final_seq + 1))
-    assert srv.replayed().model_dump() == state.model_dump()
+    assert asdict(srv.replayed()) == asdict(state)

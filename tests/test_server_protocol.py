@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import urllib.request
+from dataclasses import asdict
 from typing import Any
 
 import pytest
@@ -72,7 +73,7 @@ async def test_welcome_for_every_role(clocked, connect, fake_clock) -> None:
     assert welcome.seq == srv.state.seq == 2  # event_created, clock_set
     assert welcome.server_time == fake_clock() == srv.now()
     assert welcome.time_scale == 1.0
-    assert welcome.snapshot is not None and welcome.snapshot.model_dump() == srv.state.model_dump()
+    assert welcome.snapshot is not None and asdict(welcome.snapshot) == asdict(srv.state)
 
     speaker = await connect(srv.url, srv.tokens.people["park-won-soon"])
     assert speaker.welcome is not None and speaker.welcome.role == "speaker"
@@ -364,7 +365,7 @@ async def test_refused_commands_leave_the_log_and_the_state_alone(server, connec
     speaker = await connect(server.url, server.tokens.people["sala"])
     display = await connect(server.url, server.tokens.display)
     await moderator.command(c.Start())
-    rows, before = server.log_rows(), server.state.model_dump()
+    rows, before = server.log_rows(), asdict(server.state)
 
     refusals = [
         (moderator, c.Goto(item="nope"), "not_found"),
@@ -393,7 +394,7 @@ async def test_refused_commands_leave_the_log_and_the_state_alone(server, connec
             await client.command(command)
         assert refused.value.code == code, command
         assert server.log_rows() == rows, command
-        assert server.state.model_dump() == before, command
+        assert asdict(server.state) == before, command
     for client in (moderator, speaker, display):
         await server.settled(client)
 

@@ -4,6 +4,7 @@ and tokens that are stored hashed and never echoed."""
 from __future__ import annotations
 
 import typing
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -100,9 +101,9 @@ async def test_everyone_else_is_refused_the_moderators_commands(server, connect,
     for name, command in SAMPLES.items():
         if name in audience:
             continue
-        rows, before = server.log_rows(), server.state.model_dump()
+        rows, before = server.log_rows(), asdict(server.state)
         outcomes[name] = await _outcome(client, command)
-        assert server.log_rows() == rows and server.state.model_dump() == before, name
+        assert server.log_rows() == rows and asdict(server.state) == before, name
     assert outcomes == {name: "forbidden" for name in SAMPLES if name not in audience}
 
     # Their own hand and their own messages: yes for a person, no for a display.

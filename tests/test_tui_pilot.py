@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -215,7 +216,7 @@ async def test_plus_and_minus_change_the_items_duration_and_u_undoes(served: Ser
         await until(pilot, lambda: opening().duration_s == 180, "the undo to restore 3 minutes")
         assert [e.event.type for e in served.log()][-1] == "undone"
         await until(pilot, lambda: "3:00 planned" in phase_text(app), "3:00 planned again")
-        await until(pilot, lambda: app.link.state.model_dump() == served.state.model_dump(),
+        await until(pilot, lambda: asdict(app.link.state) == asdict(served.state),
                     "the replica to take the reset")
 
 
@@ -515,7 +516,7 @@ async def test_reconnects_after_the_server_restarts(served: Served) -> None:
         await served.restart()
         await until(pilot, lambda: app.link.status == "connected", "the console to reconnect by itself")
         await until(pilot, lambda: "● connected" in str(bar.content), "connected in the bar again")
-        await until(pilot, lambda: app.link.state.model_dump() == served.state.model_dump(),
+        await until(pilot, lambda: asdict(app.link.state) == asdict(served.state),
                     "the replica to equal the server's state")
 
         # Still working after the restart: the next key goes through.
@@ -524,7 +525,7 @@ async def test_reconnects_after_the_server_restarts(served: Served) -> None:
         types = [e.event.type for e in served.log() if e.seq > seq_before_restart]
         assert "item_changed" not in types, types  # the key pressed offline was not queued
         assert served.session.current == 0
-        await until(pilot, lambda: app.link.state.model_dump() == served.state.model_dump(),
+        await until(pilot, lambda: asdict(app.link.state) == asdict(served.state),
                     "the replica to follow")
 
 
@@ -583,4 +584,4 @@ async def test_the_replica_follows_the_server_through_several_keys(served: Serve
         await until(pilot, lambda: served.session.extended_s == 300 and not served.session.items[1].queue_open,
                     "the four commands")
         client: MeetingClient = app.link.client
-        await until(pilot, lambda: client.state.model_dump() == served.expected_view(client), "the replica")
+        await until(pilot, lambda: asdict(client.state) == served.expected_view(client), "the replica")

@@ -10,7 +10,7 @@ import contextlib
 import io
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -121,7 +121,7 @@ class Served:
     def expected_view(self, client: MeetingClient) -> dict[str, Any]:
         assert client.welcome is not None
         person = client.welcome.person.id if client.welcome.person is not None else None
-        return view_for(self.state, client.welcome.role, person).model_dump()
+        return asdict(view_for(self.state, client.welcome.role, person))
 
 
 # --- the console --------------------------------------------------------------------------------

@@ -2,15 +2,22 @@
 
 ``apply`` mutates the state it is given and returns it: replaying a long log
 must be cheap, and the server and every client hold exactly one replica.
-Callers that need the state before an event keep a copy (``model_copy(deep=True)``).
+Callers that need the state before an event keep a copy (``copy.deepcopy``).
+
+The live state is plain data (slotted dataclasses), not pydantic models: the fold
+writes a field or builds a small object for every event, and a server starting up
+folds its whole log. Pydantic stays at the edges, where data crosses a boundary:
+events, commands and the agenda are validated models, and a snapshot sent to a
+client is serialised and validated by pydantic, which knows dataclasses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict
 
 from .agenda import Agenda, Person, SessionPlan
 from .events import AUDIENCE_EVENTS, TIMING_EVENTS, ClockSet, Event, HandKind
@@ -19,12 +26,14 @@ SessionStatus = Literal["not_started", "running", "paused", "ended"]
 ItemStatus = Literal["pending", "current", "done", "skipped"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+_STRICT = ConfigDict(extra="forbid")  # a snapshot from the wire: unknown fields are an error
 
 
-class Timer(_Model):
+@dataclass(slots=True, kw_only=True)
+class Timer:
     """Running time as timestamps, never ticks: it reads right after any restart."""
+
+    __pydantic_config__ = _STRICT
 
     first_start: int | None = None
     accumulated_ms: int = 0
@@ -52,19 +61,25 @@ class Timer(_Model):
         return self.accumulated_ms + max(0, now - self.running_since)
 
 
-class Hand(_Model):
+@dataclass(slots=True, kw_only=True)
+class Hand:
+    __pydantic_config__ = _STRICT
+
     person: str
     kind: HandKind
     raised_at: int
 
 
-class Turn(_Model):
+@dataclass(slots=True, kw_only=True)
+class Turn:
+    __pydantic_config__ = _STRICT
+
     person: str
     kind: HandKind
     raised_at: int | None
     limit_s: int | None
     added_s: int = 0
-    timer: Timer = Field(default_factory=Timer)
+    timer: Timer = field(default_factory=Timer)
     paused: bool = False  # paused by the moderator (as opposed to the whole session pausing)
     ended_at: int | None = None
 
@@ -73,22 +88,28 @@ class Turn(_Model):
         return None if self.limit_s is None else self.limit_s + self.added_s
 
 
-class ItemState(_Model):
+@dataclass(slots=True, kw_only=True)
+class ItemState:
+    __pydantic_config__ = _STRICT
+
     id: str
     duration_s: int  # the current plan: the agenda's, changed by added time and applied plans
     added_s: int = 0
     status: ItemStatus = "pending"
-    timer: Timer = Field(default_factory=Timer)
+    timer: Timer = field(default_factory=Timer)
     ended_at: int | None = None
     reopened: int = 0
-    queue: list[Hand] = Field(default_factory=list)
+    queue: list[Hand] = field(default_factory=list)
     queue_open: bool = True
     turn_limit_s: int | None = None
     floor: Turn | None = None
-    turns: list[Turn] = Field(default_factory=list)
+    turns: list[Turn] = field(default_factory=list)
 
 
-class SessionState(_Model):
+@dataclass(slots=True, kw_only=True)
+class SessionState:
+    __pydantic_config__ = _STRICT
+
     id: str
     status: SessionStatus = "not_started"
     current: int | None = None  # index into items
@@ -118,16 +139,22 @@ class SessionState(_Model):
         return None
 
 
-class Message(_Model):
+@dataclass(slots=True, kw_only=True)
+class Message:
+    __pydantic_config__ = _STRICT
+
     id: str
     to: str
     text: str
     at: int
     session: str | None = None
-    acknowledged: dict[str, int] = Field(default_factory=dict)  # person -> when
+    acknowledged: dict[str, int] = field(default_factory=dict)  # person -> when
 
 
-class Clock(_Model):
+@dataclass(slots=True, kw_only=True)
+class Clock:
+    __pydantic_config__ = _STRICT
+
     wall_ms: int = 0
     virtual_ms: int = 0
     scale: float = 1.0
@@ -137,18 +164,21 @@ class Clock(_Model):
         return self.virtual_ms + int((wall_ms - self.wall_ms) * self.scale)
 
 
-class State(_Model):
+@dataclass(slots=True, kw_only=True)
+class State:
+    __pydantic_config__ = _STRICT
+
     seq: int = 0
     event_id: str = ""
     agenda: Agenda | None = None
-    clock: Clock = Field(default_factory=Clock)
+    clock: Clock = field(default_factory=Clock)
     rehearsal: bool = False  # the clock ran faster than the wall clock at some point
-    sessions: list[SessionState] = Field(default_factory=list)
-    participants: dict[str, Person] = Field(default_factory=dict)
-    messages: list[Message] = Field(default_factory=list)
-    voided: list[int] = Field(default_factory=list)
+    sessions: list[SessionState] = field(default_factory=list)
+    participants: dict[str, Person] = field(default_factory=dict)
+    messages: list[Message] = field(default_factory=list)
+    voided: list[int] = field(default_factory=list)
     # What "undo" can void, newest last: (seq, event type, session).
-    timing_actions: list[tuple[int, str, str]] = Field(default_factory=list)
+    timing_actions: list[tuple[int, str, str]] = field(default_factory=list)
 
     def session(self, session_id: str) -> SessionState | None:
         for session in self.sessions:
@@ -168,8 +198,6 @@ class State(_Model):
             if found is not None:
                 return found
         return self.participants.get(person_id)
-
-
 
 
 def _close_turn(item: ItemState, at: int) -> None:
@@ -478,10 +506,10 @@ def view_for(state: State, role: str, person: str | None) -> State:
     messages = [m for m in state.messages if m.to in ("all", person)]
     for index, message in enumerate(messages):
         if message.acknowledged and set(message.acknowledged) != {person}:
-            messages[index] = message.model_copy(
-                update={"acknowledged": {k: v for k, v in message.acknowledged.items() if k == person}}
+            messages[index] = replace(
+                message, acknowledged={k: v for k, v in message.acknowledged.items() if k == person}
             )
-    return state.model_copy(update={"messages": messages})
+    return replace(state, messages=messages)
 
 
 def _message_acknowledged(state: State, _s: SessionState | None, e) -> None:  # type: ignore[no-untyped-def]
