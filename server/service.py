@@ -54,7 +54,7 @@ from modconsole.protocol import (
 from .events_admin import SYSTEM
 from .report_formats import render
 from .reports import build_report
-from .store import Entry, StorageError, Store
+from .store import Entry, StorageError, Store, gc_paused
 from .tokens import token_hash
 
 log = logging.getLogger("modconsole.server")
@@ -154,6 +154,19 @@ class EventRuntime:
         self.clients: set[Client] = set()
         self._presence: asyncio.TimerHandle | None = None
 
+    @classmethod
+    def load(cls, store: Store, event_id: str) -> EventRuntime:
+        """Read an event's log and fold it into its state.
+
+        The entries and the state live as long as the server, and they hold no cycles. The collector is
+        paused while they are made, and then they are frozen out of its sight (``gc.freeze``). Otherwise
+        every full collection would traverse them all again, about 0.1 s for 100,000 entries on the event loop.
+        Whatever else is alive at that moment is frozen too. That is harmless for everything acyclic, which
+        reference counting still frees, and it happens once per event loaded.
+        """
+        with gc_paused(freeze=True):
+            return cls(event_id, list(store.read(event_id)))
+
     def online(self) -> list[str]:
         return sorted({c.actor.person for c in self.clients if c.actor.person is not None})
 
@@ -232,7 +245,7 @@ class MeetingServer:
             self._load_event(event_id)
 
     def _load_event(self, event_id: str) -> EventRuntime:
-        runtime = EventRuntime(event_id, list(self.store.read(event_id)))
+        runtime = EventRuntime.load(self.store, event_id)
         wall = self.clock()
         clock = runtime.state.clock
         had_clock = any(e.event.type == "clock_set" for e in runtime.entries)
