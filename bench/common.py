@@ -148,11 +148,13 @@ def modconsole_server_argv(db: Path, *extra: str) -> list[str]:
 
 @dataclass
 class ServerProcess:
-    """A server in its own process that prints ``listening on ws://HOST:PORT`` when ready."""
+    """A server in its own process that prints ``listening on ws://HOST:PORT`` when ready (or another
+    process that prints a line matching ``ready``, whose first group becomes ``url``)."""
 
     argv: list[str]
     process: subprocess.Popen[str] | None = None
     url: str = ""
+    ready: str = r"listening on (ws://\S+)"
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -166,12 +168,12 @@ class ServerProcess:
             line = self.process.stdout.readline()
             if not line:
                 break
-            match = re.search(r"listening on (ws://\S+)", line)
+            match = re.search(self.ready, line)
             if match:
                 self.url = match.group(1)
                 return self
         self.stop()
-        raise RuntimeError(f"the server did not start: {' '.join(self.argv)}")
+        raise RuntimeError(f"the process did not become ready: {' '.join(self.argv)}")
 
     @property
     def pid(self) -> int:
