@@ -7,14 +7,24 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__, ctl
+from . import __version__
+from .longlived import gc_paused
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(*, ctl_verbs: bool = True) -> argparse.ArgumentParser:
+    """The command line; without ``ctl_verbs`` the ``ctl`` command is listed but cannot parse."""
     top = argparse.ArgumentParser(prog="modconsole", description="modconsole: a moderator console for live meetings.")
     top.add_argument("--version", action="version", version=f"modconsole {__version__}")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    ctl.add_parser(sub)
+    ctl = sub.add_parser(
+        "ctl",
+        help="send one command to a server and print the result",
+        description="Send one command to a modconsole server. Exit 0 when accepted, 1 with the reason when refused.",
+    )
+    if ctl_verbs:
+        from . import ctl as ctl_command  # not at the top: it loads the client and the models, see main
+
+        ctl_command.add_arguments(ctl)
 
     join = sub.add_parser("join", help="open the console for a token's role (moderator, speaker, participant, display)")
     join.add_argument("url", metavar="URL", help="server address, e.g. ws://127.0.0.1:8765")
@@ -43,9 +53,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def join(args: argparse.Namespace) -> int:
-    from .client import MeetingClient
-    from .tui import LiveLink, create_app
-    from .tui.login import Login, check_name
+    # What the console imports lives as long as it runs: ~35 ms of a display's start (docs/performance.md).
+    with gc_paused(freeze=True):
+        from .client import MeetingClient
+        from .tui import LiveLink, create_app
+        from .tui.login import Login, check_name
 
     if args.ask:
         # The token is typed on screen, never taken from the environment: in the browser view this
@@ -75,8 +87,15 @@ def join(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = ctl.normalise_argv(sys.argv[1:] if argv is None else argv)
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    # Only a ctl command line needs ctl's verbs (and the client and the models they import): `join`
+    # imports those itself, with the collector paused.
+    is_ctl = next((arg for arg in argv if not arg.startswith("-")), None) == "ctl"
+    if is_ctl:
+        from . import ctl
+
+        argv = ctl.normalise_argv(argv)
+    args = parser(ctl_verbs=is_ctl).parse_args(argv)
     try:
         if args.command == "ctl":
             return ctl.main(args)

@@ -42,27 +42,26 @@ def _limit(text: str) -> int | None:
     return None if text.lower() in ("none", "off", "0") else _duration(False)(text)
 
 
-def add_parser(sub: Any) -> None:
-    """Add ``ctl`` and its verbs to the ``modconsole`` command line."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
+def _common_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options taken before the verb as well as after it."""
+    parser.add_argument(
         "--session",
         default=argparse.SUPPRESS,
         metavar="ID",
         help="session to act on (default: the running one, else the first not ended)",
     )
-    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
-    common.add_argument("--token", default=argparse.SUPPRESS, help="access token (default: $MODCONSOLE_TOKEN)")
-    common.add_argument("--name", default=argparse.SUPPRESS, help="your name, with a participant token")
-    common.add_argument("--cafile", default=argparse.SUPPRESS, metavar="FILE",
+    parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+    parser.add_argument("--token", default=argparse.SUPPRESS, help="access token (default: $MODCONSOLE_TOKEN)")
+    parser.add_argument("--name", default=argparse.SUPPRESS, help="your name, with a participant token")
+    parser.add_argument("--cafile", default=argparse.SUPPRESS, metavar="FILE",
                         help="CA certificate (PEM) to trust for a wss:// server")
+    return parser
 
-    ctl = sub.add_parser(
-        "ctl",
-        parents=[common],
-        help="send one command to a server and print the result",
-        description="Send one command to a modconsole server. Exit 0 when accepted, 1 with the reason when refused.",
-    )
+
+def add_arguments(ctl: argparse.ArgumentParser) -> None:
+    """Give the ``modconsole ctl`` parser (made by the ``modconsole`` command line) its options and verbs."""
+    common = _common_options(argparse.ArgumentParser(add_help=False))
+    _common_options(ctl)
     ctl.add_argument("url", metavar="URL", help="server address, e.g. ws://127.0.0.1:8765")
     verbs = ctl.add_subparsers(dest="verb", required=True, metavar="VERB")
 

@@ -50,7 +50,7 @@ CLOSE_TRY_AGAIN = 1013  # this client fell too far behind; reconnect and resume
 
 
 class _Frame(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # validators built on first use
 
 
 # --- client to server -------------------------------------------------------------------------
@@ -82,7 +82,8 @@ class ReportRequest(_Frame):
 
 
 ClientFrame = Annotated[Hello | Ping | ReportRequest | Command, Field(discriminator="type")]
-CLIENT_ADAPTER: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
+# Built on first use, like the models: a client never reads what clients send, a server what servers send.
+CLIENT_ADAPTER: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame, config=ConfigDict(defer_build=True))
 
 
 # --- server to client -------------------------------------------------------------------------
@@ -159,7 +160,7 @@ class ReportReady(_Frame):
 
 ServerFrame = Annotated[Welcome | Events | Reset | Ack | Error | Pong | Presence | ReportReady,
                         Field(discriminator="type")]
-SERVER_ADAPTER: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)
+SERVER_ADAPTER: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame, config=ConfigDict(defer_build=True))
 
 
 def check_name(raw: str | None) -> str:

@@ -8,7 +8,6 @@ same few methods.
 from __future__ import annotations
 
 import contextlib
-import gc
 import hmac
 import sqlite3
 import threading
@@ -19,6 +18,7 @@ from typing import NamedTuple, Protocol
 
 from modconsole.core.commands import Actor
 from modconsole.core.events import EVENT_ADAPTER, Event
+from modconsole.longlived import gc_paused
 
 
 class StorageError(Exception):
@@ -82,29 +82,6 @@ CREATE TABLE IF NOT EXISTS log (
     PRIMARY KEY (event_id, seq)
 ) WITHOUT ROWID;
 """
-
-
-@contextlib.contextmanager
-def gc_paused(*, freeze: bool = False) -> Iterator[None]:
-    """Pause the cyclic garbage collector while a long log becomes objects.
-
-    Loading makes many long-lived objects and no cyclic garbage, so the collector would only scan the
-    growing heap again and again. With ``freeze``, what was made is then moved out of the collector's
-    sight for good (``gc.freeze``) before it runs again; without, its first pass afterwards traverses it
-    all once (docs/performance.md).
-    """
-    if not gc.isenabled():
-        yield
-        if freeze:
-            gc.freeze()
-        return
-    gc.disable()
-    try:
-        yield
-        if freeze:
-            gc.freeze()
-    finally:
-        gc.enable()
 
 
 def _entries(rows: list[tuple[int, int, str, str | None, str, str]]) -> list[Entry]:

@@ -40,7 +40,7 @@ class ItemKind(StrEnum):
 
 
 class Person(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # validator built on first use
 
     id: str = Field(pattern=ID_PATTERN)
     name: str = Field(min_length=1, max_length=200)
@@ -50,7 +50,7 @@ class Person(BaseModel):
 
 
 class ItemPlan(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # validator built on first use
 
     id: str = Field(pattern=ID_PATTERN)
     title: str = Field(min_length=1, max_length=300)
@@ -64,7 +64,7 @@ class ItemPlan(BaseModel):
 
 
 class SessionPlan(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # validator built on first use
 
     id: str = Field(pattern=ID_PATTERN)
     title: str = Field(min_length=1, max_length=300)
@@ -98,7 +98,7 @@ class SessionPlan(BaseModel):
 
 
 class Agenda(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # validator built on first use
 
     title: str = Field(min_length=1, max_length=300)
     timezone: str

@@ -19,7 +19,7 @@ MAX_TEXT = 500
 class Actor(BaseModel):
     """Who acts: a role (or the server itself), the person behind it, and the client."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # validators built on first use
 
     role: Role | Literal["system"]
     person: str | None = None
@@ -28,7 +28,7 @@ class Actor(BaseModel):
 
 
 class _Command(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # validators built on first use
 
     id: str = Field(default="", max_length=64, description="client id, echoed in the ack or error")
     session: str | None = Field(

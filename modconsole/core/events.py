@@ -22,7 +22,7 @@ HAND_KINDS: tuple[HandKind, ...] = ("contribution", "reply", "question", "point_
 
 
 class _Event(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # validators built on first use
 
 
 class _SessionEvent(_Event):
@@ -234,7 +234,8 @@ Event = Annotated[
     Field(discriminator="type"),
 ]
 
-EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+# Built on first use, like the models: a console validates events inside frames, never with this one.
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event, config=ConfigDict(defer_build=True))
 
 # Events that only concern the queue's members or messages: they do not move
 # the session's revision, so a participant raising a hand does not make a

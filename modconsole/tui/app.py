@@ -18,7 +18,6 @@ from ..protocol import NAME_NEEDED
 from .actions import MODERATOR_ACTIONS
 from .link import Link
 from .login import Login, LoginScreen
-from .moderator import ModeratorScreen
 from .viewer import DisplayScreen, ViewerScreen
 
 REFRESH_S = 0.25  # timers are computed locally; four frames a second keeps seconds exact
@@ -116,6 +115,8 @@ class ConsoleApp(App[None]):
     def _role_screen(self) -> Screen[None]:
         role = "display" if self.view_override == "display" else self.link.role
         if role == "moderator":
+            from .moderator import ModeratorScreen  # with its dialogs: a display or a speaker never needs them
+
             screen = ModeratorScreen()
             screen.session_id = self.session
             return screen
@@ -146,6 +147,8 @@ class ConsoleApp(App[None]):
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        from .moderator import ModeratorScreen  # not at the top: see _role_screen
+
         if isinstance(screen, ModeratorScreen):
             for action in MODERATOR_ACTIONS:
                 yield SystemCommand(action.description, f"key: {action.key}",

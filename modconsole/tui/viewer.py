@@ -25,7 +25,6 @@ from ..core.durations import format_duration
 from ..core.state import Message, SessionState, State, view_for
 from ..core.view import default_session, session_view
 from .bigfont import BigDigits
-from .dialogs import pick_session
 from .widgets import PHASE_WORDS, ConnectionBar, TimerPanel, clock_text, hhmm
 
 if TYPE_CHECKING:
@@ -534,6 +533,8 @@ class ViewerScreen(Screen[None]):
         state = self.console.link.state
         if state is None or state.agenda is None:
             return
+        from .dialogs import pick_session  # the dialogs (OptionList, Markdown) are not needed before this
+
         pick_session(self, state)
 
 
