@@ -64,9 +64,12 @@ async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dela
 
 async def _proxy(conn: Connection, target_port: int, up_s: float, down_s: float) -> None:
     async def handle(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
-        server_reader, server_writer = await asyncio.open_connection(HOST, target_port)
-        await asyncio.gather(_pump(client_reader, server_writer, up_s), _pump(server_reader, client_writer, down_s),
-                             return_exceptions=True)
+        # Cancelled when the proxy stops with the connection still open: ending quietly then keeps asyncio
+        # from printing a traceback for a task that did what it should.
+        with contextlib.suppress(asyncio.CancelledError):
+            server_reader, server_writer = await asyncio.open_connection(HOST, target_port)
+            await asyncio.gather(_pump(client_reader, server_writer, up_s),
+                                 _pump(server_reader, client_writer, down_s), return_exceptions=True)
 
     server = await asyncio.start_server(handle, HOST, 0)
     conn.send(server.sockets[0].getsockname()[1])
