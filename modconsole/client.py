@@ -142,7 +142,11 @@ class MeetingClient:
             message = f"TLS with {self.url} failed: {exc.reason or exc}; is it a wss:// server?"
             raise ClientError("tls", message) from exc
         except (OSError, TimeoutError) as exc:
-            raise ClientError("unreachable", f"cannot reach {self.url}: {exc}") from exc
+            reset = isinstance(exc, ConnectionResetError)
+            why = str(exc) or ("the connection was reset" if reset else type(exc).__name__)
+            if reset and self.url.startswith("wss://"):
+                why += "; is it a wss:// server?"  # a plain server drops a TLS greeting without a word
+            raise ClientError("unreachable", f"cannot reach {self.url}: {why}") from exc
         except (InvalidHandshake, InvalidURI) as exc:  # not a websocket server, or not a ws:// address
             raise ClientError("unreachable", f"cannot connect to {self.url}: {exc}") from exc
         hello = Hello(

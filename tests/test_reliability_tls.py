@@ -22,9 +22,11 @@ from pathlib import Path
 import pytest
 from conftest import MAYORS_CALL, run_cli, script
 from processes import stop_server
+from tui_support import until
 
 from modconsole.client import ClientError, MeetingClient
 from modconsole.core import commands as c
+from modconsole.tui import LiveLink, create_app
 
 
 @dataclass
@@ -194,6 +196,20 @@ async def test_a_client_without_the_ca_is_refused_clearly(tls_server: TlsServer,
     with pytest.raises(ClientError) as missing:
         await MeetingClient(tls_server.url, token, cafile=str(pki.ca) + ".missing").connect()
     assert missing.value.code == "tls" and "CA certificate" in missing.value.message
+
+
+async def test_the_console_without_the_ca_ends_at_once_with_the_reason(tls_server: TlsServer) -> None:
+    """A certificate this client does not trust, at the start: retrying cannot mend it, so the console
+    does not sit on a "connecting" screen; it ends with status 1 and the link says why."""
+    link = LiveLink(MeetingClient(tls_server.url, tls_server.tokens["display"], open_timeout=5))
+    app = create_app(link, refresh_s=0.1)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.return_code is not None, "the console to end")
+        assert app.return_code == 1
+        assert link.status == "refused" and "does not trust" in link.detail and "--cafile" in link.detail
+    finally:
+        await link.close()
 
 
 def test_ctl_takes_a_cafile(tls_server: TlsServer, pki: Pki) -> None:

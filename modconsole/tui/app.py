@@ -97,9 +97,15 @@ class ConsoleApp(App[None]):
         self.post_message(LinkChanged())
 
     async def on_link_changed(self, _message: LinkChanged) -> None:
-        if self.link.status == "refused" and self.login is not None:
-            await self._refused()
-            return
+        if self.link.status == "refused":
+            if self.login is not None:
+                await self._refused()
+                return
+            if self.role_screen is None:
+                # Refused before anything was shown, with the token from the command line: retrying cannot
+                # help, so the console ends and `modconsole join` prints the reason (exit status 1).
+                self.exit(return_code=1)
+                return
         if self.role_screen is None:
             # Reconnecting with a state known: show it (the connection bar says it may be stale).
             if self.link.state is not None and self.link.status in ("connected", "reconnecting"):

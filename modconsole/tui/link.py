@@ -19,6 +19,10 @@ from ..core.state import State
 
 LinkStatus = Literal["connecting", "connected", "reconnecting", "refused"]
 
+# Connection failures that trying again cannot mend: the token or the name. A certificate this client
+# cannot trust is one too when it comes at the start (a setup mistake); after having been connected it
+# may be a server changing its certificate, and the link keeps trying.
+REFUSALS = ("unauthorized", "bad_frame")
 PING_EVERY_S = 5.0
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 10.0
@@ -99,7 +103,7 @@ class LiveLink:
                     await self.connect_once()
                     delay = BACKOFF_FIRST_S
                 except ClientError as exc:
-                    if exc.code in ("unauthorized", "bad_frame"):
+                    if exc.code in REFUSALS or (exc.code == "tls" and self.client.state is None):
                         self.status, self.detail = "refused", exc.message
                         changed()
                         return

@@ -213,3 +213,25 @@ def test_the_fast_demo_in_tmux(pane: Pane, tmp_path: Path) -> None:
     assert "session_paused" in kinds and "turn_started" in kinds and "item_changed" in kinds, kinds
     turn = json.loads(next(body for kind, body in mine if kind == "turn_started"))
     assert same_person(names[turn["person"]], head), (turn, head)
+
+
+@pytest.mark.parametrize(("scheme", "token_of", "reason"), [
+    # A mistyped token: the server refuses it.
+    ("ws", lambda tokens: "mc_not-a-token", "refused: the token was not accepted"),
+    # A participant's token without --name: the server asks for one.
+    ("ws", lambda tokens: tokens["participant"], "refused: a name is needed"),
+])
+def test_join_ends_at_once_with_the_reason_when_refused(
+    pane: Pane, cli_server, scheme: str, token_of: Callable[[dict[str, object]], str], reason: str  # type: ignore[no-untyped-def]
+) -> None:
+    """Refused at the start with a token from the command line, the console does not wait for Ctrl+Q
+    on a dead end: it ends, and the shell shows why and the exit status."""
+    url = f"{scheme}://127.0.0.1:{cli_server.port}"
+    token = token_of(cli_server.tokens["tokens"])
+    join = f"{shlex.quote(str(MODCONSOLE))} join {url} --token {shlex.quote(token)}"
+    script = join + '; echo "[join exited $?]"; sleep 60'
+    pane.start(f"sh -c {shlex.quote(script)}")
+    text = pane.wait(lambda t: "[join exited" in t, "join to end by itself", timeout=15)
+    assert "[join exited 1]" in text, text
+    assert reason in text.replace("\n", ""), text
+    assert token not in text or token == "mc_not-a-token", "a real token is never echoed"
