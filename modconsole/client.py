@@ -113,6 +113,10 @@ class MeetingClient:
 
     async def connect(self) -> Welcome:
         """Connect (or reconnect, resuming from the last sequence seen) and read the welcome."""
+        if self._reader is not None and not self._reader.done():
+            # One connection at a time: the old one ends (and its reader with it) before the new one
+            # starts, or its ending would mark the new one closed and fail the new one's requests.
+            await self.close()
         headers = {"Authorization": f"Bearer {self.token}"}
         if self.cafile and self.ssl is None and self.url.lower().startswith("wss://"):  # ws:// has no use for it
             try:

@@ -165,3 +165,22 @@ async def test_a_participant_reconnects_as_the_same_person(server, connect) -> N
     await ana.command(c.Lower())
     assert server.state.sessions[0].items[0].queue == []
     assert list(server.state.participants) == [person]
+
+
+async def test_connecting_again_while_connected_replaces_the_connection(server, connect) -> None:
+    """connect() on a client that is still connected: the old connection is closed first, and its
+    ending does not mark the new one closed or fail the new one's requests."""
+    moderator = await connect(server.url, server.tokens.moderator)
+    display = await connect(server.url, server.tokens.display, label="display")
+    first = await moderator.command(c.Start())
+    await display.wait_for(lambda s: s.seq == first.seq)
+
+    welcome = await display.connect()  # no close() before it
+    assert welcome.snapshot is None  # a resume from where the replica was
+    assert display.connected and not display.closed.is_set()
+    assert await display.ping() >= 0  # the new connection answers
+    ack = await moderator.command(c.Next())
+    state = await display.wait_for(lambda s: s.seq == ack.seq)
+    assert state.sessions[0].current == 1
+    assert display.connected
+    assert len(server.server.events[server.event_id].clients) == 2  # the old connection is gone
