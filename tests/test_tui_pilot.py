@@ -453,6 +453,12 @@ async def test_question_mark_shows_every_key(served: Served) -> None:
         descriptions = [str(table.get_row_at(r)[1]) for r in range(table.row_count)]
         assert [a.description for a in MODERATOR_ACTIONS] == descriptions[: len(MODERATOR_ACTIONS)]
         assert "Keys (every action is also in the command palette" in screen_text(app)
+        # At 80x24 the list is longer than the screen: End shows its last rows, Home its first again.
+        assert "Ctrl+Q" not in screen_text(app)
+        await pilot.press("end")
+        await until(pilot, lambda: "Ctrl+Q  Quit" in screen_text(app), "the end of the list")
+        await pilot.press("home")
+        await until(pilot, lambda: "Start the session" in screen_text(app), "the top of the list")
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, ModeratorScreen), "the keys screen to close")
 

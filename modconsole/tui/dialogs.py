@@ -174,17 +174,35 @@ class SessionPicker(ModalScreen[str | None]):
 
 
 class KeysScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,question_mark,q", "dismiss(None)", "Close")]
+    """Every key, in a compact dialog: the whole list fits 30 rows; on a smaller terminal the arrows,
+    PgUp/PgDn and Home/End scroll it."""
+
+    BINDINGS = [
+        Binding("escape,question_mark,q", "dismiss(None)", "Close"),
+        Binding("up", "scroll('up')", show=False),
+        Binding("down", "scroll('down')", show=False),
+        Binding("pageup", "scroll('page_up')", show=False),
+        Binding("pagedown", "scroll('page_down')", show=False),
+        Binding("home", "scroll('home')", show=False),
+        Binding("end", "scroll('end')", show=False),
+    ]
 
     def __init__(self, actions: tuple[ConsoleAction, ...]) -> None:
         super().__init__()
         self.actions = actions
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog wide"):
+        with Vertical(classes="dialog wide keys"):
             yield Label("Keys (every action is also in the command palette, Ctrl+P)", classes="question")
-            table: DataTable[Any] = DataTable(cursor_type="none", id="keys-table")
+            table: DataTable[Any] = DataTable(cursor_type="none", show_header=False, id="keys-table")
+            table.can_focus = False  # the screen's bindings scroll it, Home and End included
             yield table
+
+    def action_scroll(self, where: str) -> None:
+        table = self.query_one(DataTable)
+        moves = {"up": table.scroll_up, "down": table.scroll_down, "page_up": table.scroll_page_up,
+                 "page_down": table.scroll_page_down, "home": table.scroll_home, "end": table.scroll_end}
+        moves[where](animate=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
