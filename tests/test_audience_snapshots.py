@@ -144,3 +144,20 @@ def test_scenes_are_what_they_claim() -> None:
     amina = my_place(view("participant_queued"), AMINA.id)
     assert amina is not None and (amina.position, amina.of) == (6, 6)
     assert view("display_overtime")["current_remaining_s"] == -75
+
+
+@pytest.mark.parametrize(("role", "person", "says", "not_said"), [
+    ("display", None, "showing the last state known", "commands refused"),  # a display sends no commands
+    ("speaker", "lagos", "commands refused", "showing the last state known"),  # a speaker's hand would not go
+])
+async def test_offline_the_bar_says_what_it_means_for_this_view(
+    role: str, person: str | None, says: str, not_said: str
+) -> None:
+    state = discussion().state
+    link = CannedLink(state, at(28.25), role=role, person=state.person(person) if person else None,  # type: ignore[arg-type]
+                      status="reconnecting")
+    app = create_app(link, local_zone=UTC)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await drawn(pilot)
+        bar = str(app.screen.query_one("#connection").render())
+        assert "○ reconnecting" in bar and says in bar and not_said not in bar, bar

@@ -550,7 +550,7 @@ class DisplayScreen(ViewerScreen):
         yield Static("", id="stage-floor")
         yield Static("", id="stage-next")
         yield Static("", id="stage-message")
-        yield ConnectionBar(id="connection")
+        yield ConnectionBar(sends_commands=False, id="connection")
 
     def refresh_view(self) -> None:
         seen = self._seen()

@@ -313,6 +313,10 @@ class QueuePanel(Vertical):
 class ConnectionBar(Static):
     """Connection health, always visible: connected or not, round trip, clock offset."""
 
+    def __init__(self, *, sends_commands: bool = True, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.sends_commands = sends_commands  # the stage display sends none: it only says the state may be old
+
     def show(self, link: Link) -> None:
         text = Text()
         if link.status == "connected":
@@ -323,7 +327,7 @@ class ConnectionBar(Static):
                 text.append(f"  clock offset {link.offset_ms / 1000:+.1f} s")
         else:
             text.append(f"○ {link.status}", style="bold red reverse")
-            text.append(" commands refused", style="bold")
+            text.append(" commands refused" if self.sends_commands else " showing the last state known", style="bold")
             if link.detail:
                 text.append(f" · {link.detail}")
         state = link.state
