@@ -94,11 +94,16 @@ class SummaryPanel(Static):
         lines.append(view["title"], style="bold")
         if view["room"]:
             lines.append(f" · {view['room']}")
-        lines.append(f"\n{view['status'].replace('_', ' ').upper()}")
         planned = view["planned_duration_s"] + view["extended_s"]
-        lines.append(f"  elapsed {format_duration(view['elapsed_s'])} of {format_duration(planned)}")
-        if view["extended_s"]:
-            lines.append(f" (+{format_duration(view['extended_s'])} extended)")
+        status = view["status"].replace("_", " ").upper()
+        figures = f"{format_duration(view['elapsed_s'])} of {format_duration(planned)}"
+        extension = f"+{format_duration(view['extended_s'])}" if view["extended_s"] else ""
+        # One line rather than two in a narrow panel: the words give way, the figures stay.
+        choices = [f"{status}  elapsed {figures}" + (f" ({extension} extended)" if extension else ""),
+                   f"{status}  {figures}" + (f" ({extension} extended)" if extension else ""),
+                   f"{status}  {figures}" + (f" ({extension} ext.)" if extension else "")]
+        width = self.content_size.width or len(choices[0])  # before the first layout: the full words
+        lines.append("\n" + next((line for line in choices if len(line) <= width), choices[-1]))
         end = view["projected_end"]
         ended = view["status"] == "ended"
         lines.append(f"\n{'ended' if ended else 'ends'} {hhmm(end)} {zone_name.rsplit('/', 1)[-1]}")
