@@ -381,8 +381,14 @@ async def test_t_shows_the_recovery_plan_and_a_applies_it_when_late(served_fast:
 
 
 async def test_capital_e_ends_the_session_after_confirmation(served: Served) -> None:
+    lopez = await served.speaker("lopez")
+    cohost = await served.client(served.tokens.moderator, label="cohost")
     async with console(served, served.tokens.moderator) as (app, pilot):
         await start(app, pilot, served)
+        await lopez.command(c.Raise())
+        await cohost.command(c.SendMessage(text="Two minutes left", to="lopez"))
+        await until(pilot, lambda: "Queue · 1 waiting" in screen_text(app), "the hand in the queue")
+        await until(pilot, lambda: "✉ “Two minutes left”" in summary_text(app), "the message in the summary")
         seq = served.state.seq
 
         await pilot.press("E")
@@ -399,6 +405,9 @@ async def test_capital_e_ends_the_session_after_confirmation(served: Served) -> 
         await until(pilot, lambda: served.session.status == "ended", "the session to end")
         await until(pilot, lambda: "ENDED" in summary_text(app), "ENDED in the summary")
         await until(pilot, lambda: "Session ended" in screen_text(app), "the timer panel to say so")
+        # The hand still up waits for nothing now: no place, no estimate; the messages are history.
+        await until(pilot, lambda: "Queue · ended · 1 hand up" in screen_text(app), "the queue's end")
+        assert "Claudia López" not in screen_text(app) and "✉" not in summary_text(app)
 
 
 async def test_capital_k_clears_the_queue_after_confirmation(served: Served) -> None:

@@ -86,14 +86,17 @@ class ModeratorScreen(Screen[None]):
         self.sub_title = f"{view['title']} · {state.agenda.timezone}"
         self.query_one(TimerPanel).show(view)
         self.query_one(SummaryPanel).show(view, state.agenda.timezone, self.console.local_zone,
-                                         self._message_lines(state))
+                                         self._message_lines(state, session))
         self.query_one(Rundown).show(view)
         roster = {p.id: p for p in state.agenda.people} | dict(state.participants)
         self.query_one(QueuePanel).show(view, roster, getattr(link, "online", None))
 
-    def _message_lines(self, state: State) -> list[str]:
+    def _message_lines(self, state: State, session: SessionState) -> list[str]:
+        """The latest messages of this session, while it runs: once it has ended, they are history."""
+        if session.status == "ended":
+            return []
         lines = []
-        for message in state.messages[-3:]:
+        for message in [m for m in state.messages if m.session in (None, session.id)][-3:]:
             who = "all" if message.to == "all" else (state.person(message.to).name if state.person(message.to)
                                                      else message.to)
             seen = "acknowledged" if message.acknowledged else "not yet acknowledged"

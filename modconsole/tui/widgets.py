@@ -241,6 +241,10 @@ class QueuePanel(Vertical):
         floor = view["floor"]
         queue = view["queue"]
         state = "closed" if not view["queue_open"] else f"{len(queue)} waiting"
+        if view["status"] == "ended":
+            # Hands still up when the session ended wait for nothing: no places, no estimates.
+            hands = f"{len(queue)} hand{'s' if len(queue) != 1 else ''} up"
+            queue, state = [], f"ended · {hands}" if queue else "ended"
         self.border_title = f"Queue · {state}"
         if floor is None:
             floor_label.update(Text("Floor: nobody", style="dim"))
