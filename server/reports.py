@@ -24,6 +24,7 @@ from modconsole.core.commands import Actor
 from modconsole.core.durations import format_duration
 from modconsole.core.events import Event
 from modconsole.core.state import SessionState, State, apply
+from modconsole.core.view import upcoming
 
 from .store import Entry
 
@@ -367,15 +368,17 @@ def _session_report(state: State, agenda: Agenda, session_id: str, live: Session
     not_run = 0
     budget = 0.0  # planned seconds the session has used up so far (all of them once it ended)
     ended = live.status == "ended"
+    # Done items that "next" opens again (after a prev, or a goto back) have not used up their plan either.
+    unfinished = set(upcoming(live)) | {live.current}
     for index, (spec, item) in enumerate(zip(plan.items, live.items, strict=True)):
         ran = item.timer.elapsed_ms(end if end is not None else as_of) / SEC
         ran_total += ran
         started = item.timer.first_start
-        running = index == live.current and not ended
-        # A running item is only over once it passes its plan; until then it is on time.
-        over = max(0.0, ran - spec.duration_s) if running else ran - spec.duration_s
+        to_finish = index in unfinished and not ended
+        # A running item (or one to finish) is only over once it passes its plan; until then it is on time.
+        over = max(0.0, ran - spec.duration_s) if to_finish else ran - spec.duration_s
         if started is not None:
-            budget += min(ran, spec.duration_s) if running else spec.duration_s
+            budget += min(ran, spec.duration_s) if to_finish else spec.duration_s
             if abs(over) >= 1:
                 explained.append(OverrunPart(what=f"item {spec.id}: {spec.title}", seconds=round(over, 1)))
         elif ended:

@@ -41,6 +41,7 @@ class QueueMachine(RuleBasedStateMachine):
         self.registered: set[str] = set()
         self.withdrawn: list[set[str]] = [set() for _ in range(ITEMS)]
         self.points_moved = [False] * ITEMS
+        self.visited = [True] + [False] * (ITEMS - 1)  # items that have been current (none is ever skipped)
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -186,14 +187,20 @@ class QueueMachine(RuleBasedStateMachine):
             # Leaving an item closes its turn; its queue stays for when it is re-opened.
             self.floor[self.current] = None
             self.current = target
+            self.visited[target] = True
 
     @rule()
     def next_item(self) -> None:
-        self.change_item(c.Next(), self.current + 1)
+        # The following item; after the last, the first one a goto jumped over.
+        jumped_over = [i for i in range(self.current) if not self.visited[i]]
+        target = self.current + 1 if self.current + 1 < ITEMS else (jumped_over[0] if jumped_over else None)
+        self.change_item(c.Next(), target)
 
     @rule()
     def prev_item(self) -> None:
-        self.change_item(c.Prev(), self.current - 1)
+        # Back to the nearest earlier item that has run (not one a goto jumped over).
+        ran = [i for i in range(self.current) if self.visited[i]]
+        self.change_item(c.Prev(), ran[-1] if ran else None)
 
     @rule(index=st.integers(0, ITEMS - 1))
     def goto_item(self, index: int) -> None:

@@ -11,7 +11,7 @@ from . import commands as c
 from . import events as e
 from .agenda import Person, local_to_ms, ms_to_local
 from .state import SessionState, State
-from .view import default_session, project, recovery_plan
+from .view import default_session, project, recovery_plan, upcoming
 
 RejectionCode = Literal["forbidden", "not_found", "invalid_state", "stale", "invalid"]
 
@@ -118,28 +118,27 @@ def _resume(state: State, s: SessionState, cmd: c.Resume, actor: c.Actor, now: i
     return [e.SessionResumed(session=s.id, at=now)]
 
 
-def _move(s: SessionState, step: int, what: str) -> int:
-    assert s.current is not None
-    index = s.current + step
-    while 0 <= index < len(s.items) and s.items[index].status == "skipped":
-        index += step
-    if not 0 <= index < len(s.items):
-        edge = "last" if step > 0 else "first"
-        hint = "; use end to close the session" if step > 0 else ""
-        raise _fail("invalid_state", f"{s.items[s.current].id!r} is the {edge} item, there is no {what}{hint}")
-    return index
-
-
 def _next(state: State, s: SessionState, cmd: c.Next, actor: c.Actor, now: int) -> list[e.Event]:
-    _running_item(s, "move to the next item")
-    index = _move(s, 1, "next item")
-    return [e.ItemChanged(session=s.id, at=now, item=s.items[index].id, how="next")]
+    """The first item to come (``upcoming``): the one after the current one, or once none is left there,
+    the first item a goto jumped over; the same item the displays show as next."""
+    item = _running_item(s, "move to the next item")
+    coming = upcoming(s)
+    if not coming:
+        raise _fail(
+            "invalid_state", f"{item.id!r} is the last item, there is no next item; use end to close the session"
+        )
+    return [e.ItemChanged(session=s.id, at=now, item=s.items[coming[0]].id, how="next")]
 
 
 def _prev(state: State, s: SessionState, cmd: c.Prev, actor: c.Actor, now: int) -> list[e.Event]:
-    _running_item(s, "go back")
-    index = _move(s, -1, "previous item")
-    return [e.ItemChanged(session=s.id, at=now, item=s.items[index].id, how="prev")]
+    """Back to the nearest earlier item that has run: skipped items and items a goto jumped over have not,
+    so after a goto forward, prev returns to where the chair was (goto reaches the jumped-over ones)."""
+    item = _running_item(s, "go back")
+    assert s.current is not None
+    ran = [index for index in range(s.current) if s.items[index].status == "done"]
+    if not ran:
+        raise _fail("invalid_state", f"{item.id!r} is the first item, there is no previous item")
+    return [e.ItemChanged(session=s.id, at=now, item=s.items[ran[-1]].id, how="prev")]
 
 
 def _item_id(s: SessionState, item_id: str) -> int:
@@ -164,8 +163,8 @@ def _skip(state: State, s: SessionState, cmd: c.Skip, actor: c.Actor, now: int) 
     if cmd.item is not None:
         index = _item_id(s, cmd.item)
     else:
-        start = 0 if s.current is None else s.current + 1
-        pending = [i for i in range(start, len(s.items)) if s.items[i].status == "pending"]
+        # The next item to come that has not run, in the order "next" takes them.
+        pending = [i for i in upcoming(s) if s.items[i].status == "pending"]
         if not pending:
             raise _fail("invalid_state", "no pending item left to skip")
         index = pending[0]

@@ -56,13 +56,36 @@ def _day_shift_anchor(state: State, session: SessionState) -> datetime:
     return plan.start + timedelta(days=days)
 
 
+def upcoming(session: SessionState) -> list[int]:
+    """The items still to come after the current one, in the order ``next`` takes them.
+
+    First every item after the current one that is not skipped: pending ones, and done ones that
+    ``next`` opens again (after a ``prev`` or a ``goto`` back) for what is left of their plan. Then
+    the pending items before the current one: those a ``goto`` jumped over, which have not run and
+    still have to. Before the start, every item not skipped; once the session ended, none.
+    """
+    if session.status == "ended":
+        return []
+    if session.current is None:
+        return [index for index, item in enumerate(session.items) if item.status == "pending"]
+    after = [
+        index for index in range(session.current + 1, len(session.items)) if session.items[index].status != "skipped"
+    ]
+    jumped_over = [index for index in range(session.current) if session.items[index].status == "pending"]
+    return after + jumped_over
+
+
 @dataclass(frozen=True)
 class Projection:
     planned_starts: list[int]  # per item, then the planned end
-    projected_starts: list[int | None]  # per item; None for items done or skipped
+    # Per item: when a pending item starts, and the current item's actual start; None for the rest (done,
+    # skipped), even for a done item that ``next`` opens again: it has started already.
+    projected_starts: list[int | None]
     projected_end: int
     planned_duration_s: int
     baseline_end: int  # where the session should end: its planned end plus extensions
+    # The items to come (``upcoming``) with the time each begins, or for a done item resumes.
+    coming: tuple[tuple[int, int], ...] = ()
 
 
 def project(state: State, session: SessionState, now: int, durations: dict[str, int] | None = None) -> Projection:
@@ -97,23 +120,27 @@ def project(state: State, session: SessionState, now: int, durations: dict[str, 
 
     if session.current is None:
         cursor = max(now, local_to_ms(anchor, zone))
-        first = 0
     else:
         current = session.items[session.current]
         projected[session.current] = current.timer.first_start
         remaining = max(0, duration(current) * 1000 - current.timer.elapsed_ms(now))
         cursor = now + remaining
-        first = session.current + 1
-    for index in range(first, len(session.items)):
+    coming: list[tuple[int, int]] = []
+    for index in upcoming(session):
         item = session.items[index]
-        if item.status == "skipped":
+        if item.status != "pending":
+            # Done, and opened again by "next": what is left of its plan (nothing if it used it all).
+            # It keeps its actual start; its fixed start, if any, was honoured when it first ran.
+            coming.append((index, cursor))
+            cursor += max(0, duration(item) * 1000 - item.timer.elapsed_ms(now))
             continue
         fixed = plan.items[index].fixed_start
         if fixed is not None:
             cursor = max(cursor, fixed_start_ms(fixed, anchor, zone))
         projected[index] = cursor
+        coming.append((index, cursor))
         cursor += duration(item) * 1000
-    return Projection(planned, projected, cursor, planned_duration_s, baseline_end)
+    return Projection(planned, projected, cursor, planned_duration_s, baseline_end, tuple(coming))
 
 
 def session_elapsed_ms(session: SessionState, now: int) -> int:
@@ -162,12 +189,10 @@ class RecoveryPlan:
 def _adjustable(state: State, session: SessionState, include_fixed: bool) -> list[int]:
     plan = state.plan(session.id)
     indexes = []
-    start = 0 if session.current is None else session.current
-    for index in range(start, len(session.items)):
-        item = session.items[index]
+    # The items the projection still counts: the current one and those to come (jumped-over ones too).
+    remaining = ([] if session.current is None else [session.current]) + upcoming(session)
+    for index in sorted(remaining):
         spec = plan.items[index]
-        if item.status == "skipped":
-            continue
         if not include_fixed and (spec.kind == ItemKind.break_ or spec.fixed_start is not None):
             continue
         indexes.append(index)
@@ -190,7 +215,8 @@ def recovery_plan(
     fulls: dict[str, int] = {}
     for index in indexes:
         item = session.items[index]
-        ran = item.timer.elapsed_ms(now) // 1000 if index == session.current else 0
+        # The current item, or a done one that "next" opens again, keeps at least what it already ran.
+        ran = item.timer.elapsed_ms(now) // 1000 if item.status != "pending" else 0
         fulls[item.id] = item.duration_s
         floors[item.id] = min(item.duration_s, max(ran, MIN_PLANNED_ITEM_S))
 
@@ -250,6 +276,8 @@ def session_view(state: State, session: SessionState, now: int) -> dict[str, obj
     """The figures a moderator, ``ctl state --json`` and the reports read for one session."""
     plan = state.plan(session.id)
     proj = project(state, session, now)
+    # Done items that "next" opens again, like the current one, are only over once they pass their plan.
+    unfinished = {index for index, _at in proj.coming} | {session.current}
     items = []
     for index, (spec, item) in enumerate(zip(plan.items, session.items, strict=True)):
         actual_duration = item.timer.elapsed_ms(now) / 1000 if item.timer.first_start is not None else None
@@ -271,7 +299,7 @@ def session_view(state: State, session: SessionState, now: int) -> dict[str, obj
                 if actual_duration is None
                 else round(
                     max(0.0, actual_duration - item.duration_s)
-                    if index == session.current
+                    if index in unfinished
                     else actual_duration - item.duration_s,
                     1,
                 ),
@@ -319,6 +347,10 @@ def session_view(state: State, session: SessionState, now: int) -> dict[str, obj
         "status": session.status,
         "current_item": current.id if current is not None else None,
         "current_remaining_s": remaining_s,
+        # What "next" moves to (a jumped-over item once none is left after the current one), and when
+        # it begins or, for a done item opened again, resumes; None when nothing is left to come.
+        "next_item": session.items[proj.coming[0][0]].id if proj.coming else None,
+        "next_start": _iso(proj.coming[0][1], state) if proj.coming else None,
         "planned_start": _iso(proj.planned_starts[0], state),
         "planned_end": _iso(proj.planned_starts[-1], state),
         "actual_start": _iso(session.started_at, state),

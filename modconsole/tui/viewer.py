@@ -10,6 +10,7 @@ tests also use to check what each viewer would read.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -123,13 +124,10 @@ def stage_messages(state: State, session: SessionState, now: int) -> list[Messag
 
 
 def next_item(view: dict[str, Any]) -> dict[str, Any] | None:
-    items = view["items"]
-    current = view["current_item"]
-    index = next((i for i, item in enumerate(items) if item["id"] == current), -1) if current else -1
-    for item in items[index + 1:]:
-        if item["status"] == "pending":
-            return item
-    return None
+    """The item "next" moves to, as the core chose it: once none is left after the current one, an item
+    a goto jumped over (its time to begin is ``view["next_start"]``). None only when nothing is to come."""
+    wanted = view["next_item"]
+    return next((item for item in view["items"] if item["id"] == wanted), None) if wanted else None
 
 
 def turn_clock(floor: dict[str, Any]) -> tuple[str, str]:
@@ -171,7 +169,13 @@ def queue_lines(view: dict[str, Any], me: str | None, limit: int = 20) -> Text:
 def programme_lines(view: dict[str, Any]) -> Text:
     """What is still to come, with projected starts (planned ones before the session starts)."""
     text = Text(no_wrap=True, overflow="ellipsis")
-    coming = [i for i in view["items"] if i["status"] in ("pending", "current")]
+    # The current item, then the pending ones in the order they are projected to run (an item a goto
+    # jumped over comes after the rest).
+    current = [i for i in view["items"] if i["status"] == "current"]
+    pending = [i for i in view["items"] if i["status"] == "pending"]
+    if all(i["projected_start"] is not None for i in pending):
+        pending.sort(key=lambda i: datetime.fromisoformat(i["projected_start"]))
+    coming = current + pending
     if not coming or view["status"] == "ended":
         return text
     text.append("Programme:", style="dim")
@@ -266,7 +270,7 @@ class NowPanel(TimerPanel):
             words = "PAUSED · " + words
         phase.update(f"{words} · {format_duration(item['duration_s'])} planned")
         if coming is not None:
-            upcoming.update(Text(f"Next: {coming['title']} · {hhmm(coming['projected_start'])}",
+            upcoming.update(Text(f"Next: {coming['title']} · {hhmm(view['next_start'])}",
                                  overflow="ellipsis", no_wrap=True))
         else:
             upcoming.update(f"Last item · session ends {hhmm(view['projected_end'])}")
@@ -586,7 +590,7 @@ class DisplayScreen(ViewerScreen):
             coming = next_item(view)
             if coming is not None:
                 upcoming.append("Next: ", style="dim")
-                upcoming.append(f"{coming['title']} · {hhmm(coming['projected_start'])}")
+                upcoming.append(f"{coming['title']} · {hhmm(view['next_start'])}")
             else:
                 upcoming.append(f"Last item · ends {hhmm(view['projected_end'])}", style="dim")
             queue = view["queue"]
