@@ -55,10 +55,15 @@ def parser(*, ctl_verbs: bool = True) -> argparse.ArgumentParser:
 def join(args: argparse.Namespace) -> int:
     # What the console imports lives as long as it runs: ~35 ms of a display's start (docs/performance.md).
     with gc_paused(freeze=True):
-        from .client import MeetingClient
+        from .client import ClientError, MeetingClient, check_url
         from .tui import LiveLink, create_app
         from .tui.login import Login, check_name
 
+    try:
+        check_url(args.url)  # a mistyped address: no console to open, no retry to wait for
+    except ClientError as exc:
+        print(f"modconsole join: {exc.message}", file=sys.stderr)
+        return 2
     if args.ask:
         # The token is typed on screen, never taken from the environment: in the browser view this
         # process inherits the web server's environment.
@@ -83,6 +88,10 @@ def join(args: argparse.Namespace) -> int:
     if link.status == "refused":
         print(f"modconsole join: refused: {link.detail}", file=sys.stderr)
         return 1
+    if not link.ever_connected:  # quit while still trying: say why it never got through
+        print(f"modconsole join: never connected: {link.detail or f'no answer from {args.url} yet'}",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -102,7 +111,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "join":
             return join(args)
         if args.command == "web":
+            from .client import ClientError, check_url
             from .web import serve
+
+            try:
+                check_url(args.server)  # every tab would join it: say now, not in each tab
+            except ClientError as exc:
+                print(f"modconsole web: --server: {exc.message}", file=sys.stderr)
+                return 2
 
             return serve(args.server, args.host, args.port, args.public_url, cafile=args.cafile)
         if args.command == "demo":

@@ -13,12 +13,14 @@ import contextlib
 import itertools
 import ssl as ssl_module
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import ValidationError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.uri import parse_uri
 
 from .core.commands import Command
 from .core.state import State, apply
@@ -52,6 +54,38 @@ class ClientError(Exception):
 
 class CommandRefused(ClientError):
     """The server answered a command with an error."""
+
+
+def check_url(url: str) -> None:
+    """Raise ClientError "bad_url" unless ``url`` is a server address a connection can be tried on:
+    ws:// or wss://, a host (an IPv6 address in brackets) and, if given, a port from 1 to 65535.
+
+    No retry mends a mistyped address, so the command lines check it before anything else, and
+    ``connect`` checks it again rather than let a port like "8765x" escape as a ValueError.
+    """
+
+    def bad(why: str) -> ClientError:
+        shown = url if url and url.isprintable() and url.strip() == url else repr(url)
+        return ClientError("bad_url", f"{shown} isn't a valid server address: {why}")
+
+    ipv6 = "an IPv6 address goes whole in brackets, e.g. ws://[::1]:8765"
+    try:
+        parsed = urllib.parse.urlsplit(url)  # a bracket left open, or not around an address: ValueError
+    except ValueError:
+        raise bad(ipv6) from None
+    if parsed.scheme not in ("ws", "wss"):
+        raise bad("scheme isn't ws or wss (e.g. ws://127.0.0.1:8765)")
+    if not parsed.hostname:
+        raise bad(ipv6 if parsed.netloc.count(":") > 1 else "hostname isn't provided (e.g. ws://127.0.0.1:8765)")
+    # What follows the host's last colon (after an IPv6 address's closing bracket): urllib's own
+    # reading of it varies with the Python version, so it is read here.
+    port = parsed.netloc.rpartition("@")[2].rpartition("]")[2].partition(":")[2]
+    if port and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        raise bad(f"the port {port!r} isn't a number from 1 to 65535")
+    try:
+        parse_uri(url)  # what websockets itself refuses (a fragment, a user without a password)
+    except InvalidURI as exc:
+        raise bad(exc.msg) from None
 
 
 @dataclass
@@ -117,6 +151,7 @@ class MeetingClient:
             # One connection at a time: the old one ends (and its reader with it) before the new one
             # starts, or its ending would mark the new one closed and fail the new one's requests.
             await self.close()
+        check_url(self.url)
         headers = {"Authorization": f"Bearer {self.token}"}
         if self.cafile and self.ssl is None and self.url.lower().startswith("wss://"):  # ws:// has no use for it
             try:
@@ -343,4 +378,4 @@ class MeetingClient:
             self.listeners.remove(listener)
 
 
-__all__ = ["MAX_FRAME_BYTES", "ClientError", "CommandRefused", "MeetingClient"]
+__all__ = ["MAX_FRAME_BYTES", "ClientError", "CommandRefused", "MeetingClient", "check_url"]

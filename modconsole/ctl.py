@@ -1,7 +1,8 @@
 """``modconsole ctl``: one command to a running server, for scripts and quick fixes.
 
 Exit status: 0 when the server accepted the command, 1 with the reason when it
-refused it or could not be reached, 2 for a command line that does not parse.
+refused it or could not be reached, 2 for a command line that does not parse or
+whose server address is not one (a port like "8765x").
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .client import ClientError, CommandRefused, MeetingClient
+from .client import ClientError, CommandRefused, MeetingClient, check_url
 from .core import commands as c
 from .core.decide import resolve_target
 from .core.durations import format_duration, parse_duration
@@ -288,6 +289,11 @@ def _print_plan(
 async def run(args: argparse.Namespace) -> int:
     token = getattr(args, "token", None) or os.environ.get("MODCONSOLE_TOKEN")
     as_json = bool(getattr(args, "json", False))
+    try:
+        check_url(args.url)  # a mistyped address: a usage error, before any connection
+    except ClientError as exc:
+        print(f"modconsole ctl: {exc.message}", file=sys.stderr)
+        return 2
     if not token:
         print("modconsole ctl: a token is needed (--token or MODCONSOLE_TOKEN)", file=sys.stderr)
         return 2

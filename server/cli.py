@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
+import os
+import shlex
 import signal
 import ssl
 import sys
@@ -65,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stdout_gone() -> None:
+    """Standard output's reader went away (e.g. `| head`): what is left of it goes to /dev/null, so that
+    the interpreter's last flush at exit does not fail a second time."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def _fail(message: str) -> int:
     print(f"modconsole-server: {message}", file=sys.stderr)
     return 2
@@ -84,17 +95,29 @@ def cmd_create_event(args: argparse.Namespace) -> int:
             store.close()
     except StorageError as exc:
         return _fail(str(exc))
-    if args.json:
-        print(json.dumps(created.as_json(), ensure_ascii=False))
-        return 0
-    print(f"event {created.event_id}: {agenda.title}")
-    print(f"database   {db}")
-    print("tokens (shown once; keep them safe):")
-    print(f"  moderator    {created.moderator}")
-    print(f"  display      {created.display}")
-    print(f"  participant  {created.participant}")
-    for person_id, token in created.people.items():
-        print(f"  {person_id:<12} {token}")
+    try:
+        if args.json:
+            print(json.dumps(created.as_json(), ensure_ascii=False))
+        else:
+            print(f"event {created.event_id}: {agenda.title}")
+            print(f"database   {db}")
+            print("tokens (shown once; keep them safe):")
+            rows = [("moderator", created.moderator), ("display", created.display),
+                    ("participant", created.participant), *created.people.items()]
+            width = max(12, *(len(label) for label, _ in rows))  # the tokens in one column, however long an id
+            for label, token in rows:
+                print(f"  {label:<{width}} {token}")
+        sys.stdout.flush()  # a reader gone (`| head`) shows here, while it can still be said
+    except BrokenPipeError:
+        _stdout_gone()
+        # The event is committed and only the tokens' hashes are kept: there is no showing them again.
+        with contextlib.suppress(OSError):
+            again = f"modconsole-server create-event {shlex.quote(str(args.agenda))} --db {shlex.quote(str(db))}"
+            print(f"modconsole-server: the output was cut off (broken pipe): the tokens, shown only this once, may "
+                  f"not all have got through. Event {created.event_id} is in {db} all the same, and its tokens "
+                  f"cannot be shown again (only their hashes are kept): create the event anew and keep the whole "
+                  f"output, e.g. {again} --json > tokens.json", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -184,10 +207,17 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_create_event(args)
     if args.command == "serve":
         return cmd_serve(args)
-    if args.command == "report":
-        return cmd_report(args)
-    print(schema_json())
-    return 0
+    try:
+        if args.command == "report":
+            code = cmd_report(args)
+        else:
+            print(schema_json())
+            code = 0
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:  # output piped into e.g. `head`, which has read all it wanted
+        _stdout_gone()
+        return 0
 
 
 if __name__ == "__main__":

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import re
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import script
 
 from server.events_admin import create_event
 from server.store import SqliteStore
@@ -53,6 +57,61 @@ def test_create_event_without_json_shows_the_tokens_once(cli, tmp_path: Path) ->
     lines = [line.split() for line in result.stdout.splitlines() if line.startswith("  ")]
     assert {line[0] for line in lines} >= {"moderator", "display", "participant", "garcetti", "lopez"}
     assert len(lines) == 3 + 45
+
+
+def test_create_event_lines_the_tokens_up_whatever_the_ids_length(cli, tmp_path: Path) -> None:
+    result = cli("modconsole-server", "create-event", MAYORS_CALL, "--db", tmp_path / "events.db")
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("  ")]
+    assert any(line.startswith("  dar-es-salaam ") for line in rows)  # 13 characters, the longest id
+    # Every token starts in the same column, one space at least after the longest label.
+    columns = {line.index("mc_") for line in rows}
+    assert len(columns) == 1, rows
+    assert columns == {2 + len("dar-es-salaam") + 2}
+    assert all(re.fullmatch(r"  [a-z-]+ +mc_\S+", line) for line in rows)
+
+
+def _create_event_into_a_closed_pipe(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`create-event ... | head` when head has already gone: the first write finds no reader."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run(
+            [script("modconsole-server"), "create-event", str(MAYORS_CALL), "--db", str(tmp_path / "events.db"),
+             *args],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=30,
+        )
+    finally:
+        os.close(write_end)
+
+
+@pytest.mark.parametrize("args", [[], ["--json"]])
+def test_create_event_says_so_when_its_output_is_cut(tmp_path: Path, args: list[str]) -> None:
+    # Before: a BrokenPipeError traceback, after the event was committed and its tokens were gone.
+    result = _create_event_into_a_closed_pipe(tmp_path, *args)
+    assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr, result.stderr
+    assert result.returncode == 1
+    (event_id,) = _events(tmp_path / "events.db")
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("modconsole-server: the output was cut off")
+    assert f"Event {event_id} is in {tmp_path / 'events.db'}" in line
+    assert "cannot be shown again" in line and "--json > tokens.json" in line
+
+
+def test_schema_and_report_end_quietly_when_their_output_is_cut(tmp_path: Path, mayors_agenda) -> None:
+    db = tmp_path / "events.db"
+    store = SqliteStore(db)
+    create_event(store, mayors_agenda)
+    store.close()
+    for args in (["schema"], ["report", "--db", str(db)]):
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        try:
+            result = subprocess.run([script("modconsole-server"), *args], stdout=write_end, stderr=subprocess.PIPE,
+                                    text=True, timeout=30)
+        finally:
+            os.close(write_end)
+        assert (result.returncode, result.stderr) == (0, ""), args
 
 
 def test_create_event_reads_the_csv_agenda_too(cli, tmp_path: Path) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+
+import pytest
 
 
 def _iso_with_offset(value: Any) -> bool:
@@ -226,9 +228,25 @@ async def test_ctl_against_something_else_than_a_modconsole_server(cli) -> None:
     assert result.stderr.startswith(f"modconsole ctl: cannot connect to ws://127.0.0.1:{port}")
     assert "Traceback" not in result.stderr
 
+    # An address that is not a ws:// one is a usage error, said before any connection.
     result = cli("modconsole", "ctl", "http://127.0.0.1:1", "--token", "x", "state")
-    assert result.returncode == 1
-    assert "isn't a valid URI" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2
+    assert result.stderr == ("modconsole ctl: http://127.0.0.1:1 isn't a valid server address: "
+                             "scheme isn't ws or wss (e.g. ws://127.0.0.1:8765)\n")
+
+
+@pytest.mark.parametrize(("url", "why"), [
+    ("ws://127.0.0.1:8799x", "the port '8799x' isn't a number from 1 to 65535"),
+    ("ws://127.0.0.1:70000", "the port '70000' isn't a number from 1 to 65535"),
+    ("ws://[::1:8799", "an IPv6 address goes whole in brackets, e.g. ws://[::1]:8765"),
+])
+def test_ctl_refuses_a_mistyped_address_in_one_line(cli, url: str, why: str) -> None:
+    # Before: a traceback ending in "ValueError: Port could not be cast to integer value as '8799x'".
+    for args in (["state"], ["start", "--json"]):
+        result = cli("modconsole", "ctl", url, "--token", "mc_x", *args)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr == f"modconsole ctl: {url} isn't a valid server address: {why}\n"
+        assert result.stdout == ""
 
 
 def test_out_of_range_values_and_unknown_sessions_are_refused_plainly(cli_server) -> None:
@@ -243,3 +261,31 @@ def test_out_of_range_values_and_unknown_sessions_are_refused_plainly(cli_server
     result = srv.ctl("state", "--session", "call", "--json", token=moderator)
     assert result.returncode == 0, result.stderr
     assert [s["id"] for s in json.loads(result.stdout)["sessions"]] == ["call"]
+
+
+def test_a_stray_goto_to_the_closing_then_prev_loses_no_item(cli_server) -> None:
+    """goto closing by mistake, prev: back where the chair was, nothing dropped from what is to come."""
+    srv = cli_server
+    moderator = srv.tokens["tokens"]["moderator"]
+    for args in (["start"], ["next"], ["goto", "closing"]):
+        assert srv.ctl(*args, token=moderator).returncode == 0
+    assert _ok(srv.ctl("prev", "--json", token=moderator))["current_item"] == "seoul-briefing"
+
+    result = srv.ctl("state", "--json", token=moderator)
+    assert result.returncode == 0, result.stderr
+    view = json.loads(result.stdout)
+    now = datetime.fromisoformat(view["now"])
+    session = view["sessions"][0]
+    items = {item["id"]: item for item in session["items"]}
+    closing = items["closing"]
+    assert closing["status"] == "done" and closing["projected_start"] is None
+    assert closing["actual_duration_s"] < 60 and datetime.fromisoformat(closing["actual_start"]) <= now
+    assert [items[i]["status"] for i in ("cities-share", "discussion")] == ["pending", "pending"]
+    assert session["next_item"] == "cities-share"
+    # What is left of the briefing (at least 9 minutes), the cities, the discussion, the closing.
+    assert datetime.fromisoformat(session["projected_end"]) - now >= timedelta(minutes=9 + 12 + 15 + 4)
+
+    # The plain listing shows the closing's real start, not one in the future.
+    result = srv.ctl("state", token=moderator)
+    line = next(line for line in result.stdout.splitlines() if line.split()[:2] == ["closing", "done"])
+    assert line.split()[-1] == closing["actual_start"], line

@@ -19,10 +19,11 @@ from ..core.state import State
 
 LinkStatus = Literal["connecting", "connected", "reconnecting", "refused"]
 
-# Connection failures that trying again cannot mend: the token or the name. A certificate this client
-# cannot trust is one too when it comes at the start (a setup mistake); after having been connected it
-# may be a server changing its certificate, and the link keeps trying.
-REFUSALS = ("unauthorized", "bad_frame")
+# Connection failures that trying again cannot mend: the token, the name, the server's address (a port
+# like "8765x"). A certificate this client cannot trust is one too when it comes at the start (a setup
+# mistake); after having been connected it may be a server changing its certificate, and the link keeps
+# trying.
+REFUSALS = ("unauthorized", "bad_frame", "bad_url")
 PING_EVERY_S = 5.0
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 10.0
@@ -67,6 +68,7 @@ class LiveLink:
         self.rtt_ms: float | None = None
         self.offset_ms: int | None = None
         self.reconnects = 0
+        self.ever_connected = False  # False to the end: `modconsole join` says so, with the last reason
         self._stop = asyncio.Event()
 
     @property
@@ -93,6 +95,7 @@ class LiveLink:
         self.person = welcome.person
         self.status = "connected"
         self.detail = ""
+        self.ever_connected = True
 
     async def run(self, changed: Callable[[], None]) -> None:
         self.client.listeners.append(changed)

@@ -15,6 +15,7 @@ import os
 import re
 import shlex
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -215,23 +216,42 @@ def test_the_fast_demo_in_tmux(pane: Pane, tmp_path: Path) -> None:
     assert same_person(names[turn["person"]], head), (turn, head)
 
 
-@pytest.mark.parametrize(("scheme", "token_of", "reason"), [
+@pytest.mark.parametrize(("address", "token_of", "reason", "status"), [
     # A mistyped token: the server refuses it.
-    ("ws", lambda tokens: "mc_not-a-token", "refused: the token was not accepted"),
+    ("ws://127.0.0.1:{port}", lambda tokens: "mc_not-a-token", "refused: the token was not accepted", 1),
     # A participant's token without --name: the server asks for one.
-    ("ws", lambda tokens: tokens["participant"], "refused: a name is needed"),
+    ("ws://127.0.0.1:{port}", lambda tokens: tokens["participant"], "refused: a name is needed", 1),
+    # A mistyped port: no address to try (it used to show "Connecting…" for ever); a usage error.
+    ("ws://127.0.0.1:{port}x", lambda tokens: tokens["moderator"],
+     "modconsole join: ws://127.0.0.1:{port}x isn't a valid server address: the port '{port}x' isn't a number", 2),
 ])
 def test_join_ends_at_once_with_the_reason_when_refused(
-    pane: Pane, cli_server, scheme: str, token_of: Callable[[dict[str, object]], str], reason: str  # type: ignore[no-untyped-def]
+    pane: Pane, cli_server, address: str, token_of: Callable[[dict[str, object]], str], reason: str, status: int  # type: ignore[no-untyped-def]
 ) -> None:
     """Refused at the start with a token from the command line, the console does not wait for Ctrl+Q
     on a dead end: it ends, and the shell shows why and the exit status."""
-    url = f"{scheme}://127.0.0.1:{cli_server.port}"
+    url = address.format(port=cli_server.port)
     token = token_of(cli_server.tokens["tokens"])
     join = f"{shlex.quote(str(MODCONSOLE))} join {url} --token {shlex.quote(token)}"
     script = join + '; echo "[join exited $?]"; sleep 60'
     pane.start(f"sh -c {shlex.quote(script)}")
     text = pane.wait(lambda t: "[join exited" in t, "join to end by itself", timeout=15)
-    assert "[join exited 1]" in text, text
-    assert reason in text.replace("\n", ""), text
+    assert f"[join exited {status}]" in text, text
+    assert reason.format(port=cli_server.port) in text.replace("\n", ""), text
     assert token not in text or token == "mc_not-a-token", "a real token is never echoed"
+
+
+def test_join_quit_before_it_ever_connected_says_why(pane: Pane) -> None:
+    """Nothing answers: the console keeps trying; quit with Ctrl+Q, the shell shows the last reason and
+    exit status 1, not a silent 0 as if a session had run."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"ws://127.0.0.1:{port}"  # nothing listens there now
+    script = f'{shlex.quote(str(MODCONSOLE))} join {url} --token mc_x; echo "[join exited $?]"; sleep 60'
+    pane.start(f"sh -c {shlex.quote(script)}")
+    pane.wait(lambda t: f"cannot reach {url}" in t, "the console to say it cannot reach the server", timeout=15)
+    pane.keys("C-q")
+    text = pane.wait(lambda t: "[join exited" in t, "join to end", timeout=15)
+    assert "[join exited 1]" in text, text
+    assert f"modconsole join: never connected: cannot reach {url}: " in text.replace("\n", ""), text
