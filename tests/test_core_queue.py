@@ -10,6 +10,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from test_core_support import Harness, make_agenda, participant, speaker
 
 from modconsole.core import commands as c
+from modconsole.core.agenda import Agenda
 from modconsole.core.decide import Rejected
 from modconsole.core.events import HAND_KINDS
 
@@ -311,3 +312,31 @@ def test_clearing_the_queue_is_one_action_that_undo_takes_back() -> None:
     h.rejected(c.ClearQueue(), code="invalid_state")
     h.ok(c.Undo())
     assert [hand.person for hand in h.current.queue] == ["ann", "bob", "cho"]
+
+
+def _with_speakers(agenda: Agenda, *speakers: str) -> Agenda:
+    """The agenda with its first item's listed speakers set."""
+    session = agenda.sessions[0]
+    first = session.items[0].model_copy(update={"speakers": speakers})
+    return agenda.model_copy(update={"sessions": (session.model_copy(update={"items": (first, *session.items[1:])}),)})
+
+
+def test_floor_with_nobody_queued_goes_to_the_items_listed_speakers_in_turn() -> None:
+    h = Harness(_with_speakers(make_agenda([600, 600], people=ROSTER), "cho", "bob"))
+    h.ok(c.Start())
+    (turn,) = h.ok(c.Floor())  # nobody queued: the talk before the discussion
+    assert turn.person == "cho" and turn.raised_at is None
+    h.ok(c.Raise(), speaker("ann"))
+    (turn,) = h.ok(c.Floor())  # a hand up goes first: the chair lets the queue in
+    assert turn.person == "ann"
+    (turn,) = h.ok(c.Floor())  # the queue is empty again: the next listed speaker not yet heard
+    assert turn.person == "bob"
+    refused = h.rejected(c.Floor(), code="invalid_state")
+    assert refused.message == "the queue for “Item 0” is empty and its listed speakers have spoken"
+
+
+def test_floor_with_nobody_queued_and_nobody_listed_says_so() -> None:
+    h = Harness(make_agenda([600], people=ROSTER))
+    h.ok(c.Start())
+    refused = h.rejected(c.Floor(), code="invalid_state")
+    assert refused.message == "the queue for “Item 0” is empty and it has no listed speaker"

@@ -289,12 +289,20 @@ def _queue_move(state: State, s: SessionState, cmd: c.QueueMove, actor: c.Actor,
 
 
 def _floor(state: State, s: SessionState, cmd: c.Floor, actor: c.Actor, now: int) -> list[e.Event]:
+    """To the person named; else to the head of the queue; else, with nobody queued, to the item's next
+    listed speaker who has not spoken on it yet (the talk before the discussion)."""
     item = _running_item(s, "give the floor")
-    if cmd.person is None:
-        if not item.queue:
-            raise _fail("invalid_state", f"the queue for {item.id!r} is empty")
+    if cmd.person is None and item.queue:
         hand = item.queue[0]
         person, kind, raised_at = hand.person, hand.kind, hand.raised_at
+    elif cmd.person is None:
+        spec = state.plan(s.id).items[s.current or 0]
+        heard = {turn.person for turn in item.turns} | ({item.floor.person} if item.floor else set())
+        listed = next((p for p in spec.speakers if p not in heard), None)
+        if listed is None:
+            what = "and its listed speakers have spoken" if spec.speakers else "and it has no listed speaker"
+            raise _fail("invalid_state", f"the queue for “{spec.title}” is empty {what}")
+        person, kind, raised_at = listed, "contribution", None
     else:
         found = _known_person(state, cmd.person)
         person = found.id

@@ -21,7 +21,7 @@ MODERATOR_ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction("start_pause", "space", "Start/Pause", "Start the session, or pause and resume it"),
     ConsoleAction("next_item", "n", "Next", "Move to the next item"),
     ConsoleAction("prev_item", "p", "Prev", "Go back to the previous item", footer=False),
-    ConsoleAction("give_floor", "f", "Floor", "Give the floor to the next in the queue (or the selected person)"),
+    ConsoleAction("give_floor", "f", "Floor", "Give the floor: the next in the queue, the selected person, else the item's listed speaker"),
     ConsoleAction("end_turn", "e", "End turn", "End the current turn"),
     ConsoleAction("help", "question_mark", "Keys", "Show every key"),
     ConsoleAction("add_minute", "plus", "+1m", "Add a minute to the current item", footer=False),
