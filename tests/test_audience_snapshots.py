@@ -161,3 +161,16 @@ async def test_offline_the_bar_says_what_it_means_for_this_view(
         await drawn(pilot)
         bar = str(app.screen.query_one("#connection").render())
         assert "○ reconnecting" in bar and says in bar and not_said not in bar, bar
+
+
+async def test_a_link_that_fails_unexpectedly_ends_the_console_with_the_reason() -> None:
+    class Broken(CannedLink):
+        async def run(self, changed: Callable[[], None]) -> None:
+            raise RuntimeError("something no one planned for")
+
+    link = Broken(discussion().state, at(28.25), role="display", status="connecting")
+    app = create_app(link, local_zone=UTC)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.return_code is not None, "the console to end")
+    assert app.return_code == 1
+    assert link.status == "refused" and "something no one planned for" in link.detail

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label
+from textual.worker import Worker, WorkerState
 
 from ..client import ClientError, CommandRefused
 from ..core.commands import Command
@@ -136,6 +137,18 @@ class ConsoleApp(App[None]):
         screen = self.screen
         if getattr(screen, "ready", False):
             screen.refresh_view()  # type: ignore[attr-defined]
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The link's worker failed on something it did not expect: say so, instead of showing
+        "Connecting…" (or a state growing old) forever."""
+        if event.worker.name != "link" or event.state != WorkerState.ERROR:
+            return
+        self.link.status, self.link.detail = "refused", f"the link failed: {event.worker.error!r}"
+        if self.role_screen is None:
+            self.exit(return_code=1)  # `modconsole join` prints the reason
+        else:
+            self.notify(self.link.detail, title="Disconnected for good", severity="error", timeout=60)
+            self._tick()
 
     def send_command(self, command: Command) -> None:
         self.run_worker(self._send(command), group="commands", exit_on_error=False)
