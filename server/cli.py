@@ -138,6 +138,11 @@ async def _serve(args: argparse.Namespace) -> int:
     port = await server.start(args.host, args.port, ssl=context)
     scheme = "wss" if context else "ws"
     print(f"listening on {scheme}://{args.host}:{port}", flush=True)
+    for event_id, runtime in server.events.items():
+        title = runtime.state.agenda.title if runtime.state.agenda is not None else ""
+        print(f"  event {event_id}: {title} ({len(runtime.entries):,} log entries)", flush=True)
+    if args.time_scale != 1:
+        print(f"  rehearsal clock: ×{args.time_scale:g}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -197,3 +197,12 @@ def test_serve_refuses_a_port_in_use(cli, cli_server) -> None:
     result = cli("modconsole-server", "serve", "--db", cli_server.db, "--port", str(cli_server.port))
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{cli_server.port}" in result.stderr
+
+
+def test_serve_names_the_events_it_serves(cli_server) -> None:
+    """After "listening on", a line for each event: which one a token belongs to is not a guess."""
+    assert cli_server.process.stdout is not None
+    line = cli_server.process.stdout.readline()
+    event_id = cli_server.event_id
+    assert line == (f"  event {event_id}: COVID-19 cooperative countermeasures: C40 mayors' video conference "
+                    f"(2 log entries)\n"), line
