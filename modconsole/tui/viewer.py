@@ -123,6 +123,11 @@ def stage_messages(state: State, session: SessionState, now: int) -> list[Messag
             and now - m.at <= STAGE_MESSAGE_S * 1000 and session.status != "ended"]
 
 
+def day_and_time(iso: str | None) -> str:
+    """"Fri 27 Mar 23:15": a start that may lie days ahead (a programme's later sessions) says which day."""
+    return datetime.fromisoformat(iso).strftime("%a %d %b %H:%M") if iso else ""
+
+
 def next_item(view: dict[str, Any]) -> dict[str, Any] | None:
     """The item "next" moves to, as the core chose it: once none is left after the current one, an item
     a goto jumped over (its time to begin is ``view["next_start"]``). None only when nothing is to come."""
@@ -251,7 +256,7 @@ class NowPanel(TimerPanel):
         if view["status"] == "not_started" or view["current_item"] is None:
             title.update(Text(f"{view['title']} — not started", overflow="ellipsis", no_wrap=True))
             digits.update("--:--")
-            phase.update(f"Planned start {hhmm(view['planned_start'])} {city}".rstrip())
+            phase.update(f"Planned start {day_and_time(view['planned_start'])} {city}".rstrip())
             upcoming.update(Text(f"First: {coming['title']}" if coming else "", overflow="ellipsis", no_wrap=True))
             return
         if view["status"] == "ended":
