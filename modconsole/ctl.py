@@ -20,9 +20,9 @@ from pydantic import ValidationError
 
 from .client import ClientError, CommandRefused, MeetingClient, check_url
 from .core import commands as c
-from .core.decide import resolve_target
+from .core.decide import resolve_target, undo_target
 from .core.durations import format_duration, parse_duration
-from .core.events import HAND_KINDS
+from .core.events import ACTION_WORDS, HAND_KINDS
 from .core.state import State
 from .core.view import default_session, recovery_plan, session_view, state_view
 
@@ -325,6 +325,8 @@ async def run(args: argparse.Namespace) -> int:
                     as_json,
                 )
             return _print_state(client.state, client.server_now(), as_json, getattr(args, "session", None))
+        # What the undo will take back, as the server decides it: said with the answer.
+        undoing = undo_target(client.state, command.session) if isinstance(command, c.Undo) else None
         ack = await client.command(command)
         state = await client.wait_for(lambda s: s.seq >= ack.seq)
     except CommandRefused as exc:
@@ -348,10 +350,14 @@ async def run(args: argparse.Namespace) -> int:
     now = client.server_now()
     session = state.session(command.session) if command.session else default_session(state)
     view = session_view(state, session, now) if session is not None else None
+    undone = None if undoing is None else {"seq": undoing[0], "type": undoing[1],
+                                            "what": ACTION_WORDS.get(undoing[1], undoing[1])}
     if as_json:
-        print(json.dumps({"ok": True, "seq": ack.seq, "session": view}, ensure_ascii=False))
+        print(json.dumps({"ok": True, "seq": ack.seq, "session": view} | ({"undone": undone} if undone else {}),
+                         ensure_ascii=False))
     else:
-        print(f"ok ({args.verb}, seq {ack.seq})" + (f": {_session_line(view)}" if view else ""))
+        took_back = f" took back {undone['what']} (seq {undone['seq']})" if undone else ""
+        print(f"ok ({args.verb}, seq {ack.seq}){took_back}" + (f": {_session_line(view)}" if view else ""))
     return 0
 
 

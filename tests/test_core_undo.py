@@ -186,3 +186,10 @@ def test_hand_raised_after_a_mistaken_end_turn_does_not_queue_the_person_holding
     assert h.current.floor is not None and h.current.floor.person == "ann"
     assert h.current.queue == []
     check_structure(h.state)
+
+
+def test_every_timing_action_has_words_for_what_an_undo_took_back() -> None:
+    from modconsole.core.events import ACTION_WORDS
+
+    assert set(ACTION_WORDS) == set(TIMING_EVENTS)
+    assert all(words.startswith("the ") for words in ACTION_WORDS.values())

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from conftest import read_log
 
 
 def _iso_with_offset(value: Any) -> bool:
@@ -289,3 +290,22 @@ def test_a_stray_goto_to_the_closing_then_prev_loses_no_item(cli_server) -> None
     result = srv.ctl("state", token=moderator)
     line = next(line for line in result.stdout.splitlines() if line.split()[:2] == ["closing", "done"])
     assert line.split()[-1] == closing["actual_start"], line
+
+
+def test_undo_says_what_it_took_back(cli_server) -> None:
+    srv = cli_server
+    moderator = srv.tokens["tokens"]["moderator"]
+    for args in (["start"], ["extend", "5m"], ["message", "Please keep to time", "--to", "all"]):
+        assert srv.ctl(*args, token=moderator).returncode == 0
+    # The message is no timing action: the undo takes back the extension, and says so.
+    result = srv.ctl("undo", token=moderator)
+    assert result.returncode == 0, result.stderr
+    extension_seq = next(e.seq for e in read_log(srv.db, srv.event_id) if e.event.type == "session_extended")
+    took_back = f"ok (undo, seq {extension_seq + 2}) took back the extension (seq {extension_seq}): "
+    assert result.stdout.startswith(took_back), result.stdout
+    # Next back: the start.
+    started_seq = next(e.seq for e in read_log(srv.db, srv.event_id) if e.event.type == "session_started")
+    result = srv.ctl("undo", "--json", token=moderator)
+    assert _ok(result)["status"] == "not_started"
+    undone = json.loads(result.stdout)["undone"]
+    assert undone == {"seq": started_seq, "type": "session_started", "what": "the start of the session"}

@@ -216,6 +216,7 @@ async def test_plus_and_minus_change_the_items_duration_and_u_undoes(served: Ser
         await until(pilot, lambda: opening().duration_s == 180, "the undo to restore 3 minutes")
         assert [e.event.type for e in served.log()][-1] == "undone"
         await until(pilot, lambda: "3:00 planned" in phase_text(app), "3:00 planned again")
+        await until(pilot, lambda: "Undone: the time added to the item." in screen_text(app), "what undo took back")
         await until(pilot, lambda: asdict(app.link.state) == asdict(served.state),
                     "the replica to take the reset")
 

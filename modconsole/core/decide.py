@@ -433,12 +433,21 @@ def _apply_plan(state: State, s: SessionState, cmd: c.ApplyPlan, actor: c.Actor,
     return [e.PlanApplied(session=s.id, at=now, target_ms=target, durations=plan.durations)]
 
 
+def undo_target(state: State, session_id: str | None) -> tuple[int, str] | None:
+    """What an undo in a session (by default the one commands go to) would void: its newest timing action
+    still standing, as (sequence, event type), or None. Sessions side by side undo apart."""
+    found = state.session(session_id) if session_id is not None else default_session(state)
+    if found is None:
+        return None
+    mine = [(seq, kind) for seq, kind, session in state.timing_actions if session == found.id]
+    return mine[-1] if mine else None
+
+
 def _undo(state: State, s: SessionState, now: int) -> list[e.Event]:
-    """Void the session's newest timing action still standing (sessions side by side undo apart)."""
-    mine = [(seq, kind) for seq, kind, session in state.timing_actions if session == s.id]
-    if not mine:
+    target = undo_target(state, s.id)
+    if target is None:
         raise _fail("invalid_state", f"nothing to undo in session {s.id!r}")
-    seq, kind = mine[-1]
+    seq, kind = target
     return [e.Undone(at=now, seqs=(seq,), what=kind)]
 
 

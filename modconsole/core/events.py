@@ -269,3 +269,26 @@ TIMING_EVENTS = frozenset(
         "turn_time_added",
     }
 )
+
+# A timing action in words, for saying what an undo took back.
+ACTION_WORDS: dict[str, str] = {
+    "session_started": "the start of the session",
+    "session_paused": "the pause",
+    "session_resumed": "the resumption",
+    "session_ended": "the end of the session",
+    "session_extended": "the extension",
+    "item_changed": "the move to another item",
+    "item_skipped": "the skip",
+    "item_time_added": "the time added to the item",
+    "plan_applied": "the recovery plan",
+    "hand_moved": "the move in the queue",
+    "queue_cleared": "the clearing of the queue",
+    "queue_closed": "the closing of the queue",
+    "queue_opened": "the opening of the queue",
+    "turn_limit_set": "the turn limit",
+    "turn_started": "the floor given",
+    "turn_ended": "the end of the turn",
+    "turn_paused": "the pause of the turn",
+    "turn_resumed": "the resumption of the turn",
+    "turn_time_added": "the time added to the turn",
+}

@@ -150,12 +150,15 @@ class ConsoleApp(App[None]):
             self.notify(self.link.detail, title="Disconnected for good", severity="error", timeout=60)
             self._tick()
 
-    def send_command(self, command: Command) -> None:
-        self.run_worker(self._send(command), group="commands", exit_on_error=False)
+    def send_command(self, command: Command, done: str | None = None) -> None:
+        """Send a command; ``done``, if given, is said once the server has taken it."""
+        self.run_worker(self._send(command, done), group="commands", exit_on_error=False)
 
-    async def _send(self, command: Command) -> None:
+    async def _send(self, command: Command, done: str | None = None) -> None:
         try:
             await self.link.send(command)
+            if done:
+                self.notify(done)
         except CommandRefused as exc:
             self.notify(exc.message, title=f"Refused ({exc.code})", severity="error")
         except ClientError as exc:

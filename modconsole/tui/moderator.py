@@ -12,8 +12,9 @@ from textual.widgets import Footer, Header
 
 from ..client import ClientError
 from ..core import commands as c
-from ..core.decide import resolve_target
+from ..core.decide import resolve_target, undo_target
 from ..core.durations import format_duration
+from ..core.events import ACTION_WORDS
 from ..core.state import SessionState, State
 from ..core.view import default_session, recovery_plan, session_view
 from .actions import MODERATOR_ACTIONS, bindings
@@ -105,13 +106,13 @@ class ModeratorScreen(Screen[None]):
 
     # --- sending ------------------------------------------------------------------------------
 
-    def _send(self, command: c.Command, *, guarded: bool = False) -> None:
+    def _send(self, command: c.Command, *, guarded: bool = False, done: str | None = None) -> None:
         session = self.session()
         update: dict[str, Any] = {"session": session.id if session else None}
         if guarded and session is not None:
             # Two moderators pressing the same key at once move the meeting once.
             update["expected_seq"] = session.rev
-        self.console.send_command(command.model_copy(update=update))
+        self.console.send_command(command.model_copy(update=update), done)
 
     def action_start_pause(self) -> None:
         session = self.session()
@@ -171,7 +172,10 @@ class ModeratorScreen(Screen[None]):
         self._send(c.CloseQueue() if item.queue_open else c.OpenQueue())
 
     def action_undo(self) -> None:
-        self._send(c.Undo())
+        session, state = self.session(), self.console.link.state
+        target = undo_target(state, session.id) if session is not None and state is not None else None
+        # Said once the server has taken it: an undo that moved the meeting back says what it took back.
+        self._send(c.Undo(), done=f"Undone: {ACTION_WORDS.get(target[1], target[1])}." if target else None)
 
     def action_goto_selected(self) -> None:
         item = self.query_one(Rundown).selected_item
