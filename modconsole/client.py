@@ -183,6 +183,8 @@ class MeetingClient:
         except (OSError, TimeoutError) as exc:
             reset = isinstance(exc, ConnectionResetError)
             why = str(exc) or ("the connection was reset" if reset else type(exc).__name__)
+            if isinstance(exc, ConnectionRefusedError):
+                why = "nothing is listening there (connection refused); is the server running, on that port?"
             if reset and self.url.startswith("wss://"):
                 why += "; is it a wss:// server?"  # a plain server drops a TLS greeting without a word
             raise ClientError("unreachable", f"cannot reach {self.url}: {why}") from exc

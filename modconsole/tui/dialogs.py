@@ -209,6 +209,7 @@ class KeysScreen(ModalScreen[None]):
         table.add_columns("Key", "Action")
         for action in self.actions:
             table.add_row(key_label(action.key), action.description)
+        table.add_row("Tab", "Switch between the rundown and the queue; ↑/↓ pick the row g, k and f act on")
         table.add_row("Ctrl+P", "Command palette")
         table.add_row("Ctrl+Q", "Quit")
 
