@@ -121,3 +121,15 @@ def test_scenes_are_what_they_claim() -> None:
     order = view("point_of_order")
     assert order["queue"][0]["kind"] == "point_of_order" and order["queue"][0]["person"] == "lima"
     assert order["floor"]["person"] == "lagos" and order["floor"]["phase"] == "warning"
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_durations_of_an_hour_or_more_are_shown_whole(size: str) -> None:
+    """"1:03:00*" in a column sized for "45:00": the column widens, the title gives way."""
+    from tui_support import screen_text
+
+    meeting = Meeting().do(c.Start(), 0).do(c.AddTime(delta_s=3600), 1)  # the opening: 3:00 + 1:00:00
+    app = create_app(CannedLink(meeting.state, at(2)), local_zone=UTC)
+    async with app.run_test(size=SIZES[size]) as pilot:
+        await drawn(pilot)
+        assert "1:03:00*" in screen_text(app)

@@ -125,6 +125,20 @@ Column = tuple[str, int]  # label and width; width 0 is the title, which takes w
 MIN_TITLE = 22
 
 
+def needed(columns: list[Column], rows: list[tuple[Any, ...]]) -> list[Column]:
+    """The columns widened where a cell needs more than the usual width (a duration of an hour or more,
+    "1:30:00", in a column sized for "45:00"): one more than the longest cell, so a space still
+    separates the figures. Only ever wider: the title gives way."""
+    out = []
+    for index, (label, w) in enumerate(columns):
+        if w and label:
+            longest = max((len(cell.plain if isinstance(cell, Text) else str(cell)) for cell in
+                           (row[index] for row in rows)), default=0)
+            w = max(w, longest + 1)
+        out.append((label, w))
+    return out
+
+
 def fit_columns(table: DataTable[Any], columns: list[Column], width: int) -> None:
     """Lay out columns without cell padding: figures are right-aligned in a width one wider
     than they need, so a space always separates them, and the title takes the rest."""
@@ -160,13 +174,14 @@ class Rundown(DataTable[Any]):
             return
         width = self.size.width
         wide = width >= sum(w for _, w in self.WIDE) + MIN_TITLE
-        shape = (view["id"], width, tuple(i["id"] for i in view["items"]))
         current = None if view["status"] == "ended" else view["current_item"]
         rows = [self._row(item, current, wide) for item in view["items"]]
+        columns = needed(self.WIDE if wide else self.NARROW, rows)
+        shape = (view["id"], width, tuple(i["id"] for i in view["items"]), tuple(columns))
         if shape != self._shape:
             self._shape = shape
             cursor = self.cursor_row
-            fit_columns(self, self.WIDE if wide else self.NARROW, width)
+            fit_columns(self, columns, width)
             for item, row in zip(view["items"], rows, strict=True):
                 self.add_row(*row, key=item["id"])
             if 0 <= cursor < self.row_count:
@@ -223,10 +238,11 @@ class QueuePanel(Vertical):
     def on_mount(self) -> None:
         self._people: tuple[str, ...] = ()
         self._width = -1
+        self._laid_out: list[Column] = []
 
-    def _columns(self, table: DataTable[Any]) -> None:
+    def _columns(self, table: DataTable[Any], columns: list[Column]) -> None:
         width = table.size.width or self.size.width
-        fit_columns(table, self.WIDE if self._wide else self.NARROW, width)
+        fit_columns(table, columns, width)
         self._people = ()
 
     @property
@@ -264,12 +280,13 @@ class QueuePanel(Vertical):
             text.append(f" · {floor['name']}", style="bold")
             floor_label.update(text)
             floor_label.set_classes(f"phase-{floor['phase']}")
-        if self.size.width != self._width:
-            self._width = self.size.width
-            self._columns(table)
         wide = self._wide
-        people = tuple(h["person"] for h in queue)
         rows = [self._row(h, roster, online, wide) for h in queue]
+        columns = needed(self.WIDE if wide else self.NARROW, rows)  # an estimate of an hour or more
+        if (self.size.width, columns) != (self._width, self._laid_out):
+            self._width, self._laid_out = self.size.width, columns
+            self._columns(table, columns)
+        people = tuple(h["person"] for h in queue)
         if people != self._people:
             self._people = people
             cursor = table.cursor_row
