@@ -242,7 +242,10 @@ async def test_sigterm_closes_cleanly(servers, event_db) -> None:
         await asyncio.wait_for(client.closed.wait(), 5)
         assert client.close_code == 1001
     assert server.process.stdout is not None
-    assert (await server.process.stdout.read()).decode().strip() == "stopped"
+    # After "listening on": the event it serves and its rehearsal clock, then its last word on a clean stop.
+    rest = (await server.process.stdout.read()).decode().splitlines()
+    assert rest[0].startswith(f"  event {created.event_id}: ") and rest[0].endswith(" log entries)"), rest
+    assert rest[1:] == [f"  rehearsal clock: ×{SCALE:g}", "stopped"], rest
     await _close(moderator, display)
 
     # And it starts again on the same log, where it was.
