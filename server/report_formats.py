@@ -126,14 +126,46 @@ def _summary(report: Report) -> list[str]:
     sessions = _n(t.sessions, "session")
     if t.sessions > 1:
         sessions += " (their times added up)"
-    lines = [f"{sessions}: planned {dur(t.planned_duration_s)}, ran {dur(t.actual_duration_s)}, "
-             f"{_over(t.overrun_s)} ({t.overrun_pct:+.1f} %)"]
+    lines = [_summary_line(report, sessions)]
     if t.extended_s:
         lines.append(f"extended on purpose by {dur(t.extended_s)}; {_unplanned(t.unplanned_overrun_s)}")
     else:
         lines.append("not extended; all of the overrun was unplanned" if t.overrun_s >= 1 else "not extended")
     lines.append(f"{_n(t.turns, 'turn')}, {dur(t.speaking_s)} of speaking")
     return lines
+
+
+def _summary_line(report: Report, sessions: str) -> str:
+    """Planned, ran and over plan on one line, in figures that can be checked against each other: once
+    every session has ended, ran less planned is the overrun; before that, the overrun (and its share)
+    is of the plan used so far, which the line names."""
+    t = report.totals
+    started = [s for s in report.sessions if s.actual_start is not None]
+    ended = [s for s in started if s.actual_end is not None]
+    under_way = len(started) - len(ended)
+    not_started = len(report.sessions) - len(started)
+    if not started:
+        return f"{sessions}: planned {dur(t.planned_duration_s)}; {'none' if t.sessions > 1 else 'not'} started yet"
+    if len(ended) == len(report.sessions):
+        return (f"{sessions}: planned {dur(t.planned_duration_s)}, ran {dur(t.actual_duration_s)}, "
+                f"{_over(t.overrun_s)} ({t.overrun_pct:+.1f} %)")
+    if len(report.sessions) == 1:
+        head = f"{sessions}, not ended: planned {dur(t.planned_duration_s)}"
+    else:
+        counts = [f"{len(ended)} ended" if ended else "", f"{under_way} under way" if under_way else "",
+                  f"{not_started} not started" if not_started else ""]
+        head = f"{sessions}: planned {dur(t.planned_duration_s)} ({', '.join(c for c in counts if c)})"
+    so_far = dur(t.planned_so_far_s)
+    if not under_way:
+        run = "the session" if len(ended) == 1 else f"the {len(ended)} sessions"
+        which = f"the {so_far} planned for {run} run so far"
+    elif not ended:
+        which = f"the {so_far} of plan used by the items done or under way"
+    else:
+        which = (f"the {so_far} of plan used so far (all of it for the {_n(len(ended), 'session')} ended; "
+                 "for those under way, what their items done or under way used)")
+    return (f"{head}; ran {dur(t.actual_duration_s)} so far, against {which}: "
+            f"{_over(t.overrun_s)} ({t.overrun_pct:+.1f} % of {so_far})")
 
 
 def _over(seconds: float) -> str:
@@ -165,9 +197,16 @@ def _why(session: SessionReport) -> list[str]:
         return ["Not started."]
     lines = []
     if session.actual_end is None:
-        lines.append(f"Not ended: {session.status.replace('_', ' ')} when the log stops, after "
-                     f"{dur(session.actual_duration_s)}; {dur(abs(session.overrun_s))} "
-                     f"{'behind' if session.overrun_s > 0 else 'ahead of'} plan so far.")
+        # Ran less the plan used so far is the overrun: the full plan is not (the rest is still to run).
+        so_far = dur(session.planned_so_far_s)
+        if abs(session.overrun_s) < 1:
+            behind = "on plan so far"
+        else:
+            behind = (f"{dur(abs(session.overrun_s))} {'behind' if session.overrun_s > 0 else 'ahead of'} plan "
+                      f"so far ({session.overrun_pct:+.1f} % of {so_far})")
+        lines.append(f"Not ended: {session.status.replace('_', ' ')} when the log stops. "
+                     f"Planned {dur(session.planned_duration_s)}; ran {dur(session.actual_duration_s)} so far, "
+                     f"against the {so_far} of plan used by the items done or under way: {behind}.")
     else:
         lines.append(f"Planned {dur(session.planned_duration_s)}, ran {dur(session.actual_duration_s)}: "
                      f"{_over(session.overrun_s)} ({session.overrun_pct:+.1f} %).")
@@ -249,13 +288,26 @@ def _explained(report: Report, session: SessionReport) -> tuple[str, list[str]]:
     lines.append(f"Together: {signed(total)}")
     if session.actual_end is not None and abs(session.overrun_s) >= 60:
         heading = f"Why {dur(session.planned_duration_s)} became {dur(session.actual_duration_s)}:"
+    elif session.actual_end is None:
+        heading = f"Where the time went, against the {dur(session.planned_so_far_s)} of plan used so far:"
     else:
         heading = "Where the time went, against the plan:"
     return heading, lines
 
 
+def _actual_range(session: SessionReport) -> str:
+    """"actual 10:07–16:14"; "actual 05:57– (running)" for a session not ended; "not started"."""
+    if session.actual_start is None:
+        return "not started"
+    if session.actual_end is None:
+        return f"actual {hhmm(session.actual_start)}– ({session.status.replace('_', ' ')})"
+    return f"actual {hhmm(session.actual_start)}–{hhmm(session.actual_end)}"
+
+
 def _item_notes(item: ItemReport, turns: int) -> str:
     notes = []
+    if item.status == "current":  # only before the session ends: the end closes the current item
+        notes.append("under way")
     if item.skipped:
         notes.append("skipped")
     if item.added_s:
@@ -311,6 +363,15 @@ def _shown_shares(report: Report) -> list[tuple[str, list[Share]]]:
             if len(shares) >= 2 or key in ("gender", "country")]
 
 
+def _days_so_far(report: Report) -> bool:
+    """Whether some day has not run in full, so that its ± is of less than its plan."""
+    return any(abs(d.totals.planned_so_far_s - d.totals.planned_duration_s) >= 1 for d in report.days)
+
+
+_DAYS_SO_FAR = ("± is ran less planned so far: the sessions ended count with all of their plan, those under way "
+                "with the plan their items done or under way used, those not started with none.")
+
+
 # --------------------------------------------------------------------------- Markdown
 
 
@@ -327,18 +388,21 @@ def render_markdown(report: Report) -> str:
     out += [f"- {line}" for line in _summary(report)]
     out.append("")
     if len(report.days) > 1:
-        out += ["## Days", "", "| day | sessions | planned | ran | ± | extended | turns |",
-                "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        so_far = _days_so_far(report)
+        out += ["## Days", "", f"| day | sessions | planned |{' planned so far |' if so_far else ''} ran | ± | "
+                "extended | turns |", f"| --- | ---: | ---: |{' ---: |' if so_far else ''} ---: | ---: | ---: | ---: |"]
         for d in report.days:
             out.append(f"| {d.day} | {d.totals.sessions} | {dur(d.totals.planned_duration_s)} | "
-                       f"{dur(d.totals.actual_duration_s)} | {signed(d.totals.overrun_s)} | "
+                       + (f"{dur(d.totals.planned_so_far_s)} | " if so_far else "")
+                       + f"{dur(d.totals.actual_duration_s)} | {signed(d.totals.overrun_s)} | "
                        f"{dur(d.totals.extended_s)} | {d.totals.turns} |")
+        if so_far:
+            out += ["", _DAYS_SO_FAR]
         out.append("")
     for session in report.sessions:
         out += [f"## {_md_cell(session.title)} ({session.id})", ""]
         out.append(f"{session.day}{' · ' + session.room if session.room else ''} · planned "
-                   f"{hhmm(session.planned_start)}–{hhmm(session.planned_end)}, actual "
-                   f"{hhmm(session.actual_start)}–{hhmm(session.actual_end)}"
+                   f"{hhmm(session.planned_start)}–{hhmm(session.planned_end)}, {_actual_range(session)}"
                    + (" · rehearsal clock" if session.rehearsal else ""))
         out.append("")
         out += _why(session)
@@ -485,11 +549,19 @@ def render_html(report: Report) -> str:
         out.append('<p class="rehearsal">Rehearsal clock: the figures are on the event clock, not the wall clock.</p>')
     out.append("<h2>Summary</h2><ul>" + "".join(f"<li>{esc(line)}</li>" for line in _summary(report)) + "</ul>")
     if len(report.days) > 1:
-        out.append("<h2>Days</h2>" + head("day", "sessions", "planned", "ran", "±", "extended", "turns"))
-        out += [row(d.day, d.totals.sessions, dur(d.totals.planned_duration_s), dur(d.totals.actual_duration_s),
-                    signed(d.totals.overrun_s), dur(d.totals.extended_s), d.totals.turns, numeric=(1, 2, 3, 4, 5, 6))
-                for d in report.days]
-        out.append("</table>")
+        if _days_so_far(report):
+            out.append("<h2>Days</h2>" + head("day", "sessions", "planned", "planned so far", "ran", "±", "extended",
+                                              "turns"))
+            out += [row(d.day, d.totals.sessions, dur(d.totals.planned_duration_s), dur(d.totals.planned_so_far_s),
+                        dur(d.totals.actual_duration_s), signed(d.totals.overrun_s), dur(d.totals.extended_s),
+                        d.totals.turns, numeric=(1, 2, 3, 4, 5, 6, 7)) for d in report.days]
+            out.append(f"</table><p>{esc(_DAYS_SO_FAR)}</p>")
+        else:
+            out.append("<h2>Days</h2>" + head("day", "sessions", "planned", "ran", "±", "extended", "turns"))
+            out += [row(d.day, d.totals.sessions, dur(d.totals.planned_duration_s), dur(d.totals.actual_duration_s),
+                        signed(d.totals.overrun_s), dur(d.totals.extended_s), d.totals.turns,
+                        numeric=(1, 2, 3, 4, 5, 6)) for d in report.days]
+            out.append("</table>")
     for session in report.sessions:
         out.append(f"<h2>{esc(session.title)} <small>({esc(session.id)}, {esc(session.day)}"
                    f"{', ' + esc(session.room) if session.room else ''})</small></h2>")

@@ -9,6 +9,12 @@ byte for byte: nothing here reads the clock.
 Pauses are treated one way everywhere: an item's or a turn's duration is its
 running time, pauses excluded; a session's actual duration is wall time from
 start to end, pauses included, and the pauses are shown as their own line.
+
+Overrun is measured against the plan the figure covers, ``planned_so_far_s``: the whole plan of a
+session that ended; for one not ended, the plan its items done or under way have used (each done item
+its plan, the item under way up to its plan); for totals, the sum over the sessions started. So
+``actual_duration_s - planned_so_far_s == overrun_s`` always, and ``overrun_pct`` is a share of
+``planned_so_far_s`` (the same as of ``planned_duration_s`` once every session has ended).
 """
 
 from __future__ import annotations
@@ -124,6 +130,10 @@ class SessionReport(_Model):
     items: list[ItemReport]
     overrun_explained: list[OverrunPart]
     rehearsal: bool
+    # The plan overrun_s and overrun_pct are measured against: planned_duration_s once ended, the plan
+    # used so far by the items done or under way before that, 0 before the start. (Last, so the columns
+    # of the sessions CSV keep their places.)
+    planned_so_far_s: float
 
 
 class Totals(_Model):
@@ -136,6 +146,7 @@ class Totals(_Model):
     unplanned_overrun_s: float
     speaking_s: float
     turns: int
+    planned_so_far_s: float  # the sessions' planned_so_far_s added up: what overrun_s and overrun_pct are of
 
 
 class DayReport(_Model):
@@ -413,12 +424,13 @@ def _session_report(state: State, agenda: Agenda, session_id: str, live: Session
         actual_start=iso(live.started_at), actual_end=iso(live.ended_at),
         start_delay_s=None if live.started_at is None else round((live.started_at - schedule[0]) / SEC, 1),
         planned_duration_s=planned_duration, actual_duration_s=round(actual, 1),
-        overrun_s=round(overrun, 1), overrun_pct=_pct(overrun, planned_duration),
+        overrun_s=round(overrun, 1), overrun_pct=_pct(overrun, budget),
         extended_s=live.extended_s, unplanned_overrun_s=round(overrun - live.extended_s, 1),
         paused_s=round(paused, 1),
         pauses=fold.pauses.get(plan.id, 0),
         extensions=fold.extensions.get(plan.id, []), plans_applied=fold.plans.get(plan.id, []),
         items=items, overrun_explained=explained, rehearsal=state.rehearsal,
+        planned_so_far_s=round(budget, 1) if live.started_at is not None else 0.0,
     )
 
 
@@ -503,12 +515,15 @@ def _totals(sessions: Iterable[SessionReport], turns: list[TurnReport]) -> Total
     actual = sum(s.actual_duration_s for s in sessions)
     started = [s for s in sessions if s.actual_start is not None]
     overrun = sum(s.overrun_s for s in started)
+    # The overrun covers the sessions started, and of those not ended only what has run: so does its base.
+    so_far = sum(s.planned_so_far_s for s in started)
     extended = sum(s.extended_s for s in sessions)
     return Totals(
         sessions=len(sessions), planned_duration_s=planned, actual_duration_s=round(actual, 1),
-        overrun_s=round(overrun, 1), overrun_pct=_pct(overrun, sum(s.planned_duration_s for s in started)),
+        overrun_s=round(overrun, 1), overrun_pct=_pct(overrun, so_far),
         extended_s=extended, unplanned_overrun_s=round(sum(s.unplanned_overrun_s for s in started), 1),
         speaking_s=round(sum(t.speaking_s for t in turns), 1), turns=len(turns),
+        planned_so_far_s=round(so_far, 1),
     )
 
 

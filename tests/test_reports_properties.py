@@ -11,7 +11,9 @@ What must hold, whatever the script:
 - a session's time is its items' running time plus its pauses, nothing else: no time falls
   between items (no "between items" line), and the parts of ``overrun_explained`` add up to
   ``overrun_s``; for an ended session the overrun is actual less planned, and the unplanned part
-  is the overrun less the extension. With a clock in whole seconds every one of these is exact;
+  is the overrun less the extension. Ended or not, the overrun is actual less the plan used so far
+  (``planned_so_far_s``: all of it once ended, never more than all of it), and its percentage is of
+  that plan, in the totals too. With a clock in whole seconds every one of these is exact;
   with milliseconds it holds within the 0.1 s rounding of each figure;
 - speaking shares for every tag add up to 100 % within rounding (0.05 per row);
 - voided entries never count: the report of the log equals the report of the log with the voided
@@ -129,6 +131,13 @@ def _rounding(whole_seconds: bool, figures: int) -> float:
     return 1e-6 if whole_seconds else 0.05 * figures + 1e-6
 
 
+def _pct_rounding(whole_seconds: bool, part: float, whole: float, figures: int) -> float:
+    """How far a percentage (rounded to 0.1) can stray from one worked out again from its part and whole,
+    each a sum of ``figures`` figures rounded to 0.1 s: far, when the whole is a fraction of a second."""
+    slack = _rounding(whole_seconds, figures)
+    return 0.05 + 1e-6 + 100 * slack * (1 + abs(part) / whole) / max(whole - slack, 1e-9)
+
+
 def _check_timing(report: Report, whole_seconds: bool) -> None:
     turns_of: dict[tuple[str, str], list[float]] = {}
     for turn in report.turns:
@@ -142,7 +151,18 @@ def _check_timing(report: Report, whole_seconds: bool) -> None:
             assert sum(mine) <= item.actual_duration_s + _rounding(whole_seconds, len(mine) + 1)
         if session.actual_start is None:
             assert session.actual_duration_s == 0 and not session.overrun_explained
+            assert session.planned_so_far_s == session.overrun_pct == 0
             continue
+        # The overrun and its percentage are of the plan used so far; so are the totals'.
+        assert session.actual_duration_s - session.planned_so_far_s == pytest.approx(
+            session.overrun_s, abs=_rounding(whole_seconds, 3))
+        assert 0 <= session.planned_so_far_s <= session.planned_duration_s
+        if session.actual_end is not None:
+            assert session.planned_so_far_s == session.planned_duration_s
+        if session.planned_so_far_s:
+            assert session.overrun_pct == pytest.approx(
+                100 * session.overrun_s / session.planned_so_far_s,
+                abs=_pct_rounding(whole_seconds, session.overrun_s, session.planned_so_far_s, 1))
         ran = sum(item.actual_duration_s for item in session.items)
         slack = _rounding(whole_seconds, len(session.items) + 2)
         assert ran + session.paused_s == pytest.approx(session.actual_duration_s, abs=slack)
@@ -158,6 +178,13 @@ def _check_timing(report: Report, whole_seconds: bool) -> None:
                                                             abs=_rounding(whole_seconds, 2))
     assert report.totals.speaking_s == pytest.approx(sum(t.speaking_s for t in report.turns),
                                                      abs=_rounding(whole_seconds, 1))
+    for totals in [report.totals, *(d.totals for d in report.days)]:
+        assert totals.actual_duration_s - totals.planned_so_far_s == pytest.approx(
+            totals.overrun_s, abs=_rounding(whole_seconds, 3 * len(report.sessions)))
+        if totals.planned_so_far_s:
+            assert totals.overrun_pct == pytest.approx(
+                100 * totals.overrun_s / totals.planned_so_far_s,
+                abs=_pct_rounding(whole_seconds, totals.overrun_s, totals.planned_so_far_s, len(report.sessions)))
 
 
 def _check_shares(report: Report) -> None:
