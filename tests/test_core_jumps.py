@@ -119,9 +119,10 @@ def test_items_a_goto_jumped_over_stay_pending_and_come_next() -> None:
     assert h.view()["next_item"] == "discussion"
     (changed,) = h.ok(c.Next())
     assert (changed.how, changed.item) == ("next", "discussion")
-    # After the discussion, the closing again, for the 4 minutes it has left (then "end", or "next" to it).
-    assert h.view()["next_item"] == "closing"
-    assert h.projection().projected_end == h.now + 15 * MIN + 4 * MIN
+    # The closing was left by "next": the chair is through with it (prev or goto would have kept it to
+    # come, as in the test above). After the discussion, nothing is left but "end".
+    assert h.view()["next_item"] is None
+    assert h.projection().projected_end == h.now + 15 * MIN
 
 
 def test_prev_after_a_goto_returns_where_the_chair_was() -> None:
@@ -224,3 +225,27 @@ def check(h: Harness) -> None:
     current = h.current
     left = max(0, current.duration_s * 1000 - current.timer.elapsed_ms(h.now))
     assert proj.projected_end >= h.now + left + sum(items[i].duration_s for i in pending) * 1000
+
+
+def test_an_item_left_by_next_does_not_come_again() -> None:
+    """Goto forward to the discussion, next through the closing and the items jumped over: the
+    discussion ran in full and the chair moved on from it, so it is not "next" again and the closing,
+    left at 1 of its 5 minutes, counts as the minute it ran, not as 4 more to come."""
+    h = Harness(mayors_agenda())
+    h.ok(c.Start())
+    h.advance(60)
+    h.ok(c.Goto(item="discussion"))
+    h.advance(15 * 60)
+    h.ok(c.Next())  # to the closing
+    h.advance(60)
+    for expected in ("seoul-briefing", "cities-share"):  # then the items the goto jumped over
+        (changed,) = h.ok(c.Next())
+        assert changed.item == expected
+        h.advance(60)
+    view = h.view()
+    assert view["next_item"] is None  # nothing left: not the discussion or the closing again
+    closing = items_of(view)["closing"]
+    assert closing["over_under_s"] == -4 * 60  # ran 1:00 of 5:00, and that is all it will run
+    refused = h.rejected(c.Next(), code="invalid_state")
+    assert "use end" in refused.message
+    assert h.projection().projected_end == h.now + 12 * MIN - MIN  # only what is left of cities-share

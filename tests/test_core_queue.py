@@ -43,6 +43,7 @@ class QueueMachine(RuleBasedStateMachine):
         self.withdrawn: list[set[str]] = [set() for _ in range(ITEMS)]
         self.points_moved = [False] * ITEMS
         self.visited = [True] + [False] * (ITEMS - 1)  # items that have been current (none is ever skipped)
+        self.finished = [False] * ITEMS  # items left by "next" (not gone back to since)
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -187,14 +188,17 @@ class QueueMachine(RuleBasedStateMachine):
             assert target is not None
             # Leaving an item closes its turn; its queue stays for when it is re-opened.
             self.floor[self.current] = None
+            self.finished[self.current] = command.type == "next"
             self.current = target
             self.visited[target] = True
+            self.finished[target] = False
 
     @rule()
     def next_item(self) -> None:
-        # The following item; after the last, the first one a goto jumped over.
+        # The first following item the chair is not through with; after those, the first a goto jumped over.
+        after = [i for i in range(self.current + 1, ITEMS) if not self.finished[i]]
         jumped_over = [i for i in range(self.current) if not self.visited[i]]
-        target = self.current + 1 if self.current + 1 < ITEMS else (jumped_over[0] if jumped_over else None)
+        target = after[0] if after else (jumped_over[0] if jumped_over else None)
         self.change_item(c.Next(), target)
 
     @rule()

@@ -99,6 +99,9 @@ class ItemState:
     timer: Timer = field(default_factory=Timer)
     ended_at: int | None = None
     reopened: int = 0
+    # Left by "next": the chair is through with it, and it does not come again unless gone back to. An item
+    # left by "prev" or "goto" still comes, for what is left of its plan.
+    finished: bool = False
     queue: list[Hand] = field(default_factory=list)
     queue_open: bool = True
     turn_limit_s: int | None = None
@@ -225,6 +228,7 @@ def _enter_item(session: SessionState, index: int, at: int) -> None:
         item.reopened += 1
     item.status = "current"
     item.ended_at = None
+    item.finished = False
     session.current = index
     if session.status == "running":
         item.timer.start(at)
@@ -330,7 +334,10 @@ def _item_changed(state: State, s: SessionState, e) -> None:  # type: ignore[no-
     index = s.index(e.item)
     if index is None:
         return
+    left = s.current_item
     _leave_item(s, e.at)
+    if left is not None and e.how == "next":
+        left.finished = True
     _enter_item(s, index, e.at)
 
 

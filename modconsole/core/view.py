@@ -59,17 +59,20 @@ def _day_shift_anchor(state: State, session: SessionState) -> datetime:
 def upcoming(session: SessionState) -> list[int]:
     """The items still to come after the current one, in the order ``next`` takes them.
 
-    First every item after the current one that is not skipped: pending ones, and done ones that
-    ``next`` opens again (after a ``prev`` or a ``goto`` back) for what is left of their plan. Then
-    the pending items before the current one: those a ``goto`` jumped over, which have not run and
-    still have to. Before the start, every item not skipped; once the session ended, none.
+    First every item after the current one that is not skipped and not finished: pending ones, and
+    done ones the chair left by ``prev`` or ``goto`` (not by ``next``), which ``next`` opens again for
+    what is left of their plan. Then the pending items before the current one: those a ``goto``
+    jumped over, which have not run and still have to. Before the start, every item not skipped;
+    once the session ended, none.
     """
     if session.status == "ended":
         return []
     if session.current is None:
         return [index for index, item in enumerate(session.items) if item.status == "pending"]
     after = [
-        index for index in range(session.current + 1, len(session.items)) if session.items[index].status != "skipped"
+        index
+        for index in range(session.current + 1, len(session.items))
+        if session.items[index].status != "skipped" and not session.items[index].finished
     ]
     jumped_over = [index for index in range(session.current) if session.items[index].status == "pending"]
     return after + jumped_over
