@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import itertools
+import re
 import ssl as ssl_module
 import time
 import urllib.parse
@@ -183,7 +185,11 @@ class MeetingClient:
         except (OSError, TimeoutError) as exc:
             reset = isinstance(exc, ConnectionResetError)
             why = str(exc) or ("the connection was reset" if reset else type(exc).__name__)
-            if isinstance(exc, ConnectionRefusedError):
+            # Refused on every address the name resolved to (localhost: ::1 and 127.0.0.1) comes as one
+            # OSError listing them; its errno is not set, its text names each refusal.
+            codes = re.findall(r"\[Errno (\d+)\]", str(exc)) if str(exc).startswith("Multiple exceptions") else []
+            refused_all = bool(codes) and all(int(code) == errno.ECONNREFUSED for code in codes)
+            if isinstance(exc, ConnectionRefusedError) or refused_all:
                 why = "nothing is listening there (connection refused); is the server running, on that port?"
             if reset and self.url.startswith("wss://"):
                 why += "; is it a wss:// server?"  # a plain server drops a TLS greeting without a word

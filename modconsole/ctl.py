@@ -325,8 +325,14 @@ async def run(args: argparse.Namespace) -> int:
                     as_json,
                 )
             return _print_state(client.state, client.server_now(), as_json, getattr(args, "session", None))
-        # What the undo will take back, as the server decides it: said with the answer.
-        undoing = undo_target(client.state, command.session) if isinstance(command, c.Undo) else None
+        undoing = None
+        if isinstance(command, c.Undo):
+            # What it will take back, said with the answer; guarded, so that had another moderator acted
+            # in between, the server refuses it (stale) rather than undo something else.
+            undoing = undo_target(client.state, command.session)
+            session = client.state.session(command.session) if command.session else default_session(client.state)
+            if session is not None:
+                command = command.model_copy(update={"expected_seq": session.rev})
         ack = await client.command(command)
         state = await client.wait_for(lambda s: s.seq >= ack.seq)
     except CommandRefused as exc:

@@ -189,14 +189,15 @@ def test_a_participant_needs_a_name(cli_server) -> None:
     assert hand["person"].startswith("p-") and hand["name"] == "Ana Lima"
 
 
-def test_ctl_against_a_closed_port(cli) -> None:
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])  # localhost: often ::1 and 127.0.0.1, both refused
+def test_ctl_against_a_closed_port(cli, host: str) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     # Nothing listens there now.
-    result = cli("modconsole", "ctl", f"ws://127.0.0.1:{port}", "--token", "mc_whatever", "state")
+    result = cli("modconsole", "ctl", f"ws://{host}:{port}", "--token", "mc_whatever", "state")
     assert result.returncode == 1
-    assert result.stderr == (f"modconsole ctl: cannot reach ws://127.0.0.1:{port}: nothing is listening there "
+    assert result.stderr == (f"modconsole ctl: cannot reach ws://{host}:{port}: nothing is listening there "
                              "(connection refused); is the server running, on that port?\n"), result.stderr
 
 

@@ -174,8 +174,10 @@ class ModeratorScreen(Screen[None]):
     def action_undo(self) -> None:
         session, state = self.session(), self.console.link.state
         target = undo_target(state, session.id) if session is not None and state is not None else None
-        # Said once the server has taken it: an undo that moved the meeting back says what it took back.
-        self._send(c.Undo(), done=f"Undone: {ACTION_WORDS.get(target[1], target[1])}." if target else None)
+        # Guarded, so that what it says it took back is what it took back: had another moderator acted in
+        # between, the server refuses it (stale) rather than undo something else.
+        self._send(c.Undo(), guarded=True,
+                   done=f"Undone: {ACTION_WORDS.get(target[1], target[1])}." if target else None)
 
     def action_goto_selected(self) -> None:
         item = self.query_one(Rundown).selected_item
