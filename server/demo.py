@@ -27,6 +27,7 @@ from modconsole.agenda_files import load_agenda
 from modconsole.client import ClientError, MeetingClient
 from modconsole.core import commands as c
 from modconsole.core.agenda import Agenda
+from modconsole.core.decide import next_listed_speaker
 from modconsole.core.state import State
 from modconsole.protocol import Ack
 from modconsole.tui import LiveLink, create_app
@@ -109,8 +110,7 @@ async def _assist(chair: MeetingClient, state: State, now: int) -> None:
     assert item is not None
     expected = {"expected_seq": session.rev}
     listed = state.plan(session.id).items[session.current or 0].speakers
-    heard = {turn.person for turn in item.turns}
-    presenter = next((p for p in listed if p not in heard), None)
+    presenter = next_listed_speaker(state, session)
     # A listed speaker has a share of the item's time; anyone else the turn limit (90 s without one).
     if item.floor is not None and item.floor.person in listed:
         limit = item.duration_s // len(listed)

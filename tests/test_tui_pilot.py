@@ -231,6 +231,20 @@ async def test_x_extends_the_session_by_five_minutes(served: Served) -> None:
         assert "RUNNING  0:00 of 50:00 (+5:00 ext.)" in screen_text(app)
 
 
+async def test_f_with_nobody_queued_gives_the_floor_to_the_items_listed_speaker(served: Served) -> None:
+    async with console(served, served.tokens.moderator) as (app, pilot):
+        await start(app, pilot, served)  # the opening, by the chair: Eric Garcetti is its listed speaker
+        await pilot.press("f")
+        await until(pilot, lambda: "Eric Garcetti" in floor_text(app), "the listed speaker to have the floor")
+        turn = next(e for e in served.log() if e.event.type == "turn_started")
+        assert turn.event.person == "garcetti"  # type: ignore[union-attr]
+        await pilot.press("e")
+        await until(pilot, lambda: "Floor: nobody" in floor_text(app), "the turn to end")
+        await pilot.press("f")  # nobody queued, and the listed speaker has spoken
+        await until(pilot, lambda: any("listed speakers have spoken" in n for n in notifications(app)),
+                    "the refusal, in words")
+
+
 async def test_floor_turn_limit_and_end_turn(served: Served) -> None:
     async with console(served, served.tokens.moderator) as (app, pilot):
         await start(app, pilot, served)

@@ -288,6 +288,15 @@ def _queue_move(state: State, s: SessionState, cmd: c.QueueMove, actor: c.Actor,
     return [e.HandMoved(session=s.id, at=now, person=cmd.person, position=cmd.position)]
 
 
+def next_listed_speaker(state: State, session: SessionState) -> str | None:
+    """The current item's first listed speaker who has not had the floor on it yet, nor has it now."""
+    item = session.current_item
+    if item is None or session.current is None:
+        return None
+    heard = {turn.person for turn in item.turns} | ({item.floor.person} if item.floor else set())
+    return next((p for p in state.plan(session.id).items[session.current].speakers if p not in heard), None)
+
+
 def _floor(state: State, s: SessionState, cmd: c.Floor, actor: c.Actor, now: int) -> list[e.Event]:
     """To the person named; else to the head of the queue; else, with nobody queued, to the item's next
     listed speaker who has not spoken on it yet (the talk before the discussion)."""
@@ -296,10 +305,10 @@ def _floor(state: State, s: SessionState, cmd: c.Floor, actor: c.Actor, now: int
         hand = item.queue[0]
         person, kind, raised_at = hand.person, hand.kind, hand.raised_at
     elif cmd.person is None:
-        spec = state.plan(s.id).items[s.current or 0]
-        heard = {turn.person for turn in item.turns} | ({item.floor.person} if item.floor else set())
-        listed = next((p for p in spec.speakers if p not in heard), None)
+        listed = next_listed_speaker(state, s)
         if listed is None:
+            assert s.current is not None  # _running_item saw to it
+            spec = state.plan(s.id).items[s.current]
             what = "and its listed speakers have spoken" if spec.speakers else "and it has no listed speaker"
             raise _fail("invalid_state", f"the queue for “{spec.title}” is empty {what}")
         person, kind, raised_at = listed, "contribution", None

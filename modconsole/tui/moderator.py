@@ -12,7 +12,7 @@ from textual.widgets import Footer, Header
 
 from ..client import ClientError
 from ..core import commands as c
-from ..core.decide import resolve_target, undo_target
+from ..core.decide import next_listed_speaker, resolve_target, undo_target
 from ..core.durations import format_duration
 from ..core.events import ACTION_WORDS
 from ..core.state import SessionState, State
@@ -137,12 +137,13 @@ class ModeratorScreen(Screen[None]):
         panel = self.query_one(QueuePanel)
         table = panel.query_one("#queue-table")
         person = panel.selected_person if table.has_focus else None
-        if person is None:
-            # The head of the queue as shown: a hand raised or lowered just now does not move the
-            # session's revision, so naming the person is what keeps the floor from going elsewhere.
-            session = self.session()
-            item = session.current_item if session else None
-            person = item.queue[0].person if item is not None and item.queue else None
+        session, state = self.session(), self.console.link.state
+        if person is None and session is not None and state is not None:
+            # The head of the queue as shown, else the item's next listed speaker: a hand raised or lowered
+            # just now does not move the session's revision, so naming the person is what keeps the floor
+            # from going elsewhere.
+            item = session.current_item
+            person = item.queue[0].person if item is not None and item.queue else next_listed_speaker(state, session)
         self._send(c.Floor(person=person), guarded=True)
 
     def action_end_turn(self) -> None:
