@@ -179,8 +179,12 @@ class MeetingClient:
                 f"the server at {self.url} has a certificate this client does not trust ({exc.verify_message}); "
                 "give the CA certificate that signed it with --cafile",
             ) from exc
+        except (ssl_module.SSLEOFError, ssl_module.SSLZeroReturnError) as exc:
+            # Cut off in the middle of the handshake (a server or proxy starting or stopping): worth another try.
+            why = getattr(exc, "reason", None) or exc
+            raise ClientError("unreachable", f"TLS with {self.url} was cut off: {why}") from exc
         except ssl_module.SSLError as exc:
-            message = f"TLS with {self.url} failed: {exc.reason or exc}; is it a wss:// server?"
+            message = f"TLS with {self.url} failed: {getattr(exc, 'reason', None) or exc}; is it a wss:// server?"
             raise ClientError("tls", message) from exc
         except (OSError, TimeoutError) as exc:
             reset = isinstance(exc, ConnectionResetError)

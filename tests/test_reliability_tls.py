@@ -14,6 +14,7 @@ import ipaddress
 import json
 import re
 import shutil
+import ssl
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -267,3 +268,19 @@ def test_serve_refuses_a_certificate_it_cannot_use(tmp_path: Path, pki: Pki) -> 
         assert result.stderr.startswith(f"modconsole-server: cannot use the TLS certificate {cert}"), result.stderr
     only = run_cli("modconsole-server", "serve", "--db", db, "--port", "0", "--certfile", pki.cert)
     assert only.returncode == 2 and "go together" in only.stderr
+
+
+@pytest.mark.parametrize(("error", "code"), [
+    (ssl.SSLEOFError(8, "EOF occurred in violation of protocol"), "unreachable"),  # cut off: try again
+    (ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number"), "tls"),  # no retry mends it
+])
+async def test_a_handshake_cut_off_is_worth_another_try_a_wrong_one_is_not(monkeypatch, error, code) -> None:
+    import modconsole.client as client_module
+
+    async def failing(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise error
+
+    monkeypatch.setattr(client_module, "connect", failing)
+    with pytest.raises(ClientError) as raised:
+        await MeetingClient("wss://127.0.0.1:8765", "mc_x").connect()
+    assert raised.value.code == code, raised.value.message
