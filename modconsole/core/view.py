@@ -354,6 +354,8 @@ def session_view(state: State, session: SessionState, now: int) -> dict[str, obj
         # it begins or, for a done item opened again, resumes; None when nothing is left to come.
         "next_item": session.items[proj.coming[0][0]].id if proj.coming else None,
         "next_start": _iso(proj.coming[0][1], state) if proj.coming else None,
+        # Every item to come, in the order "next" takes them, with the time each begins or resumes.
+        "coming": [{"item": session.items[index].id, "start": _iso(at, state)} for index, at in proj.coming],
         "planned_start": _iso(proj.planned_starts[0], state),
         "planned_end": _iso(proj.planned_starts[-1], state),
         "actual_start": _iso(session.started_at, state),

@@ -174,22 +174,18 @@ def queue_lines(view: dict[str, Any], me: str | None, limit: int = 20) -> Text:
 def programme_lines(view: dict[str, Any]) -> Text:
     """What is still to come, with projected starts (planned ones before the session starts)."""
     text = Text(no_wrap=True, overflow="ellipsis")
-    # The current item, then the pending ones in the order they are projected to run (an item a goto
-    # jumped over comes after the rest).
-    current = [i for i in view["items"] if i["status"] == "current"]
-    pending = [i for i in view["items"] if i["status"] == "pending"]
-    if all(i["projected_start"] is not None for i in pending):
-        pending.sort(key=lambda i: datetime.fromisoformat(i["projected_start"]))
-    coming = current + pending
-    if not coming or view["status"] == "ended":
+    # The current item, then those to come in the order the core says "next" takes them.
+    by_id = {item["id"]: item for item in view["items"]}
+    rows = [(item, item["actual_start"] or item["planned_start"]) for item in view["items"]
+            if item["status"] == "current"]
+    rows += [(by_id[coming["item"]], coming["start"]) for coming in view["coming"]]
+    if not rows or view["status"] == "ended":
         return text
     text.append("Programme:", style="dim")
-    for item in coming:
-        start = item["actual_start"] if item["status"] == "current" else item["projected_start"]
-        start = start or item["planned_start"]
-        text.append(f"\n {hhmm(start)}  ", style="bold" if item["status"] == "current" else "")
-        text.append(f"{item['title']} ({format_duration(item['duration_s'])})",
-                    style="bold" if item["status"] == "current" else "")
+    for item, start in rows:
+        style = "bold" if item["status"] == "current" else ""
+        text.append(f"\n {hhmm(start)}  ", style=style)
+        text.append(f"{item['title']} ({format_duration(item['duration_s'])})", style=style)
     return text
 
 
