@@ -549,19 +549,15 @@ def render_html(report: Report) -> str:
         out.append('<p class="rehearsal">Rehearsal clock: the figures are on the event clock, not the wall clock.</p>')
     out.append("<h2>Summary</h2><ul>" + "".join(f"<li>{esc(line)}</li>" for line in _summary(report)) + "</ul>")
     if len(report.days) > 1:
-        if _days_so_far(report):
-            out.append("<h2>Days</h2>" + head("day", "sessions", "planned", "planned so far", "ran", "±", "extended",
-                                              "turns"))
-            out += [row(d.day, d.totals.sessions, dur(d.totals.planned_duration_s), dur(d.totals.planned_so_far_s),
-                        dur(d.totals.actual_duration_s), signed(d.totals.overrun_s), dur(d.totals.extended_s),
-                        d.totals.turns, numeric=(1, 2, 3, 4, 5, 6, 7)) for d in report.days]
-            out.append(f"</table><p>{esc(_DAYS_SO_FAR)}</p>")
-        else:
-            out.append("<h2>Days</h2>" + head("day", "sessions", "planned", "ran", "±", "extended", "turns"))
-            out += [row(d.day, d.totals.sessions, dur(d.totals.planned_duration_s), dur(d.totals.actual_duration_s),
-                        signed(d.totals.overrun_s), dur(d.totals.extended_s), d.totals.turns,
-                        numeric=(1, 2, 3, 4, 5, 6)) for d in report.days]
-            out.append("</table>")
+        so_far = _days_so_far(report)  # a column of its own only while some day has not fully run
+        extra = ["planned so far"] if so_far else []
+        out.append("<h2>Days</h2>" + head("day", "sessions", "planned", *extra, "ran", "±", "extended", "turns"))
+        for d in report.days:
+            t = d.totals
+            cells = [d.day, t.sessions, dur(t.planned_duration_s), *([dur(t.planned_so_far_s)] if so_far else []),
+                     dur(t.actual_duration_s), signed(t.overrun_s), dur(t.extended_s), t.turns]
+            out.append(row(*cells, numeric=tuple(range(1, len(cells)))))
+        out.append("</table>" + (f"<p>{esc(_DAYS_SO_FAR)}</p>" if so_far else ""))
     for session in report.sessions:
         out.append(f"<h2>{esc(session.title)} <small>({esc(session.id)}, {esc(session.day)}"
                    f"{', ' + esc(session.room) if session.room else ''})</small></h2>")
