@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from processes import stop_server
+from tui_support import Served
 
 from modconsole.agenda_files import load_agenda
 from modconsole.client import MeetingClient
@@ -143,6 +144,22 @@ class RecordingClient(MeetingClient):
     def _handle(self, frame: object) -> None:
         self.frames.append(frame)
         super()._handle(frame)
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[Served]:
+    """The mayors' call served in this process, for the console's tests (tests/tui_support.py)."""
+    srv = await Served.start(tmp_path / "served.db")
+    yield srv
+    await srv.close()
+
+
+@pytest.fixture
+async def served_fast(tmp_path: Path) -> AsyncIterator[Served]:
+    """The same at the 60x rehearsal clock: a minute of the meeting passes every second."""
+    srv = await Served.start(tmp_path / "served-fast.db", time_scale=60.0)
+    yield srv
+    await srv.close()
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,7 @@ screen draws from (``my_place``, ``place_words``) and compared with the server's
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from tui_support import Served, console, screen_text, until
 
 from modconsole.client import MeetingClient
@@ -29,12 +26,6 @@ WITHDRAWS_AT = 50  # the server position of the participant who withdraws
 # a loaded machine (CI beside other jobs) may take several times that: a bound, not an expectation.
 SLOW_S = 60.0
 
-
-@pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[Served]:
-    srv = await Served.start(tmp_path / "crowd.db")
-    yield srv
-    await srv.close()
 
 
 def queue(state: State) -> list[str]:

@@ -37,19 +37,6 @@ from server.store import SqliteStore
 CLOCK = re.compile(r"^\+?\d{1,2}:\d{2}$")
 
 
-@pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[Served]:
-    srv = await Served.start(tmp_path / "audience.db")
-    yield srv
-    await srv.close()
-
-
-@pytest.fixture
-async def served_fast(tmp_path: Path) -> AsyncIterator[Served]:
-    """The 60x rehearsal clock: a 2-minute turn lasts 2 seconds."""
-    srv = await Served.start(tmp_path / "audience-fast.db", time_scale=60.0)
-    yield srv
-    await srv.close()
 
 
 def shown(app: Any, selector: str) -> str:

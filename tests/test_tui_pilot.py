@@ -10,9 +10,7 @@ clock; assertions are on state and words, never on exact seconds.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from dataclasses import asdict
-from pathlib import Path
 
 import pytest
 from textual.command import CommandPalette
@@ -39,19 +37,6 @@ CLOCK_DIGITS = re.compile(r"^\+?\d{1,2}:\d{2}(:\d{2})?$")
 ITEMS = ["opening", "seoul-briefing", "cities-share", "discussion", "closing"]
 
 
-@pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[Served]:
-    srv = await Served.start(tmp_path / "tui.db")
-    yield srv
-    await srv.close()
-
-
-@pytest.fixture
-async def served_fast(tmp_path: Path) -> AsyncIterator[Served]:
-    """The 60x rehearsal clock: a minute of the meeting passes every second."""
-    srv = await Served.start(tmp_path / "tui-fast.db", time_scale=60.0)
-    yield srv
-    await srv.close()
 
 
 def text_of(widget: Label) -> str:

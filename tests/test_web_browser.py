@@ -202,12 +202,6 @@ async def chromium(tmp: Path) -> AsyncIterator[DevTools]:
         stop(process)
 
 
-@pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[Served]:
-    srv = await Served.start(tmp_path / "web.db")
-    yield srv
-    await srv.close()
-
 
 async def test_a_display_token_typed_in_the_page_shows_the_running_timer(served: Served) -> None:
     desk = await served.client(served.tokens.moderator, label="desk")
