@@ -23,7 +23,7 @@ from .events_admin import create_event
 from .report_formats import FORMATS, TABLES, render
 from .reports import build_report
 from .service import MeetingServer
-from .store import SqliteStore, StorageError
+from .store import SqliteStore, StorageError, backup
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,6 +54,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-v", "--verbose", action="store_true", help="log connections and errors")
 
     sub.add_parser("schema", help="print the JSON Schema of the wire protocol")
+
+    copy = sub.add_parser(
+        "backup",
+        help="copy a database, even while it is served, with every acknowledged entry",
+        description="Copy a database with SQLite's online backup API: safe while a server has it open, and the "
+        "copy holds the entries still in its write-ahead log (copying the .db file alone would miss them). "
+        "The copy is readable by its owner only.",
+    )
+    copy.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
+    copy.add_argument("--to", type=Path, required=True, metavar="PATH", help="the copy to write (a new file)")
+    copy.add_argument("--force", action="store_true", help="replace PATH if it exists")
 
     report = sub.add_parser("report", help="print a report of an event's timing log: planned against actual")
     report.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
@@ -135,12 +146,18 @@ async def _serve(args: argparse.Namespace) -> int:
                          f"{exc.strerror or exc}")
     store = SqliteStore(db)
     server = MeetingServer(store, time_scale=args.time_scale)
-    port = await server.start(args.host, args.port, ssl=context)
+    try:
+        port = await server.start(args.host, args.port, ssl=context)
+    except BaseException:
+        store.close()
+        raise
     scheme = "wss" if context else "ws"
     print(f"listening on {scheme}://{args.host}:{port}", flush=True)
     for event_id, runtime in server.events.items():
         title = runtime.state.agenda.title if runtime.state.agenda is not None else ""
         print(f"  event {event_id}: {title} ({len(runtime.entries):,} log entries)", flush=True)
+    for event_id, why in server.broken.items():
+        print(f"  event {event_id}: NOT SERVED: {why}", flush=True)
     if args.time_scale != 1:
         print(f"  rehearsal clock: ×{args.time_scale:g}", flush=True)
     stop = asyncio.Event()
@@ -206,12 +223,25 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    db = args.db or default_db()
+    try:
+        done = backup(db, args.to, force=args.force)
+    except StorageError as exc:
+        return _fail(str(exc))
+    events = f"{done.events} event" + ("" if done.events == 1 else "s")
+    print(f"backed up {db} to {done.path}: {events}, {done.entries:,} log entries, {done.size:,} bytes", flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "create-event":
         return cmd_create_event(args)
     if args.command == "serve":
         return cmd_serve(args)
+    if args.command == "backup":
+        return cmd_backup(args)
     try:
         if args.command == "report":
             code = cmd_report(args)

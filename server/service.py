@@ -55,7 +55,7 @@ from modconsole.protocol import (
 from .events_admin import SYSTEM
 from .report_formats import render
 from .reports import build_report
-from .store import Entry, StorageError, Store
+from .store import Entry, StorageError, Store, UnreadableEntry
 from .tokens import token_hash
 
 log = logging.getLogger("modconsole.server")
@@ -71,6 +71,23 @@ PRESENCE_DELAY_S = 0.5  # connects and disconnects within this window make one p
 
 def wall_ms() -> int:
     return int(time.time() * 1000)
+
+
+class ClockConflict(StorageError):
+    """An event cannot be served at this time scale: a session runs (or is paused) on its clock at another.
+    A StorageError, so that an event loaded on a first connection is refused like one that cannot be read."""
+
+
+def last_logged_time(entries: list[Entry]) -> int:
+    """The latest event-clock time the log holds: the last moment anyone was told about. Wall times (``ts``)
+    are not event-clock times: at a pace below 1 the event clock runs behind the wall clock."""
+    latest = 0
+    for entry in entries:
+        event = entry.event
+        at = event.virtual_ms if isinstance(event, ClockSet) else getattr(event, "at", None)
+        if at is not None and at > latest:
+            latest = at
+    return latest
 
 
 def participant_id(event_id: str, name: str) -> str:
@@ -154,6 +171,9 @@ class EventRuntime:
         self.lock = asyncio.Lock()
         self.clients: set[Client] = set()
         self._presence: asyncio.TimerHandle | None = None
+        # The event clock never goes back, whatever the wall clock does: not behind what the log holds,
+        # nor behind what ``now`` returned before.
+        self.clock_floor = last_logged_time(entries)
 
     @classmethod
     def load(cls, store: Store, event_id: str, *, at_start: bool = True) -> EventRuntime:
@@ -183,7 +203,13 @@ class EventRuntime:
                 client.send(frame)
 
     def now(self, wall: int) -> int:
-        return self.state.clock.now(wall)
+        """The event clock at wall time ``wall``; never less than it returned before (a wall clock stepped
+        back holds it where it was until the wall clock catches up)."""
+        now = self.state.clock.now(wall)
+        if now < self.clock_floor:
+            return self.clock_floor
+        self.clock_floor = now
+        return now
 
     def snapshot_for(self, actor: Actor) -> State:
         return view_for(self.state, actor.role, actor.person)
@@ -236,23 +262,40 @@ class MeetingServer:
         self._server: Server | None = None
         self._loading = asyncio.Lock()
         self._closing = False
+        self.broken: dict[str, str] = {}  # events whose log cannot be read, and why: not served
 
     # --- start and stop -----------------------------------------------------------------------
 
     def load(self) -> None:
-        """Replay every event's log, and set its clock to this server's time scale."""
+        """Replay every event's log, and set its clock to this server's time scale. An event with an entry
+        that cannot be read is left out (in ``broken``, with the reason, and logged); the others are served.
+        A ClockConflict stops the load: the event cannot be served at this scale."""
         for event_id in self.store.event_ids():
-            self._load_event(event_id)
+            try:
+                self._load_event(event_id)
+            except UnreadableEntry as exc:
+                self.broken[event_id] = str(exc)
+                log.error("not serving %s", exc)
 
     def _load_event(self, event_id: str, *, at_start: bool = True) -> EventRuntime:
         runtime = EventRuntime.load(self.store, event_id, at_start=at_start)
         wall = self.clock()
         clock = runtime.state.clock
         had_clock = any(e.event.type == "clock_set" for e in runtime.entries)
+        if had_clock and clock.scale != self.time_scale:
+            for session in runtime.state.sessions:
+                if session.status in ("running", "paused"):
+                    # Its timers would change pace in the middle: minutes of rehearsal would become seconds of
+                    # the real thing, or the other way round.
+                    raise ClockConflict(
+                        f"event {event_id}: session {session.id!r} is {session.status} on the event clock at "
+                        f"×{clock.scale:g}; it cannot go on at ×{self.time_scale:g}. Serve it with --time-scale "
+                        f"{clock.scale:g} (and end the session there before changing the pace)"
+                    )
         if not had_clock or clock.scale != self.time_scale:
-            # At the real pace the event clock is the wall clock again, even after a rehearsal that
-            # ran it ahead; a rehearsal at a new pace carries on from where the last one left it.
-            virtual = clock.now(wall) if had_clock and self.time_scale != 1 else wall
+            # The event clock carries on from where it is, at the new pace: never behind the wall clock, nor
+            # behind what it read before (a rehearsal may have run it ahead), nor behind any time in the log.
+            virtual = max(wall, clock.now(wall) if had_clock else wall, runtime.clock_floor)
             entry = Entry.make(
                 runtime.state.seq + 1, wall, SYSTEM, ClockSet(wall_ms=wall, virtual_ms=virtual, scale=self.time_scale)
             )

@@ -9,20 +9,37 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import json
+import os
 import sqlite3
+import tempfile
 import threading
+import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
+from pydantic import ValidationError
+
 from modconsole.core.commands import Actor
-from modconsole.core.events import EVENT_ADAPTER, Event
+from modconsole.core.events import EVENT_ADAPTER, EVENT_VERSIONS, Event, UnknownEvent, upcast
 from modconsole.longlived import gc_paused
 
 
 class StorageError(Exception):
     """The log could not be read or written; the message says why in plain words."""
+
+
+class UnreadableEntry(StorageError):
+    """One entry of an event's log cannot be made into an event (damaged, or written by a newer modconsole):
+    that event cannot be replayed; the others can."""
+
+    def __init__(self, message: str, event_id: str, seq: object, kind: object) -> None:
+        super().__init__(message)
+        self.event_id = event_id
+        self.seq = seq
+        self.kind = kind
 
 
 class Entry(NamedTuple):
@@ -45,6 +62,7 @@ class TokenGrant:
     event_id: str
     role: str
     person: str | None
+    name: str | None = None  # a participant credential's display name, given when it was issued
 
 
 class Store(Protocol):
@@ -55,46 +73,112 @@ class Store(Protocol):
     def read(self, event_id: str, after: int = 0) -> Iterator[Entry]: ...
     def event_ids(self) -> list[str]: ...
     def grant(self, token_hash: str) -> TokenGrant | None: ...
+    def issue_participant(self, event_id: str, token_hash: str, person: str, name: str) -> None: ...
+    def participant_names(self, event_id: str) -> list[str]: ...
     def close(self) -> None: ...
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    id TEXT PRIMARY KEY,
-    title TEXT NOT NULL,
-    created_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS tokens (
-    token_hash TEXT PRIMARY KEY,      -- sha256 of the token; the token itself is never stored
-    event_id TEXT NOT NULL REFERENCES events(id),
-    role TEXT NOT NULL,
-    person TEXT
-);
-CREATE TABLE IF NOT EXISTS log (
-    event_id TEXT NOT NULL REFERENCES events(id),
-    seq INTEGER NOT NULL,
-    ts INTEGER NOT NULL,
-    role TEXT NOT NULL,
-    person TEXT,
-    client TEXT NOT NULL,
-    type TEXT NOT NULL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (event_id, seq)
-) WITHOUT ROWID;
-"""
+# The schema's version is the file's ``PRAGMA user_version``. Version 1 had none (it reads 0); each later
+# version is reached from the one before by the statements of _MIGRATIONS, in one transaction.
+SCHEMA_VERSION = 2
+
+_SCHEMA_V1 = [
+    """CREATE TABLE IF NOT EXISTS events (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS tokens (
+        token_hash TEXT PRIMARY KEY,      -- sha256 of the token; the token itself is never stored
+        event_id TEXT NOT NULL REFERENCES events(id),
+        role TEXT NOT NULL,
+        person TEXT
+    )""",
+    """CREATE TABLE IF NOT EXISTS log (
+        event_id TEXT NOT NULL REFERENCES events(id),
+        seq INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        role TEXT NOT NULL,
+        person TEXT,
+        client TEXT NOT NULL,
+        type TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (event_id, seq)
+    ) WITHOUT ROWID""",
+]
+
+_MIGRATIONS: dict[int, list[str]] = {
+    # 1 -> 2: a participant credential's display name; each entry's event version (see core/events.py).
+    1: [
+        "ALTER TABLE tokens ADD COLUMN name TEXT",
+        "ALTER TABLE log ADD COLUMN v INTEGER NOT NULL DEFAULT 1",
+    ],
+}
+
+_TABLES = ("events", "tokens", "log")
+
+Row = tuple[int, int, str, "str | None", str, str, int, str]
 
 
-def _entries(rows: list[tuple[int, int, str, str | None, str, str]]) -> list[Entry]:
+def _why(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors(include_url=False, include_input=False)[:2]
+        parts = [f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in first]
+        more = exc.error_count() - len(first)
+        return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+    return str(exc)
+
+
+def _upcast_row(kind: str, version: int, body: str) -> tuple[Event, str]:
+    """An entry stored at an older version of its type: its body made into today's, and serialised anew."""
+    data = json.loads(body)
+    if not isinstance(data, dict):
+        raise UnknownEvent("the body is not a JSON object")
+    event = EVENT_ADAPTER.validate_python(upcast(kind, version, data))
+    return event, event.model_dump_json()
+
+
+def _entries(event_id: str, rows: list[Row]) -> list[Entry]:
     validate = EVENT_ADAPTER.validate_json
+    versions = EVENT_VERSIONS
     actors: dict[tuple[str, str | None, str], Actor] = {}  # a log has few actors: one (frozen) object each
     entries = []
-    with gc_paused():
-        for seq, ts, role, person, client, body in rows:
-            actor = actors.get((role, person, client))
-            if actor is None:
-                actor = actors[role, person, client] = Actor(role=role, person=person, client=client)
-            entries.append(Entry(seq, ts, actor, validate(body), body))
+    seq: object = None
+    kind: object = None
+    try:
+        with gc_paused():
+            for seq, ts, role, person, client, kind, version, body in rows:
+                actor = actors.get((role, person, client))
+                if actor is None:
+                    actor = actors[role, person, client] = Actor(role=role, person=person, client=client)
+                if versions.get(kind) == version:
+                    event = validate(body)
+                else:
+                    event, body = _upcast_row(kind, version, body)
+                if event.type != kind:
+                    raise UnknownEvent(f"the body holds a {event.type!r} event")
+                entries.append(Entry(seq, ts, actor, event, body))
+    except (ValidationError, UnknownEvent, ValueError, TypeError) as exc:
+        where = f"event {event_id}: log entry seq {seq} (type {kind!r})"
+        raise UnreadableEntry(f"{where} cannot be read: {_why(exc)}", event_id, seq, kind) from None
     return entries
+
+
+def _create_private(path: Path) -> bool:
+    """Create the database file owner-only (0600) if it does not exist; True when this call created it.
+    SQLite gives the -wal and -shm files the mode of the database file."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    return True
+
+
+def _owner_only(path: Path) -> None:
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(name, 0o600)
 
 
 class SqliteStore:
@@ -102,16 +186,69 @@ class SqliteStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        db: sqlite3.Connection | None = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=5.0)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            created = _create_private(self.path)
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=5.0)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            self._open_schema(db)
+            if created:
+                _owner_only(self.path)  # SQLite made the -wal and -shm alike; this says so whatever the VFS
+        except (sqlite3.Error, OSError, StorageError) as exc:
+            if db is not None:
+                db.close()
+            if isinstance(exc, StorageError):
+                raise
             raise StorageError(f"cannot open the database {self.path}: {exc}") from exc
+        self._db = db
         self._lock = threading.Lock()
+
+    def _open_schema(self, db: sqlite3.Connection) -> None:
+        """Check the file's schema version; create the schema in a new file, or bring an older one up to date
+        in place (in one transaction: another process opening it at the same time waits, then finds it done)."""
+        if self._version(db) == SCHEMA_VERSION:
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self._version(db)
+            if version == 0:
+                tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                if tables and not tables & set(_TABLES):
+                    listing = ", ".join(sorted(tables))
+                    raise StorageError(f"{self.path} is not a modconsole database (it holds the tables {listing})")
+                for statement in _SCHEMA_V1:  # a new file, or one of the first version (it had no number)
+                    db.execute(statement)
+                version = 1
+            while version < SCHEMA_VERSION:
+                for statement in _MIGRATIONS[version]:
+                    db.execute(statement)
+                version += 1
+                db.execute(f"PRAGMA user_version={version}")
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            raise
+
+    def _version(self, db: sqlite3.Connection) -> int:
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                f"cannot open the database {self.path}: this database was written by a newer modconsole "
+                f"(schema {version}; this one reads up to {SCHEMA_VERSION})"
+            )
+        return version
+
+    def _query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[typing.Any, ...]]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise StorageError(f"the log at {self.path} could not be read: {exc}") from exc
 
     def _write(self, statements: list[tuple[str, list[tuple[object, ...]]]]) -> None:
         with self._lock:
@@ -133,12 +270,16 @@ class SqliteStore:
 
     @staticmethod
     def _rows(event_id: str, entries: list[Entry]) -> list[tuple[object, ...]]:
+        versions = EVENT_VERSIONS
         return [
-            (event_id, e.seq, e.ts, e.actor.role, e.actor.person, e.actor.client, e.event.type, e.event_json)
+            (event_id, e.seq, e.ts, e.actor.role, e.actor.person, e.actor.client, e.event.type,
+             versions[e.event.type], e.event_json)
             for e in entries
         ]
 
-    _INSERT_LOG = "INSERT INTO log (event_id, seq, ts, role, person, client, type, body) VALUES (?,?,?,?,?,?,?,?)"
+    _INSERT_LOG = (
+        "INSERT INTO log (event_id, seq, ts, role, person, client, type, v, body) VALUES (?,?,?,?,?,?,?,?,?)"
+    )
 
     def create_event(
         self, event_id: str, title: str, grants: list[tuple[str, str | None, str]], entries: list[Entry]
@@ -159,33 +300,108 @@ class SqliteStore:
         self._write([(self._INSERT_LOG, self._rows(event_id, entries))])
 
     def read(self, event_id: str, after: int = 0) -> Iterator[Entry]:
-        with self._lock:
-            try:
-                rows = self._db.execute(
-                    "SELECT seq, ts, role, person, client, body FROM log WHERE event_id=? AND seq>? ORDER BY seq",
-                    (event_id, after),
-                ).fetchall()
-            except sqlite3.Error as exc:
-                raise StorageError(f"the log at {self.path} could not be read: {exc}") from exc
-        yield from _entries(rows)
+        """The event's entries after ``after``, as today's events (older versions upcast). A row that cannot
+        be read is a StorageError naming the event, the entry's seq and its type."""
+        rows = self._query(
+            "SELECT seq, ts, role, person, client, type, v, body FROM log WHERE event_id=? AND seq>? ORDER BY seq",
+            (event_id, after),
+        )
+        yield from _entries(event_id, rows)
 
     def event_ids(self) -> list[str]:
-        with self._lock:
-            return [row[0] for row in self._db.execute("SELECT id FROM events ORDER BY created_ms, id")]
+        return [row[0] for row in self._query("SELECT id FROM events ORDER BY created_ms, id")]
 
     def grant(self, token_hash: str) -> TokenGrant | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT event_id, role, person, token_hash FROM tokens WHERE token_hash=?", (token_hash,)
-            ).fetchone()
-            if row is None:
-                return None
-        event_id, role, person, stored = row
+        rows = self._query("SELECT event_id, role, person, name, token_hash FROM tokens WHERE token_hash=?",
+                           (token_hash,))
+        if not rows:
+            return None
+        event_id, role, person, name, stored = rows[0]
         # The lookup went by hash; compare in constant time all the same, as a matter of hygiene.
         if not hmac.compare_digest(stored, token_hash):
             return None
-        return TokenGrant(event_id, role, person)
+        return TokenGrant(event_id, role, person, name)
+
+    def issue_participant(self, event_id: str, token_hash: str, person: str, name: str) -> None:
+        """Store a participant's own credential (its hash), for ``person`` shown as ``name``; committed (and
+        synced) before this returns. An unknown event or a hash already stored is a StorageError."""
+        self._write(
+            [
+                (
+                    "INSERT INTO tokens (token_hash, event_id, role, person, name) VALUES (?,?,?,?,?)",
+                    [(token_hash, event_id, "participant", person, name)],
+                )
+            ]
+        )
+
+    def participant_names(self, event_id: str) -> list[str]:
+        """The names of the participant credentials issued for the event, in the order they were issued (the
+        tokens table's rowid: it only grows, nothing is deleted from it)."""
+        rows = self._query(
+            "SELECT name FROM tokens WHERE event_id=? AND role='participant' AND name IS NOT NULL ORDER BY rowid",
+            (event_id,),
+        )
+        return [row[0] for row in rows]
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+@dataclass(frozen=True)
+class BackupDone:
+    path: Path
+    events: int
+    entries: int
+    size: int
+
+
+def backup(source: Path, target: Path, *, force: bool = False) -> BackupDone:
+    """Copy a database, live or not, with SQLite's online backup API: the copy holds every committed entry,
+    those still in the write-ahead log included (copying the .db file alone would miss them). The copy is
+    owner-only (0600) and appears whole or not at all; an existing ``target`` is replaced only with ``force``."""
+    if not source.is_file():
+        raise StorageError(f"no database at {source}")
+    if target.exists() and not force:
+        raise StorageError(f"{target} exists; give --force to replace it")
+    if target.resolve() == source.resolve():
+        raise StorageError(f"{target} is the database itself")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)  # 0600
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        # Read as it is (mode=rw: never created, never migrated); the server may be writing to it meanwhile.
+        src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=rw", uri=True, timeout=5.0)
+        try:
+            with contextlib.closing(sqlite3.connect(tmp)) as dest:
+                src.backup(dest)
+                dest.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+                check = dest.execute("PRAGMA quick_check").fetchone()[0]
+                if check != "ok":
+                    raise StorageError(f"the copy at {tmp} failed its check: {check}")
+                events = int(dest.execute("SELECT count(*) FROM events").fetchone()[0])
+                entries = int(dest.execute("SELECT count(*) FROM log").fetchone()[0])
+        finally:
+            src.close()
+        with open(tmp, "rb") as copied:
+            os.fsync(copied.fileno())
+        if force:
+            os.replace(tmp, target)
+        else:
+            os.link(tmp, target)  # fails if the target appeared meanwhile: nothing is overwritten
+            tmp.unlink()
+        with contextlib.suppress(OSError):
+            dir_fd = os.open(target.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+    except sqlite3.Error as exc:
+        raise StorageError(f"the backup of {source} to {target} failed: {exc}") from exc
+    except FileExistsError as exc:
+        raise StorageError(f"{target} exists; give --force to replace it") from exc
+    except OSError as exc:
+        raise StorageError(f"the backup of {source} to {target} failed: {exc.strerror or exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    return BackupDone(target, events, entries, target.stat().st_size)

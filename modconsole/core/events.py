@@ -11,7 +11,8 @@ mistaken "next" then lands in the queue of the item that is current again.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -23,6 +24,9 @@ HAND_KINDS: tuple[HandKind, ...] = ("contribution", "reply", "question", "point_
 
 class _Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # validators built on first use
+    # The version of this type's shape, stored with each log entry. Raise it when the shape changes, and
+    # register an upcaster from the old version (below), so that logs written before still read.
+    VERSION: ClassVar[int] = 1
 
 
 class _SessionEvent(_Event):
@@ -292,3 +296,51 @@ ACTION_WORDS: dict[str, str] = {
     "turn_resumed": "the resumption of the turn",
     "turn_time_added": "the time added to the turn",
 }
+
+
+# --- versions: how old log entries become today's events ------------------------------------------------
+#
+# Each event type has a version, stored with every log entry (the log's ``v`` column). When a type's
+# shape changes, its version goes up by one and an upcaster is registered for the old version: a pure
+# function from the old body (a JSON object, as stored) to the body of the next version. Reading the
+# log runs the chain, oldest first, then validates the result as today's event. Entries written at the
+# current version are validated as they are, with no detour.
+
+EVENT_VERSIONS: dict[str, int] = {
+    cls.model_fields["type"].default: cls.VERSION for cls in get_args(get_args(Event)[0])
+}
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+class UnknownEvent(ValueError):
+    """A stored event this code cannot turn into one of today's: a type or version it does not know."""
+
+
+def upcaster(kind: str, version: int) -> Callable[[Upcaster], Upcaster]:
+    """Register ``fn`` as the step from ``kind`` at ``version`` to ``version + 1``."""
+
+    def register(fn: Upcaster) -> Upcaster:
+        UPCASTERS[kind, version] = fn
+        return fn
+
+    return register
+
+
+def upcast(kind: str, version: int, body: dict[str, Any]) -> dict[str, Any]:
+    """The body of a stored ``kind`` event at ``version``, made into the current version's."""
+    current = EVENT_VERSIONS.get(kind)
+    if current is None:
+        raise UnknownEvent(f"the event type {kind!r} is not one this modconsole knows (written by a newer one?)")
+    if version > current:
+        raise UnknownEvent(
+            f"{kind!r} is at version {version}; this modconsole reads up to version {current} (written by a newer one?)"
+        )
+    while version < current:
+        step = UPCASTERS.get((kind, version))
+        if step is None:
+            raise UnknownEvent(f"no way to read {kind!r} at version {version} (no upcaster to version {version + 1})")
+        body = step(body)
+        version += 1
+    return body
