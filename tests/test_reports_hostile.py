@@ -362,6 +362,16 @@ def test_csv_cell_rule() -> None:
         assert csv_cell(value) == value
 
 
+def test_the_timeline_fence_outlasts_any_backticks_in_it() -> None:
+    from server.report_formats import _fence
+
+    assert _fence(["planned", "x"]) == "```"
+    assert _fence(["```", "a ```` b"]) == "`````"
+    chart = ["`" * 7 + " " * 19]  # a title alone on its line, its bar cut off at the chart's edge
+    tokens = MarkdownIt("gfm-like").parse("\n".join([_fence(chart) + "text", *chart, _fence(chart), "after"]))
+    assert [t.type for t in tokens][:1] == ["fence"] and tokens[0].content == chart[0] + "\n"
+
+
 def test_json_keeps_the_text_as_given(report: Report) -> None:
     data = json.loads(render(report, "json"))
     assert data["title"] == HOSTILE["link"]
