@@ -11,6 +11,8 @@ import csv
 import html
 import io
 import json
+import re
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 
@@ -68,6 +70,63 @@ def _seconds(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
 
+# --------------------------------------------------------------------------- text from outside
+#
+# Names, titles, affiliations, tags, ids and client names come from agenda files and from clients. Each
+# format is given them so that it shows them as they are and interprets none of their syntax: Markdown
+# through md_text, HTML through html.escape, CSV through csv_cell. JSON is data and keeps them as they are.
+
+Quote = Callable[[str], str]
+
+
+def _as_is(text: str) -> str:
+    return text
+
+
+def one_line(text: object) -> str:
+    """The text on one line: line breaks and other control characters (a tab excepted) as spaces,
+    no whitespace at either end. What a report line shows of a name or a title."""
+    chars = [" " if (unicodedata.category(ch) == "Cc" and ch != "\t") or ch in "\u2028\u2029" else ch
+             for ch in str(text)]
+    return "".join(chars).strip()
+
+
+# Every ASCII character that CommonMark or GitHub's Markdown gives a meaning inline (emphasis, code,
+# links, images, autolinks, raw HTML, entities, tables, strikethrough), and ``#``; then a ``.`` before a
+# word character and a ``:`` between a letter and a non-space, which is all a bare address needs to be
+# made a link ("www.x.org", "x.org", "http://x", "mailto:a@b"): escaped, neither is a link. Parentheses
+# are left as they are: they mean something only after a "]" (always escaped) or as "1)" at the start
+# of a line (below), and titles are full of them.
+_MD_INLINE = re.compile(r"[\\`*_\[\]<>#|!~&]|\.(?=\w)|(?<=[A-Za-z]):(?=\S)")
+# At the start of a line: a list item ("- ", "+ ", "1. ", "1) "), a thematic break ("---") or a setext
+# underline ("===").
+_MD_LINE_START = re.compile(r"^(?:[-+=]|\d+[.)])")
+
+
+def md_text(text: object) -> str:
+    """Outside text for Markdown: rendered, it shows exactly ``one_line(text)`` and makes no link, image,
+    HTML, emphasis, code, heading, list, quote or table cell of its own, wherever it stands in a line
+    (a table cell, a heading, a list item, a paragraph)."""
+    escaped = _MD_INLINE.sub(lambda m: "\\" + m.group(), one_line(text))
+    return _MD_LINE_START.sub(lambda m: m.group()[:-1] + "\\" + m.group()[-1], escaped)
+
+
+# What a spreadsheet takes as the start of a formula (OWASP, "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell: text that a spreadsheet would run as a formula gets a leading single quote; numbers
+    (negative ones too), booleans and empty cells stay as they are. A carriage return in text is written
+    as a line feed: the csv module quotes a cell only for the line ending it writes ("\\n"), and a bare
+    CR in an unquoted cell ends the row for every reader."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(_FORMULA_START):
+        value = "'" + value
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
 # --------------------------------------------------------------------------- machine formats
 
 
@@ -103,21 +162,22 @@ def render_csv(report: Report, table: str = "sessions") -> str:
     # The header is written even with no rows, so the file always says what it would hold.
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({key: csv_cell(value) for key, value in row.items()} for row in rows)
     return out.getvalue()
 
 
 # --------------------------------------------------------------------------- words shared by md and html
 
 
-def _scope(report: Report) -> str:
+def _scope(report: Report, q: Quote) -> str:
     if report.scope == "event":
         return "the whole event"
-    return report.scope
+    kind, _, which = report.scope.partition(" ")  # "session <id>" or "day <date>"
+    return f"{kind} {q(which)}"
 
 
-def _intro(report: Report) -> str:
-    return (f"Report of {_scope(report)} from its timing log, as of {_stamp(report.as_of)} "
+def _intro(report: Report, q: Quote = _as_is) -> str:
+    return (f"Report of {_scope(report, q)} from its timing log, as of {_stamp(report.as_of)} "
             f"({report.timezone} time); {report.log_entries} log entries.")
 
 
@@ -174,12 +234,12 @@ def _over(seconds: float) -> str:
     return f"{dur(abs(seconds))} {'over' if seconds > 0 else 'under'} plan"
 
 
-def _item_names(session: SessionReport) -> dict[str, str]:
+def _item_names(session: SessionReport, q: Quote = _as_is) -> dict[str, str]:
     """Item titles, with the id added where two items share a title ("Coffee break (coffee-break-2)")."""
     counts: dict[str, int] = {}
     for item in session.items:
         counts[item.title] = counts.get(item.title, 0) + 1
-    return {i.id: i.title if counts[i.title] == 1 else f"{i.title} ({i.id})" for i in session.items}
+    return {i.id: q(i.title) if counts[i.title] == 1 else f"{q(i.title)} ({q(i.id)})" for i in session.items}
 
 
 def _unplanned(seconds: float) -> str:
@@ -191,7 +251,7 @@ def _unplanned(seconds: float) -> str:
     return "no unplanned overrun"
 
 
-def _why(session: SessionReport) -> list[str]:
+def _why(session: SessionReport, q: Quote = _as_is) -> list[str]:
     """The session's outcome in a few sentences."""
     if session.actual_start is None:
         return ["Not started."]
@@ -212,7 +272,7 @@ def _why(session: SessionReport) -> list[str]:
                      f"{_over(session.overrun_s)} ({session.overrun_pct:+.1f} %).")
     lines.append(_start_end(session))
     if session.extended_s:
-        how = ", ".join(f"{signed(e.delta_s)} at {hhmm(e.at)} by {e.by}" for e in session.extensions)
+        how = ", ".join(f"{signed(e.delta_s)} at {hhmm(e.at)} by {q(e.by)}" for e in session.extensions)
         lines.append(f"Extended on purpose by {dur(session.extended_s)} ({how}); "
                      f"{_unplanned(session.unplanned_overrun_s)}.")
     if session.paused_s >= 1:
@@ -255,11 +315,11 @@ def _turns_note(turns: list[TurnReport]) -> str:
     return note
 
 
-def _explained(report: Report, session: SessionReport) -> tuple[str, list[str]]:
+def _explained(report: Report, session: SessionReport, q: Quote = _as_is) -> tuple[str, list[str]]:
     """A heading and one line per reason the session ran as long as it did, items first by size."""
     if not session.overrun_explained:
         return "", []
-    names = _item_names(session)
+    names = _item_names(session, q)
     by_label = {f"item {i.id}: {i.title}": i for i in session.items}
     turns_of: dict[str, list[TurnReport]] = {}
     for turn in report.turns:
@@ -268,7 +328,7 @@ def _explained(report: Report, session: SessionReport) -> tuple[str, list[str]]:
     lines = []
     for part in session.overrun_explained:
         item = by_label.get(part.what)
-        if item is None:
+        if item is None:  # the reasons that are not items are the report's own words
             lines.append(f"{part.what[:1].upper()}{part.what[1:]}: {signed(part.seconds)}")
             continue
         notes = []
@@ -323,11 +383,11 @@ def _item_notes(item: ItemReport, turns: int) -> str:
     return ", ".join(notes)
 
 
-def _plan_line(session: SessionReport, plan_index: int) -> str:
+def _plan_line(session: SessionReport, plan_index: int, q: Quote = _as_is) -> str:
     plan = session.plans_applied[plan_index]
-    names = _item_names(session)
-    changes = ", ".join(f"{names.get(k, k)} {dur(v)}" for k, v in plan.durations.items())
-    return (f"Recovery plan applied at {hhmm(plan.at)} by {plan.by}, to end by {hhmm(plan.target)}: "
+    names = _item_names(session, q)
+    changes = ", ".join(f"{names.get(k, q(k))} {dur(v)}" for k, v in plan.durations.items())
+    return (f"Recovery plan applied at {hhmm(plan.at)} by {q(plan.by)}, to end by {hhmm(plan.target)}: "
             f"{changes}.")
 
 
@@ -338,24 +398,24 @@ def _heard(report: Report) -> tuple[list[PersonReport], list[PersonReport]]:
     return spoke, waiting
 
 
-def _never_line(waiting: list[PersonReport]) -> str:
+def _never_line(waiting: list[PersonReport], q: Quote = _as_is) -> str:
     if not waiting:
         return ""
     if len(waiting) > MAX_NAMES:
         return (f"{len(waiting)} more people raised a hand but never had the floor "
                 "(all of them are in the people table of the CSV and in the JSON).")
-    names = ", ".join(p.name for p in sorted(waiting, key=lambda p: p.name))
+    names = ", ".join(q(p.name) for p in sorted(waiting, key=lambda p: p.name))
     return f"{_n(len(waiting), 'more person', 'more people')} raised a hand but never had the floor: {names}."
 
 
-def _share_rows(key: str, shares: list[Share]) -> tuple[list[Share], str]:
+def _share_rows(key: str, shares: list[Share], q: Quote = _as_is) -> tuple[list[Share], str]:
     heard = [s for s in shares if s.speaking_s > 0 or s.turns]
     silent = [s.value for s in shares if not (s.speaking_s > 0 or s.turns)]
     if not silent:
         return heard, ""
     if len(silent) > MAX_NAMES:
-        return heard, f"Raised a hand but had no speaking time: {len(silent)} more values of {key}."
-    return heard, f"Raised a hand but had no speaking time: {', '.join(sorted(silent))}."
+        return heard, f"Raised a hand but had no speaking time: {len(silent)} more values of {q(key)}."
+    return heard, f"Raised a hand but had no speaking time: {', '.join(q(v) for v in sorted(silent))}."
 
 
 def _shown_shares(report: Report) -> list[tuple[str, list[Share]]]:
@@ -373,14 +433,20 @@ _DAYS_SO_FAR = ("± is ran less planned so far: the sessions ended count with al
 
 
 # --------------------------------------------------------------------------- Markdown
+#
+# Every piece of outside text goes through md_text (which also keeps a table cell's "|" and a line
+# break from ending the cell or the line); the report's own words and figures are written as they are.
 
 
-def _md_cell(value: object) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
+def _fence(lines: list[str]) -> str:
+    """A code fence longer than any run of backticks in the lines, so that none of them closes it."""
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    return "`" * max(3, longest + 1)
 
 
 def render_markdown(report: Report) -> str:
-    out: list[str] = [f"# {report.title}", "", _intro(report)]
+    q = md_text
+    out: list[str] = [f"# {q(report.title)}", "", _intro(report, q)]
     if report.rehearsal:
         out.append(f"**Rehearsal clock** (time scales: {', '.join(f'×{s:g}' for s in report.time_scales)}): "
                    "the figures are on the event clock, not the wall clock.")
@@ -400,28 +466,29 @@ def render_markdown(report: Report) -> str:
             out += ["", _DAYS_SO_FAR]
         out.append("")
     for session in report.sessions:
-        out += [f"## {_md_cell(session.title)} ({session.id})", ""]
-        out.append(f"{session.day}{' · ' + session.room if session.room else ''} · planned "
+        out += [f"## {q(session.title)} ({q(session.id)})", ""]
+        out.append(f"{session.day}{' · ' + q(session.room) if session.room else ''} · planned "
                    f"{hhmm(session.planned_start)}–{hhmm(session.planned_end)}, {_actual_range(session)}"
                    + (" · rehearsal clock" if session.rehearsal else ""))
         out.append("")
-        out += _why(session)
-        heading, lines = _explained(report, session)
+        out += _why(session, q)
+        heading, lines = _explained(report, session, q)
         if lines:
             out += ["", heading, ""]
-            out += [f"- {_md_cell(line)}" for line in lines]
+            out += [f"- {line}" for line in lines]
         out += ["", "| item | planned | actual | ± | start planned | start actual | notes |",
                 "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
         for item in session.items:
             ran = item.actual_start is not None
-            out.append(f"| {_md_cell(item.title)} | {dur(item.planned_duration_s)} | "
+            out.append(f"| {q(item.title)} | {dur(item.planned_duration_s)} | "
                        f"{dur(item.actual_duration_s) if ran else '—'} | {signed(item.over_under_s) if ran else ''} | "
                        f"{hhmm(item.planned_start)} | {hhmm(item.actual_start)} | {_item_notes(item, item.turns)} |")
         for index in range(len(session.plans_applied)):
-            out += ["", _md_cell(_plan_line(session, index))]
+            out += ["", _plan_line(session, index, q)]
         chart = timeline_text(session)
-        if chart:
-            out += ["", "```text", *chart, "```"]
+        if chart:  # a code block shows its lines as they are: the titles in it need no escaping, only a fence
+            fence = _fence(chart)
+            out += ["", f"{fence}text", *chart, fence]
         out.append("")
     spoke, waiting = _heard(report)
     if report.people:
@@ -430,27 +497,27 @@ def render_markdown(report: Report) -> str:
             out += ["| person | turns | speaking | average | longest | over limit | waited | "
                     "hands not given the floor |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
             for p in spoke:
-                out.append(f"| {_md_cell(p.name)}{' (participant)' if p.participant else ''} | {p.turns} | "
+                out.append(f"| {q(p.name)}{' (participant)' if p.participant else ''} | {p.turns} | "
                            f"{dur(p.speaking_s)} | {dur(p.average_s)} | {dur(p.longest_s)} | {p.turns_over_limit} | "
                            f"{dur(p.waited_s)} | {p.hands_never_given_floor} |")
             out.append("")
         if waiting:
-            out += [_md_cell(_never_line(waiting)), ""]
+            out += [_never_line(waiting, q), ""]
     for key, shares in _shown_shares(report):
-        rows, silent = _share_rows(key, shares)
-        out += [f"### Speaking time by {key}", ""]
+        rows, silent = _share_rows(key, shares, q)
+        out += [f"### Speaking time by {q(key)}", ""]
         if rows:
-            out += [f"| {key} | speaking | share | turns |", "| --- | ---: | ---: | ---: |"]
-            out += [f"| {_md_cell(s.value)} | {dur(s.speaking_s)} | {s.share_pct:.1f} % | {s.turns} |" for s in rows]
+            out += [f"| {q(key)} | speaking | share | turns |", "| --- | ---: | ---: | ---: |"]
+            out += [f"| {q(s.value)} | {dur(s.speaking_s)} | {s.share_pct:.1f} % | {s.turns} |" for s in rows]
         if silent:
-            out += ["", _md_cell(silent)]
+            out += ["", silent]
         out.append("")
     if report.audit:
         out += ["## Audit: undone actions (left out of every figure)", "",
                 "| seq | session | action | at | by | undone at | undone by |",
                 "| ---: | --- | --- | --- | --- | --- | --- |"]
-        out += [f"| {a.seq} | {a.session or ''} | {_md_cell(a.what)} | {hhmm(a.at)} | {_md_cell(a.by)} | "
-                f"{hhmm(a.undone_at)} | {_md_cell(a.undone_by)} |" for a in report.audit]
+        out += [f"| {a.seq} | {q(a.session or '')} | {q(a.what)} | {hhmm(a.at)} | {q(a.by)} | "
+                f"{hhmm(a.undone_at)} | {q(a.undone_by)} |" for a in report.audit]
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 
@@ -483,7 +550,8 @@ def timeline_text(session: SessionReport, width: int = 56) -> list[str]:
 
     lines = [f"{'':<{label_w}} planned ░  actual █ (one mark ≈ {dur(per_cell)})"]
     for item in session.items:
-        title = item.title if len(item.title) <= label_w - 2 else item.title[: label_w - 3] + "…"
+        title = one_line(item.title)  # a line break in a title would break the chart's lines
+        title = title if len(title) <= label_w - 2 else title[: label_w - 3] + "…"
         lines.append(f"{title:<{label_w}}{bar(_seconds(item.planned_start), item.planned_duration_s, '░')}")
         if item.actual_start:
             actual = bar(_seconds(item.actual_start) - shift, item.actual_duration_s, "█")
