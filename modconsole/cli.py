@@ -6,9 +6,13 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .longlived import gc_paused
+
+if TYPE_CHECKING:
+    from .tui import ConsoleApp
 
 
 def parser(*, ctl_verbs: bool = True) -> argparse.ArgumentParser:
@@ -70,8 +74,9 @@ def join(args: argparse.Namespace) -> int:
         def connect(token: str, name: str | None) -> LiveLink:
             return LiveLink(MeetingClient(args.url, token, name=name, client="web", cafile=args.cafile))
 
-        create_app(None, view=args.view, session=args.session, login=Login(args.url, connect)).run()
-        return 0
+        app = create_app(None, view=args.view, session=args.session, login=Login(args.url, connect))
+        app.run()
+        return crashed(app)
     if args.name is not None:
         try:
             args.name = check_name(args.name)
@@ -85,6 +90,8 @@ def join(args: argparse.Namespace) -> int:
     link = LiveLink(MeetingClient(args.url, token, name=args.name, client="console", cafile=args.cafile))
     app = create_app(link, view=args.view, session=args.session)
     app.run()
+    if crashed(app):
+        return 1
     if link.status == "refused":
         print(f"modconsole join: refused: {link.detail}", file=sys.stderr)
         return 1
@@ -93,6 +100,16 @@ def join(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     return 0
+
+
+def crashed(app: ConsoleApp) -> int:
+    """0 when the console ended as asked; 1, with the reason, when an error nobody handled ended it (Textual
+    has printed its traceback above)."""
+    crash = getattr(app, "crash", None)  # a stand-in for the console (tests) may have none
+    if crash is None:
+        return 0
+    print(f"modconsole join: the console stopped on an error: {type(crash).__name__}: {crash}", file=sys.stderr)
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label
 from textual.worker import Worker, WorkerState
@@ -17,6 +18,7 @@ from ..client import ClientError, CommandRefused
 from ..core.commands import Command
 from ..protocol import NAME_NEEDED
 from .actions import MODERATOR_ACTIONS
+from .labels import plain
 from .link import Link
 from .login import Login, LoginScreen
 from .viewer import DisplayScreen, ViewerScreen
@@ -38,7 +40,8 @@ class ConnectingScreen(Screen[None]):
         yield Footer()
 
     def show(self, text: str) -> None:
-        self.query_one("#connecting", Label).update(text)
+        # The reason comes from the network (a header value, a server's refusal): text, never markup.
+        self.query_one("#connecting", Label).update(plain(text))
 
 
 class ConsoleApp(App[None]):
@@ -60,6 +63,19 @@ class ConsoleApp(App[None]):
         self.view_override = view
         self.refresh_s = refresh_s
         self.role_screen: Screen[None] | None = None
+        self.crash: BaseException | None = None  # what ended the console, if something unhandled did
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Kept for `modconsole join`, which exits non-zero with the reason (Textual prints the traceback).
+        if self.crash is None:
+            self.crash = error
+        super()._handle_exception(error)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every toast of the console is plain text: its messages carry names, titles and the server's
+        reasons, so ``markup`` is never honoured (a screen's ``notify`` asks for it by default)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def on_mount(self) -> None:
         self.set_interval(self.refresh_s, self._tick)

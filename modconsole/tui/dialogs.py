@@ -17,6 +17,7 @@ from ..core.commands import PRESET_MESSAGES
 from ..core.durations import format_duration
 from ..core.state import State
 from .actions import ConsoleAction, key_label
+from .labels import plain, report_parser
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -28,7 +29,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question, classes="question")
+            yield Label(plain(self.question), classes="question")
             with Horizontal(classes="buttons"):
                 yield Button("Yes (y)", variant="error", id="yes")
                 yield Button("Cancel (Esc)", id="no")
@@ -47,14 +48,15 @@ class MessageScreen(ModalScreen[tuple[str, str] | None]):
 
     def __init__(self, recipients: list[tuple[str, str]]) -> None:
         super().__init__()
-        self.recipients = recipients  # (id, label): "floor", "all", then people
+        self.recipients = recipients  # (id, label): "floor", "all", then people (their names: text, not markup)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Message", classes="question")
-            yield OptionList(*[Option(label, id=rid) for rid, label in self.recipients], id="to")
-            yield OptionList(*[Option(f"{n}. {text}", id=str(n)) for n, text in enumerate(PRESET_MESSAGES, 1)],
-                             id="presets")
+            yield OptionList(*[Option(plain(label), id=rid) for rid, label in self.recipients], id="to",
+                             markup=False)
+            yield OptionList(*[Option(plain(f"{n}. {text}"), id=str(n))
+                               for n, text in enumerate(PRESET_MESSAGES, 1)], id="presets", markup=False)
             yield Input(placeholder="…or type a message and press Enter", max_length=500, id="text")
 
     def on_mount(self) -> None:
@@ -98,7 +100,7 @@ class PlanScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
             yield Label("Recovery plan", classes="question")
-            yield Static(self.summary, id="plan-summary")
+            yield Static(plain(self.summary), id="plan-summary")
             table: DataTable[Any] = DataTable(id="plan-table", cursor_type="none")
             yield table
             with Horizontal(classes="buttons"):
@@ -136,7 +138,8 @@ class PlanScreen(ModalScreen[str | None]):
 
 
 def session_options(state: State) -> list[tuple[str, str]]:
-    """Each session as the picker lists it: when, title, room and status."""
+    """Each session as the picker lists it: when, title, room and status (text: the title and room are the
+    agenda file's, the status's brackets are brackets)."""
     assert state.agenda is not None
     options = []
     for plan, live in zip(state.agenda.sessions, state.sessions, strict=True):
@@ -166,7 +169,7 @@ class SessionPicker(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Session", classes="question")
-            yield OptionList(*[Option(label, id=sid) for sid, label in self.sessions])
+            yield OptionList(*[Option(plain(label), id=sid) for sid, label in self.sessions], markup=False)
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
@@ -208,14 +211,16 @@ class KeysScreen(ModalScreen[None]):
         table = self.query_one(DataTable)
         table.add_columns("Key", "Action")
         for action in self.actions:
-            table.add_row(key_label(action.key), action.description)
-        table.add_row("Tab", "Switch between the rundown and the queue; ↑/↓ pick the row g, k and f act on")
-        table.add_row("Ctrl+P", "Command palette")
-        table.add_row("Ctrl+Q", "Quit")
+            table.add_row(plain(key_label(action.key)), plain(action.description))
+        table.add_row(plain("Tab"),
+                      plain("Switch between the rundown and the queue; ↑/↓ pick the row g, k and f act on"))
+        table.add_row(plain("Ctrl+P"), plain("Command palette"))
+        table.add_row(plain("Ctrl+Q"), plain("Quit"))
 
 
 class ReportScreen(ModalScreen[None]):
-    """The server's report of the session so far, as Markdown."""
+    """The server's report of the session so far, as Markdown read as data: names and titles in it are
+    what people typed, so nothing in it is a link to follow or an action to run (``report_parser``)."""
 
     BINDINGS = [Binding("escape,r,q", "dismiss(None)", "Close")]
 
@@ -225,4 +230,4 @@ class ReportScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog wide report"):
-            yield Markdown(self.text)
+            yield Markdown(self.text, parser_factory=report_parser, open_links=False)

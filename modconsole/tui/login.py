@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label
 
 from ..protocol import MAX_NAME, NAME_NEEDED, check_name
+from .labels import plain
 from .link import Link
 
 
@@ -49,12 +50,12 @@ class LoginScreen(Screen[tuple[str, str | None]]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(classes="dialog", id="login"):
-            yield Label(f"Join the meeting at {self.server_url}", classes="question")
+            yield Label(plain(f"Join the meeting at {self.server_url}"), classes="question")
             yield Label("Access token (from the organiser)")
             yield Input(self.token_value, password=True, placeholder="mc_…", id="token", max_length=200)
             yield Label("Your name (with the participants' token)")
             yield Input(self.name_value, placeholder="e.g. Amina Diallo", id="name", max_length=MAX_NAME)
-            yield Label(self.error, id="login-error")
+            yield Label(plain(self.error), id="login-error")
             yield Button("Join", variant="primary", id="join")
         yield Footer(show_command_palette=False)
 
@@ -65,7 +66,7 @@ class LoginScreen(Screen[tuple[str, str | None]]):
 
     def _fail(self, text: str, field: str) -> None:
         error = self.query_one("#login-error", Label)
-        error.update(text)
+        error.update(plain(text))
         error.display = True
         self.query_one(f"#{field}", Input).focus()
 

@@ -26,6 +26,7 @@ from .dialogs import (
     ReportScreen,
     pick_session,
 )
+from .labels import person_label
 from .widgets import ConnectionBar, QueuePanel, Rundown, SummaryPanel, TimerPanel, hhmm
 
 if TYPE_CHECKING:
@@ -89,8 +90,7 @@ class ModeratorScreen(Screen[None]):
         self.query_one(SummaryPanel).show(view, state.agenda.timezone, self.console.local_zone,
                                          self._message_lines(state, session))
         self.query_one(Rundown).show(view)
-        roster = {p.id: p for p in state.agenda.people} | dict(state.participants)
-        self.query_one(QueuePanel).show(view, roster, getattr(link, "online", None))
+        self.query_one(QueuePanel).show(view, state, getattr(link, "online", None))
 
     def _message_lines(self, state: State, session: SessionState) -> list[str]:
         """The latest messages of this session, while it runs: once it has ended, they are history."""
@@ -98,8 +98,7 @@ class ModeratorScreen(Screen[None]):
             return []
         lines = []
         for message in [m for m in state.messages if m.session in (None, session.id)][-3:]:
-            who = "all" if message.to == "all" else (state.person(message.to).name if state.person(message.to)
-                                                     else message.to)
+            who = "all" if message.to == "all" else person_label(state, message.to)
             seen = "acknowledged" if message.acknowledged else "not yet acknowledged"
             lines.append(f"✉ “{message.text}” to {who} · {seen}")
         return lines
@@ -237,8 +236,7 @@ class ModeratorScreen(Screen[None]):
         session = self.session()
         if session is not None and session.current_item is not None:
             for hand in session.current_item.queue:
-                person = state.person(hand.person)
-                recipients.append((hand.person, person.name if person else hand.person))
+                recipients.append((hand.person, person_label(state, hand.person)))
 
         def chosen(result: tuple[str, str] | None) -> None:
             if result is not None:

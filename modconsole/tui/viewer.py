@@ -26,6 +26,7 @@ from ..core.durations import format_duration
 from ..core.state import Message, SessionState, State, view_for
 from ..core.view import default_session, session_view
 from .bigfont import BigDigits
+from .labels import person_label, plain
 from .widgets import PHASE_WORDS, ConnectionBar, TimerPanel, clock_text, hhmm
 
 if TYPE_CHECKING:
@@ -155,7 +156,7 @@ def turn_clock(floor: dict[str, Any]) -> tuple[str, str]:
     return clock_text(remaining), words
 
 
-def queue_lines(view: dict[str, Any], me: str | None, limit: int = 20) -> Text:
+def queue_lines(view: dict[str, Any], me: str | None, state: State, limit: int = 20) -> Text:
     """The queue in order, for someone deciding whether to raise a hand."""
     queue = view["queue"]
     text = Text(no_wrap=True, overflow="ellipsis")
@@ -164,7 +165,7 @@ def queue_lines(view: dict[str, Any], me: str | None, limit: int = 20) -> Text:
     text.append("In the queue:", style="dim")
     for hand in queue[:limit]:
         mark = {"point_of_order": " (point of order)", "question": " (question)", "reply": " (reply)"}
-        text.append(f"\n {hand['position']:>2}. {hand['name']}{mark.get(hand['kind'], '')}",
+        text.append(f"\n {hand['position']:>2}. {person_label(state, hand['person'])}{mark.get(hand['kind'], '')}",
                     style="bold" if hand["person"] == me else "")
     if len(queue) > limit:
         text.append(f"\n     … and {len(queue) - limit} more", style="dim")
@@ -189,13 +190,13 @@ def programme_lines(view: dict[str, Any]) -> Text:
     return text
 
 
-def floor_words(floor: dict[str, Any] | None, me: str | None) -> Text:
+def floor_words(floor: dict[str, Any] | None, me: str | None, state: State) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     if floor is None:
         text.append("Floor: nobody", style="dim")
         return text
     text.append("Floor: ")
-    text.append("you" if floor["person"] == me else floor["name"], style="bold")
+    text.append("you" if floor["person"] == me else person_label(state, floor["person"]), style="bold")
     text.append(f" · {format_duration(float(floor['elapsed_s']))}")
     if floor["limit_s"]:
         text.append(f" of {format_duration(floor['limit_s'])}")
@@ -252,13 +253,13 @@ class NowPanel(TimerPanel):
         if view["status"] == "not_started" or view["current_item"] is None:
             title.update(Text(f"{view['title']} — not started", overflow="ellipsis", no_wrap=True))
             digits.update("--:--")
-            phase.update(f"Planned start {day_and_time(view['planned_start'])} {city}".rstrip())
+            phase.update(plain(f"Planned start {day_and_time(view['planned_start'])} {city}".rstrip()))
             upcoming.update(Text(f"First: {coming['title']}" if coming else "", overflow="ellipsis", no_wrap=True))
             return
         if view["status"] == "ended":
             title.update(Text(f"{view['title']} — ended", overflow="ellipsis", no_wrap=True))
             digits.update("--:--")
-            phase.update(f"Ended at {hhmm(view['actual_end'])} {city}".rstrip())
+            phase.update(plain(f"Ended at {hhmm(view['actual_end'])} {city}".rstrip()))
             upcoming.update(f"Ran {format_duration(float(view['elapsed_s']))} · planned "
                             f"{format_duration(view['planned_duration_s'] + view['extended_s'])}")
             return
@@ -298,12 +299,12 @@ class StageClock(TimerPanel):
             title.update(Text(f"Next: {coming['title']}" if coming else view["title"], overflow="ellipsis",
                               no_wrap=True))
             digits.update(hhmm(now_iso) or "--:--")
-            phase.update(f"Time of day in {city} · planned start {hhmm(view['planned_start'])}")
+            phase.update(plain(f"Time of day in {city} · planned start {hhmm(view['planned_start'])}"))
             return
         if view["status"] == "ended":
             title.update(Text(f"{view['title']} — ended", overflow="ellipsis", no_wrap=True))
             digits.update(hhmm(now_iso) or "--:--")
-            phase.update(f"Time of day in {city} · ended at {hhmm(view['actual_end'])}")
+            phase.update(plain(f"Time of day in {city} · ended at {hhmm(view['actual_end'])}"))
             return
         item = next(i for i in view["items"] if i["id"] == view["current_item"])
         remaining = float(view["current_remaining_s"])
@@ -410,25 +411,26 @@ class ViewerScreen(Screen[None]):
         me = self.me
         person = self.console.link.person
         # Who I am first (a narrow terminal cuts the end), then the event.
-        self.title = f"{person.name}{' (participant)' if person.participant else ''}" if person else "modconsole"
+        self.title = (f"{person_label(state, person)}{' (participant)' if person.participant else ''}" if person
+                      else "modconsole")
         self.sub_title = state.agenda.title
         self._several_live = len(live_sessions(state)) > 1
         self.query_one(NowPanel).show(view, state.agenda.timezone)
-        floor_line = floor_words(view["floor"], me)
+        floor_line = floor_words(view["floor"], me, state)
         queue = view["queue"]
         if view["current_item"] is not None and view["status"] != "ended":
             floor_line.append(f" · {len(queue)} in the queue" + ("" if view["queue_open"] else " (closed)"))
         if self._several_live:
             floor_line.append(" · several sessions run: s to choose", style="italic")
         self.query_one("#floor-line", Static).update(floor_line)
-        self._show_you(view, session, me)
+        self._show_you(view, session, me, state)
         self._show_message(state, session, me)
         keys = (self._queued, self._can_raise, self._shown_message is not None, self._several_live)
         if keys != self._keys:
             self._keys = keys
             self.refresh_bindings()
 
-    def _show_you(self, view: dict[str, Any], session: SessionState, me: str | None) -> None:
+    def _show_you(self, view: dict[str, Any], session: SessionState, me: str | None, state: State) -> None:
         you = self.query_one("#you", Vertical)
         status = self.query_one("#you-status", Static)
         hint = self.query_one("#you-hint", Static)
@@ -457,11 +459,11 @@ class ViewerScreen(Screen[None]):
             you.border_title = "Your hand is up"
             digits.update(f"#{place.position}")
             status.update(Text(place_words(place), style="bold"))
-            hint.update(f"Raised {KIND_WORDS.get(place.kind, place.kind)} · l to withdraw")
+            hint.update(plain(f"Raised {KIND_WORDS.get(place.kind, place.kind)} · l to withdraw"))
             return
         digits.update("")
         you.border_title = "You"
-        lines = queue_lines(view, me) if view["queue"] else programme_lines(view)
+        lines = queue_lines(view, me, state) if view["queue"] else programme_lines(view)
         self.query_one("#queue-list", Static).update(lines)
         if view["status"] == "not_started":
             status.update("The session has not started.")
@@ -577,7 +579,7 @@ class DisplayScreen(ViewerScreen):
         if floor is not None:
             clock, words = turn_clock(floor)
             floor_text.append("Floor: ", style="dim")
-            floor_text.append(floor["name"], style="bold")
+            floor_text.append(person_label(state, floor["person"]), style="bold")
             if floor["limit_s"]:
                 floor_text.append(" · ")
                 floor_text.append(words, style=_phase_style(floor["phase"]))

@@ -12,6 +12,8 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Digits, Label, Static
 
 from ..core.durations import format_duration
+from ..core.state import State
+from .labels import person_label
 from .link import Link
 
 PHASE_WORDS = {
@@ -249,19 +251,19 @@ class QueuePanel(Vertical):
     def _wide(self) -> bool:
         return self.size.width >= sum(w for _, w in self.WIDE) + MIN_TITLE
 
-    def show(self, view: dict[str, Any] | None, roster: dict[str, Any], online: set[str] | None) -> None:
+    def show(self, view: dict[str, Any] | None, state: State, online: set[str] | None) -> None:
         floor_label = self.query_one("#floor", Label)
         table = self.query_one(DataTable)
         if view is None:
             return
         floor = view["floor"]
         queue = view["queue"]
-        state = "closed" if not view["queue_open"] else f"{len(queue)} waiting"
+        shown = "closed" if not view["queue_open"] else f"{len(queue)} waiting"
         if view["status"] == "ended":
             # Hands still up when the session ended wait for nothing: no places, no estimates.
             hands = f"{len(queue)} hand{'s' if len(queue) != 1 else ''} up"
-            queue, state = [], f"ended · {hands}" if queue else "ended"
-        self.border_title = f"Queue · {state}"
+            queue, shown = [], f"ended · {hands}" if queue else "ended"
+        self.border_title = f"Queue · {shown}"
         if floor is None:
             floor_label.update(Text("Floor: nobody", style="dim"))
             floor_label.set_classes("")
@@ -277,11 +279,11 @@ class QueuePanel(Vertical):
                     text.append(f" {PHASE_WORDS[floor['phase']]}")
             if floor["paused"]:
                 text.append(" PAUSED")
-            text.append(f" · {floor['name']}", style="bold")
+            text.append(f" · {person_label(state, floor['person'])}", style="bold")
             floor_label.update(text)
             floor_label.set_classes(f"phase-{floor['phase']}")
         wide = self._wide
-        rows = [self._row(h, roster, online, wide) for h in queue]
+        rows = [self._row(h, state, online, wide) for h in queue]
         columns = needed(self.WIDE if wide else self.NARROW, rows)  # an estimate of an hour or more
         if (self.size.width, columns) != (self._width, self._laid_out):
             self._width, self._laid_out = self.size.width, columns
@@ -302,9 +304,8 @@ class QueuePanel(Vertical):
                     table.update_cell(hand["person"], column, value)
 
     @staticmethod
-    def _row(hand: dict[str, Any], roster: dict[str, Any], online: set[str] | None,
-             wide: bool) -> tuple[Any, ...]:
-        person = roster.get(hand["person"])
+    def _row(hand: dict[str, Any], state: State, online: set[str] | None, wide: bool) -> tuple[Any, ...]:
+        person = state.person(hand["person"])
         name = Text(no_wrap=True, overflow="ellipsis")
         if wide:
             name.append(" ")
@@ -313,10 +314,10 @@ class QueuePanel(Vertical):
             name.append(" ")
             name.append(mark, style="bold reverse red" if hand["kind"] == "point_of_order" else "bold")
             name.append(" ")
-        name.append(hand["name"])
-        if wide and person is not None and getattr(person, "affiliation", ""):
+        name.append(person_label(state, hand["person"]))
+        if wide and person is not None and person.affiliation:
             name.append(f" · {person.affiliation}", style="dim")
-        if person is not None and getattr(person, "participant", False):
+        if person is not None and person.participant:
             name.append(" (participant)", style="dim")
         kind = Text(KIND_WORDS.get(hand["kind"], hand["kind"]),
                     style="bold reverse" if hand["kind"] == "point_of_order" else "")

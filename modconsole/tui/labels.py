@@ -1,0 +1,45 @@
+"""Text from outside shown as text: names, titles, messages and reasons reach the widgets as ``rich.text.Text``
+(never parsed as markup), and a person is named in one place, ``person_label``.
+
+Textual parses a ``str`` as content markup almost everywhere (``Static``/``Label.update``, ``OptionList``
+prompts, ``DataTable`` cells, ``notify``, command palette hits, border titles): ``[/]`` in a name raises
+``MarkupError`` and ``[@click=app.quit]`` makes a clickable action. A ``Text`` is drawn as it is written.
+"""
+
+from __future__ import annotations
+
+from markdown_it import MarkdownIt
+from rich.text import Text
+
+from ..core.agenda import Person
+from ..core.state import State
+
+
+def person_label(state: State | None, person: str | Person) -> str:
+    """How the console names a person, in every screen, dialog and table: their name (from the agenda or
+    as the participant gave it), else their id. Give a ``Person`` when it is known (the viewer's own, from
+    the welcome) and an id otherwise. A string to be shown only as ``Text`` (see ``plain``)."""
+    if isinstance(person, Person):
+        return person.name
+    found = state.person(person) if state is not None else None
+    return found.name if found is not None else person
+
+
+def plain(text: str, *, style: str = "", cut: bool = False) -> Text:
+    """``text`` as it is written, whatever brackets it holds; ``cut``: one line, an ellipsis where it ends."""
+    if cut:
+        return Text(text, style=style, no_wrap=True, overflow="ellipsis")
+    return Text(text, style=style)
+
+
+# Markdown rules that make a report line more than text: links and images (a click would open them), autolinks
+# and linkified addresses, raw HTML (dropped unseen), reference definitions (a line taken out of sight) and
+# entities (``&lt;`` would not read as written).
+REPORT_RULES_OFF = ("link", "image", "autolink", "linkify", "html_inline", "html_block", "reference", "entity")
+
+
+def report_parser() -> MarkdownIt:
+    """The Markdown of a report as data: headings, lists, tables and emphasis, but nothing to click."""
+    parser = MarkdownIt("gfm-like", {"linkify": False})
+    parser.disable(list(REPORT_RULES_OFF), ignoreInvalid=True)
+    return parser
