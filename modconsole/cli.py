@@ -82,11 +82,25 @@ def join(args: argparse.Namespace) -> int:
     if not token:
         print("modconsole join: a token is needed (--token or MODCONSOLE_TOKEN)", file=sys.stderr)
         return 2
-    link = LiveLink(MeetingClient(args.url, token, name=args.name, client="console", cafile=args.cafile))
+    from .credentials import Credentials
+
+    credentials = Credentials()
+    kept = credentials.lookup(args.url, token)  # a participant who joined before: their own credential
+    not_kept: list[str] = []
+    client = MeetingClient(args.url, kept or token, name=None if kept else args.name, client="console",
+                           cafile=args.cafile, keep_credential=credentials.keeper(args.url, token, not_kept))
+    link = LiveLink(client)
     app = create_app(link, view=args.view, session=args.session)
     app.run()
+    if not_kept:
+        print(f"modconsole join: could not keep your participant credential ({not_kept[0]}); the next join "
+              "will ask for your name again", file=sys.stderr)
     if link.status == "refused":
         print(f"modconsole join: refused: {link.detail}", file=sys.stderr)
+        if kept is not None and client.token == kept:
+            credentials.forget(args.url, token)
+            print("modconsole join: the participant credential kept for this server was not accepted and is "
+                  "forgotten; join again with --name", file=sys.stderr)
         return 1
     if not link.ever_connected:  # quit while still trying: say why it never got through
         print(f"modconsole join: never connected: {link.detail or f'no answer from {args.url} yet'}",

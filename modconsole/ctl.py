@@ -25,6 +25,7 @@ from .core.durations import format_duration, parse_duration
 from .core.events import ACTION_WORDS, HAND_KINDS
 from .core.state import State
 from .core.view import default_session, recovery_plan, session_view, state_view
+from .credentials import Credentials
 
 _SIGNED = re.compile(r"^[+-]\d")
 
@@ -307,8 +308,12 @@ async def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"modconsole ctl: {exc}", file=sys.stderr)
         return 2
+    credentials = Credentials()
+    kept = credentials.lookup(args.url, token)  # a participant who joined before joins as themselves
+    not_kept: list[str] = []
     client = MeetingClient(
-        args.url, token, name=getattr(args, "name", None), client="ctl", cafile=getattr(args, "cafile", None)
+        args.url, kept or token, name=None if kept else getattr(args, "name", None), client="ctl",
+        cafile=getattr(args, "cafile", None), keep_credential=credentials.keeper(args.url, token, not_kept),
     )
     try:
         await client.connect()
@@ -344,6 +349,10 @@ async def run(args: argparse.Namespace) -> int:
         if as_json:
             print(json.dumps({"ok": False, "code": exc.code, "message": exc.message}, ensure_ascii=False))
         print(f"modconsole ctl: {exc.message}", file=sys.stderr)
+        if exc.code == "unauthorized" and kept is not None and client.token == kept:
+            credentials.forget(args.url, token)
+            print("modconsole ctl: the participant credential kept for this server was not accepted and is "
+                  "forgotten; run again with --name", file=sys.stderr)
         return 1
     except TimeoutError:  # connected, then no answer: the command may or may not have been done
         message = f"no answer from {args.url} in time; check with `state` before repeating the command"
@@ -353,6 +362,8 @@ async def run(args: argparse.Namespace) -> int:
         return 1
     finally:
         await client.close()
+        for failure in not_kept:
+            print(f"modconsole ctl: could not keep your participant credential ({failure})", file=sys.stderr)
     now = client.server_now()
     session = state.session(command.session) if command.session else default_session(state)
     view = session_view(state, session, now) if session is not None else None

@@ -45,6 +45,7 @@ class TokenGrant:
     event_id: str
     role: str
     person: str | None
+    name: str | None = None
 
 
 class Store(Protocol):
@@ -55,6 +56,8 @@ class Store(Protocol):
     def read(self, event_id: str, after: int = 0) -> Iterator[Entry]: ...
     def event_ids(self) -> list[str]: ...
     def grant(self, token_hash: str) -> TokenGrant | None: ...
+    def issue_participant(self, event_id: str, token_hash: str, person: str, name: str) -> None: ...
+    def participant_names(self, event_id: str) -> list[str]: ...
     def close(self) -> None: ...
 
 
@@ -109,6 +112,9 @@ class SqliteStore:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
+            columns = [row[1] for row in self._db.execute("PRAGMA table_info(tokens)")]
+            if "name" not in columns:
+                self._db.execute("ALTER TABLE tokens ADD COLUMN name TEXT")
         except (sqlite3.Error, OSError) as exc:
             raise StorageError(f"cannot open the database {self.path}: {exc}") from exc
         self._lock = threading.Lock()
@@ -176,15 +182,29 @@ class SqliteStore:
     def grant(self, token_hash: str) -> TokenGrant | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT event_id, role, person, token_hash FROM tokens WHERE token_hash=?", (token_hash,)
+                "SELECT event_id, role, person, token_hash, name FROM tokens WHERE token_hash=?", (token_hash,)
             ).fetchone()
             if row is None:
                 return None
-        event_id, role, person, stored = row
+        event_id, role, person, stored, name = row
         # The lookup went by hash; compare in constant time all the same, as a matter of hygiene.
         if not hmac.compare_digest(stored, token_hash):
             return None
-        return TokenGrant(event_id, role, person)
+        return TokenGrant(event_id, role, person, name)
+
+    def issue_participant(self, event_id: str, token_hash: str, person: str, name: str) -> None:
+        self._write([
+            ("INSERT INTO tokens (token_hash, event_id, role, person, name) VALUES (?,?,?,?,?)",
+             [(token_hash, event_id, "participant", person, name)]),
+        ])
+
+    def participant_names(self, event_id: str) -> list[str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT name FROM tokens WHERE event_id=? AND role='participant' AND person IS NOT NULL"
+                " ORDER BY rowid", (event_id,)
+            ).fetchall()
+        return [row[0] or "" for row in rows]
 
     def close(self) -> None:
         with self._lock:

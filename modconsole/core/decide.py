@@ -10,7 +10,7 @@ from typing import Literal
 from . import commands as c
 from . import events as e
 from .agenda import Person, local_to_ms, ms_to_local
-from .state import SessionState, State
+from .state import SessionState, State, referenced_people
 from .view import default_session, project, recovery_plan, upcoming
 
 RejectionCode = Literal["forbidden", "not_found", "invalid_state", "stale", "invalid"]
@@ -235,9 +235,12 @@ def _raise(state: State, s: SessionState, cmd: c.Raise, actor: c.Actor, now: int
         raise _fail("invalid", f"a {actor.role} with no person cannot raise a hand")
     out: list[e.Event] = []
     if actor.role == "participant":
-        if actor.person not in state.participants:
+        # Registered again when the live state no longer speaks of them: snapshots leave out such
+        # participants, so a viewer that joined since would not know the name the hand belongs to.
+        known = state.participants.get(actor.person)
+        if known is None or actor.person not in referenced_people(state):
             name = actor.name or actor.person
-            out.append(e.ParticipantRegistered(person=Person(id=actor.person, name=name, participant=True)))
+            out.append(e.ParticipantRegistered(person=known or Person(id=actor.person, name=name, participant=True)))
     else:
         _known_person(state, actor.person)
     _check_can_queue(s, actor.person, "you are")
