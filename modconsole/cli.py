@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -28,7 +27,10 @@ def parser(*, ctl_verbs: bool = True) -> argparse.ArgumentParser:
 
     join = sub.add_parser("join", help="open the console for a token's role (moderator, speaker, participant, display)")
     join.add_argument("url", metavar="URL", help="server address, e.g. ws://127.0.0.1:8765")
-    join.add_argument("--token", help="access token (default: $MODCONSOLE_TOKEN)")
+    join.add_argument("--token",
+                      help="access token (default: $MODCONSOLE_TOKEN; on the command line other users see it)")
+    join.add_argument("--token-file", metavar="FILE",
+                      help="read the access token from the first line of FILE (- for standard input)")
     join.add_argument("--name", help="your name, with the participant token")
     join.add_argument("--view", choices=["display"], help="show the stage display whatever the token's role")
     join.add_argument("--cafile", help="CA certificate to trust for wss://")
@@ -78,11 +80,16 @@ def join(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"modconsole join: --name: {exc}", file=sys.stderr)
             return 2
-    token = args.token or os.environ.get("MODCONSOLE_TOKEN")
-    if not token:
-        print("modconsole join: a token is needed (--token or MODCONSOLE_TOKEN)", file=sys.stderr)
+    from .credentials import Credentials, resolve_token
+
+    try:
+        token = resolve_token(args.token, args.token_file)
+    except ValueError as exc:
+        print(f"modconsole join: {exc}", file=sys.stderr)
         return 2
-    from .credentials import Credentials
+    if not token:
+        print("modconsole join: a token is needed (MODCONSOLE_TOKEN, --token-file or --token)", file=sys.stderr)
+        return 2
 
     credentials = Credentials()
     kept = credentials.lookup(args.url, token)  # a participant who joined before: their own credential

@@ -32,6 +32,34 @@ def default_path() -> Path:
     return Path(user_data_dir("modconsole", appauthor=False)) / "credentials.json"
 
 
+MAX_TOKEN_FILE = 4096
+
+
+def resolve_token(token: str | None, token_file: str | None) -> str | None:
+    """The access token to use: ``--token``, else the first line of ``--token-file`` (``-`` for standard
+    input), else ``$MODCONSOLE_TOKEN``; ValueError saying why when the file cannot give one. A token on the
+    command line is visible to every local user in ``ps``: the file or the environment are not."""
+    if token and token_file:
+        raise ValueError("give --token or --token-file, not both")
+    if token_file:
+        try:
+            if token_file == "-":
+                import sys
+
+                text = sys.stdin.read(MAX_TOKEN_FILE)
+            else:
+                with open(token_file, encoding="utf-8") as source:
+                    text = source.read(MAX_TOKEN_FILE)
+        except (OSError, UnicodeDecodeError) as exc:
+            why = getattr(exc, "strerror", None) or exc
+            raise ValueError(f"cannot read the token file {token_file}: {why}") from None
+        first = text.strip().splitlines()[0].strip() if text.strip() else ""
+        if not first:
+            raise ValueError(f"the token file {token_file} is empty")
+        return first
+    return token or os.environ.get("MODCONSOLE_TOKEN") or None
+
+
 def _key(url: str, token: str) -> str:
     # The token that was given is not stored, only a hash of it to find the credential by.
     return f"{url.rstrip('/').lower()} {hashlib.sha256(token.encode('utf-8', 'surrogatepass')).hexdigest()[:32]}"

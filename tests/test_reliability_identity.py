@@ -209,3 +209,24 @@ def test_ctl_keeps_the_credential_and_asks_the_name_only_once(cli_server, tmp_pa
     with sqlite3.connect(cli_server.db) as db:
         raisers = {row[0] for row in db.execute("SELECT person FROM log WHERE type='hand_raised'")}
     assert len(raisers) == 2
+
+
+# --- tokens off the command line ----------------------------------------------------------------------
+
+
+def test_ctl_reads_the_token_from_a_file_and_refuses_an_empty_one(cli_server, tmp_path: Path) -> None:
+    token_file = tmp_path / "moderator.token"
+    token_file.write_text(cli_server.tokens["tokens"]["moderator"] + "\n")
+    token_file.chmod(0o600)
+    state = cli_server.ctl("state", "--json", "--token-file", str(token_file))
+    assert state.returncode == 0, state.stderr
+    assert json.loads(state.stdout)["event_id"] == cli_server.event_id
+
+    empty = tmp_path / "empty.token"
+    empty.write_text("\n  \n")
+    refused = cli_server.ctl("state", "--token-file", str(empty))
+    assert refused.returncode == 2 and "is empty" in refused.stderr
+    both = cli_server.ctl("state", "--token-file", str(token_file), token="mc_x")
+    assert both.returncode == 2 and "not both" in both.stderr
+    missing = cli_server.ctl("state", "--token-file", str(tmp_path / "nope"))
+    assert missing.returncode == 2 and "cannot read the token file" in missing.stderr
