@@ -19,6 +19,9 @@ def parser(*, ctl_verbs: bool = True) -> argparse.ArgumentParser:
         "ctl",
         help="send one command to a server and print the result",
         description="Send one command to a modconsole server. Exit 0 when accepted, 1 with the reason when refused.",
+        # Options before the verb are spelled out: a verb's own (message --to) must not read as a prefix of
+        # these (--token, --token-file).
+        allow_abbrev=False,
     )
     if ctl_verbs:
         from . import ctl as ctl_command  # not at the top: it loads the client and the models, see main

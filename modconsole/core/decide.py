@@ -234,17 +234,18 @@ def _raise(state: State, s: SessionState, cmd: c.Raise, actor: c.Actor, now: int
     if actor.person is None:
         raise _fail("invalid", f"a {actor.role} with no person cannot raise a hand")
     out: list[e.Event] = []
+    again: Person | None = None
     if actor.role == "participant":
-        # Registered again when the live state no longer speaks of them: snapshots leave out such
-        # participants, so a viewer that joined since would not know the name the hand belongs to.
         known = state.participants.get(actor.person)
-        if known is None or actor.person not in referenced_people(state):
+        if known is None:
             name = actor.name or actor.person
-            out.append(e.ParticipantRegistered(person=known or Person(id=actor.person, name=name, participant=True)))
+            out.append(e.ParticipantRegistered(person=Person(id=actor.person, name=name, participant=True)))
+        elif actor.person not in referenced_people(state):
+            again = known  # snapshots since have left them out: the hand says who it is
     else:
         _known_person(state, actor.person)
     _check_can_queue(s, actor.person, "you are")
-    out.append(e.HandRaised(session=s.id, at=now, person=actor.person, kind=cmd.kind))
+    out.append(e.HandRaised(session=s.id, at=now, person=actor.person, kind=cmd.kind, participant=again))
     return out
 
 

@@ -367,6 +367,8 @@ def _participant_registered(state: State, _s: SessionState | None, e) -> None:  
 
 
 def _hand_raised(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
+    if e.participant is not None:
+        state.participants[e.participant.id] = e.participant
     item = s.current_item
     if item is None:
         return
