@@ -17,6 +17,7 @@ an entry's ``ts`` is the event time of what it records.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import random
 from collections.abc import Callable, Generator, Iterable
@@ -31,10 +32,16 @@ from modconsole.core.decide import Rejected, decide
 from modconsole.core.events import ClockSet, Event, EventCreated
 from modconsole.core.state import SessionState, State, apply, replay
 from server.events_admin import SYSTEM, CreatedEvent, mint_tokens
-from server.service import participant_id
 from server.store import Entry, SqliteStore
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def participant_id(event_id: str, name: str) -> str:
+    """A participant's id in a simulated log: fixed by the name, so the logs (and the golden reports made
+    of them) come out the same at every run. A live server gives each participant a random id."""
+    digest = hashlib.sha256(f"{event_id}\0{name.casefold()}".encode()).hexdigest()
+    return f"p-{digest[:12]}"
 SEC = 1000
 MIN = 60 * SEC
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +23,9 @@ def parser(*, ctl_verbs: bool = True) -> argparse.ArgumentParser:
         "ctl",
         help="send one command to a server and print the result",
         description="Send one command to a modconsole server. Exit 0 when accepted, 1 with the reason when refused.",
+        # Options before the verb are spelled out: a verb's own (message --to) must not read as a prefix of
+        # these (--token, --token-file).
+        allow_abbrev=False,
     )
     if ctl_verbs:
         from . import ctl as ctl_command  # not at the top: it loads the client and the models, see main
@@ -32,7 +34,10 @@ def parser(*, ctl_verbs: bool = True) -> argparse.ArgumentParser:
 
     join = sub.add_parser("join", help="open the console for a token's role (moderator, speaker, participant, display)")
     join.add_argument("url", metavar="URL", help="server address, e.g. ws://127.0.0.1:8765")
-    join.add_argument("--token", help="access token (default: $MODCONSOLE_TOKEN)")
+    join.add_argument("--token",
+                      help="access token (default: $MODCONSOLE_TOKEN; on the command line other users see it)")
+    join.add_argument("--token-file", metavar="FILE",
+                      help="read the access token from the first line of FILE (- for standard input)")
     join.add_argument("--name", help="your name, with the participant token")
     join.add_argument("--view", choices=["display"], help="show the stage display whatever the token's role")
     join.add_argument("--cafile", help="CA certificate to trust for wss://")
@@ -83,17 +88,36 @@ def join(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"modconsole join: --name: {exc}", file=sys.stderr)
             return 2
-    token = args.token or os.environ.get("MODCONSOLE_TOKEN")
-    if not token:
-        print("modconsole join: a token is needed (--token or MODCONSOLE_TOKEN)", file=sys.stderr)
+    from .credentials import Credentials, resolve_token
+
+    try:
+        token = resolve_token(args.token, args.token_file)
+    except ValueError as exc:
+        print(f"modconsole join: {exc}", file=sys.stderr)
         return 2
-    link = LiveLink(MeetingClient(args.url, token, name=args.name, client="console", cafile=args.cafile))
+    if not token:
+        print("modconsole join: a token is needed (MODCONSOLE_TOKEN, --token-file or --token)", file=sys.stderr)
+        return 2
+
+    credentials = Credentials()
+    kept = credentials.lookup(args.url, token)  # a participant who joined before: their own credential
+    not_kept: list[str] = []
+    client = MeetingClient(args.url, kept or token, name=None if kept else args.name, client="console",
+                           cafile=args.cafile, keep_credential=credentials.keeper(args.url, token, not_kept))
+    link = LiveLink(client)
     app = create_app(link, view=args.view, session=args.session)
     app.run()
+    if not_kept:
+        print(f"modconsole join: could not keep your participant credential ({not_kept[0]}); the next join "
+              "will ask for your name again", file=sys.stderr)
     if crashed(app):
         return 1
     if link.status == "refused":
         print(f"modconsole join: refused: {link.detail}", file=sys.stderr)
+        if kept is not None and client.token == kept:
+            credentials.forget(args.url, token)
+            print("modconsole join: the participant credential kept for this server was not accepted and is "
+                  "forgotten; join again with --name", file=sys.stderr)
         return 1
     if not link.ever_connected:  # quit while still trying: say why it never got through
         print(f"modconsole join: never connected: {link.detail or f'no answer from {args.url} yet'}",

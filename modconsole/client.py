@@ -118,10 +118,14 @@ class MeetingClient:
         client: str = "modconsole",
         cafile: str | None = None,
         open_timeout: float = 10.0,
+        keep_credential: Callable[[Welcome, str], None] | None = None,
     ) -> None:
         self.url = url
         self.token = token
         self.name = name
+        # Called with the welcome and the personal credential a first join with the event-wide token gets;
+        # this client joins with the credential from then on, whatever the callback does with it.
+        self.keep_credential = keep_credential
         self.client_label = client
         self.open_timeout = open_timeout
         self.cafile = cafile
@@ -223,6 +227,12 @@ class MeetingClient:
             raise ClientError("bad_frame", f"expected a welcome, got {frame.type}")
         rtt = time.monotonic() - sent_at
         self._set_clock(frame.server_time, frame.wall_time, frame.time_scale, sent_at, rtt, force=True)
+        if frame.credential is not None:
+            # A participant of our own now: reconnects use the credential, which needs no name.
+            self.token, self.name = frame.credential, None
+            if self.keep_credential is not None:
+                self.keep_credential(frame, frame.credential)
+            frame = frame.model_copy(update={"credential": None})  # not kept where it could be logged
         self.welcome = frame
         if frame.snapshot is not None:
             self.state = frame.snapshot

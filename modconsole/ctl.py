@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import sys
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from .core.durations import format_duration, parse_duration
 from .core.events import ACTION_WORDS, HAND_KINDS
 from .core.state import State
 from .core.view import default_session, recovery_plan, session_view, state_view
+from .credentials import Credentials, resolve_token
 
 _SIGNED = re.compile(r"^[+-]\d")
 
@@ -52,7 +52,10 @@ def _common_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="session to act on (default: the running one, else the first not ended)",
     )
     parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
-    parser.add_argument("--token", default=argparse.SUPPRESS, help="access token (default: $MODCONSOLE_TOKEN)")
+    parser.add_argument("--token", default=argparse.SUPPRESS,
+                        help="access token (default: $MODCONSOLE_TOKEN; on the command line other users see it)")
+    parser.add_argument("--token-file", default=argparse.SUPPRESS, metavar="FILE",
+                        help="read the access token from the first line of FILE (- for standard input)")
     parser.add_argument("--name", default=argparse.SUPPRESS, help="your name, with a participant token")
     parser.add_argument("--cafile", default=argparse.SUPPRESS, metavar="FILE",
                         help="CA certificate (PEM) to trust for a wss:// server")
@@ -121,7 +124,7 @@ def add_arguments(ctl: argparse.ArgumentParser) -> None:
     verb("state", "print the live state")
 
 
-_TAKES_VALUE = frozenset({"--session", "--token", "--name", "--kind", "--target", "--cafile"})
+_TAKES_VALUE = frozenset({"--session", "--token", "--token-file", "--name", "--kind", "--target", "--cafile"})
 
 
 def normalise_argv(argv: list[str]) -> list[str]:
@@ -287,15 +290,19 @@ def _print_plan(
 
 
 async def run(args: argparse.Namespace) -> int:
-    token = getattr(args, "token", None) or os.environ.get("MODCONSOLE_TOKEN")
     as_json = bool(getattr(args, "json", False))
+    try:
+        token = resolve_token(getattr(args, "token", None), getattr(args, "token_file", None))
+    except ValueError as exc:
+        print(f"modconsole ctl: {exc}", file=sys.stderr)
+        return 2
     try:
         check_url(args.url)  # a mistyped address: a usage error, before any connection
     except ClientError as exc:
         print(f"modconsole ctl: {exc.message}", file=sys.stderr)
         return 2
     if not token:
-        print("modconsole ctl: a token is needed (--token or MODCONSOLE_TOKEN)", file=sys.stderr)
+        print("modconsole ctl: a token is needed (MODCONSOLE_TOKEN, --token-file or --token)", file=sys.stderr)
         return 2
     try:
         command = build_command(args)
@@ -307,8 +314,12 @@ async def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"modconsole ctl: {exc}", file=sys.stderr)
         return 2
+    credentials = Credentials()
+    kept = credentials.lookup(args.url, token)  # a participant who joined before joins as themselves
+    not_kept: list[str] = []
     client = MeetingClient(
-        args.url, token, name=getattr(args, "name", None), client="ctl", cafile=getattr(args, "cafile", None)
+        args.url, kept or token, name=None if kept else getattr(args, "name", None), client="ctl",
+        cafile=getattr(args, "cafile", None), keep_credential=credentials.keeper(args.url, token, not_kept),
     )
     try:
         await client.connect()
@@ -344,6 +355,10 @@ async def run(args: argparse.Namespace) -> int:
         if as_json:
             print(json.dumps({"ok": False, "code": exc.code, "message": exc.message}, ensure_ascii=False))
         print(f"modconsole ctl: {exc.message}", file=sys.stderr)
+        if exc.code == "unauthorized" and kept is not None and client.token == kept:
+            credentials.forget(args.url, token)
+            print("modconsole ctl: the participant credential kept for this server was not accepted and is "
+                  "forgotten; run again with --name", file=sys.stderr)
         return 1
     except TimeoutError:  # connected, then no answer: the command may or may not have been done
         message = f"no answer from {args.url} in time; check with `state` before repeating the command"
@@ -353,6 +368,8 @@ async def run(args: argparse.Namespace) -> int:
         return 1
     finally:
         await client.close()
+        for failure in not_kept:
+            print(f"modconsole ctl: could not keep your participant credential ({failure})", file=sys.stderr)
     now = client.server_now()
     session = state.session(command.session) if command.session else default_session(state)
     view = session_view(state, session, now) if session is not None else None

@@ -13,7 +13,6 @@ each command answered by an ``ack`` or an ``error`` carrying the command's id.
 from __future__ import annotations
 
 import json
-import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -21,11 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from .core.agenda import Person
 from .core.commands import Actor, Command, Role
 from .core.events import Event
+from .core.names import MAX_NAME as MAX_NAME  # re-exported: the clients read the limits here
+from .core.names import NAME_NEEDED as NAME_NEEDED
+from .core.names import clean_name
 from .core.state import State
 
 PROTOCOL_VERSION = 1
-MAX_NAME = 80  # a participant's self-declared name
-NAME_NEEDED = "a name is needed with the participant token (--name)"  # clients recognise this refusal
 MAX_FRAME_BYTES = 64 * 1024
 HEALTH_PATH = "/healthz"
 
@@ -107,6 +107,11 @@ class Welcome(_Frame):
     time_scale: float = 1.0
     seq: int
     snapshot: State | None = Field(default=None, description="absent on a resume: the missed events follow")
+    credential: str | None = Field(
+        default=None,
+        description="a participant's personal token, issued at the first join with the event-wide token and a "
+        "name: the client keeps it and joins with it from then on (it is shown only this once)",
+    )
 
 
 class Events(_Frame):
@@ -164,17 +169,9 @@ SERVER_ADAPTER: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame, config=Confi
 
 
 def check_name(raw: str | None) -> str:
-    """A participant's name as the server takes it, or ValueError saying why not: required, at most
-    80 characters, no control characters. The server checks it at hello; clients check it first so a
-    bad name is refused before connecting."""
-    name = unicodedata.normalize("NFC", (raw or "").strip())
-    if not name:
-        raise ValueError(NAME_NEEDED)
-    if len(name) > MAX_NAME:
-        raise ValueError(f"a name has at most {MAX_NAME} characters (this one has {len(name)})")
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
-        raise ValueError("a name cannot contain control characters")
-    return name
+    """A participant's name as the server takes it, or ValueError saying why not (``core.names.clean_name``).
+    The server checks it at hello; clients check it first so a bad name is refused before connecting."""
+    return clean_name(raw)
 
 
 def dump(frame: _Frame) -> str:

@@ -20,6 +20,7 @@ from modconsole.paths import default_db
 from modconsole.protocol import CLOSE_GOING_AWAY, schema_json
 
 from .events_admin import create_event
+from .registrations import DEFAULT_MAX_PARTICIPANTS, DEFAULT_REGISTRATIONS_PER_MINUTE
 from .report_formats import FORMATS, TABLES, render
 from .reports import build_report
 from .service import MeetingServer
@@ -51,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--certfile", help="TLS certificate (PEM) to serve wss://")
     run.add_argument("--keyfile", help="TLS private key (PEM) for --certfile")
+    run.add_argument("--max-participants", type=_positive_int, default=DEFAULT_MAX_PARTICIPANTS, metavar="N",
+                     help="self-registered participants an event may hold (default: %(default)s)")
+    run.add_argument("--registrations-per-minute", type=_positive_int, default=DEFAULT_REGISTRATIONS_PER_MINUTE,
+                     metavar="N", help="new participants one address may register a minute, in bursts of as many; "
+                     "raise it for a venue whose audience joins through one NAT address (default: %(default)s)")
     run.add_argument("-v", "--verbose", action="store_true", help="log connections and errors")
 
     sub.add_parser("schema", help="print the JSON Schema of the wire protocol")
@@ -85,6 +91,16 @@ def _stdout_gone() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 1 or more")
+    return value
 
 
 def _fail(message: str) -> int:
@@ -145,7 +161,8 @@ async def _serve(args: argparse.Namespace) -> int:
             return _fail(f"cannot use the TLS certificate {args.certfile} and key {args.keyfile}: "
                          f"{exc.strerror or exc}")
     store = SqliteStore(db)
-    server = MeetingServer(store, time_scale=args.time_scale)
+    server = MeetingServer(store, time_scale=args.time_scale, max_participants=args.max_participants,
+                           registrations_per_minute=args.registrations_per_minute)
     try:
         port = await server.start(args.host, args.port, ssl=context)
     except BaseException:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import http
 import json
 import logging
@@ -29,6 +28,7 @@ from modconsole.core.agenda import Person
 from modconsole.core.commands import Actor
 from modconsole.core.decide import Rejected, decide
 from modconsole.core.events import ClockSet
+from modconsole.core.names import fold_name
 from modconsole.core.state import State, apply, replay, view_for, viewer_key, visible_to
 from modconsole.longlived import gc_paused
 from modconsole.protocol import (
@@ -53,10 +53,20 @@ from modconsole.protocol import (
 )
 
 from .events_admin import SYSTEM
+from .registrations import (
+    DEFAULT_MAX_PARTICIPANTS,
+    DEFAULT_REGISTRATIONS_PER_MINUTE,
+    AddressRate,
+    Refused,
+    Roll,
+    check_own_name,
+    new_participant,
+    roster_folds,
+)
 from .report_formats import render
 from .reports import build_report
 from .store import Entry, StorageError, Store, UnreadableEntry
-from .tokens import token_hash
+from .tokens import new_token, token_hash
 
 log = logging.getLogger("modconsole.server")
 
@@ -88,12 +98,6 @@ def last_logged_time(entries: list[Entry]) -> int:
         if at is not None and at > latest:
             latest = at
     return latest
-
-
-def participant_id(event_id: str, name: str) -> str:
-    # The same name on the same event is the same participant, across reconnects.
-    digest = hashlib.sha256(f"{event_id}\0{name.casefold()}".encode()).hexdigest()
-    return f"p-{digest[:12]}"
 
 
 @dataclass(eq=False)
@@ -174,6 +178,15 @@ class EventRuntime:
         # The event clock never goes back, whatever the wall clock does: not behind what the log holds,
         # nor behind what ``now`` returned before.
         self.clock_floor = last_logged_time(entries)
+        self.roll: Roll | None = None  # the participants issued so far: read from the store at the first join
+        self._roster: tuple[object, set[str]] | None = None  # (agenda, its names folded)
+
+    def roster(self) -> set[str]:
+        """The listed people's names, folded: a participant may not take one."""
+        agenda = self.state.agenda
+        if self._roster is None or self._roster[0] is not agenda:
+            self._roster = (agenda, roster_folds(self.state))
+        return self._roster[1]
 
     @classmethod
     def load(cls, store: Store, event_id: str, *, at_start: bool = True) -> EventRuntime:
@@ -251,10 +264,20 @@ def _describe(exc: ValidationError) -> str:
 
 
 class MeetingServer:
-    def __init__(self, store: Store, *, time_scale: float = 1.0, clock: Callable[[], int] = wall_ms) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        time_scale: float = 1.0,
+        clock: Callable[[], int] = wall_ms,
+        max_participants: int = DEFAULT_MAX_PARTICIPANTS,
+        registrations_per_minute: float = DEFAULT_REGISTRATIONS_PER_MINUTE,
+    ) -> None:
         if time_scale <= 0:
             raise ValueError("the time scale must be positive")
         self.store = store
+        self.max_participants = max_participants
+        self.registrations = AddressRate(registrations_per_minute)
         self.time_scale = time_scale
         self.clock = clock
         self.events: dict[str, EventRuntime] = {}
@@ -376,21 +399,28 @@ class MeetingServer:
             return
         person: Person | None = None
         name: str | None = None
-        if grant.role == "participant":
+        credential: str | None = None
+        if grant.role == "participant" and grant.person is None:
+            # The event-wide token: a first join, which makes the person a participant of their own.
             try:
-                name = check_name(hello.name)
-            except ValueError as exc:
-                await self._refuse(connection, "bad_frame", str(exc))
+                person, credential = await self._register(runtime, connection, hello.name)
+            except Refused as exc:
+                await self._refuse(connection, exc.code, exc.message)  # type: ignore[arg-type]
                 return
-            pid = participant_id(runtime.event_id, name)
-            person = runtime.state.participants.get(pid) or Person(id=pid, name=name, participant=True)
+            name = person.name
+        elif grant.role == "participant" and grant.person is not None:
+            name = grant.name or grant.person
+            person = runtime.state.participants.get(grant.person) or Person(
+                id=grant.person, name=name, participant=True
+            )
         elif grant.person is not None:
             person = runtime.state.person(grant.person)
         actor = Actor(
             role=grant.role,
             person=person.id if person else None,  # type: ignore[arg-type]
             name=name,
-            client=hello.client or f"{connection.remote_address}",
+            # A label the client chose, never its address: the actor goes to every viewer with the event.
+            client=hello.client or "unlabelled",
         )
         client = Client(connection, actor)
 
@@ -407,6 +437,7 @@ class MeetingServer:
             time_scale=runtime.state.clock.scale,
             seq=runtime.state.seq,
             snapshot=None if missed is not None else runtime.snapshot_for(actor),
+            credential=credential,
         )
         client.send(welcome.model_dump_json())
         if missed:
@@ -417,7 +448,7 @@ class MeetingServer:
         if actor.person is not None:
             runtime.presence_changed()
         # What the welcome was made of is not kept for the life of the connection.
-        del raw, hello, welcome, missed
+        del raw, hello, welcome, missed, credential
         try:
             await self._read(runtime, client)
         finally:
@@ -425,6 +456,41 @@ class MeetingServer:
             if actor.person is not None:
                 runtime.presence_changed()
             await client.stop_writing()
+
+    async def _register(self, runtime: EventRuntime, connection: ServerConnection, raw_name: str | None
+                        ) -> tuple[Person, str]:
+        """Issue a personal participant credential for a first join with the event-wide token, or raise
+        Refused saying why not. The credential is stored durably before it is handed out."""
+        try:
+            name = check_name(raw_name)
+        except ValueError as exc:
+            raise Refused("bad_frame", str(exc)) from None
+        check_own_name(name, runtime.roster())
+        if runtime.roll is None:
+            issued = await asyncio.to_thread(self.store.participant_names, runtime.event_id)
+            if runtime.roll is None:
+                runtime.roll = Roll.of(issued, runtime.state)
+        roll = runtime.roll
+        address = connection.remote_address[0] if connection.remote_address else "?"
+        if not self.registrations.allow(str(address)):
+            raise Refused("rate_limited", "too many people joined from your address just now; try again in a minute")
+        async with roll.lock:  # one at a time per event: the numbering and the count stay exact
+            if roll.count >= self.max_participants:
+                raise Refused(
+                    "forbidden",
+                    f"this event is full: it has its {self.max_participants:,} participants; ask the organisers",
+                )
+            person = new_participant(name, roll)
+            token = new_token()
+            try:
+                await asyncio.to_thread(
+                    self.store.issue_participant, runtime.event_id, token_hash(token), person.id, person.name
+                )
+            except StorageError as exc:
+                raise Refused("storage", f"could not register you: {exc}") from None
+            roll.taken.add(fold_name(person.name))
+            roll.count += 1
+        return person, token
 
     async def _refuse(self, connection: ServerConnection, code: ErrorCode, message: str) -> None:
         with contextlib.suppress(ConnectionClosed):

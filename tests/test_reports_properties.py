@@ -29,14 +29,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.logs import Sim
+from bench.logs import Sim, participant_id
 from modconsole.core import commands as c
 from modconsole.core.agenda import Agenda, ItemKind, ItemPlan, Person, SessionPlan, local_to_ms
 from modconsole.core.decide import Rejected, decide
 from modconsole.core.events import MessageSent
 from server.report_formats import FORMATS, TABLES, render
 from server.reports import Report, build_report
-from server.service import participant_id
 from server.store import Entry
 
 AGENDA = Agenda(

@@ -87,12 +87,17 @@ async def test_welcome_for_every_role(clocked, connect, fake_clock) -> None:
     person = participant.welcome.person if participant.welcome else None
     assert isinstance(person, Person)
     assert person.participant and person.name == "Observer from Busan" and person.id.startswith("p-")
-    # The same name (in any case) is the same participant across connections.
+    # A participant is a credential, not a name: the same name (in any case) is another person, shown apart.
     again = await connect(srv.url, srv.tokens.participant, name="OBSERVER FROM BUSAN")
     assert again.welcome is not None and again.welcome.person is not None
-    assert again.welcome.person.id == person.id
+    assert again.welcome.person.id != person.id
+    assert again.welcome.person.name == "OBSERVER FROM BUSAN (2)"
+    # Each joins again as themselves with the credential their first join was given.
+    assert participant.token != srv.tokens.participant and participant.name is None
+    back = await connect(srv.url, participant.token)
+    assert back.welcome is not None and back.welcome.person == person and back.welcome.credential is None
 
-    for client in (moderator, speaker, display, participant):
+    for client in (moderator, speaker, display, participant, again, back):
         await srv.settled(client)
 
 

@@ -10,7 +10,7 @@ from typing import Literal
 from . import commands as c
 from . import events as e
 from .agenda import Person, local_to_ms, ms_to_local
-from .state import SessionState, State
+from .state import SessionState, State, referenced_people
 from .view import default_session, project, recovery_plan, upcoming
 
 RejectionCode = Literal["forbidden", "not_found", "invalid_state", "stale", "invalid"]
@@ -234,14 +234,18 @@ def _raise(state: State, s: SessionState, cmd: c.Raise, actor: c.Actor, now: int
     if actor.person is None:
         raise _fail("invalid", f"a {actor.role} with no person cannot raise a hand")
     out: list[e.Event] = []
+    again: Person | None = None
     if actor.role == "participant":
-        if actor.person not in state.participants:
+        known = state.participants.get(actor.person)
+        if known is None:
             name = actor.name or actor.person
             out.append(e.ParticipantRegistered(person=Person(id=actor.person, name=name, participant=True)))
+        elif actor.person not in referenced_people(state):
+            again = known  # snapshots since have left them out: the hand says who it is
     else:
         _known_person(state, actor.person)
     _check_can_queue(s, actor.person, "you are")
-    out.append(e.HandRaised(session=s.id, at=now, person=actor.person, kind=cmd.kind))
+    out.append(e.HandRaised(session=s.id, at=now, person=actor.person, kind=cmd.kind, participant=again))
     return out
 
 

@@ -115,6 +115,9 @@ class HandRaised(_SessionEvent):
     at: int
     person: str
     kind: HandKind
+    # Who the hand is, when it is a participant the live state no longer spoke of: snapshots leave such
+    # participants out, so a viewer that joined since learns the name here.
+    participant: Person | None = None
 
 
 class HandLowered(_SessionEvent):

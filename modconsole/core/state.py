@@ -367,6 +367,8 @@ def _participant_registered(state: State, _s: SessionState | None, e) -> None:  
 
 
 def _hand_raised(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
+    if e.participant is not None:
+        state.participants[e.participant.id] = e.participant
     item = s.current_item
     if item is None:
         return
@@ -506,17 +508,54 @@ def viewer_key(state: State, role: str, person: str | None) -> tuple[object, ...
     return ("audience", own)
 
 
+def referenced_people(state: State) -> set[str]:
+    """Everyone the live state speaks of: a hand up, the floor, a turn taken, a message to or from them."""
+    people: set[str] = set()
+    for session in state.sessions:
+        for item in session.items:
+            people.update(h.person for h in item.queue)
+            people.update(t.person for t in item.turns)
+            if item.floor is not None:
+                people.add(item.floor.person)
+    for message in state.messages:
+        people.add(message.to)
+        people.update(message.acknowledged)
+    return people
+
+
+_untagged: tuple[Agenda, Agenda] | None = None  # the last agenda stripped of its tags, and the result
+
+
+def _without_tags(agenda: Agenda) -> Agenda:
+    """The agenda with the roster's tags left out: gender, country and the like are for the reports."""
+    global _untagged
+    if _untagged is not None and _untagged[0] is agenda:
+        return _untagged[1]
+    people = tuple(p if not p.tags else p.model_copy(update={"tags": {}}) for p in agenda.people)
+    stripped = agenda.model_copy(update={"people": people})
+    _untagged = (agenda, stripped)
+    return stripped
+
+
 def view_for(state: State, role: str, person: str | None) -> State:
-    """The state as a viewer may see it (others' private messages left out)."""
+    """The state as a viewer may see it: others' private messages left out, and only the participants the
+    state speaks of (a hand, a turn, a message) rather than all who ever registered: a viewer knows itself
+    from its welcome. Viewers other than moderators do not get the roster's tags."""
+    people = referenced_people(state)
+    participants = state.participants
+    if len(people) < len(participants):
+        participants = {pid: p for pid, p in participants.items() if pid in people}
     if role == "moderator":
-        return state
+        return state if participants is state.participants else replace(state, participants=participants)
     messages = [m for m in state.messages if m.to in ("all", person)]
     for index, message in enumerate(messages):
         if message.acknowledged and set(message.acknowledged) != {person}:
             messages[index] = replace(
                 message, acknowledged={k: v for k, v in message.acknowledged.items() if k == person}
             )
-    return replace(state, messages=messages)
+    participants = {pid: p if not p.tags else p.model_copy(update={"tags": {}}) for pid, p in participants.items()}
+    agenda = state.agenda if state.agenda is None else _without_tags(state.agenda)
+    return replace(state, messages=messages, participants=participants, agenda=agenda)
 
 
 def _message_acknowledged(state: State, _s: SessionState | None, e) -> None:  # type: ignore[no-untyped-def]
