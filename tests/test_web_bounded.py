@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -226,6 +228,28 @@ def test_the_page_shows_why_a_tab_was_closed() -> None:
     page = web.page_template(original)
     assert page.index("event.reason") < page.index("js/textual.js")  # in place before textual.js opens its socket
     assert page.count("<script") == original.count("<script") + 1
+    node = shutil.which("node")
+    if node is None:
+        return
+    # The script itself, with a page's WebSocket and dialog stood in for: a close with a reason shows it.
+    script = re.search(r"<script>(.*?)</script>", web.SHOW_CLOSE_REASON, re.S)
+    assert script
+    harness = """
+      const message = {textContent: "Session ended."};
+      const document = {querySelector: (selector) => selector === ".closed-dialog .message" ? message : null};
+      const window = {WebSocket: class { constructor(url) { this.url = url; this.listeners = []; }
+                                         addEventListener(kind, listener) { this.listeners.push(listener); } }};
+    """ + script.group(1) + """
+      const socket = new window.WebSocket("ws://127.0.0.1:8080/ws");
+      socket.listeners.forEach((listener) => listener({reason: ""}));
+      const before = message.textContent;
+      socket.listeners.forEach((listener) => listener({reason: "All 20 tabs this console serves are open"}));
+      console.log(JSON.stringify([socket.url, before, message.textContent]));
+    """
+    result = subprocess.run([node, "-e", harness], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == ["ws://127.0.0.1:8080/ws", "Session ended.",
+                                         "All 20 tabs this console serves are open"]
 
 
 def test_the_tab_limits_are_options() -> None:
