@@ -144,8 +144,9 @@ class BoundedServer(Server):
         if self.tabs.total() >= self.max_tabs:
             return f"All {self.max_tabs} tabs this console serves are open; close one, then Restart."
         if self.tabs[address] >= self.max_tabs_per_address:
-            return (f"{self.max_tabs_per_address} tabs are open from your address, the most allowed; "
-                    f"close one, then Restart.")
+            n = self.max_tabs_per_address
+            return f"{n} {'tab is' if n == 1 else 'tabs are'} open from your address, the most allowed; " \
+                   "close one, then Restart."
         return None
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
@@ -254,6 +255,8 @@ def serve(server_url: str, host: str, port: int, public_url: str | None = None, 
     if host in EVERY_ADDRESS and public_url is None:
         print(f"modconsole web: listening on every address; browsers on other machines need "
               f"--public-url http://THIS-MACHINE:{port} (the page connects back to that address)", file=sys.stderr)
+    if public_url is None and ":" in host:  # an IPv6 address: textual-serve would write http://::1:8080
+        public_url = f"http://[{host}]:{port}"
     # Every tab's process inherits this environment: a token in it must not open the console for anyone.
     os.environ.pop("MODCONSOLE_TOKEN", None)
     package = Path(textual_serve.__file__).parent

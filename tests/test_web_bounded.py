@@ -206,6 +206,7 @@ def test_origins_are_the_pages_address() -> None:
     assert web.origin_of("http://localhost:8081") not in here
     assert web.origin_of("https://localhost:8080") not in here
     assert web.allowed_origins("http://0.0.0.0:8080") == here | {("http", "0.0.0.0", 8080)}
+    assert web.allowed_origins("http://[::]:8080") == here | {("http", "::", 8080)}
 
 
 def test_sizes_are_whole_numbers_clamped() -> None:
@@ -296,7 +297,7 @@ async def test_the_tabs_are_capped_in_total_and_per_address_and_closing_one_ends
             async with server.open() as again:  # a second from the same address
                 close = await closed(again)
             assert close.rcvd is not None and close.rcvd.code == 1013
-            assert close.rcvd.reason == "1 tabs are open from your address, the most allowed; close one, then Restart."
+            assert close.rcvd.reason == "1 tab is open from your address, the most allowed; close one, then Restart."
             other = await tabs.enter_async_context(server.open(local="127.0.0.2"))
             async with server.open(local="127.0.0.3") as third:
                 close = await closed(third)
