@@ -14,6 +14,16 @@ if TYPE_CHECKING:
     from .tui import ConsoleApp
 
 
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def parser(*, ctl_verbs: bool = True) -> argparse.ArgumentParser:
     """The command line; without ``ctl_verbs`` the ``ctl`` command is listed but cannot parse."""
     top = argparse.ArgumentParser(prog="modconsole", description="modconsole: a moderator console for live meetings.")
@@ -53,6 +63,11 @@ def parser(*, ctl_verbs: bool = True) -> argparse.ArgumentParser:
     web.add_argument("--public-url", metavar="URL",
                      help="the address browsers use, when it is not http://HOST:PORT (e.g. behind a proxy)")
     web.add_argument("--cafile", help="CA certificate to trust for a wss:// server")
+    web.add_argument("--max-tabs", type=positive, default=20, metavar="N",
+                     help="tabs open at once (each a console process), beyond which a tab is refused (default: 20)")
+    web.add_argument("--max-tabs-per-address", type=positive, default=4, metavar="N",
+                     help="tabs open at once from one client address (default: 4; behind a proxy, every tab "
+                          "comes from the proxy's address)")
 
     demo = sub.add_parser("demo", help="run the mayors' call on an embedded server and open the console")
     demo.add_argument("--fast", action="store_true",
@@ -161,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"modconsole web: --server: {exc.message}", file=sys.stderr)
                 return 2
 
-            return serve(args.server, args.host, args.port, args.public_url, cafile=args.cafile)
+            return serve(args.server, args.host, args.port, args.public_url, cafile=args.cafile,
+                         max_tabs=args.max_tabs, max_tabs_per_address=args.max_tabs_per_address)
         if args.command == "demo":
             # The demo embeds a server; the console itself never imports it.
             from server.demo import main as demo_main
