@@ -22,6 +22,7 @@ from .core import commands as c
 from .core.decide import resolve_target, undo_target
 from .core.durations import format_duration, parse_duration
 from .core.events import ACTION_WORDS, HAND_KINDS
+from .core.names import shown_name
 from .core.state import State
 from .core.view import default_session, recovery_plan, session_view, state_view
 from .credentials import Credentials, resolve_token
@@ -207,7 +208,7 @@ def _session_line(view: dict[str, Any]) -> str:
     line += f", {drift}, projected end {view['projected_end']}"
     floor = view.get("floor")
     if floor:
-        line += f"; floor: {floor['name']}"  # type: ignore[index]
+        line += f"; floor: {_shown(floor)}"
     queue = view.get("queue") or []
     if queue:
         line += f"; {len(queue)} in the queue"  # type: ignore[arg-type]
@@ -240,7 +241,7 @@ def _print_state(state: State, now: int, as_json: bool, session_id: str | None) 
             )
         for hand in session["queue"]:
             wait = format_duration(hand["estimated_wait_s"])
-            print(f"    #{hand['position']} {hand['name']} ({hand['kind']}), wait ~{wait}")
+            print(f"    #{hand['position']} {_shown(hand)} ({hand['kind']}), wait ~{wait}")
     return 0
 
 
@@ -287,6 +288,11 @@ def _print_plan(
         + (f" --target {target}" if target else "")
     )
     return 0
+
+
+def _shown(who: Any) -> str:
+    """A hand's or the floor's person as people read it: a participant behind the participant mark."""
+    return shown_name(str(who["name"]), bool(who.get("participant")))
 
 
 async def run(args: argparse.Namespace) -> int:

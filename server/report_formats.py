@@ -404,7 +404,9 @@ def _never_line(waiting: list[PersonReport], q: Quote = _as_is) -> str:
     if len(waiting) > MAX_NAMES:
         return (f"{len(waiting)} more people raised a hand but never had the floor "
                 "(all of them are in the people table of the CSV and in the JSON).")
-    names = ", ".join(q(p.name) for p in sorted(waiting, key=lambda p: p.name))
+    # A participant is marked as one, as in the people table: "Eric Garcetti (participant)" is not the chair.
+    names = ", ".join(q(p.name) + (" (participant)" if p.participant else "")
+                      for p in sorted(waiting, key=lambda p: p.name))
     return f"{_n(len(waiting), 'more person', 'more people')} raised a hand but never had the floor: {names}."
 
 

@@ -275,6 +275,12 @@ def _name(state: State, person_id: str) -> str:
     return person.name if person is not None else person_id
 
 
+def _is_participant(state: State, person_id: str) -> bool:
+    """A self-declared member of the audience, not a listed person: shown behind the participant mark."""
+    person = state.person(person_id)
+    return person is None or person.participant
+
+
 def session_view(state: State, session: SessionState, now: int) -> dict[str, object]:
     """The figures a moderator, ``ctl state --json`` and the reports read for one session."""
     plan = state.plan(session.id)
@@ -322,6 +328,7 @@ def session_view(state: State, session: SessionState, now: int) -> dict[str, obj
                     "position": position,
                     "person": hand.person,
                     "name": _name(state, hand.person),
+                    "participant": _is_participant(state, hand.person),
                     "kind": hand.kind,
                     "raised_at": _iso(hand.raised_at, state),
                     "waited_s": max(0, (now - hand.raised_at) // 1000),
@@ -333,6 +340,7 @@ def session_view(state: State, session: SessionState, now: int) -> dict[str, obj
             floor = {
                 "person": turn.person,
                 "name": _name(state, turn.person),
+                "participant": _is_participant(state, turn.person),
                 "kind": turn.kind,
                 "elapsed_s": round(turn.timer.elapsed_ms(now) / 1000, 1),
                 "limit_s": turn.effective_limit_s,
