@@ -25,10 +25,8 @@ def person_label(state: State | None, person: str | Person) -> str:
     return found.name if found is not None else person
 
 
-def plain(text: str, *, style: str = "", cut: bool = False) -> Text:
-    """``text`` as it is written, whatever brackets it holds; ``cut``: one line, an ellipsis where it ends."""
-    if cut:
-        return Text(text, style=style, no_wrap=True, overflow="ellipsis")
+def plain(text: str, *, style: str = "") -> Text:
+    """``text`` as it is written, whatever brackets it holds."""
     return Text(text, style=style)
 
 
