@@ -183,7 +183,7 @@ async def test_a_participant_joins_with_a_name_and_raises_a_hand(served: Served)
     await paris.command(c.Raise())
     async with console(served, served.tokens.participant, screen=ViewerScreen, name="Amina Diallo") as (app, pilot):
         assert app.screen.role == "participant"
-        assert "Amina Diallo (participant)" in screen_text(app)
+        assert "◇ Amina Diallo" in screen_text(app)
         await pilot.press("r")
         await until(pilot, lambda: len(queue_of(served)) == 2, "the participant's hand")
         person = served.state.person(queue_of(served)[1])

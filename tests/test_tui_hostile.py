@@ -36,6 +36,7 @@ from modconsole import cli
 from modconsole.agenda_files import load_agenda
 from modconsole.client import MeetingClient
 from modconsole.core import commands as c
+from modconsole.core.names import PARTICIPANT_MARK
 from modconsole.tui import ConsoleApp, LiveLink, create_app
 from modconsole.tui.app import ConnectingScreen
 from modconsole.tui.dialogs import MessageScreen, PlanScreen, ReportScreen, SessionPicker
@@ -202,7 +203,8 @@ def prompts(options: OptionList) -> list[str]:
 def queue_names(app: ConsoleApp) -> list[str]:
     """The names in the moderator's queue panel, without the kind's mark and the participant's."""
     table = app.screen.query_one(QueuePanel).query_one("#queue-table", DataTable)
-    return [str(table.get_row_at(row)[1]).strip().removesuffix(" (participant)") for row in range(table.row_count)]
+    mark = f"{PARTICIPANT_MARK} "
+    return [str(table.get_row_at(row)[1]).strip().removeprefix(mark) for row in range(table.row_count)]
 
 
 def toasts(app: ConsoleApp) -> list[str]:
@@ -222,12 +224,14 @@ async def test_m_lists_hostile_names_as_written_and_a_click_on_one_runs_nothing(
         calls = Calls(app)
         await until(pilot, lambda: len(hostile.state.sessions[0].current_item.queue) == 4, "four hands")
         await until(pilot, lambda: queue_names(app) == [MALLORY, SHOT, MD_LINK, CLICKER], "the queue panel")
-        assert f"1 {MALLORY}" in screen_text(app)  # the panel is too narrow for more than the first in full
+        # The panel is too narrow for more than the first in full; a participant's mark comes first.
+        assert f"1 {PARTICIPANT_MARK} {MALLORY}" in screen_text(app)
 
         await pilot.press("m")  # it crashed here, and at every m after, while Mallory's hand was up
         await until(pilot, lambda: isinstance(app.screen, MessageScreen), "the message dialog")
         to = app.screen.query_one("#to", OptionList)
-        assert prompts(to) == ["whoever has the floor", "everyone", MALLORY, SHOT, MD_LINK, CLICKER]
+        marked = [f"{PARTICIPANT_MARK} {name}" for name in (MALLORY, SHOT, MD_LINK)]
+        assert prompts(to) == ["whoever has the floor", "everyone", *marked, CLICKER]
         region = to.content_region
         for name in (MALLORY, SHOT, MD_LINK, CLICKER):
             where(app, name, region)  # shown in full, brackets and all
@@ -249,10 +253,10 @@ async def test_m_lists_hostile_names_as_written_and_a_click_on_one_runs_nothing(
         await until(pilot, lambda: isinstance(app.screen, ModeratorScreen), "the dialog to close")
         await until(pilot, lambda: any(m.text == HOSTILE_TEXT for m in hostile.state.messages), "the message")
         sent = next(m for m in hostile.state.messages if m.text == HOSTILE_TEXT)
-        assert person_label(hostile.state, sent.to) == MALLORY
-        await until(pilot, lambda: f"“{HOSTILE_TEXT}” to {MALLORY}" in content(app.screen.query_one(SummaryPanel)),
+        assert person_label(hostile.state, sent.to) == f"{PARTICIPANT_MARK} {MALLORY}"
+        await until(pilot, lambda: f"“{HOSTILE_TEXT}” to {PARTICIPANT_MARK} {MALLORY}" in content(app.screen.query_one(SummaryPanel)),
                     "the message in the summary")
-        assert f"“{HOSTILE_TEXT}” to {MALLORY}" in screen_text(app)
+        assert f"“{HOSTILE_TEXT}” to {PARTICIPANT_MARK} {MALLORY}" in screen_text(app)
         assert_nothing_ran(app, calls, cwd)
 
 
@@ -381,12 +385,12 @@ async def pick_the_workshop(app: ConsoleApp, pilot: Any) -> None:
 
 async def test_a_participant_sees_names_and_titles_as_written_and_picks_a_session(hostile: Served, cwd: Path) -> None:
     others = await raise_hands(hostile)
-    await others[MALLORY].close()  # her console takes her place in the queue
-    async with console(hostile, hostile.tokens.participant, screen=ViewerScreen, name=MALLORY, size=BIG) as (
+    await others[MALLORY].close()  # her console, with her credential, takes her place in the queue
+    async with console(hostile, others[MALLORY].token, screen=ViewerScreen, size=BIG) as (
         app, pilot
     ):
         calls = Calls(app)
-        await until(pilot, lambda: f"{MALLORY} (participant) — {EVENT}" in screen_text(app), "the header")
+        await until(pilot, lambda: f"{PARTICIPANT_MARK} {MALLORY} — {EVENT}" in screen_text(app), "the header")
         await until(pilot, lambda: "You are #1 of 4" in screen_text(app), "her place in the queue")
         assert OPENING in screen_text(app)  # the plenary, where her hand is up
         await until(pilot, lambda: "several sessions run" in screen_text(app), "the hint to choose")
@@ -415,7 +419,7 @@ async def test_a_speaker_sees_the_queue_and_a_message_as_written(hostile: Served
         # With the queue shown to someone not in it: Mallory's hand and the others', as written.
         await desk.command(c.Floor(session="plenary", person="clicker"))
         await desk.command(c.EndTurn(session="plenary"))
-        await until(pilot, lambda: f". {MALLORY}" in screen_text(app), "the queue list")
+        await until(pilot, lambda: f". {PARTICIPANT_MARK} {MALLORY}" in screen_text(app), "the queue list")
         for name in (SHOT, MD_LINK):
             assert name in screen_text(app), name
         await pick_the_workshop(app, pilot)

@@ -89,7 +89,7 @@ async def test_ask_signs_in_a_participant_and_a_refused_token_comes_back_with_th
             await sign_in(pilot, served.tokens.participant, "  Amina Diallo ")
             await until(pilot, lambda: isinstance(app.screen, ViewerScreen) and app.screen.ready, "the viewer")
             assert connections.made[-1] == (served.tokens.participant, "Amina Diallo")
-            assert app.screen.role == "participant" and "Amina Diallo (participant)" in screen_text(app)
+            assert app.screen.role == "participant" and "◇ Amina Diallo" in screen_text(app)
             await pilot.press("r")
             await until(pilot, lambda: len(served.session.items[0].queue) == 1, "the participant's hand")
     finally:

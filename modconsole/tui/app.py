@@ -104,8 +104,9 @@ class ConsoleApp(App[None]):
         self.role_screen = None
         while len(self.screen_stack) > 1:
             await self.pop_screen()
-        # The token is kept only when the server wants a name with it (the participants' token).
-        token = self.login.token if NAME_NEEDED in link.detail else None
+        # The token is kept when it was the name that was refused (the participants' token), not the token.
+        name_refused = NAME_NEEDED in link.detail or getattr(link, "refusal", None) in ("bad_frame", "invalid")
+        token = self.login.token if name_refused else None
         self.login.token = None
         await self.push_screen(LoginScreen(self.login.server_url, link.detail, self.login.name, token),
                                self._signed_in)

@@ -12,17 +12,19 @@ from markdown_it import MarkdownIt
 from rich.text import Text
 
 from ..core.agenda import Person
+from ..core.names import shown_name
 from ..core.state import State
 
 
 def person_label(state: State | None, person: str | Person) -> str:
     """How the console names a person, in every screen, dialog and table: their name (from the agenda or
-    as the participant gave it), else their id. Give a ``Person`` when it is known (the viewer's own, from
+    as the participant gave it), else their id; a participant's (or an unknown id) behind the participant
+    mark, first, where no ellipsis cuts it off. Give a ``Person`` when it is known (the viewer's own, from
     the welcome) and an id otherwise. A string to be shown only as ``Text`` (see ``plain``)."""
-    if isinstance(person, Person):
-        return person.name
-    found = state.person(person) if state is not None else None
-    return found.name if found is not None else person
+    found = person if isinstance(person, Person) else state.person(person) if state is not None else None
+    if found is None:
+        return shown_name(str(person), True)  # not on the roster: nobody listed, whoever it claims to be
+    return shown_name(found.name, found.participant)
 
 
 def plain(text: str, *, style: str = "") -> Text:

@@ -23,7 +23,7 @@ LinkStatus = Literal["connecting", "connected", "reconnecting", "refused"]
 # like "8765x"). A certificate this client cannot trust is one too when it comes at the start (a setup
 # mistake); after having been connected it may be a server changing its certificate, and the link keeps
 # trying.
-REFUSALS = ("unauthorized", "bad_frame", "bad_url")
+REFUSALS = ("unauthorized", "bad_frame", "bad_url", "invalid", "forbidden")  # invalid: a name; forbidden: full
 PING_EVERY_S = 5.0
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 10.0
@@ -65,6 +65,7 @@ class LiveLink:
         self.person: Person | None = None
         self.status: LinkStatus = "connecting"
         self.detail = ""
+        self.refusal: str | None = None  # the code of the refusal that ended it (e.g. "unauthorized")
         self.rtt_ms: float | None = None
         self.offset_ms: int | None = None
         self.reconnects = 0
@@ -107,7 +108,7 @@ class LiveLink:
                     delay = BACKOFF_FIRST_S
                 except ClientError as exc:
                     if exc.code in REFUSALS or (exc.code == "tls" and self.client.state is None):
-                        self.status, self.detail = "refused", exc.message
+                        self.status, self.detail, self.refusal = "refused", exc.message, exc.code
                         changed()
                         return
                     self.status = "reconnecting" if self.client.state is not None else "connecting"

@@ -411,8 +411,7 @@ class ViewerScreen(Screen[None]):
         me = self.me
         person = self.console.link.person
         # Who I am first (a narrow terminal cuts the end), then the event.
-        self.title = (f"{person_label(state, person)}{' (participant)' if person.participant else ''}" if person
-                      else "modconsole")
+        self.title = person_label(state, person) if person else "modconsole"
         self.sub_title = state.agenda.title
         self._several_live = len(live_sessions(state)) > 1
         self.query_one(NowPanel).show(view, state.agenda.timezone)

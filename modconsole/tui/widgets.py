@@ -317,8 +317,6 @@ class QueuePanel(Vertical):
         name.append(person_label(state, hand["person"]))
         if wide and person is not None and person.affiliation:
             name.append(f" · {person.affiliation}", style="dim")
-        if person is not None and person.participant:
-            name.append(" (participant)", style="dim")
         kind = Text(KIND_WORDS.get(hand["kind"], hand["kind"]),
                     style="bold reverse" if hand["kind"] == "point_of_order" else "")
         on = "?" if online is None else ("●" if hand["person"] in online else "○")
