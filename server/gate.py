@@ -38,7 +38,11 @@ from websockets.asyncio.server import ServerConnection
 DEFAULT_MAX_WAITING = 1_000
 DEFAULT_MAX_WAITING_PER_ADDRESS = 100
 BACKLOG = 100  # asyncio's default: the kernel's accept queue, and the most accepted in one loop tick
-FD_RESERVE = 64 + BACKLOG  # descriptors kept for the rest: the log, the listeners, one tick's accepts
+# Descriptors kept for the rest: the log, the listeners, and the sockets accepted but not yet seen by the
+# gate: asyncio accepts up to BACKLOG in one tick, makes their transports in the next and calls their
+# connection_made in the one after, where the gate first counts them (the refused ones until they are
+# closed, a tick later), while it goes on accepting up to BACKLOG a tick.
+FD_RESERVE = 64 + 3 * BACKLOG
 REPORT_EVERY_S = 10.0
 ACCEPT_OUT_OF_RESOURCE = "socket.accept() out of system resource"  # asyncio's message
 
@@ -171,11 +175,14 @@ class Gate:
         if max_waiting < 1 or max_per_address < 1:
             raise ValueError("the caps on connections waiting for hello must be at least 1")
         self.descriptors = descriptors if descriptors is not None else fd_limit()
-        self.max_open = max(1, self.descriptors - reserve)
+        # Under a limit too low for the whole reserve, half of it is kept: a burst may then still make an
+        # accept fail now and then (asyncio waits a second before accepting again; that is counted, below).
+        self.max_open = max(1, self.descriptors - min(reserve, self.descriptors // 2))
         self.max_waiting = min(max_waiting, self.max_open)
         self.max_per_address = min(max_per_address, self.max_waiting)
         self.reporter = reporter or Reporter()
-        self.open = 0
+        self.open = 0  # admitted and not yet closed
+        self.sockets = 0  # every connection the gate has seen and not yet seen closed, refused ones too
         # Per address, its connections waiting for hello, oldest first (a dict is an ordered set).
         self.waiting: dict[str, dict[GatedConnection, None]] = {}
         self.waiting_count = 0
@@ -199,12 +206,13 @@ class Gate:
 
     def arrive(self, connection: GatedConnection, address: str) -> bool:
         """A new connection: let it wait for its hello, or refuse it (False) and count the refusal."""
+        self.sockets += 1
         mine = self.waiting.get(address)
         have = len(mine) if mine else 0
         if have >= self.max_per_address:
             self.reporter.refuse(WAITING_HERE)
             return False
-        full = WAITING if self.waiting_count >= self.max_waiting else DESCRIPTORS if self.open >= self.max_open else ""
+        full = WAITING if self.waiting_count >= self.max_waiting else DESCRIPTORS if self.sockets > self.max_open else ""
         if full:
             if self._top <= have + 1:  # nobody holds more than this address would: refuse, evict no one
                 self.reporter.refuse(full)
@@ -238,10 +246,12 @@ class Gate:
         if isinstance(connection, GatedConnection):
             self._leave_waiting(connection)
 
-    def left(self, connection: GatedConnection) -> None:
-        """An admitted connection closed."""
-        self._leave_waiting(connection)
-        self.open -= 1
+    def left(self, connection: GatedConnection, admitted: bool) -> None:
+        """A connection closed (one refused, too)."""
+        self.sockets -= 1
+        if admitted:
+            self._leave_waiting(connection)
+            self.open -= 1
 
     def describe(self) -> str:
         return (f"file descriptors: {self.descriptors:,} (connections: at most {self.max_open:,}; "
@@ -264,10 +274,9 @@ class GatedConnection(ServerConnection):
         super().connection_made(transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if not self._admitted:
-            return  # refused at connection_made: nothing was set up
-        self.gate.left(self)
-        super().connection_lost(exc)
+        self.gate.left(self, self._admitted)
+        if self._admitted:  # refused at connection_made, nothing was set up
+            super().connection_lost(exc)
 
     def evict(self) -> None:
         self.transport.abort()
