@@ -20,7 +20,7 @@ from modconsole.paths import default_db
 from modconsole.protocol import CLOSE_GOING_AWAY, schema_json
 
 from .events_admin import create_event
-from .gate import DEFAULT_MAX_WAITING, DEFAULT_MAX_WAITING_PER_ADDRESS, raise_fd_limit
+from .gate import DEFAULT_MAX_WAITING, DEFAULT_MAX_WAITING_PER_ADDRESS, Gate, raise_fd_limit
 from .report_formats import FORMATS, TABLES, render
 from .reports import build_report
 from .service import MeetingServer
@@ -152,8 +152,8 @@ async def _serve(args: argparse.Namespace) -> int:
                          f"{exc.strerror or exc}")
     raise_fd_limit()  # every connection is a descriptor: the hard limit is the one to go by
     store = SqliteStore(db)
-    server = MeetingServer(store, time_scale=args.time_scale, max_waiting=args.max_waiting,
-                           max_waiting_per_address=args.max_waiting_per_address)
+    server = MeetingServer(store, time_scale=args.time_scale)
+    server.gate = Gate(args.max_waiting, args.max_waiting_per_address)
     port = await server.start(args.host, args.port, ssl=context)
     scheme = "wss" if context else "ws"
     print(f"listening on {scheme}://{args.host}:{port}", flush=True)

@@ -212,7 +212,11 @@ class Gate:
         if have >= self.max_per_address:
             self.reporter.refuse(WAITING_HERE)
             return False
-        full = WAITING if self.waiting_count >= self.max_waiting else DESCRIPTORS if self.sockets > self.max_open else ""
+        full = ""
+        if self.waiting_count >= self.max_waiting:
+            full = WAITING
+        elif self.sockets > self.max_open:
+            full = DESCRIPTORS
         if full:
             if self._top <= have + 1:  # nobody holds more than this address would: refuse, evict no one
                 self.reporter.refuse(full)
@@ -268,7 +272,7 @@ class GatedConnection(ServerConnection):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if not self.gate.arrive(self, address_of(transport.get_extra_info("peername"))):
-            transport.abort()  # no handler task, no HTTP read: the descriptor is freed at once
+            cast(asyncio.Transport, transport).abort()  # no handler task, no HTTP read: the descriptor is freed at once
             return
         self._admitted = True
         super().connection_made(transport)

@@ -54,7 +54,7 @@ from modconsole.protocol import (
 )
 
 from .events_admin import SYSTEM
-from .gate import BACKLOG, DEFAULT_MAX_WAITING, DEFAULT_MAX_WAITING_PER_ADDRESS, Gate
+from .gate import BACKLOG, Gate
 from .report_formats import render
 from .reports import build_report
 from .store import Entry, StorageError, Store
@@ -228,19 +228,12 @@ def _describe(exc: ValidationError) -> str:
 
 
 class MeetingServer:
-    def __init__(
-        self,
-        store: Store,
-        *,
-        time_scale: float = 1.0,
-        clock: Callable[[], int] = wall_ms,
-        max_waiting: int = DEFAULT_MAX_WAITING,
-        max_waiting_per_address: int = DEFAULT_MAX_WAITING_PER_ADDRESS,
-    ) -> None:
+    def __init__(self, store: Store, *, time_scale: float = 1.0, clock: Callable[[], int] = wall_ms) -> None:
         if time_scale <= 0:
             raise ValueError("the time scale must be positive")
-        # Connections not yet past hello are capped, in total and per address (server/gate.py).
-        self.gate = Gate(max_waiting, max_waiting_per_address)
+        # Connections not yet past hello are capped, in total and per address (server/gate.py); another
+        # gate, with other caps, may be put in its place before start.
+        self.gate = Gate()
         self._loop_handler: Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object] | None = None
         self._loop_handler_before: Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object] | None = None
         self.store = store

@@ -97,7 +97,7 @@ async def main() -> None:
     parser.add_argument("--addresses", type=int, default=40)
     parser.add_argument("--seconds", type=float, default=3600)
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # this side holds every connection
     flood = Flood(args.port, args.connections, args.addresses)
     loop = asyncio.get_running_loop()

@@ -39,7 +39,7 @@ from processes import stop_server
 from modconsole.client import ClientError, MeetingClient
 from modconsole.core.agenda import Agenda
 from server.events_admin import create_event
-from server.gate import ACCEPT_OUT_OF_RESOURCE, Reporter
+from server.gate import ACCEPT_OUT_OF_RESOURCE, Gate, Reporter
 from server.service import MeetingServer
 from server.store import SqliteStore
 
@@ -189,7 +189,8 @@ async def test_a_moderator_connects_through_a_long_flood(tmp_path: Path) -> None
 async def gated(tmp_path: Path, mayors_agenda: Agenda) -> AsyncIterator[tuple[MeetingServer, int, str]]:
     store = SqliteStore(tmp_path / "gate.db")
     created = create_event(store, mayors_agenda)
-    server = MeetingServer(store, max_waiting=12, max_waiting_per_address=4)
+    server = MeetingServer(store)
+    server.gate = Gate(max_waiting=12, max_per_address=4)
     port = await server.start("127.0.0.1", 0)
     yield server, port, created.moderator
     await server.stop()
