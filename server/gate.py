@@ -27,17 +27,20 @@ import asyncio
 import errno
 import ipaddress
 import logging
+import os
 import resource
+import socket
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, cast
 
 from websockets.asyncio.server import ServerConnection
 
 DEFAULT_MAX_WAITING = 1_000
 DEFAULT_MAX_WAITING_PER_ADDRESS = 100
-BACKLOG = 100  # asyncio's default: the kernel's accept queue, and the most accepted in one loop tick
+BACKLOG = 100  # asyncio's default: the most accepted in one loop tick (and, as asyncio sets it, the accept queue)
+ACCEPT_QUEUE = 4_096  # the kernel's queue of connections not yet accepted (at most net.core.somaxconn)
 # Descriptors kept for the rest: the log, the listeners, and the sockets accepted but not yet seen by the
 # gate: asyncio accepts up to BACKLOG in one tick, makes their transports in the next and calls their
 # connection_made in the one after, where the gate first counts them (the refused ones until they are
@@ -63,6 +66,16 @@ def raise_fd_limit() -> int:
             return soft
         return hard
     return soft
+
+
+def deepen_accept_queue(sockets: Iterable[Any], depth: int = ACCEPT_QUEUE) -> None:
+    """Let the kernel queue ``depth`` connections for each listening socket. asyncio gives the queue the depth
+    of its accepts per tick (BACKLOG); while a flood is refused, that queue fills between two ticks and the
+    kernel drops the next SYN: a moderator's connect then waits for its retry, a second or more later.
+    Queued connections are no descriptors of this process until accepted."""
+    for listening in sockets:
+        with socket.socket(fileno=os.dup(listening.fileno())) as same:  # listen() again on the same socket
+            same.listen(depth)
 
 
 def fd_limit() -> int:

@@ -54,7 +54,7 @@ from modconsole.protocol import (
 )
 
 from .events_admin import SYSTEM
-from .gate import BACKLOG, Gate
+from .gate import BACKLOG, Gate, deepen_accept_queue
 from .report_formats import render
 from .reports import build_report
 from .store import Entry, StorageError, Store
@@ -292,6 +292,7 @@ class MeetingServer:
             backlog=BACKLOG,
         )
         sockets = list(self._server.sockets)
+        deepen_accept_queue(sockets)
         return int(sockets[0].getsockname()[1])
 
     async def stop(self, code: int = CLOSE_GOING_AWAY) -> None:
