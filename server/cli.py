@@ -20,6 +20,7 @@ from modconsole.paths import default_db
 from modconsole.protocol import CLOSE_GOING_AWAY, schema_json
 
 from .events_admin import create_event
+from .gate import DEFAULT_MAX_WAITING, DEFAULT_MAX_WAITING_PER_ADDRESS, Gate, raise_fd_limit
 from .registrations import DEFAULT_MAX_PARTICIPANTS, DEFAULT_REGISTRATIONS_PER_MINUTE
 from .report_formats import FORMATS, TABLES, render
 from .reports import build_report
@@ -57,6 +58,22 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--registrations-per-minute", type=_positive_int, default=DEFAULT_REGISTRATIONS_PER_MINUTE,
                      metavar="N", help="new participants one address may register a minute, in bursts of as many; "
                      "raise it for a venue whose audience joins through one NAT address (default: %(default)s)")
+    run.add_argument(
+        "--max-waiting",
+        type=int,
+        default=DEFAULT_MAX_WAITING,
+        metavar="N",
+        help="connections not yet past hello (handshake, hello) held at once; more are refused at once "
+        f"(default: {DEFAULT_MAX_WAITING:,}, and at most what the file-descriptor limit leaves)",
+    )
+    run.add_argument(
+        "--max-waiting-per-address",
+        type=int,
+        default=DEFAULT_MAX_WAITING_PER_ADDRESS,
+        metavar="N",
+        help="the same from one IPv4 address or IPv6 /64 "
+        f"(default: {DEFAULT_MAX_WAITING_PER_ADDRESS}; a venue's clients behind one NAT share it)",
+    )
     run.add_argument("-v", "--verbose", action="store_true", help="log connections and errors")
 
     sub.add_parser("schema", help="print the JSON Schema of the wire protocol")
@@ -160,9 +177,11 @@ async def _serve(args: argparse.Namespace) -> int:
         except OSError as exc:  # ssl.SSLError too; otherwise reported below as "cannot listen"
             return _fail(f"cannot use the TLS certificate {args.certfile} and key {args.keyfile}: "
                          f"{exc.strerror or exc}")
+    raise_fd_limit()  # every connection is a descriptor: the hard limit is the one to go by
     store = SqliteStore(db)
     server = MeetingServer(store, time_scale=args.time_scale, max_participants=args.max_participants,
                            registrations_per_minute=args.registrations_per_minute)
+    server.gate = Gate(args.max_waiting, args.max_waiting_per_address)
     try:
         port = await server.start(args.host, args.port, ssl=context)
     except BaseException:
@@ -177,6 +196,7 @@ async def _serve(args: argparse.Namespace) -> int:
         print(f"  event {event_id}: NOT SERVED: {why}", flush=True)
     if args.time_scale != 1:
         print(f"  rehearsal clock: ×{args.time_scale:g}", flush=True)
+    print(f"  {server.gate.describe()}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -193,6 +213,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return _fail("--time-scale must be positive")
     if bool(args.certfile) != bool(args.keyfile):
         return _fail("--certfile and --keyfile go together")
+    if args.max_waiting < 1 or args.max_waiting_per_address < 1:
+        return _fail("--max-waiting and --max-waiting-per-address must be at least 1")
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import ValidationError
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
@@ -53,6 +54,7 @@ from modconsole.protocol import (
 )
 
 from .events_admin import SYSTEM
+from .gate import BACKLOG, Gate, deepen_accept_queue
 from .registrations import (
     DEFAULT_MAX_PARTICIPANTS,
     DEFAULT_REGISTRATIONS_PER_MINUTE,
@@ -70,7 +72,8 @@ from .tokens import new_token, token_hash
 
 log = logging.getLogger("modconsole.server")
 
-HELLO_TIMEOUT_S = 10.0
+HELLO_TIMEOUT_S = 5.0  # a client says hello at once; an idle connection must not hold its place for long
+OPEN_TIMEOUT_S = 5.0  # the same for the websocket opening handshake (the HTTP request)
 RESUME_WINDOW = 20_000  # a client further behind than this gets a fresh snapshot
 OUTBOX_LIMIT = 2_000  # frames queued for one client before it is dropped as too slow
 RATE_PER_S = 20.0
@@ -275,6 +278,11 @@ class MeetingServer:
     ) -> None:
         if time_scale <= 0:
             raise ValueError("the time scale must be positive")
+        # Connections not yet past hello are capped, in total and per address (server/gate.py); another
+        # gate, with other caps, may be put in its place before start.
+        self.gate = Gate()
+        self._loop_handler: Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object] | None = None
+        self._loop_handler_before: Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object] | None = None
         self.store = store
         self.max_participants = max_participants
         self.registrations = AddressRate(registrations_per_minute)
@@ -330,6 +338,11 @@ class MeetingServer:
 
     async def start(self, host: str = "127.0.0.1", port: int = 8765, ssl: object = None) -> int:
         self.load()
+        loop = asyncio.get_running_loop()
+        # asyncio's accept failures (EMFILE) are counted and logged once per interval, not one traceback each.
+        self._loop_handler_before = loop.get_exception_handler()
+        self._loop_handler = self.gate.reporter.exception_handler(self._loop_handler_before)
+        loop.set_exception_handler(self._loop_handler)
         self._server = await serve(
             self._handle,
             host,
@@ -338,10 +351,14 @@ class MeetingServer:
             process_request=self._process_request,
             ping_interval=20,
             ping_timeout=20,
+            open_timeout=OPEN_TIMEOUT_S,
             compression=None,
             ssl=ssl,
+            create_connection=self.gate.connection_class(),
+            backlog=BACKLOG,
         )
         sockets = list(self._server.sockets)
+        deepen_accept_queue(sockets)
         return int(sockets[0].getsockname()[1])
 
     async def stop(self, code: int = CLOSE_GOING_AWAY) -> None:
@@ -351,6 +368,10 @@ class MeetingServer:
             self._server.close(close_connections=True, code=code, reason="server shutting down")
             await self._server.wait_closed()
         self._writer.shutdown(wait=True)
+        self.gate.reporter.flush()  # what was refused since the last line
+        loop = asyncio.get_running_loop()
+        if self._loop_handler is not None and loop.get_exception_handler() is self._loop_handler:
+            loop.set_exception_handler(self._loop_handler_before)
 
     # --- HTTP ---------------------------------------------------------------------------------
 
@@ -365,7 +386,11 @@ class MeetingServer:
     async def _handle(self, connection: ServerConnection) -> None:
         try:
             raw = await asyncio.wait_for(connection.recv(), HELLO_TIMEOUT_S)
-        except (TimeoutError, ConnectionClosed):
+        except ConnectionClosed:
+            return
+        except TimeoutError:
+            connection.close_timeout = 1.0  # its place is wanted: wait no longer for a peer that says nothing
+            await connection.close(CLOSE_POLICY, f"no hello within {HELLO_TIMEOUT_S:g} s")
             return
         try:
             hello = CLIENT_ADAPTER.validate_json(raw) if isinstance(raw, str) else None
@@ -499,6 +524,7 @@ class MeetingServer:
 
     async def _read(self, runtime: EventRuntime, client: Client) -> None:
         connection = client.connection
+        self.gate.passed(connection)  # welcomed: it no longer counts as waiting for hello
         try:
             async for raw in connection:
                 if client.dropped is not None:

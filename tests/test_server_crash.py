@@ -245,7 +245,8 @@ async def test_sigterm_closes_cleanly(servers, event_db) -> None:
     # After "listening on": the event it serves and its rehearsal clock, then its last word on a clean stop.
     rest = (await server.process.stdout.read()).decode().splitlines()
     assert rest[0].startswith(f"  event {created.event_id}: ") and rest[0].endswith(" log entries)"), rest
-    assert rest[1:] == [f"  rehearsal clock: ×{SCALE:g}", "stopped"], rest
+    assert rest[1] == f"  rehearsal clock: ×{SCALE:g}" and rest[2].startswith("  file descriptors: "), rest
+    assert rest[3:] == ["stopped"], rest
     await _close(moderator, display)
 
     # And it starts again on the same log, where it was.
