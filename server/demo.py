@@ -127,7 +127,9 @@ async def _assist(chair: MeetingClient, state: State, now: int) -> None:
         await _quietly(chair, c.End(**expected) if last else c.Next(**expected))
 
 
-async def run_demo(fast: bool, db: Path | None = None) -> tuple[Path, str]:
+async def run_demo(fast: bool, db: Path | None = None) -> tuple[Path, str, BaseException | None]:
+    """Serve the demo's event, run the console until it quits; the database, the event's id and the error
+    that ended the console, if one did."""
     if db is None:
         db = Path(tempfile.mkdtemp(prefix="modconsole-demo-")) / "demo.db"
     store = SqliteStore(db)
@@ -152,7 +154,7 @@ async def run_demo(fast: bool, db: Path | None = None) -> tuple[Path, str]:
                 await sim
         await server.stop()
         store.close()
-    return db, created.event_id
+    return db, created.event_id, getattr(app, "crash", None)
 
 
 def _script(name: str) -> str:
@@ -166,9 +168,12 @@ def _script(name: str) -> str:
 
 
 def main(fast: bool, db: Path | None = None) -> int:
-    db, event_id = asyncio.run(run_demo(fast, db))
+    db, event_id, crash = asyncio.run(run_demo(fast, db))
     server = _script("modconsole-server")
     print(f"The demo's timing log is in {db} (event {event_id}).")
     print(f"Print its report: {server} report --db {db}")
     print(f"Serve it again:   {server} serve --db {db}")
+    if crash is not None:  # Textual has printed the traceback above
+        print(f"modconsole demo: the console stopped on an error: {type(crash).__name__}: {crash}", file=sys.stderr)
+        return 1
     return 0

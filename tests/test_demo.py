@@ -61,3 +61,28 @@ async def test_the_assistant_chair_runs_the_call_until_the_console_acts(start_se
         with contextlib.suppress(asyncio.CancelledError):
             await running
         await console.close()
+
+
+def test_a_crash_of_the_demo_console_exits_1_with_the_reason(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`modconsole demo` with a console that fails once its screen is up: exit 1, the reason, and still
+    where the log is."""
+    from typing import Any
+
+    import server.demo as demo
+    from modconsole.tui import ConsoleApp
+
+    class Failing(ConsoleApp):
+        def _tick(self) -> None:
+            super()._tick()
+            if self.role_screen is not None and getattr(self.screen, "ready", False):
+                raise RuntimeError("the demo broke [b]here[/b]")
+
+        async def run_async(self, *args: Any, **kwargs: Any) -> Any:
+            return await super().run_async(headless=True, size=(100, 30))
+
+    monkeypatch.setattr(demo, "create_app", lambda link, **kwargs: Failing(link, **kwargs))
+    code = demo.main(False, tmp_path / "demo.db")
+    captured = capsys.readouterr()
+    assert code == 1, captured.err
+    assert "modconsole demo: the console stopped on an error: RuntimeError: the demo broke [b]here[/b]" in captured.err
+    assert f"The demo's timing log is in {tmp_path / 'demo.db'}" in captured.out
