@@ -78,8 +78,8 @@ def events_frame_size() -> int:
     """The size of the modconsole server's frame for one ``extend`` (what the baseline broadcasts)."""
     from modconsole.core.commands import Actor
     from modconsole.core.events import SessionExtended
-    from server.service import entries_frame
-    from server.store import Entry
+    from modconsole.server.service import entries_frame
+    from modconsole.server.store import Entry
 
     now = int(time.time() * 1000)
     event = SessionExtended(session="call", at=now, delta_s=-60)

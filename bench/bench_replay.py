@@ -27,8 +27,8 @@ SELECT = "SELECT seq, ts, role, person, client, body FROM log WHERE event_id=? A
 
 
 def _ours(db: Path, event_id: str) -> dict[str, float]:
-    from server.service import EventRuntime
-    from server.store import SqliteStore
+    from modconsole.server.service import EventRuntime
+    from modconsole.server.store import SqliteStore
 
     store = SqliteStore(db)
     try:

@@ -29,9 +29,9 @@ from typing import Any
 
 from bench.common import figure, machine, row
 from bench.logs import who_seminar, write_store
-from server.report_formats import TABLES, render
-from server.reports import Report, build_report
-from server.store import Entry, SqliteStore
+from modconsole.server.report_formats import TABLES, render
+from modconsole.server.reports import Report, build_report
+from modconsole.server.store import Entry, SqliteStore
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "bench" / "results" / "report.json"

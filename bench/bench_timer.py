@@ -115,7 +115,7 @@ async def _client(url: str, token: str, clock: dict[str, float], duration: float
 
 
 def _server_clock(db: Path, event_id: str) -> dict[str, float]:
-    from server.store import SqliteStore
+    from modconsole.server.store import SqliteStore
 
     store = SqliteStore(db)
     try:

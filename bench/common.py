@@ -131,8 +131,8 @@ def rss_kib(pid: int) -> int:
 def create_event_db(db: Path, agenda: Path = MAYORS_CALL) -> dict[str, Any]:
     """A database holding one event (the mayors' call by default); returns its tokens as JSON."""
     from modconsole.agenda_files import load_agenda
-    from server.events_admin import create_event
-    from server.store import SqliteStore
+    from modconsole.server.events_admin import create_event
+    from modconsole.server.store import SqliteStore
 
     store = SqliteStore(db)
     try:
@@ -143,7 +143,7 @@ def create_event_db(db: Path, agenda: Path = MAYORS_CALL) -> dict[str, Any]:
 
 def modconsole_server_argv(db: Path, *extra: str) -> list[str]:
     """``modconsole-server serve``, the real command line, on port 0."""
-    return [sys.executable, "-m", "server", "serve", "--db", str(db), "--host", HOST, "--port", "0", *extra]
+    return [sys.executable, "-m", "modconsole.server", "serve", "--db", str(db), "--host", HOST, "--port", "0", *extra]
 
 
 @dataclass

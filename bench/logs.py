@@ -31,8 +31,8 @@ from modconsole.core.agenda import Agenda, ItemKind, SessionPlan, fixed_start_ms
 from modconsole.core.decide import Rejected, decide
 from modconsole.core.events import ClockSet, Event, EventCreated
 from modconsole.core.state import SessionState, State, apply, replay
-from server.events_admin import SYSTEM, CreatedEvent, mint_tokens
-from server.store import Entry, SqliteStore
+from modconsole.server.events_admin import SYSTEM, CreatedEvent, mint_tokens
+from modconsole.server.store import Entry, SqliteStore
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

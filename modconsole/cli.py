@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
                          max_tabs=args.max_tabs, max_tabs_per_address=args.max_tabs_per_address)
         if args.command == "demo":
             # The demo embeds a server; the console itself never imports it.
-            from server.demo import main as demo_main
+            from modconsole.demo import main as demo_main
 
             return demo_main(args.fast, args.db)
     except BrokenPipeError:  # output piped into e.g. `head`

@@ -33,9 +33,9 @@ from modconsole.agenda_files import load_agenda
 from modconsole.client import MeetingClient
 from modconsole.core.agenda import Agenda, local_to_ms
 from modconsole.core.state import State, replay, view_for
-from server.events_admin import CreatedEvent, create_event
-from server.service import MeetingServer
-from server.store import Entry, SqliteStore
+from modconsole.server.events_admin import CreatedEvent, create_event
+from modconsole.server.service import MeetingServer
+from modconsole.server.store import Entry, SqliteStore
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -23,16 +23,16 @@ from modconsole import cli
 from modconsole.agenda_files import load_agenda
 from modconsole.client import MeetingClient
 from modconsole.core import commands as c
+from modconsole.server import service
+from modconsole.server.events_admin import create_event
+from modconsole.server.service import MeetingServer
+from modconsole.server.store import SqliteStore
 from modconsole.tui import LiveLink, create_app
 from modconsole.tui.bigfont import BigDigits, decode
 from modconsole.tui.dialogs import SessionPicker
 from modconsole.tui.login import check_name
 from modconsole.tui.viewer import DisplayScreen, ViewerScreen
 from modconsole.tui.widgets import TimerPanel
-from server import service
-from server.events_admin import create_event
-from server.service import MeetingServer
-from server.store import SqliteStore
 
 CLOCK = re.compile(r"^\+?\d{1,2}:\d{2}$")
 

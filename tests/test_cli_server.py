@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import script
 
-from server.events_admin import create_event
-from server.store import SqliteStore
+from modconsole.server.events_admin import create_event
+from modconsole.server.store import SqliteStore
 
 ROOT = Path(__file__).resolve().parents[1]
 MAYORS_CALL = ROOT / "examples" / "mayors-call.toml"

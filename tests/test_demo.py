@@ -12,7 +12,7 @@ from conftest import MAYORS_CALL
 
 from modconsole.agenda_files import load_agenda
 from modconsole.core import commands as c
-from server.demo import FAST_SCALE, DemoConsole, planned_now, simulate
+from modconsole.demo import FAST_SCALE, DemoConsole, planned_now, simulate
 
 
 def test_the_agenda_is_planned_to_start_at_this_minute_in_its_own_zone() -> None:
@@ -68,7 +68,7 @@ def test_a_crash_of_the_demo_console_exits_1_with_the_reason(tmp_path, monkeypat
     where the log is."""
     from typing import Any
 
-    import server.demo as demo
+    import modconsole.demo as demo
     from modconsole.tui import ConsoleApp
 
     class Failing(ConsoleApp):

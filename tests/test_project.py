@@ -17,7 +17,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_finds_nothing() -> None:
-    result = _run(sys.executable, "-m", "ruff", "check", "modconsole", "server", "tests", "bench")
+    result = _run(sys.executable, "-m", "ruff", "check", "modconsole", "tests", "bench")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -33,10 +33,10 @@ def test_core_imports_no_textual_websockets_or_sqlite() -> None:
 
 
 def test_protocol_doc_is_generated_from_the_models() -> None:
-    from server.protocol_doc import render
+    from modconsole.server.protocol_doc import render
 
     assert (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8") == render(), (
-        "docs/protocol.md is stale: run `python -m server.protocol_doc > docs/protocol.md`"
+        "docs/protocol.md is stale: run `python -m modconsole.server.protocol_doc > docs/protocol.md`"
     )
 
 
@@ -44,3 +44,21 @@ def test_mypy_passes_on_the_core_and_the_protocol() -> None:
     pytest.importorskip("mypy", reason="mypy is part of the test extra")
     result = _run(sys.executable, "-m", "mypy", "modconsole/core", "modconsole/protocol.py")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_wheel_installs_one_top_level_package(tmp_path: Path) -> None:
+    import zipfile
+
+    result = _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                  str(tmp_path), str(ROOT))
+    assert result.returncode == 0, result.stdout + result.stderr
+    (wheel,) = tmp_path.glob("modconsole-*.whl")
+    tops = {name.split("/", 1)[0] for name in zipfile.ZipFile(wheel).namelist()}
+    assert {top for top in tops if not top.endswith(".dist-info")} == {"modconsole"}
+    assert "modconsole/server/service.py" in zipfile.ZipFile(wheel).namelist()
+
+
+def test_the_layers_contract_is_kept() -> None:
+    result = _run(str(LINT_IMPORTS) if LINT_IMPORTS.exists() else "lint-imports")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Layers: the command line and the demo over the server" in result.stdout

@@ -10,7 +10,7 @@ the server's standard error must stay small (no traceback per accept) and name t
     python -m pytest tests/test_reliability_flood.py -s                 # 600 connections, 512 fds, 5 s
     python -m pytest -m slow tests/test_reliability_flood.py -s         # 2,000 connections, 1,024 fds, 30 s
 
-The gate itself (server/gate.py) is checked in this process too: the per-address and total caps, the
+The gate itself (modconsole/server/gate.py) is checked in this process too: the per-address and total caps, the
 place a newcomer from a quieter address takes, and the accept failures counted rather than logged.
 """
 
@@ -38,10 +38,10 @@ from processes import stop_server
 
 from modconsole.client import ClientError, MeetingClient
 from modconsole.core.agenda import Agenda
-from server.events_admin import create_event
-from server.gate import ACCEPT_OUT_OF_RESOURCE, Gate, Reporter
-from server.service import MeetingServer
-from server.store import SqliteStore
+from modconsole.server.events_admin import create_event
+from modconsole.server.gate import ACCEPT_OUT_OF_RESOURCE, Gate, Reporter
+from modconsole.server.service import MeetingServer
+from modconsole.server.store import SqliteStore
 
 FLOOD = Path(__file__).with_name("flood_load.py")
 CONNECT_WITHIN_S = 2.0

@@ -22,9 +22,9 @@ from websockets.exceptions import ConnectionClosed
 
 from modconsole.client import ClientError, CommandRefused, MeetingClient
 from modconsole.core import commands as c
-from server.events_admin import create_event
-from server.store import SqliteStore
-from server.tokens import new_token
+from modconsole.server.events_admin import create_event
+from modconsole.server.store import SqliteStore
+from modconsole.server.tokens import new_token
 
 # --- on someone else's behalf ------------------------------------------------------------------------
 

@@ -28,8 +28,8 @@ import pytest
 
 from modconsole.client import ClientError, CommandRefused, MeetingClient
 from modconsole.core import commands as c
-from server.service import MeetingServer
-from server.store import SqliteStore
+from modconsole.server.service import MeetingServer
+from modconsole.server.store import SqliteStore
 
 MAX_TRIES = 60  # a fault may first leave room for a few rows; a row is small, a page is 4 KiB
 

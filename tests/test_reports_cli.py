@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from bench.logs import mayors_call, who_seminar, write_store
-from server.report_formats import render
-from server.reports import build_report
-from server.store import SqliteStore
+from modconsole.server.report_formats import render
+from modconsole.server.reports import build_report
+from modconsole.server.store import SqliteStore
 
 ROOT = Path(__file__).resolve().parents[1]
 

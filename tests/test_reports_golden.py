@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 from bench.logs import geti_programme, mayors_call, who_seminar
-from server.report_formats import TABLES, render
-from server.reports import Report, build_report
-from server.store import Entry
+from modconsole.server.report_formats import TABLES, render
+from modconsole.server.reports import Report, build_report
+from modconsole.server.store import Entry
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -250,7 +250,7 @@ def test_who_seminar_report_per_day(logs: dict[str, list[Entry]], day: date) -> 
 
 
 def test_an_extension_larger_than_the_overrun_is_said_as_unused_not_as_a_negative_overrun() -> None:
-    from server.report_formats import _unplanned
+    from modconsole.server.report_formats import _unplanned
 
     assert _unplanned(90) == "unplanned overrun +1:30"
     assert _unplanned(0.4) == "no unplanned overrun"

@@ -16,7 +16,7 @@ from bench.logs import Sim
 from modconsole.agenda_files import load_agenda
 from modconsole.core import commands as c
 from modconsole.core.agenda import local_to_ms, ms_to_local
-from server.reports import Report, SessionReport, build_report
+from modconsole.server.reports import Report, SessionReport, build_report
 
 AGENDA = load_agenda(ROOT / "examples" / "mayors-call.toml")
 START = local_to_ms(datetime(2020, 3, 27, 23, 15), AGENDA.zone)

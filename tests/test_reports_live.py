@@ -21,9 +21,9 @@ from bench.logs import Sim, who_seminar
 from modconsole.agenda_files import load_agenda
 from modconsole.core import commands as c
 from modconsole.core.agenda import local_to_ms
-from server.report_formats import render
-from server.reports import Report, SessionReport, build_report
-from server.store import Entry
+from modconsole.server.report_formats import render
+from modconsole.server.reports import Report, SessionReport, build_report
+from modconsole.server.store import Entry
 
 AGENDA = load_agenda(ROOT / "examples" / "mayors-call.toml")
 START = local_to_ms(datetime(2020, 3, 27, 23, 15), AGENDA.zone)

@@ -34,9 +34,9 @@ from modconsole.core import commands as c
 from modconsole.core.agenda import Agenda, ItemKind, ItemPlan, Person, SessionPlan, local_to_ms
 from modconsole.core.decide import Rejected, decide
 from modconsole.core.events import MessageSent
-from server.report_formats import FORMATS, TABLES, render
-from server.reports import Report, build_report
-from server.store import Entry
+from modconsole.server.report_formats import FORMATS, TABLES, render
+from modconsole.server.reports import Report, build_report
+from modconsole.server.store import Entry
 
 AGENDA = Agenda(
     title="Property test event",

@@ -23,8 +23,8 @@ import pytest
 from modconsole.client import ClientError, MeetingClient
 from modconsole.core import commands as c
 from modconsole.core.state import replay
-from server.events_admin import CreatedEvent, create_event
-from server.store import Entry, SqliteStore
+from modconsole.server.events_admin import CreatedEvent, create_event
+from modconsole.server.store import Entry, SqliteStore
 
 SCALE = 60.0
 SERVER = Path(sys.executable).parent / "modconsole-server"

@@ -12,7 +12,7 @@ from websockets.asyncio.client import connect as ws_connect
 
 from modconsole.client import ClientError, CommandRefused
 from modconsole.core import commands as c
-from server.tokens import token_hash
+from modconsole.server.tokens import token_hash
 
 ROLES = ("moderator", "speaker", "participant", "display")
 

@@ -24,10 +24,10 @@ from modconsole.client import MeetingClient
 from modconsole.core import commands as c
 from modconsole.core.agenda import Agenda
 from modconsole.core.events import ClockSet
-from server.events_admin import CreatedEvent, create_event
-from server.reports import build_report
-from server.service import ClockConflict, MeetingServer, last_logged_time
-from server.store import SqliteStore
+from modconsole.server.events_admin import CreatedEvent, create_event
+from modconsole.server.reports import build_report
+from modconsole.server.service import ClockConflict, MeetingServer, last_logged_time
+from modconsole.server.store import SqliteStore
 
 
 @dataclass

@@ -22,8 +22,8 @@ from conftest import MAYORS_CALL, run_cli
 
 from modconsole.agenda_files import load_agenda
 from modconsole.core import commands as c
-from server.events_admin import create_event
-from server.store import SqliteStore
+from modconsole.server.events_admin import create_event
+from modconsole.server.store import SqliteStore
 
 
 def _mode(path: Path) -> int:

@@ -11,9 +11,9 @@ import pytest
 from conftest import MAYORS_CALL
 
 from modconsole.agenda_files import load_agenda
-from server.events_admin import create_event
-from server.store import SqliteStore, StorageError, TokenGrant
-from server.tokens import new_token, token_hash
+from modconsole.server.events_admin import create_event
+from modconsole.server.store import SqliteStore, StorageError, TokenGrant
+from modconsole.server.tokens import new_token, token_hash
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

@@ -25,11 +25,11 @@ from processes import stop_server
 
 from modconsole.agenda_files import load_agenda
 from modconsole.core import events as ev
-from server.events_admin import create_event
-from server.report_formats import render
-from server.reports import build_report
-from server.service import MeetingServer
-from server.store import SCHEMA_VERSION, SqliteStore, StorageError, UnreadableEntry
+from modconsole.server.events_admin import create_event
+from modconsole.server.report_formats import render
+from modconsole.server.reports import build_report
+from modconsole.server.service import MeetingServer
+from modconsole.server.store import SCHEMA_VERSION, SqliteStore, StorageError, UnreadableEntry
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 V1_DB = FIXTURES / "mayors-call-v1.db"

@@ -37,6 +37,9 @@ from modconsole.agenda_files import load_agenda
 from modconsole.client import MeetingClient
 from modconsole.core import commands as c
 from modconsole.core.names import PARTICIPANT_MARK
+from modconsole.server.events_admin import create_event
+from modconsole.server.service import MeetingServer
+from modconsole.server.store import SqliteStore
 from modconsole.tui import ConsoleApp, LiveLink, create_app
 from modconsole.tui.app import ConnectingScreen
 from modconsole.tui.dialogs import MessageScreen, PlanScreen, ReportScreen, SessionPicker
@@ -44,9 +47,6 @@ from modconsole.tui.labels import person_label
 from modconsole.tui.moderator import ModeratorScreen
 from modconsole.tui.viewer import DisplayScreen, ViewerScreen
 from modconsole.tui.widgets import QueuePanel, Rundown, SummaryPanel, TimerPanel
-from server.events_admin import create_event
-from server.service import MeetingServer
-from server.store import SqliteStore
 
 BIG = (160, 50)  # room for every name in full, the dialogs' included
 TALL = (160, 70)  # and for the end of the report

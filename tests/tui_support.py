@@ -27,11 +27,11 @@ from modconsole.core.agenda import Agenda, local_to_ms
 from modconsole.core.decide import Rejected, decide
 from modconsole.core.events import ClockSet, Event, EventCreated
 from modconsole.core.state import SessionState, State, apply, view_for
+from modconsole.server.events_admin import CreatedEvent, create_event
+from modconsole.server.service import MeetingServer
+from modconsole.server.store import Entry, SqliteStore
 from modconsole.tui import ConsoleApp, LiveLink, create_app
 from modconsole.tui.moderator import ModeratorScreen
-from server.events_admin import CreatedEvent, create_event
-from server.service import MeetingServer
-from server.store import Entry, SqliteStore
 
 ROOT = Path(__file__).resolve().parents[1]
 MAYORS_CALL = ROOT / "examples" / "mayors-call.toml"

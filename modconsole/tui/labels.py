@@ -8,12 +8,16 @@ prompts, ``DataTable`` cells, ``notify``, command palette hits, border titles): 
 
 from __future__ import annotations
 
-from markdown_it import MarkdownIt
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 
 from ..core.agenda import Person
 from ..core.names import shown_name
 from ..core.state import State
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 
 def person_label(state: State | None, person: str | Person) -> str:
@@ -40,6 +44,8 @@ REPORT_RULES_OFF = ("link", "image", "autolink", "linkify", "html_inline", "html
 
 def report_parser() -> MarkdownIt:
     """The Markdown of a report as data: headings, lists, tables and emphasis, but nothing to click."""
+    from markdown_it import MarkdownIt  # only the report screen reads Markdown: not loaded at the start
+
     parser = MarkdownIt("gfm-like", {"linkify": False})
     parser.disable(list(REPORT_RULES_OFF), ignoreInvalid=True)
     return parser

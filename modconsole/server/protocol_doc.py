@@ -1,6 +1,6 @@
 """Renders docs/protocol.md from the protocol's JSON Schema, so the document never drifts.
 
-Regenerate with ``python -m server.protocol_doc > docs/protocol.md``; a test checks it is current.
+Regenerate with ``python -m modconsole.server.protocol_doc > docs/protocol.md``; a test checks it is current.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from modconsole.protocol import __doc__ as protocol_intro
 
 _HEADER = """# modconsole wire protocol (version {version})
 
-Generated from `modconsole/protocol.py` by `python -m server.protocol_doc`; do not edit by hand.
+Generated from `modconsole/protocol.py` by `python -m modconsole.server.protocol_doc`; do not edit by hand.
 `modconsole-server schema` prints the full JSON Schema.
 
 {intro}

@@ -278,7 +278,7 @@ class MeetingServer:
     ) -> None:
         if time_scale <= 0:
             raise ValueError("the time scale must be positive")
-        # Connections not yet past hello are capped, in total and per address (server/gate.py); another
+        # Connections not yet past hello are capped, in total and per address (modconsole/server/gate.py); another
         # gate, with other caps, may be put in its place before start.
         self.gate = Gate()
         self._loop_handler: Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object] | None = None

@@ -32,9 +32,9 @@ from modconsole.core.state import State
 from modconsole.protocol import Ack
 from modconsole.tui import LiveLink, create_app
 
-from .events_admin import CreatedEvent, create_event
-from .service import MeetingServer
-from .store import SqliteStore
+from .server.events_admin import CreatedEvent, create_event
+from .server.service import MeetingServer
+from .server.store import SqliteStore
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 DEMO_AGENDA = EXAMPLES / "mayors-call.toml"
