@@ -100,8 +100,8 @@ def test_same_log_same_bytes(scenario: str, logs: dict[str, list[Entry]]) -> Non
 def test_same_bytes_in_another_interpreter(logs: dict[str, list[Entry]]) -> None:
     """Nothing depends on set or dict order that the hash seed changes, nor on the local time zone."""
     code = (
-        "import sys; from bench.logs import mayors_call; from server.reports import build_report; "
-        "from server.report_formats import render; r = build_report(mayors_call(seed=0)); "
+        "import sys; from bench.logs import mayors_call; from modconsole.server.reports import build_report; "
+        "from modconsole.server.report_formats import render; r = build_report(mayors_call(seed=0)); "
         "sys.stdout.buffer.write((render(r, 'md') + render(r, 'json') + render(r, 'html')).encode())"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345", "TZ": "America/Los_Angeles"}
