@@ -2,9 +2,9 @@
 
 Every generator here is pure and deterministic: the same arguments give the same log, entry for
 entry. Each one loads its example agenda, then runs scripted moderators, speakers and participants
-as small processes on a fake clock: every action is a real command passed to ``decide`` against the
-live state, and its events are logged and applied exactly as the server does (``apply``, or a full
-``replay`` after an undo). The wall clock and the event clock are the same here (time scale 1), so
+as small processes on a fake clock: every action is a real command recorded against the live state and
+settled into the log and the state by the server's own write path (modconsole/core/log.py: applied, or
+the log replayed after an undo). The wall clock and the event clock are the same here (time scale 1), so
 an entry's ``ts`` is the event time of what it records.
 
 - :func:`mayors_call`: the C40 mayors' call, planned 45 minutes, run 70 with a 25-minute extension.
@@ -28,11 +28,12 @@ from pathlib import Path
 from modconsole.agenda_files import load_agenda
 from modconsole.core import commands as c
 from modconsole.core.agenda import Agenda, ItemKind, SessionPlan, fixed_start_ms, local_to_ms, slug
-from modconsole.core.decide import Rejected, decide
+from modconsole.core.decide import Rejected
 from modconsole.core.events import ClockSet, Event, EventCreated
-from modconsole.core.state import SessionState, State, apply, replay
+from modconsole.core.log import Entry, number, record, settle
+from modconsole.core.state import SessionState, State
 from modconsole.server.events_admin import SYSTEM, CreatedEvent, mint_tokens
-from modconsole.server.store import Entry, SqliteStore
+from modconsole.server.store import SqliteStore
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -71,33 +72,30 @@ class Sim:
         self._log([EventCreated(event_id=event_id, agenda=agenda)], SYSTEM)
 
     def _log(self, events: Iterable[Event], actor: c.Actor) -> None:
-        base = len(self.entries)
-        new = [Entry.make(base + i, self.now, actor, event) for i, event in enumerate(events, 1)]
-        self.entries.extend(new)
-        if any(entry.event.type == "undone" for entry in new):
-            self.state = replay([(entry.seq, entry.event) for entry in self.entries])
-        else:
-            for entry in new:
-                apply(self.state, entry.event, entry.seq)
+        self._settle(number(self.state, events, actor, self.now))
+
+    def _settle(self, new: list[Entry]) -> None:
+        self.state = settle(self.state, self.entries, new).state
 
     def set_clock(self) -> None:
         """What the server logs when it loads the event: its clock, at scale 1."""
         self._log([ClockSet(wall_ms=self.now, virtual_ms=self.now, scale=1.0)], SYSTEM)
 
     def do(self, command: c.Command, actor: c.Actor) -> list[Event]:
-        decision = decide(self.state, command, actor, self.now)
-        if isinstance(decision, Rejected):
+        recorded = record(self.state, command, actor, self.now, self.now)
+        if isinstance(recorded, Rejected):
             raise ScriptError(f"{command!r} by {actor.role} {actor.person or actor.client} at {self.now} "
-                              f"refused: {decision.code}: {decision.message}")
-        self._log(decision, actor)
-        return decision
+                              f"refused: {recorded.code}: {recorded.message}")
+        self._settle(recorded)
+        return [entry.event for entry in recorded]
 
     def attempt(self, command: c.Command, actor: c.Actor) -> Rejected | list[Event]:
         """Like ``do``, but a refusal is returned (and nothing logged) instead of raised."""
-        decision = decide(self.state, command, actor, self.now)
-        if not isinstance(decision, Rejected):
-            self._log(decision, actor)
-        return decision
+        recorded = record(self.state, command, actor, self.now, self.now)
+        if isinstance(recorded, Rejected):
+            return recorded
+        self._settle(recorded)
+        return [entry.event for entry in recorded]
 
     def session(self, session_id: str) -> SessionState:
         found = self.state.session(session_id)

@@ -1,8 +1,8 @@
 """Shared helpers for the core tests (``from test_core_support import ...``), plus checks of the helper itself.
 
 ``Harness`` holds a State, the log it was folded from and a fake "now" (epoch ms on the event clock).
-``do`` runs ``decide`` and, when accepted, logs the events with increasing seqs and applies them the way
-the server does: an ``undone`` event makes the state the replay of the whole log.
+``do`` goes the server's own write path (modconsole/core/log.py): ``record`` decides the command and numbers
+its entries, ``settle`` logs and applies them, or makes the state the replay of the whole log after an undo.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from modconsole.core import commands as c
 from modconsole.core.agenda import Agenda, ItemKind, ItemPlan, Person, SessionPlan, local_to_ms
 from modconsole.core.decide import Rejected, decide
 from modconsole.core.events import Event, EventCreated
-from modconsole.core.state import ItemState, SessionState, State, apply, replay
+from modconsole.core.log import Entry, number, record, settle
+from modconsole.core.state import ItemState, SessionState, State, replay
 from modconsole.core.view import project, session_view
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +25,7 @@ SEOUL = "Asia/Seoul"
 MAYORS_START = datetime(2020, 3, 27, 23, 15)
 
 MOD = c.Actor(role="moderator", person="chair", client="console")
+SYSTEM = c.Actor(role="system", client="server")
 DISPLAY = c.Actor(role="display", client="wall")
 
 
@@ -85,8 +87,13 @@ class Harness:
         first = agenda.sessions[0]
         self.now = now if now is not None else local_to_ms(first.start, agenda.zone)
         self.state = State()
-        self.log: list[tuple[int, Event]] = []
-        self.append([EventCreated(event_id="ev", agenda=agenda)])
+        self.entries: list[Entry] = []
+        self.append([EventCreated(event_id="ev", agenda=agenda)], SYSTEM)
+
+    @property
+    def log(self) -> list[tuple[int, Event]]:
+        """The log as ``replay`` takes it: (seq, event)."""
+        return [(entry.seq, entry.event) for entry in self.entries]
 
     # --- time --------------------------------------------------------------------------------
 
@@ -99,20 +106,15 @@ class Harness:
     def decide(self, command: c.Command, actor: c.Actor = MOD) -> list[Event] | Rejected:
         return decide(self.state, command, actor, self.now)
 
-    def append(self, events: list[Event]) -> None:
-        for event in events:
-            seq = self.state.seq + 1
-            self.log.append((seq, event))
-            if event.type == "undone":
-                self.state = replay(self.log)
-            else:
-                apply(self.state, event, seq)
+    def append(self, events: list[Event], actor: c.Actor = MOD) -> None:
+        self.state = settle(self.state, self.entries, number(self.state, events, actor, self.now)).state
 
     def do(self, command: c.Command, actor: c.Actor = MOD) -> list[Event] | Rejected:
-        decision = self.decide(command, actor)
-        if not isinstance(decision, Rejected):
-            self.append(decision)
-        return decision
+        recorded = record(self.state, command, actor, self.now, self.now)
+        if isinstance(recorded, Rejected):
+            return recorded
+        self.state = settle(self.state, self.entries, recorded).state
+        return [entry.event for entry in recorded]
 
     def ok(self, command: c.Command, actor: c.Actor = MOD) -> list[Event]:
         decision = self.do(command, actor)

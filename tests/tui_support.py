@@ -24,12 +24,13 @@ from modconsole.agenda_files import load_agenda
 from modconsole.client import MeetingClient
 from modconsole.core import commands as c
 from modconsole.core.agenda import Agenda, local_to_ms
-from modconsole.core.decide import Rejected, decide
-from modconsole.core.events import ClockSet, Event, EventCreated
-from modconsole.core.state import SessionState, State, apply, view_for
-from modconsole.server.events_admin import CreatedEvent, create_event
+from modconsole.core.decide import Rejected
+from modconsole.core.events import ClockSet, EventCreated
+from modconsole.core.log import Entry, number, record, settle
+from modconsole.core.state import SessionState, State, view_for
+from modconsole.server.events_admin import SYSTEM, CreatedEvent, create_event
 from modconsole.server.service import MeetingServer
-from modconsole.server.store import Entry, SqliteStore
+from modconsole.server.store import SqliteStore
 from modconsole.tui import ConsoleApp, LiveLink, create_app
 from modconsole.tui.moderator import ModeratorScreen
 
@@ -195,21 +196,23 @@ def at(minutes: float) -> int:
 
 
 class Meeting:
-    """A state moved only by decided commands, like the server's."""
+    """A state moved only by decided commands, through the server's own write path (modconsole/core/log.py):
+    each command recorded, then settled into the log and the state (the log replayed after an undo)."""
 
     def __init__(self) -> None:
         self.state = State()
-        self._apply(EventCreated(event_id="covid-19-mayors-call-snap", agenda=mayors_agenda()))
-        self._apply(ClockSet(wall_ms=at(-30), virtual_ms=at(-30), scale=1.0))
+        self.log: list[Entry] = []
+        self._settle(number(self.state, [EventCreated(event_id="covid-19-mayors-call-snap", agenda=mayors_agenda())],
+                            SYSTEM, at(-30)))
+        self._settle(number(self.state, [ClockSet(wall_ms=at(-30), virtual_ms=at(-30), scale=1.0)], SYSTEM, at(-30)))
 
-    def _apply(self, event: Event) -> None:
-        apply(self.state, event, self.state.seq + 1)
+    def _settle(self, new: list[Entry]) -> None:
+        self.state = settle(self.state, self.log, new).state
 
     def do(self, command: c.Command, minutes: float, actor: c.Actor = MODERATOR) -> Meeting:
-        decision = decide(self.state, command, actor, at(minutes))
-        assert not isinstance(decision, Rejected), decision
-        for event in decision:
-            self._apply(event)
+        recorded = record(self.state, command, actor, at(minutes), at(minutes))
+        assert not isinstance(recorded, Rejected), recorded
+        self._settle(recorded)
         return self
 
     def hand(self, person: str, minutes: float, kind: str = "contribution") -> Meeting:

@@ -27,10 +27,11 @@ from websockets.http11 import Request, Response
 
 from modconsole.core.agenda import Person
 from modconsole.core.commands import Actor
-from modconsole.core.decide import Rejected, decide
+from modconsole.core.decide import Rejected
 from modconsole.core.events import ClockSet
+from modconsole.core.log import Entry, number, record, settle
 from modconsole.core.names import fold_name
-from modconsole.core.state import State, apply, replay, view_for, viewer_key, visible_to
+from modconsole.core.state import State, replay, view_for, viewer_key, visible_to
 from modconsole.longlived import gc_paused
 from modconsole.protocol import (
     CLIENT_ADAPTER,
@@ -67,7 +68,7 @@ from .registrations import (
 )
 from .report_formats import render
 from .reports import build_report
-from .store import Entry, StorageError, Store, UnreadableEntry
+from .store import StorageError, Store, UnreadableEntry
 from .tokens import new_token, token_hash
 
 log = logging.getLogger("modconsole.server")
@@ -327,12 +328,10 @@ class MeetingServer:
             # The event clock carries on from where it is, at the new pace: never behind the wall clock, nor
             # behind what it read before (a rehearsal may have run it ahead), nor behind any time in the log.
             virtual = max(wall, clock.now(wall) if had_clock else wall, runtime.clock_floor)
-            entry = Entry.make(
-                runtime.state.seq + 1, wall, SYSTEM, ClockSet(wall_ms=wall, virtual_ms=virtual, scale=self.time_scale)
-            )
-            self.store.append(event_id, [entry])
-            runtime.entries.append(entry)
-            apply(runtime.state, entry.event, entry.seq)
+            entries = number(runtime.state, [ClockSet(wall_ms=wall, virtual_ms=virtual, scale=self.time_scale)],
+                             SYSTEM, wall)
+            self.store.append(event_id, entries)
+            runtime.state = settle(runtime.state, runtime.entries, entries).state
         self.events[event_id] = runtime
         return runtime
 
@@ -582,12 +581,10 @@ class MeetingServer:
             return
         async with runtime.lock:
             wall = self.clock()
-            decision = decide(runtime.state, command, client.actor, runtime.now(wall))
-            if isinstance(decision, Rejected):
-                client.send(error_frame(decision.code, decision.message, command.id))
+            entries = record(runtime.state, command, client.actor, runtime.now(wall), wall)
+            if isinstance(entries, Rejected):
+                client.send(error_frame(entries.code, entries.message, command.id))
                 return
-            base = runtime.state.seq
-            entries = [Entry.make(base + i, wall, client.actor, event) for i, event in enumerate(decision, 1)]
             try:
                 await asyncio.get_running_loop().run_in_executor(
                     self._writer, self.store.append, runtime.event_id, entries
@@ -596,15 +593,12 @@ class MeetingServer:
                 log.error("log write failed: %s", exc)
                 client.send(error_frame("storage", f"not done: {exc}", command.id))
                 return
-            runtime.entries.extend(entries)
+            runtime.state, replayed = settle(runtime.state, runtime.entries, entries)
             ack = Ack(id=command.id, seq=entries[-1].seq).model_dump_json()
-            if any(e.event.type == "undone" for e in entries):
-                runtime.state = replay([(e.seq, e.event) for e in runtime.entries])
+            if replayed:
                 self._broadcast_reset(runtime, "undo")
                 client.send(ack)
             else:
-                for entry in entries:
-                    apply(runtime.state, entry.event, entry.seq)
                 self._broadcast(runtime, entries, client, ack)
 
     def _broadcast(self, runtime: EventRuntime, entries: list[Entry], sender: Client, ack: str) -> None:

@@ -18,12 +18,13 @@ import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from pydantic import ValidationError
 
 from modconsole.core.commands import Actor
 from modconsole.core.events import EVENT_ADAPTER, EVENT_VERSIONS, Event, UnknownEvent, upcast
+from modconsole.core.log import Entry  # the log's entry is the core's; importable from here as well
 from modconsole.longlived import gc_paused
 
 
@@ -40,21 +41,6 @@ class UnreadableEntry(StorageError):
         self.event_id = event_id
         self.seq = seq
         self.kind = kind
-
-
-class Entry(NamedTuple):
-    """One row of the timing log. A named tuple: immutable, and cheap to make for every row of a long log
-    (a frozen dataclass costs four times as much to construct)."""
-
-    seq: int
-    ts: int  # server UTC time, ms
-    actor: Actor
-    event: Event
-    event_json: str  # the event as stored and sent, serialised once
-
-    @classmethod
-    def make(cls, seq: int, ts: int, actor: Actor, event: Event) -> Entry:
-        return cls(seq, ts, actor, event, event.model_dump_json())
 
 
 @dataclass(frozen=True, slots=True)
