@@ -27,7 +27,7 @@ SELECT = "SELECT seq, ts, role, person, client, body FROM log WHERE event_id=? A
 
 
 def _ours(db: Path, event_id: str) -> dict[str, float]:
-    from modconsole.server.service import EventRuntime
+    from modconsole.server.runtime import EventRuntime
     from modconsole.server.store import SqliteStore
 
     store = SqliteStore(db)

@@ -18,8 +18,8 @@ from modconsole.client import ClientError, CommandRefused, MeetingClient
 from modconsole.core import commands as c
 from modconsole.core.agenda import Person
 from modconsole.protocol import MAX_FRAME_BYTES, Pong
+from modconsole.server.connection import RATE_BURST
 from modconsole.server.events_admin import create_event
-from modconsole.server.service import RATE_BURST
 from modconsole.server.store import SqliteStore
 from modconsole.server.tokens import new_token
 

@@ -83,9 +83,9 @@ async def test_a_reconnect_after_an_undo_gets_a_fresh_snapshot(server, connect) 
 
 
 async def test_a_client_far_behind_gets_a_snapshot(server, connect, monkeypatch) -> None:
-    import modconsole.server.service as service
+    import modconsole.server.runtime as runtime
 
-    monkeypatch.setattr(service, "RESUME_WINDOW", 3)
+    monkeypatch.setattr(runtime, "RESUME_WINDOW", 3)
     moderator = await connect(server.url, server.tokens.moderator)
     speaker = await connect(server.url, server.tokens.people["lopez"], label="lopez")
     await moderator.command(c.Start())

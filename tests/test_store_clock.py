@@ -26,7 +26,8 @@ from modconsole.core.agenda import Agenda
 from modconsole.core.events import ClockSet
 from modconsole.server.events_admin import CreatedEvent, create_event
 from modconsole.server.reports import build_report
-from modconsole.server.service import ClockConflict, MeetingServer, last_logged_time
+from modconsole.server.runtime import last_logged_time
+from modconsole.server.service import ClockConflict, MeetingServer
 from modconsole.server.store import SqliteStore
 
 

@@ -1,8 +1,14 @@
 """The websockets service: a thin shell around the core.
 
-For every command: authenticate (at connect), decide with the core, append
-to the log durably, apply, broadcast, acknowledge, in that order, one command
-at a time per event. The log is the truth; the in-memory state is its fold.
+For every command: authenticate (at connect), record it with the core (decide and number its entries),
+append them to the log durably, settle them into the state, broadcast, acknowledge, in that order, one
+command at a time per event. The log is the truth; the in-memory state is its fold (modconsole/core/log.py
+owns that rule).
+
+This module owns the I/O around it: the HTTP and websocket serving, a connection's hello, authentication and
+welcome, the per-event lock, the durable write (in the writer thread, before the ack) and the broadcast. A
+client's outbox and rate limit are in connection.py, an event's runtime (state, log, clients, clock floor,
+roster, roll) in runtime.py; it must never change a state but through ``settle``.
 """
 
 from __future__ import annotations
@@ -13,14 +19,12 @@ import http
 import json
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
-from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
+from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
@@ -31,13 +35,11 @@ from modconsole.core.decide import Rejected
 from modconsole.core.events import ClockSet
 from modconsole.core.log import Entry, number, record, settle
 from modconsole.core.names import fold_name
-from modconsole.core.state import State, replay, view_for, viewer_key, visible_to
-from modconsole.longlived import gc_paused
+from modconsole.core.state import view_for, viewer_key, visible_to
 from modconsole.protocol import (
     CLIENT_ADAPTER,
     CLOSE_GOING_AWAY,
     CLOSE_POLICY,
-    CLOSE_TRY_AGAIN,
     HEALTH_PATH,
     MAX_FRAME_BYTES,
     Ack,
@@ -54,6 +56,7 @@ from modconsole.protocol import (
     check_name,
 )
 
+from .connection import RATE_STRIKES, Client
 from .events_admin import SYSTEM
 from .gate import BACKLOG, Gate, deepen_accept_queue
 from .registrations import (
@@ -64,23 +67,17 @@ from .registrations import (
     Roll,
     check_own_name,
     new_participant,
-    roster_folds,
 )
 from .report_formats import render
 from .reports import build_report
-from .store import StorageError, Store, UnreadableEntry
+from .runtime import EventRuntime
+from .store import StorageError, Store, TokenGrant, UnreadableEntry
 from .tokens import new_token, token_hash
 
 log = logging.getLogger("modconsole.server")
 
 HELLO_TIMEOUT_S = 5.0  # a client says hello at once; an idle connection must not hold its place for long
 OPEN_TIMEOUT_S = 5.0  # the same for the websocket opening handshake (the HTTP request)
-RESUME_WINDOW = 20_000  # a client further behind than this gets a fresh snapshot
-OUTBOX_LIMIT = 2_000  # frames queued for one client before it is dropped as too slow
-RATE_PER_S = 20.0
-RATE_BURST = 60.0
-RATE_STRIKES = 100  # rate-limit errors before the connection is closed
-PRESENCE_DELAY_S = 0.5  # connects and disconnects within this window make one presence frame
 
 
 def wall_ms() -> int:
@@ -92,157 +89,14 @@ class ClockConflict(StorageError):
     A StorageError, so that an event loaded on a first connection is refused like one that cannot be read."""
 
 
-def last_logged_time(entries: list[Entry]) -> int:
-    """The latest event-clock time the log holds: the last moment anyone was told about. Wall times (``ts``)
-    are not event-clock times: at a pace below 1 the event clock runs behind the wall clock."""
-    latest = 0
-    for entry in entries:
-        event = entry.event
-        at = event.virtual_ms if isinstance(event, ClockSet) else getattr(event, "at", None)
-        if at is not None and at > latest:
-            latest = at
-    return latest
+class Admitted(NamedTuple):
+    """A connection past authentication: its event, its client, who it is and, for a first join, the
+    credential just issued (sent once, in the welcome)."""
 
-
-@dataclass(eq=False)
-class Client:
-    connection: ServerConnection
-    actor: Actor
-    # Frames waiting while the connection is backed up; None when none wait. A frame is written at
-    # once when nothing waits and the socket's buffer is below its high-water mark, as websockets'
-    # broadcast does: an idle client costs no queue and no task, and a broadcast wakes no task.
-    outbox: deque[str] | None = None
-    writer: asyncio.Task[None] | None = None
-    tokens: float = RATE_BURST
-    refilled: float = field(default_factory=time.monotonic)
-    strikes: int = 0
-    dropped: asyncio.Task[None] | None = None
-
-    def send(self, frame: str) -> None:
-        if self.dropped is not None:
-            return
-        if self.outbox is None:
-            transport = self.connection.transport
-            if transport.get_write_buffer_size() <= transport.get_write_buffer_limits()[1]:
-                broadcast((self.connection,), frame)  # nothing if the connection is closing
-                return
-            self.outbox = deque()
-            self.writer = asyncio.get_running_loop().create_task(self._write())
-        if len(self.outbox) >= OUTBOX_LIMIT:
-            # Too slow to keep up: drop it; it reconnects and resumes from its last sequence.
-            self.drop(CLOSE_TRY_AGAIN, "too slow; reconnect to resume")
-            return
-        self.outbox.append(frame)
-
-    async def _write(self) -> None:
-        """Send what waits, in order and with flow control; then frames are written at once again."""
-        try:
-            while self.outbox:
-                await self.connection.send(self.outbox.popleft())
-        except ConnectionClosed:
-            pass
-        finally:
-            self.outbox = None
-            self.writer = None
-
-    async def stop_writing(self) -> None:
-        if self.writer is not None:
-            self.writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.writer
-
-    def drop(self, code: int, reason: str) -> None:
-        """Start closing without waiting: the read loop goes on draining (and ignoring) what the
-        peer already sent, or its close frame, queued behind it, would go unread until the timeout."""
-        if self.dropped is None:
-            self.dropped = asyncio.get_running_loop().create_task(self.connection.close(code, reason))
-
-    def allow(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(RATE_BURST, self.tokens + (now - self.refilled) * RATE_PER_S)
-        self.refilled = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            self.strikes = 0  # strikes count a flood, not a day's worth of short bursts
-            return True
-        self.strikes += 1
-        return False
-
-
-class EventRuntime:
-    """One event's live state, its log in memory, and the clients watching it."""
-
-    def __init__(self, event_id: str, entries: list[Entry]) -> None:
-        self.event_id = event_id
-        self.entries = entries
-        self.state = replay([(e.seq, e.event) for e in entries])
-        self.lock = asyncio.Lock()
-        self.clients: set[Client] = set()
-        self._presence: asyncio.TimerHandle | None = None
-        # The event clock never goes back, whatever the wall clock does: not behind what the log holds,
-        # nor behind what ``now`` returned before.
-        self.clock_floor = last_logged_time(entries)
-        self.roll: Roll | None = None  # the participants issued so far: read from the store at the first join
-        self._roster: tuple[object, set[str]] | None = None  # (agenda, its names folded)
-
-    def roster(self) -> set[str]:
-        """The listed people's names, folded: a participant may not take one."""
-        agenda = self.state.agenda
-        if self._roster is None or self._roster[0] is not agenda:
-            self._roster = (agenda, roster_folds(self.state))
-        return self._roster[1]
-
-    @classmethod
-    def load(cls, store: Store, event_id: str, *, at_start: bool = True) -> EventRuntime:
-        """Read an event's log and fold it into its state. Both live as long as the server: at start they
-        are frozen out of the cyclic collector's sight, which would otherwise traverse them all at every
-        full collection (about 0.1 s for 100,000 entries, on the event loop). An event loaded while the
-        server runs is not: freezing then would also keep for good whatever cyclic garbage the live
-        connections had left for the collector."""
-        if not at_start:
-            return cls(event_id, list(store.read(event_id)))
-        with gc_paused(freeze=True):
-            return cls(event_id, list(store.read(event_id)))
-
-    def online(self) -> list[str]:
-        return sorted({c.actor.person for c in self.clients if c.actor.person is not None})
-
-    def presence_changed(self) -> None:
-        """Tell the moderators who is connected, once per burst of connects and disconnects."""
-        if self._presence is None:
-            self._presence = asyncio.get_running_loop().call_later(PRESENCE_DELAY_S, self._send_presence)
-
-    def _send_presence(self) -> None:
-        self._presence = None
-        frame = Presence(people=self.online()).model_dump_json()
-        for client in self.clients:
-            if client.actor.role == "moderator":
-                client.send(frame)
-
-    def now(self, wall: int) -> int:
-        """The event clock at wall time ``wall``; never less than it returned before (a wall clock stepped
-        back holds it where it was until the wall clock catches up)."""
-        now = self.state.clock.now(wall)
-        if now < self.clock_floor:
-            return self.clock_floor
-        self.clock_floor = now
-        return now
-
-    def snapshot_for(self, actor: Actor) -> State:
-        return view_for(self.state, actor.role, actor.person)
-
-    def missed(self, last_seq: int, actor: Actor) -> list[Entry] | None:
-        """Entries after ``last_seq`` this viewer may see, or None when a snapshot is needed."""
-        if last_seq > self.state.seq:
-            return None
-        first = self.entries[0].seq if self.entries else 1
-        if last_seq < first - 1 or self.state.seq - last_seq > RESUME_WINDOW:
-            return None
-        start = last_seq - first + 1
-        tail = self.entries[start:]
-        if any(e.event.type == "undone" for e in tail):
-            return None  # an undo rewrites the past: only a fresh snapshot is right
-        return [e for e in tail if visible_to(self.state, e.event, actor.role, actor.person)]
+    runtime: EventRuntime
+    client: Client
+    person: Person | None
+    credential: str | None
 
 
 def entries_frame(entries: list[Entry]) -> str:
@@ -383,62 +237,67 @@ class MeetingServer:
     # --- one connection -----------------------------------------------------------------------
 
     async def _handle(self, connection: ServerConnection) -> None:
+        """One connection: its hello, who it is, its welcome, then its frames until it closes."""
+        hello = await self._hello(connection)
+        if hello is None:
+            return
+        admitted = await self._authenticate(connection, hello)
+        if admitted is None:
+            return
+        runtime, client = admitted.runtime, admitted.client
+        self._welcome(admitted, hello.last_seq)
+        # What the welcome was made of is not kept for the life of the connection.
+        del hello, admitted
+        try:
+            await self._read(runtime, client)
+        finally:
+            runtime.clients.discard(client)
+            if client.actor.person is not None:
+                runtime.presence_changed()
+            await client.stop_writing()
+
+    async def _hello(self, connection: ServerConnection) -> Hello | None:
+        """The first frame, awaited for a short while: the hello, or None once the connection is refused."""
         try:
             raw = await asyncio.wait_for(connection.recv(), HELLO_TIMEOUT_S)
         except ConnectionClosed:
-            return
+            return None
         except TimeoutError:
             connection.close_timeout = 1.0  # its place is wanted: wait no longer for a peer that says nothing
             await connection.close(CLOSE_POLICY, f"no hello within {HELLO_TIMEOUT_S:g} s")
-            return
+            return None
         try:
             hello = CLIENT_ADAPTER.validate_json(raw) if isinstance(raw, str) else None
         except ValidationError as exc:
             await self._refuse(connection, "bad_frame", f"expected a hello frame: {_describe(exc)}")
-            return
+            return None
         if not isinstance(hello, Hello):
             await self._refuse(connection, "bad_frame", "the first frame must be a hello")
-            return
+            return None
+        return hello
+
+    async def _authenticate(self, connection: ServerConnection, hello: Hello) -> Admitted | None:
+        """Who the connection is: its token's grant, the event's runtime (loaded at its first connection) and
+        the person (a first join with the event-wide token registers a participant). None once refused."""
         header = connection.request.headers.get("Authorization", "") if connection.request else ""
         token = header[7:].strip() if header.lower().startswith("bearer ") else hello.token
         # In a worker thread: the lookup waits for the store's lock, which a write holds for as long as
         # the database is locked by someone else (seconds); the event loop must go on serving the others.
         grant = await asyncio.to_thread(self.store.grant, token_hash(token)) if token else None
-        runtime = None
-        if grant is not None:
-            # An event created while the server runs is picked up on its first connection.
-            runtime = self.events.get(grant.event_id)
-            if runtime is None:
-                async with self._loading:  # one load per event, however many connect at once
-                    runtime = self.events.get(grant.event_id)
-                    if runtime is None:
-                        try:
-                            runtime = await asyncio.to_thread(self._load_event, grant.event_id, at_start=False)
-                        except StorageError as exc:
-                            await self._refuse(connection, "storage", f"the event could not be loaded: {exc}")
-                            return
-        if grant is None or runtime is None:
+        if grant is None:
             # The same answer whether the event exists or not.
             await self._refuse(connection, "unauthorized", "the token was not accepted")
-            return
-        person: Person | None = None
-        name: str | None = None
-        credential: str | None = None
-        if grant.role == "participant" and grant.person is None:
-            # The event-wide token: a first join, which makes the person a participant of their own.
-            try:
-                person, credential = await self._register(runtime, connection, hello.name)
-            except Refused as exc:
-                await self._refuse(connection, exc.code, exc.message)  # type: ignore[arg-type]
-                return
-            name = person.name
-        elif grant.role == "participant" and grant.person is not None:
-            name = grant.name or grant.person
-            person = runtime.state.participants.get(grant.person) or Person(
-                id=grant.person, name=name, participant=True
-            )
-        elif grant.person is not None:
-            person = runtime.state.person(grant.person)
+            return None
+        try:
+            runtime = await self._runtime(grant.event_id)
+        except StorageError as exc:
+            await self._refuse(connection, "storage", f"the event could not be loaded: {exc}")
+            return None
+        try:
+            person, name, credential = await self._person(runtime, connection, grant, hello.name)
+        except Refused as exc:
+            await self._refuse(connection, exc.code, exc.message)  # type: ignore[arg-type]
+            return None
         actor = Actor(
             role=grant.role,
             person=person.id if person else None,  # type: ignore[arg-type]
@@ -446,22 +305,53 @@ class MeetingServer:
             # A label the client chose, never its address: the actor goes to every viewer with the event.
             client=hello.client or "unlabelled",
         )
-        client = Client(connection, actor)
+        return Admitted(runtime, Client(connection, actor), person, credential)
 
-        # Welcome and registration happen with no await between them, so no event
-        # can fall between the snapshot and the first broadcast this client receives.
-        missed = runtime.missed(hello.last_seq, actor) if hello.last_seq is not None else None
+    async def _person(self, runtime: EventRuntime, connection: ServerConnection, grant: TokenGrant,
+                      raw_name: str | None) -> tuple[Person | None, str | None, str | None]:
+        """Who holds the grant, the name shown for a participant, and the credential a first join with the
+        event-wide token was just issued; Refused when that registration is refused."""
+        if grant.role == "participant" and grant.person is None:
+            # The event-wide token: a first join, which makes the person a participant of their own.
+            person, credential = await self._register(runtime, connection, raw_name)
+            return person, person.name, credential
+        if grant.role == "participant" and grant.person is not None:
+            name = grant.name or grant.person
+            known = runtime.state.participants.get(grant.person)
+            return known or Person(id=grant.person, name=name, participant=True), name, None
+        if grant.person is not None:
+            return runtime.state.person(grant.person), None, None
+        return None, None, None
+
+    async def _runtime(self, event_id: str) -> EventRuntime:
+        """The event's runtime; an event created while the server runs is loaded on its first connection
+        (a StorageError when it cannot be)."""
+        runtime = self.events.get(event_id)
+        if runtime is None:
+            async with self._loading:  # one load per event, however many connect at once
+                runtime = self.events.get(event_id)
+                if runtime is None:
+                    runtime = await asyncio.to_thread(self._load_event, event_id, at_start=False)
+        return runtime
+
+    def _welcome(self, admitted: Admitted, last_seq: int | None) -> None:
+        """Send the welcome (a snapshot, or the entries missed since ``last_seq``) and register the client.
+        Not a coroutine: with no await between them, no event can fall between the snapshot and the first
+        broadcast this client receives."""
+        runtime, client = admitted.runtime, admitted.client
+        actor = client.actor
+        missed = runtime.missed(last_seq, actor) if last_seq is not None else None
         wall = self.clock()
         welcome = Welcome(
             event_id=runtime.event_id,
-            role=grant.role,
-            person=person,  # type: ignore[arg-type]
+            role=actor.role,
+            person=admitted.person,  # type: ignore[arg-type]
             server_time=runtime.now(wall),
             wall_time=wall,
             time_scale=runtime.state.clock.scale,
             seq=runtime.state.seq,
             snapshot=None if missed is not None else runtime.snapshot_for(actor),
-            credential=credential,
+            credential=admitted.credential,
         )
         client.send(welcome.model_dump_json())
         if missed:
@@ -471,15 +361,6 @@ class MeetingServer:
         runtime.clients.add(client)
         if actor.person is not None:
             runtime.presence_changed()
-        # What the welcome was made of is not kept for the life of the connection.
-        del raw, hello, welcome, missed, credential
-        try:
-            await self._read(runtime, client)
-        finally:
-            runtime.clients.discard(client)
-            if actor.person is not None:
-                runtime.presence_changed()
-            await client.stop_writing()
 
     async def _register(self, runtime: EventRuntime, connection: ServerConnection, raw_name: str | None
                         ) -> tuple[Person, str]:
