@@ -65,8 +65,7 @@ from .registrations import (
     new_participant,
     roster_folds,
 )
-from .report_formats import render
-from .reports import build_report
+from .reports import build_report, render
 from .store import Entry, StorageError, Store, UnreadableEntry
 from .tokens import new_token, token_hash
 
