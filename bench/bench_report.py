@@ -29,8 +29,7 @@ from typing import Any
 
 from bench.common import figure, machine, row
 from bench.logs import who_seminar, write_store
-from modconsole.server.report_formats import TABLES, render
-from modconsole.server.reports import Report, build_report
+from modconsole.server.reports import TABLES, Report, build_report, render
 from modconsole.server.store import Entry, SqliteStore
 
 ROOT = Path(__file__).resolve().parents[1]

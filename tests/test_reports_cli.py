@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.logs import mayors_call, who_seminar, write_store
-from modconsole.server.report_formats import render
-from modconsole.server.reports import build_report
+from modconsole.server.reports import build_report, render
 from modconsole.server.store import SqliteStore
 
 ROOT = Path(__file__).resolve().parents[1]

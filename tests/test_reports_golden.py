@@ -23,8 +23,7 @@ from pathlib import Path
 import pytest
 
 from bench.logs import geti_programme, mayors_call, who_seminar
-from modconsole.server.report_formats import TABLES, render
-from modconsole.server.reports import Report, build_report
+from modconsole.server.reports import TABLES, Report, build_report, render
 from modconsole.server.store import Entry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,8 +99,8 @@ def test_same_log_same_bytes(scenario: str, logs: dict[str, list[Entry]]) -> Non
 def test_same_bytes_in_another_interpreter(logs: dict[str, list[Entry]]) -> None:
     """Nothing depends on set or dict order that the hash seed changes, nor on the local time zone."""
     code = (
-        "import sys; from bench.logs import mayors_call; from modconsole.server.reports import build_report; "
-        "from modconsole.server.report_formats import render; r = build_report(mayors_call(seed=0)); "
+        "import sys; from bench.logs import mayors_call; from modconsole.server.reports import build_report, render; "
+        "r = build_report(mayors_call(seed=0)); "
         "sys.stdout.buffer.write((render(r, 'md') + render(r, 'json') + render(r, 'html')).encode())"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345", "TZ": "America/Los_Angeles"}
@@ -250,7 +249,7 @@ def test_who_seminar_report_per_day(logs: dict[str, list[Entry]], day: date) -> 
 
 
 def test_an_extension_larger_than_the_overrun_is_said_as_unused_not_as_a_negative_overrun() -> None:
-    from modconsole.server.report_formats import _unplanned
+    from modconsole.server.reports.prose import _unplanned
 
     assert _unplanned(90) == "unplanned overrun +1:30"
     assert _unplanned(0.4) == "no unplanned overrun"

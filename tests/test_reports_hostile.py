@@ -39,8 +39,7 @@ from bench.logs import Sim, write_store
 from modconsole.agenda_files import load_agenda
 from modconsole.core import commands as c
 from modconsole.core.agenda import local_to_ms
-from modconsole.server.report_formats import TABLES, csv_cell, md_text, one_line, render
-from modconsole.server.reports import Report, build_report
+from modconsole.server.reports import TABLES, Report, build_report, csv_cell, md_text, one_line, render
 from modconsole.server.store import Entry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -363,7 +362,7 @@ def test_csv_cell_rule() -> None:
 
 
 def test_the_timeline_fence_outlasts_any_backticks_in_it() -> None:
-    from modconsole.server.report_formats import _fence
+    from modconsole.server.reports.markdown import _fence
 
     assert _fence(["planned", "x"]) == "```"
     assert _fence(["```", "a ```` b"]) == "`````"

@@ -21,8 +21,7 @@ from bench.logs import Sim, who_seminar
 from modconsole.agenda_files import load_agenda
 from modconsole.core import commands as c
 from modconsole.core.agenda import local_to_ms
-from modconsole.server.report_formats import render
-from modconsole.server.reports import Report, SessionReport, build_report
+from modconsole.server.reports import Report, SessionReport, build_report, render
 from modconsole.server.store import Entry
 
 AGENDA = load_agenda(ROOT / "examples" / "mayors-call.toml")

@@ -34,8 +34,7 @@ from modconsole.core import commands as c
 from modconsole.core.agenda import Agenda, ItemKind, ItemPlan, Person, SessionPlan, local_to_ms
 from modconsole.core.decide import Rejected, decide
 from modconsole.core.events import MessageSent
-from modconsole.server.report_formats import FORMATS, TABLES, render
-from modconsole.server.reports import Report, build_report
+from modconsole.server.reports import FORMATS, TABLES, Report, build_report, render
 from modconsole.server.store import Entry
 
 AGENDA = Agenda(

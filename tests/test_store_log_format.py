@@ -26,8 +26,7 @@ from processes import stop_server
 from modconsole.agenda_files import load_agenda
 from modconsole.core import events as ev
 from modconsole.server.events_admin import create_event
-from modconsole.server.report_formats import render
-from modconsole.server.reports import build_report
+from modconsole.server.reports import build_report, render
 from modconsole.server.service import MeetingServer
 from modconsole.server.store import SCHEMA_VERSION, SqliteStore, StorageError, UnreadableEntry
 

@@ -22,8 +22,7 @@ from modconsole.protocol import CLOSE_GOING_AWAY, schema_json
 from .events_admin import create_event
 from .gate import DEFAULT_MAX_WAITING, DEFAULT_MAX_WAITING_PER_ADDRESS, Gate, raise_fd_limit
 from .registrations import DEFAULT_MAX_PARTICIPANTS, DEFAULT_REGISTRATIONS_PER_MINUTE
-from .report_formats import FORMATS, TABLES, render
-from .reports import build_report
+from .reports import FORMATS, TABLES, build_report, render
 from .service import MeetingServer
 from .store import SqliteStore, StorageError, backup
 

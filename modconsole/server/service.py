@@ -68,8 +68,7 @@ from .registrations import (
     check_own_name,
     new_participant,
 )
-from .report_formats import render
-from .reports import build_report
+from .reports import build_report, render
 from .runtime import EventRuntime
 from .store import StorageError, Store, TokenGrant, UnreadableEntry
 from .tokens import new_token, token_hash

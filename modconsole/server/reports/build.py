@@ -1,10 +1,11 @@
-"""Post-event reports: folds over the timing log.
+"""Building a report: one fold over the timing log, into the models of ``model``.
 
 Planned against actual for every session, day and the whole event; who spoke
 for how long and waited how long; shares of speaking time by tag; and the
 overrun explained item by item. Voided (undone) entries are left out of the
 figures and listed in an audit section. The same log gives the same report,
-byte for byte: nothing here reads the clock.
+byte for byte: nothing here reads the clock. This module owns the figures; it never
+formats them for a reader (the format modules do), and it never writes to the log.
 
 Pauses are treated one way everywhere: an item's or a turn's duration is its
 running time, pauses excluded; a session's actual duration is wall time from
@@ -22,173 +23,58 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
-
-from pydantic import BaseModel, ConfigDict
+from typing import overload
+from zoneinfo import ZoneInfo
 
 from modconsole.core.agenda import Agenda, ms_to_local, planned_schedule
 from modconsole.core.commands import Actor
 from modconsole.core.durations import format_duration
-from modconsole.core.events import Event
+from modconsole.core.events import (
+    ClockSet,
+    Event,
+    EventCreated,
+    HandMoved,
+    HandRaised,
+    ItemChanged,
+    ItemSkipped,
+    ItemTimeAdded,
+    PlanApplied,
+    SessionExtended,
+    SessionPaused,
+    TurnLimitSet,
+    TurnStarted,
+    TurnTimeAdded,
+    Undone,
+)
 from modconsole.core.state import SessionState, State, apply
 from modconsole.core.view import upcoming
 
-from .store import Entry
+from ..store import Entry
+from .model import (
+    AuditEntry,
+    DayReport,
+    Extension,
+    ItemReport,
+    OverrunPart,
+    PersonReport,
+    PlanChange,
+    Report,
+    SessionReport,
+    Share,
+    Totals,
+    TurnReport,
+)
 
 SEC = 1000
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Extension(_Model):
-    at: str
-    by: str
-    delta_s: int
-
-
-class PlanChange(_Model):
-    at: str
-    by: str
-    target: str
-    durations: dict[str, int]
-
-
-class ItemReport(_Model):
-    id: str
-    title: str
-    kind: str
-    status: str
-    planned_start: str
-    planned_duration_s: int
-    actual_start: str | None
-    actual_duration_s: float
-    over_under_s: float
-    pauses: int
-    added_s: int
-    skipped: bool
-    reopened: int
-    final_planned_s: int  # after added time and applied plans
-    turns: int
-
-
-class TurnReport(_Model):
-    session: str
-    item: str
-    person: str
-    name: str
-    kind: str
-    start: str
-    speaking_s: float
-    limit_s: int | None
-    over_limit_s: float
-    waited_s: float | None
-
-
-class PersonReport(_Model):
-    person: str
-    name: str
-    affiliation: str
-    participant: bool
-    tags: dict[str, str]
-    turns: int
-    speaking_s: float
-    average_s: float
-    longest_s: float
-    turns_over_limit: int
-    waited_s: float
-    hands_raised: int
-    hands_never_given_floor: int
-
-
-class OverrunPart(_Model):
-    what: str
-    seconds: float
-
-
-class SessionReport(_Model):
-    id: str
-    title: str
-    room: str
-    day: str
-    status: str
-    planned_start: str
-    planned_end: str
-    actual_start: str | None
-    actual_end: str | None
-    start_delay_s: float | None
-    planned_duration_s: int
-    actual_duration_s: float
-    overrun_s: float
-    overrun_pct: float
-    extended_s: int
-    unplanned_overrun_s: float
-    paused_s: float
-    pauses: int
-    extensions: list[Extension]
-    plans_applied: list[PlanChange]
-    items: list[ItemReport]
-    overrun_explained: list[OverrunPart]
-    rehearsal: bool
-    # The plan overrun_s and overrun_pct are measured against: planned_duration_s once ended, the plan
-    # used so far by the items done or under way before that, 0 before the start. (Last, so the columns
-    # of the sessions CSV keep their places.)
-    planned_so_far_s: float
-
-
-class Totals(_Model):
-    sessions: int
-    planned_duration_s: int
-    actual_duration_s: float
-    overrun_s: float
-    overrun_pct: float
-    extended_s: int
-    unplanned_overrun_s: float
-    speaking_s: float
-    turns: int
-    planned_so_far_s: float  # the sessions' planned_so_far_s added up: what overrun_s and overrun_pct are of
-
-
-class DayReport(_Model):
-    day: str
-    sessions: list[str]
-    totals: Totals
-
-
-class Share(_Model):
-    value: str
-    speaking_s: float
-    share_pct: float
-    turns: int
-
-
-class AuditEntry(_Model):
-    seq: int
-    at: str
-    type: str
-    session: str | None
-    what: str  # the action in words: "next: Open discussion", "extend by 25:00"
-    by: str
-    undone_at: str
-    undone_by: str
-
-
-class Report(_Model):
-    event_id: str
-    title: str
-    timezone: str
-    as_of: str  # the time of the last log entry: the report is the log's, not the clock's
-    log_entries: int
-    rehearsal: bool
-    time_scales: list[float]
-    scope: str
-    sessions: list[SessionReport]
-    days: list[DayReport]
-    totals: Totals
-    people: list[PersonReport]
-    turns: list[TurnReport]
-    shares: dict[str, list[Share]]
-    audit: list[AuditEntry]
+@overload
+def _local(ms: int, zone: ZoneInfo) -> str: ...
+@overload
+def _local(ms: int | None, zone: ZoneInfo) -> str | None: ...
+def _local(ms: int | None, zone: ZoneInfo) -> str | None:
+    """An event time (epoch ms) as local ISO time to the second; None stays None."""
+    return None if ms is None else ms_to_local(ms, zone).isoformat(timespec="seconds")
 
 
 def _who(actor: Actor, state: State) -> str:
@@ -220,24 +106,24 @@ def build_report(
 ) -> Report:
     """The report of a log. ``now`` (the event clock) makes a live report run to this moment; without
     it the report runs to the log's last entry, so the same log gives the same bytes."""
-    if not entries or entries[0].event.type != "event_created":
+    if not entries or not isinstance(entries[0].event, EventCreated):
         raise ValueError("the log does not start with an event")
     voided: dict[int, Entry] = {}
     for entry in entries:
-        if entry.event.type == "undone":
-            for seq in entry.event.seqs:  # type: ignore[union-attr]
+        if isinstance(entry.event, Undone):
+            for seq in entry.event.seqs:
                 voided[seq] = entry
     state = State()
     fold = _Fold()
     last_at = 0  # the latest event time in the log, voided entries included
     for entry in entries:
         event = entry.event
-        at = getattr(event, "at", 0) or 0
+        at = getattr(event, "at", 0) or 0  # inline: this loop runs once per log entry
         if at > last_at:
             last_at = at
         if entry.seq in voided:
             continue
-        if event.type in _OBSERVED:
+        if isinstance(event, _OBSERVED):
             _observe(fold, state, entry)
         apply(state, event, entry.seq)
     assert state.agenda is not None
@@ -249,18 +135,15 @@ def build_report(
     if now is not None:
         as_of_ms = max(as_of_ms, now)
 
-    def iso(ms: int | None) -> str | None:
-        return None if ms is None else ms_to_local(ms, zone).isoformat(timespec="seconds")
-
     sessions = []
     for plan, live in zip(agenda.sessions, state.sessions, strict=True):
         if session is not None and plan.id != session:
             continue
         if day is not None and plan.start.date() != day:
             continue
-        sessions.append(_session_report(state, agenda, plan.id, live, fold, as_of_ms, iso))
+        sessions.append(_session_report(state, agenda, plan.id, live, fold, as_of_ms))
     chosen = {s.id for s in sessions}
-    turns = [t for t in _turns(state, as_of_ms, iso) if t.session in chosen]
+    turns = [t for t in _turns(state, agenda, as_of_ms) if t.session in chosen]
     people = _people(state, turns, fold, chosen)
     days = []
     for day_key in sorted({s.day for s in sessions}):
@@ -269,20 +152,20 @@ def build_report(
                               totals=_totals(of_day, [t for t in turns if t.session in {s.id for s in of_day}])))
     # Undone actions of the sessions in scope (all of them, and those of no session, for the event).
     audit = [
-        AuditEntry(seq=e.seq, at=iso(_last_at(e.event) or e.ts) or "", type=e.event.type,
-                   session=getattr(e.event, "session", None), what=_describe(e.event, state),
-                   by=_who(e.actor, state), undone_at=iso(_last_at(u.event) or u.ts) or "",
+        AuditEntry(seq=e.seq, at=_local(_last_at(e.event) or e.ts, zone), type=e.event.type,
+                   session=_session_of(e.event), what=_describe(e.event, state),
+                   by=_who(e.actor, state), undone_at=_local(_last_at(u.event) or u.ts, zone),
                    undone_by=_who(u.actor, state))
         for e in entries
         if (u := voided.get(e.seq)) is not None
-        and (getattr(e.event, "session", None) in chosen or (session is None and day is None))
+        and (_session_of(e.event) in chosen or (session is None and day is None))
     ]
     scope = "event" if session is None and day is None else (f"session {session}" if session else f"day {day}")
     return Report(
         event_id=state.event_id,
         title=agenda.title,
         timezone=agenda.timezone,
-        as_of=iso(as_of_ms) or "",
+        as_of=_local(as_of_ms, zone),
         log_entries=len(entries),
         rehearsal=state.rehearsal,
         time_scales=sorted(set(fold.scales)) or [1.0],
@@ -298,77 +181,86 @@ def build_report(
 
 
 def _last_at(event: Event) -> int:
+    """The event's time on the event clock; 0 for the events that carry none (the event, the clock)."""
     return int(getattr(event, "at", 0) or 0)
+
+
+def _session_of(event: Event) -> str | None:
+    """The session an event acts in, if any (messages may name one, the event and the clock never do)."""
+    session: str | None = getattr(event, "session", None)
+    return session
 
 
 def _describe(event: Event, state: State) -> str:
     """A timing action in words, for the audit."""
     assert state.agenda is not None
-    session_plan = state.agenda.session(getattr(event, "session", "") or "")
+    session_plan = state.agenda.session(_session_of(event) or "")
 
     def title(item_id: str) -> str:
         spec = None if session_plan is None else next((i for i in session_plan.items if i.id == item_id), None)
         return spec.title if spec is not None else item_id
 
-    kind = event.type
-    if kind == "item_changed":
-        return f"{event.how}: {title(event.item)}"  # type: ignore[union-attr]
-    if kind == "item_skipped":
-        return f"skip: {title(event.item)}"  # type: ignore[union-attr]
-    if kind == "item_time_added":
-        return f"time {format_duration(event.delta_s, signed=True)} on {title(event.item)}"  # type: ignore[union-attr]
-    if kind == "session_extended":
-        return f"extend by {format_duration(event.delta_s, signed=True)}"  # type: ignore[union-attr]
-    if kind == "turn_time_added":
-        return f"turn time {format_duration(event.delta_s, signed=True)}"  # type: ignore[union-attr]
-    if kind in ("turn_started", "hand_moved"):
-        person = state.person(event.person)  # type: ignore[union-attr]
-        name = person.name if person else event.person  # type: ignore[union-attr]
-        return f"floor to {name}" if kind == "turn_started" else f"move {name} to position {event.position}"  # type: ignore[union-attr]
-    if kind == "turn_limit_set":
-        limit = event.limit_s  # type: ignore[union-attr]
-        return "turn limit off" if limit is None else f"turn limit {format_duration(limit)}"
-    if kind == "plan_applied":
-        return f"recovery plan for {len(event.durations)} item(s)"  # type: ignore[union-attr]
-    return kind.replace("_", " ")
+    def name(person_id: str) -> str:
+        person = state.person(person_id)
+        return person.name if person else person_id
+
+    match event:
+        case ItemChanged(how=how, item=item):
+            return f"{how}: {title(item)}"
+        case ItemSkipped(item=item):
+            return f"skip: {title(item)}"
+        case ItemTimeAdded(item=item, delta_s=delta_s):
+            return f"time {format_duration(delta_s, signed=True)} on {title(item)}"
+        case SessionExtended(delta_s=delta_s):
+            return f"extend by {format_duration(delta_s, signed=True)}"
+        case TurnTimeAdded(delta_s=delta_s):
+            return f"turn time {format_duration(delta_s, signed=True)}"
+        case TurnStarted(person=person_id):
+            return f"floor to {name(person_id)}"
+        case HandMoved(person=person_id, position=position):
+            return f"move {name(person_id)} to position {position}"
+        case TurnLimitSet(limit_s=limit_s):
+            return "turn limit off" if limit_s is None else f"turn limit {format_duration(limit_s)}"
+        case PlanApplied(durations=durations):
+            return f"recovery plan for {len(durations)} item(s)"
+        case _:
+            return event.type.replace("_", " ")
 
 
-# The events the fold keeps more of than the state does (the rest only go through ``apply``).
-_OBSERVED = frozenset({"clock_set", "session_extended", "plan_applied", "session_paused", "hand_raised"})
+# The events the fold keeps more of than the state does (the rest only go through ``apply``): a check
+# before the call, as most of a long log is of the other events.
+_OBSERVED = (HandRaised, SessionPaused, ClockSet, SessionExtended, PlanApplied)
 
 
 def _observe(fold: _Fold, state: State, entry: Entry) -> None:
-    event = entry.event
-    kind = event.type
-    if kind == "hand_raised":  # by far the most frequent: kept cheap
-        fold.raised[(event.session, event.person)] += 1  # type: ignore[union-attr]
-        return
-    if kind == "session_paused":
-        fold.pauses[event.session] += 1  # type: ignore[union-attr]
-        return
-    if kind == "clock_set":
-        fold.scales.append(event.scale)  # type: ignore[union-attr]
-        return
-    at = _last_at(event)
-    zone = state.agenda.zone if state.agenda else None
+    """Keeps of an event of ``_OBSERVED`` what the state does not: who did it, when, how often."""
+    match entry.event:
+        case HandRaised(session=session, person=person):  # by far the most frequent: first, and kept cheap
+            fold.raised[(session, person)] += 1
+        case SessionPaused(session=session):
+            fold.pauses[session] += 1
+        case ClockSet(scale=scale):
+            fold.scales.append(scale)
+        case SessionExtended(session=session, at=at, delta_s=delta_s):
+            fold.extensions[session].append(
+                Extension(at=_observed_at(state, at), by=_who(entry.actor, state), delta_s=delta_s))
+        case PlanApplied(session=session, at=at, target_ms=target_ms, durations=durations):
+            fold.plans[session].append(PlanChange(
+                at=_observed_at(state, at), by=_who(entry.actor, state), target=_observed_at(state, target_ms),
+                durations=dict(durations)))
 
-    def iso(ms: int) -> str:
-        return ms_to_local(ms, zone).isoformat(timespec="seconds") if zone else str(ms)
 
-    if kind == "session_extended":
-        fold.extensions[event.session].append(  # type: ignore[union-attr]
-            Extension(at=iso(at), by=_who(entry.actor, state), delta_s=event.delta_s))  # type: ignore[union-attr]
-    elif kind == "plan_applied":
-        fold.plans[event.session].append(PlanChange(  # type: ignore[union-attr]
-            at=iso(at), by=_who(entry.actor, state), target=iso(event.target_ms),  # type: ignore[union-attr]
-            durations=dict(event.durations)))  # type: ignore[union-attr]
+def _observed_at(state: State, ms: int) -> str:
+    """A time seen during the fold: local once the event (and so its time zone) is known."""
+    return _local(ms, state.agenda.zone) if state.agenda else str(ms)
 
 
 def _session_report(state: State, agenda: Agenda, session_id: str, live: SessionState, fold: _Fold,
-                    as_of: int, iso) -> SessionReport:  # type: ignore[no-untyped-def]
+                    as_of: int) -> SessionReport:
     plan = agenda.session(session_id)
     assert plan is not None
-    schedule = planned_schedule(plan, agenda.zone)
+    zone = agenda.zone
+    schedule = planned_schedule(plan, zone)
     planned_duration = (schedule[-1] - schedule[0]) // SEC
     end = live.ended_at if live.ended_at is not None else (as_of if live.started_at is not None else None)
     actual = (end - live.started_at) / SEC if live.started_at is not None and end is not None else 0.0
@@ -396,8 +288,8 @@ def _session_report(state: State, agenda: Agenda, session_id: str, live: Session
             not_run += spec.duration_s
         items.append(ItemReport(
             id=spec.id, title=spec.title, kind=spec.kind.value, status=item.status,
-            planned_start=iso(schedule[index]), planned_duration_s=spec.duration_s,
-            actual_start=iso(started), actual_duration_s=round(ran, 1),
+            planned_start=_local(schedule[index], zone), planned_duration_s=spec.duration_s,
+            actual_start=_local(started, zone), actual_duration_s=round(ran, 1),
             over_under_s=round(over, 1) if started is not None else 0.0,
             pauses=item.timer.pauses, added_s=item.added_s, skipped=item.status == "skipped",
             reopened=item.reopened, final_planned_s=item.duration_s,
@@ -420,8 +312,8 @@ def _session_report(state: State, agenda: Agenda, session_id: str, live: Session
     overrun = actual - budget if live.started_at is not None else 0.0
     return SessionReport(
         id=plan.id, title=plan.title, room=plan.room, day=plan.start.date().isoformat(), status=live.status,
-        planned_start=iso(schedule[0]), planned_end=iso(schedule[-1]),
-        actual_start=iso(live.started_at), actual_end=iso(live.ended_at),
+        planned_start=_local(schedule[0], zone), planned_end=_local(schedule[-1], zone),
+        actual_start=_local(live.started_at, zone), actual_end=_local(live.ended_at, zone),
         start_delay_s=None if live.started_at is None else round((live.started_at - schedule[0]) / SEC, 1),
         planned_duration_s=planned_duration, actual_duration_s=round(actual, 1),
         overrun_s=round(overrun, 1), overrun_pct=_pct(overrun, budget),
@@ -434,9 +326,10 @@ def _session_report(state: State, agenda: Agenda, session_id: str, live: Session
     )
 
 
-def _turns(state: State, as_of: int, iso) -> list[TurnReport]:  # type: ignore[no-untyped-def]
+def _turns(state: State, agenda: Agenda, as_of: int) -> list[TurnReport]:
+    zone = agenda.zone
     out = []
-    for plan_session, live in zip(state.agenda.sessions, state.sessions, strict=True):  # type: ignore[union-attr]
+    for plan_session, live in zip(agenda.sessions, state.sessions, strict=True):
         for item in live.items:
             all_turns = [*item.turns, *([item.floor] if item.floor else [])]
             for turn in all_turns:
@@ -446,7 +339,7 @@ def _turns(state: State, as_of: int, iso) -> list[TurnReport]:  # type: ignore[n
                 person = state.person(turn.person)
                 out.append(TurnReport(
                     session=plan_session.id, item=item.id, person=turn.person,
-                    name=person.name if person else turn.person, kind=turn.kind, start=iso(start) or "",
+                    name=person.name if person else turn.person, kind=turn.kind, start=_local(start, zone) or "",
                     speaking_s=round(speaking, 1), limit_s=limit,
                     over_limit_s=round(max(0.0, speaking - limit), 1) if limit is not None else 0.0,
                     waited_s=None if turn.raised_at is None or start is None
@@ -527,4 +420,4 @@ def _totals(sessions: Iterable[SessionReport], turns: list[TurnReport]) -> Total
     )
 
 
-__all__ = ["Report", "build_report"]
+__all__ = ["build_report"]

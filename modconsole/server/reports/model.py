@@ -1,0 +1,165 @@
+"""The report's data: plain pydantic models, one per thing a report tells of.
+
+This module owns the report's shape, which is also the JSON format's schema and the CSV tables' columns
+(in field order: a new field goes last, so that the columns already written keep their places). It holds
+data only: it never reads a log or formats a figure; ``build`` fills these models, the format modules
+read them.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Extension(_Model):
+    at: str
+    by: str
+    delta_s: int
+
+
+class PlanChange(_Model):
+    at: str
+    by: str
+    target: str
+    durations: dict[str, int]
+
+
+class ItemReport(_Model):
+    id: str
+    title: str
+    kind: str
+    status: str
+    planned_start: str
+    planned_duration_s: int
+    actual_start: str | None
+    actual_duration_s: float
+    over_under_s: float
+    pauses: int
+    added_s: int
+    skipped: bool
+    reopened: int
+    final_planned_s: int  # after added time and applied plans
+    turns: int
+
+
+class TurnReport(_Model):
+    session: str
+    item: str
+    person: str
+    name: str
+    kind: str
+    start: str
+    speaking_s: float
+    limit_s: int | None
+    over_limit_s: float
+    waited_s: float | None
+
+
+class PersonReport(_Model):
+    person: str
+    name: str
+    affiliation: str
+    participant: bool
+    tags: dict[str, str]
+    turns: int
+    speaking_s: float
+    average_s: float
+    longest_s: float
+    turns_over_limit: int
+    waited_s: float
+    hands_raised: int
+    hands_never_given_floor: int
+
+
+class OverrunPart(_Model):
+    what: str
+    seconds: float
+
+
+class SessionReport(_Model):
+    id: str
+    title: str
+    room: str
+    day: str
+    status: str
+    planned_start: str
+    planned_end: str
+    actual_start: str | None
+    actual_end: str | None
+    start_delay_s: float | None
+    planned_duration_s: int
+    actual_duration_s: float
+    overrun_s: float
+    overrun_pct: float
+    extended_s: int
+    unplanned_overrun_s: float
+    paused_s: float
+    pauses: int
+    extensions: list[Extension]
+    plans_applied: list[PlanChange]
+    items: list[ItemReport]
+    overrun_explained: list[OverrunPart]
+    rehearsal: bool
+    # The plan overrun_s and overrun_pct are measured against: planned_duration_s once ended, the plan
+    # used so far by the items done or under way before that, 0 before the start. (Last, so the columns
+    # of the sessions CSV keep their places.)
+    planned_so_far_s: float
+
+
+class Totals(_Model):
+    sessions: int
+    planned_duration_s: int
+    actual_duration_s: float
+    overrun_s: float
+    overrun_pct: float
+    extended_s: int
+    unplanned_overrun_s: float
+    speaking_s: float
+    turns: int
+    planned_so_far_s: float  # the sessions' planned_so_far_s added up: what overrun_s and overrun_pct are of
+
+
+class DayReport(_Model):
+    day: str
+    sessions: list[str]
+    totals: Totals
+
+
+class Share(_Model):
+    value: str
+    speaking_s: float
+    share_pct: float
+    turns: int
+
+
+class AuditEntry(_Model):
+    seq: int
+    at: str
+    type: str
+    session: str | None
+    what: str  # the action in words: "next: Open discussion", "extend by 25:00"
+    by: str
+    undone_at: str
+    undone_by: str
+
+
+class Report(_Model):
+    event_id: str
+    title: str
+    timezone: str
+    as_of: str  # the time of the last log entry: the report is the log's, not the clock's
+    log_entries: int
+    rehearsal: bool
+    time_scales: list[float]
+    scope: str
+    sessions: list[SessionReport]
+    days: list[DayReport]
+    totals: Totals
+    people: list[PersonReport]
+    turns: list[TurnReport]
+    shares: dict[str, list[Share]]
+    audit: list[AuditEntry]
