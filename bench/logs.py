@@ -30,7 +30,8 @@ from modconsole.core import commands as c
 from modconsole.core.agenda import Agenda, ItemKind, SessionPlan, fixed_start_ms, local_to_ms, slug
 from modconsole.core.decide import Rejected, decide
 from modconsole.core.events import ClockSet, Event, EventCreated
-from modconsole.core.state import SessionState, State, apply, replay
+from modconsole.core.fold import apply, replay
+from modconsole.core.state import SessionState, State
 from modconsole.server.events_admin import SYSTEM, CreatedEvent, mint_tokens
 from modconsole.server.store import Entry, SqliteStore
 

@@ -23,8 +23,9 @@ from .core.decide import resolve_target, undo_target
 from .core.durations import format_duration, parse_duration
 from .core.events import ACTION_WORDS, HAND_KINDS
 from .core.names import shown_name
+from .core.projection import default_session, recovery_plan
+from .core.read_model import session_view, state_view
 from .core.state import State
-from .core.view import default_session, recovery_plan, session_view, state_view
 from .credentials import Credentials, resolve_token
 
 _SIGNED = re.compile(r"^[+-]\d")

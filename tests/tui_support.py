@@ -26,7 +26,9 @@ from modconsole.core import commands as c
 from modconsole.core.agenda import Agenda, local_to_ms
 from modconsole.core.decide import Rejected, decide
 from modconsole.core.events import ClockSet, Event, EventCreated
-from modconsole.core.state import SessionState, State, apply, view_for
+from modconsole.core.fold import apply
+from modconsole.core.state import SessionState, State
+from modconsole.core.visibility import view_for
 from modconsole.server.events_admin import CreatedEvent, create_event
 from modconsole.server.service import MeetingServer
 from modconsole.server.store import Entry, SqliteStore

@@ -29,8 +29,9 @@ from modconsole.core.agenda import Agenda, ms_to_local, planned_schedule
 from modconsole.core.commands import Actor
 from modconsole.core.durations import format_duration
 from modconsole.core.events import Event
-from modconsole.core.state import SessionState, State, apply
-from modconsole.core.view import upcoming
+from modconsole.core.fold import apply
+from modconsole.core.projection import upcoming
+from modconsole.core.state import SessionState, State
 
 from .store import Entry
 

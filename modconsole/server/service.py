@@ -29,8 +29,10 @@ from modconsole.core.agenda import Person
 from modconsole.core.commands import Actor
 from modconsole.core.decide import Rejected, decide
 from modconsole.core.events import ClockSet
+from modconsole.core.fold import apply, replay
 from modconsole.core.names import fold_name
-from modconsole.core.state import State, apply, replay, view_for, viewer_key, visible_to
+from modconsole.core.state import State
+from modconsole.core.visibility import view_for, viewer_key, visible_to
 from modconsole.longlived import gc_paused
 from modconsole.protocol import (
     CLIENT_ADAPTER,

@@ -23,8 +23,10 @@ from textual.widgets import Digits, Footer, Header, Label, Static
 from ..core import commands as c
 from ..core.agenda import ms_to_local
 from ..core.durations import format_duration
-from ..core.state import Message, SessionState, State, view_for
-from ..core.view import default_session, session_view
+from ..core.projection import default_session
+from ..core.read_model import session_view
+from ..core.state import Message, SessionState, State
+from ..core.visibility import view_for
 from .bigfont import BigDigits
 from .labels import person_label, plain
 from .widgets import PHASE_WORDS, ConnectionBar, TimerPanel, clock_text, hhmm
