@@ -1,10 +1,10 @@
 """The read model: the figures a client reads for a session, typed, and the functions that compute them.
 
 ``session_view`` and ``state_view`` are what the consoles show and what ``modconsole ctl state --json``
-prints: plain JSON-ready dicts, declared here as ``TypedDict``\\ s, so that every field read by name is
-checked by its type. Key order is the order of the fields below, and it is the JSON's order: a test pins
-the bytes. docs/read-model.md is generated from these declarations (``python -m
-modconsole.server.read_model_doc``), with the string under each field as its description.
+prints: plain dicts, ready for JSON, declared here as ``TypedDict`` classes so that every field read by
+name is checked by its type. The order of the fields below is the order of the keys in the JSON (a test
+pins its bytes). docs/read-model.md is generated from these declarations by ``python -m
+modconsole.server.read_model_doc``, with the string under each field as its description.
 
 Times are ISO 8601 strings in the event's time zone, to the second; durations are in seconds. This module
 only shapes figures: the timing maths is in ``projection.py``, and nothing here changes the state.
