@@ -25,7 +25,8 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.uri import parse_uri
 
 from .core.commands import Command
-from .core.state import State, apply
+from .core.fold import apply
+from .core.state import State
 from .protocol import (
     MAX_FRAME_BYTES,
     SERVER_ADAPTER,

@@ -13,7 +13,6 @@ import json
 import re
 import sys
 from collections.abc import Callable
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -23,8 +22,9 @@ from .core.decide import resolve_target, undo_target
 from .core.durations import format_duration, parse_duration
 from .core.events import ACTION_WORDS, HAND_KINDS
 from .core.names import shown_name
+from .core.projection import default_session, recovery_plan
+from .core.read_model import FloorView, HandView, SessionView, session_view, state_view
 from .core.state import State
-from .core.view import default_session, recovery_plan, session_view, state_view
 from .credentials import Credentials, resolve_token
 
 _SIGNED = re.compile(r"^[+-]\d")
@@ -196,22 +196,22 @@ def build_command(args: argparse.Namespace) -> c.Command | None:
     return None
 
 
-def _session_line(view: dict[str, Any]) -> str:
-    over = float(view["over_under_s"])  # type: ignore[arg-type]
+def _session_line(view: SessionView) -> str:
+    over = view["over_under_s"]
     drift = f"{format_duration(abs(over))} {'behind' if over > 0 else 'ahead'}" if abs(over) >= 1 else "on time"
-    line = f"session {view['id']}: {view['status'].replace('_', ' ')}"  # type: ignore[union-attr]
+    line = f"session {view['id']}: {view['status'].replace('_', ' ')}"
     if view["current_item"]:
         line += f", item {view['current_item']}"
-        if view["current_remaining_s"] is not None:
-            rem = float(view["current_remaining_s"])  # type: ignore[arg-type]
+        rem = view["current_remaining_s"]
+        if rem is not None:
             line += f" ({format_duration(rem)} left)" if rem >= 0 else f" ({format_duration(-rem)} over)"
     line += f", {drift}, projected end {view['projected_end']}"
-    floor = view.get("floor")
+    floor = view["floor"]
     if floor:
         line += f"; floor: {_shown(floor)}"
-    queue = view.get("queue") or []
+    queue = view["queue"]
     if queue:
-        line += f"; {len(queue)} in the queue"  # type: ignore[arg-type]
+        line += f"; {len(queue)} in the queue"
     return line
 
 
@@ -222,7 +222,7 @@ def _print_state(state: State, now: int, as_json: bool, session_id: str | None) 
         return 1
     view = state_view(state, now)
     if session_id is not None:
-        view["sessions"] = [s for s in view["sessions"] if s["id"] == session_id]  # type: ignore[attr-defined,index]
+        view["sessions"] = [s for s in view["sessions"] if s["id"] == session_id]
     if as_json:
         print(json.dumps(view, ensure_ascii=False, indent=2))
         return 0
@@ -230,7 +230,7 @@ def _print_state(state: State, now: int, as_json: bool, session_id: str | None) 
         f"{view['title']} ({view['timezone']}), seq {view['seq']}, now {view['now']}"
         + (f", rehearsal clock x{state.clock.scale:g}" if state.clock.scale != 1 else "")
     )
-    for session in view["sessions"]:  # type: ignore[attr-defined]
+    for session in view["sessions"]:
         print(_session_line(session))
         for item in session["items"]:
             mark = ">" if item["id"] == session["current_item"] else " "
@@ -290,9 +290,9 @@ def _print_plan(
     return 0
 
 
-def _shown(who: Any) -> str:
+def _shown(who: HandView | FloorView) -> str:
     """A hand's or the floor's person as people read it: a participant behind the participant mark."""
-    return shown_name(str(who["name"]), bool(who.get("participant")))
+    return shown_name(who["name"], who["participant"])
 
 
 async def run(args: argparse.Namespace) -> int:

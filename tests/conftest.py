@@ -32,7 +32,9 @@ from tui_support import Served
 from modconsole.agenda_files import load_agenda
 from modconsole.client import MeetingClient
 from modconsole.core.agenda import Agenda, local_to_ms
-from modconsole.core.state import State, replay, view_for
+from modconsole.core.fold import replay
+from modconsole.core.state import State
+from modconsole.core.visibility import view_for
 from modconsole.server.events_admin import CreatedEvent, create_event
 from modconsole.server.service import MeetingServer
 from modconsole.server.store import Entry, SqliteStore

@@ -15,8 +15,8 @@ from tui_support import Served, console, screen_text, until
 
 from modconsole.client import MeetingClient
 from modconsole.core import commands as c
+from modconsole.core.read_model import session_view
 from modconsole.core.state import State
-from modconsole.core.view import session_view
 from modconsole.tui.viewer import Place, ViewerScreen, my_place, place_words
 
 PARTICIPANTS = 200

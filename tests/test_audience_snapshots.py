@@ -18,8 +18,8 @@ from tui_support import UTC, Meeting, at, until
 
 from modconsole.core import commands as c
 from modconsole.core.agenda import Person
+from modconsole.core.read_model import session_view
 from modconsole.core.state import State
-from modconsole.core.view import session_view
 from modconsole.tui import CannedLink, create_app
 from modconsole.tui.bigfont import BigDigits
 from modconsole.tui.viewer import ViewerScreen, my_place, waiting_messages

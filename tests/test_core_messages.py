@@ -7,7 +7,7 @@ from dataclasses import asdict
 from test_core_support import Harness, make_agenda, participant, speaker
 
 from modconsole.core import commands as c
-from modconsole.core.state import view_for, visible_to
+from modconsole.core.visibility import view_for, visible_to
 
 VIEWERS = [
     ("moderator", None),
@@ -118,7 +118,7 @@ def test_message_rejections() -> None:
 
 
 def test_equal_viewer_keys_give_equal_views() -> None:
-    from modconsole.core.state import view_for, viewer_key
+    from modconsole.core.visibility import view_for, viewer_key
 
     h = Harness(make_agenda([600]))
     h.ok(c.Start())

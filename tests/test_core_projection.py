@@ -10,7 +10,7 @@ from test_core_support import MAYORS_START, Harness, make_agenda, ms
 
 from modconsole.core import commands as c
 from modconsole.core.agenda import ItemKind, fixed_start_ms, ms_to_local
-from modconsole.core.view import LATE_START_LIMIT_MS
+from modconsole.core.projection import LATE_START_LIMIT_MS
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ZURICH = "Europe/Zurich"

@@ -10,7 +10,7 @@ from test_core_support import MAYORS_START, Harness, make_agenda, ms
 
 from modconsole.core import commands as c
 from modconsole.core.agenda import ItemKind
-from modconsole.core.view import MIN_PLANNED_ITEM_S, recovery_plan
+from modconsole.core.projection import MIN_PLANNED_ITEM_S, recovery_plan
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -16,9 +16,11 @@ from modconsole.core import commands as c
 from modconsole.core.agenda import Agenda, ItemKind, ItemPlan, Person, SessionPlan, local_to_ms
 from modconsole.core.decide import Rejected, decide
 from modconsole.core.events import Event, EventCreated
+from modconsole.core.fold import replay
 from modconsole.core.log import Entry, number, record, settle
-from modconsole.core.state import ItemState, SessionState, State, replay
-from modconsole.core.view import project, session_view
+from modconsole.core.projection import project
+from modconsole.core.read_model import SessionView, session_view
+from modconsole.core.state import ItemState, SessionState, State
 
 ROOT = Path(__file__).resolve().parent.parent
 SEOUL = "Asia/Seoul"
@@ -150,7 +152,7 @@ class Harness:
     def projection(self, durations: dict[str, int] | None = None):  # type: ignore[no-untyped-def]
         return project(self.state, self.session, self.now, durations)
 
-    def view(self) -> dict[str, object]:
+    def view(self) -> SessionView:
         return session_view(self.state, self.session, self.now)
 
     def replayed(self) -> State:

@@ -7,7 +7,7 @@ from test_core_support import MAYORS_START, Harness, make_agenda
 
 from modconsole.core import commands as c
 from modconsole.core.agenda import Agenda, ItemPlan, Person, SessionPlan
-from modconsole.core.view import item_phase, phase, turn_phase
+from modconsole.core.projection import item_phase, phase, turn_phase
 
 
 def elapsed_s(h: Harness) -> tuple[float, float]:

@@ -12,7 +12,7 @@ from test_core_support import MOD, Harness, check_structure, command_steps, make
 from modconsole.core import commands as c
 from modconsole.core.decide import Rejected
 from modconsole.core.events import TIMING_EVENTS
-from modconsole.core.state import replay
+from modconsole.core.fold import replay
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -310,3 +312,54 @@ def test_undo_says_what_it_took_back(cli_server) -> None:
     assert _ok(result)["status"] == "not_started"
     undone = json.loads(result.stdout)["undone"]
     assert undone == {"seq": started_seq, "type": "session_started", "what": "the start of the session"}
+
+
+CTL_STATE_GOLDEN = Path(__file__).resolve().parent / "golden" / "ctl-state.json"
+
+
+def _running_call_with_a_queue_and_the_floor():  # type: ignore[no-untyped-def]
+    """The mayors' call on a fake clock: started late, an item done, a queue of a speaker and a participant,
+    a turn on the floor with its limit cut, the session extended."""
+    from test_core_support import Harness, mayors_agenda, participant
+
+    from modconsole.core import commands as c
+
+    h = Harness(mayors_agenda())
+    h.advance(90)  # a minute and a half late
+    h.ok(c.Start())
+    h.advance(200)  # the opening overruns by twenty seconds
+    h.ok(c.Next())
+    h.advance(30)
+    h.ok(c.Extend(delta_s=300))
+    h.ok(c.AddTime(delta_s=-60))
+    h.advance(500)
+    h.ok(c.Next())  # the cities share, two minutes a turn
+    h.ok(c.QueueAdd(person="sala"))
+    h.advance(3)
+    h.ok(c.QueueAdd(person="breed", kind="reply"))
+    h.advance(4)
+    h.ok(c.Raise(kind="question"), participant("p-ana", "Ana Lima"))
+    h.advance(5)
+    h.ok(c.Floor())
+    h.advance(45)
+    h.ok(c.AddTime(delta_s=-30, turn=True))
+    h.advance(12.5)
+    return h
+
+
+def test_state_json_is_pinned_byte_for_byte(capsys: pytest.CaptureFixture[str]) -> None:
+    """What `ctl state --json` prints for a running session with a queue and the floor, key order included.
+
+    After a deliberate change to the read model, write the file anew with UPDATE_GOLDEN=1 and read the diff."""
+    from modconsole.ctl import _print_state
+
+    h = _running_call_with_a_queue_and_the_floor()
+    assert _print_state(h.state, h.now, True, None) == 0
+    printed = capsys.readouterr().out
+    session = json.loads(printed)["sessions"][0]
+    assert session["status"] == "running" and session["current_item"] == "cities-share"
+    assert [hand["person"] for hand in session["queue"]] == ["breed", "p-ana"]
+    assert session["floor"]["person"] == "sala" and session["floor"]["limit_s"] == 90
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        CTL_STATE_GOLDEN.write_text(printed, encoding="utf-8")
+    assert printed == CTL_STATE_GOLDEN.read_text(encoding="utf-8")

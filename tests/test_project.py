@@ -1,4 +1,4 @@
-"""Project rules that must hold on every commit: lint, the core's purity, the generated protocol doc."""
+"""Project rules that must hold on every commit: lint, the core's purity, the generated protocol and read-model docs."""
 
 from __future__ import annotations
 
@@ -38,6 +38,28 @@ def test_protocol_doc_is_generated_from_the_models() -> None:
     assert (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8") == render(), (
         "docs/protocol.md is stale: run `python -m modconsole.server.protocol_doc > docs/protocol.md`"
     )
+
+
+def test_read_model_doc_is_generated_from_the_views() -> None:
+    from modconsole.server.read_model_doc import render
+
+    assert (ROOT / "docs" / "read-model.md").read_text(encoding="utf-8") == render(), (
+        "docs/read-model.md is stale: run `python -m modconsole.server.read_model_doc > docs/read-model.md`"
+    )
+
+
+def test_read_model_doc_lists_every_field_of_every_view() -> None:
+    from typing import is_typeddict
+
+    from modconsole.core import read_model
+    from modconsole.server.read_model_doc import views
+
+    declared = {name: cls for name, cls in vars(read_model).items() if is_typeddict(cls)}
+    documented = {view.name: [field.name for field in view.fields] for view in views()}
+    assert set(documented) == set(declared) and len(declared) >= 6
+    for name, cls in declared.items():
+        assert documented[name] == list(cls.__annotations__), name
+    assert all(field.doc for view in views() for field in view.fields)
 
 
 def test_mypy_passes_on_the_core_and_the_protocol() -> None:

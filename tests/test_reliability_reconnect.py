@@ -23,7 +23,7 @@ from typing import Any
 
 from modconsole.client import ClientError, CommandRefused, MeetingClient
 from modconsole.core import commands as c
-from modconsole.core.state import view_for, visible_to
+from modconsole.core.visibility import view_for, visible_to
 from modconsole.protocol import Events, Reset, Welcome
 
 DISCONNECTS = int(os.environ.get("MODCONSOLE_RECONNECT_DISCONNECTS", "100"))

@@ -22,7 +22,7 @@ import pytest
 
 from modconsole.client import ClientError, MeetingClient
 from modconsole.core import commands as c
-from modconsole.core.state import replay
+from modconsole.core.fold import replay
 from modconsole.server.events_admin import CreatedEvent, create_event
 from modconsole.server.store import Entry, SqliteStore
 

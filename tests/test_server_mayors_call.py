@@ -22,7 +22,7 @@ from dataclasses import asdict
 
 from modconsole.client import MeetingClient
 from modconsole.core import commands as c
-from modconsole.core.view import session_view
+from modconsole.core.read_model import session_view
 
 CITIES = ["sala", "aki-sawyerr", "baswedan", "breed", "delhi", "lopez"]
 POINTS_OF_ORDER = {7, 19, 33}  # indexes (in raising order) of the mayors who raise a point of order

@@ -104,7 +104,7 @@ def test_console_snapshot(snap_compare: Any, scene: str, size: str) -> None:
 
 def test_scenes_are_what_they_claim() -> None:
     """The figures behind the pictures, so a snapshot cannot quietly show another state."""
-    from modconsole.core.view import session_view
+    from modconsole.core.read_model import session_view
 
     def view(name: str) -> dict[str, Any]:
         scene = SCENES[name]

@@ -13,8 +13,9 @@ from tui_support import Meeting
 from modconsole.core import commands as c
 from modconsole.core.decide import Rejected
 from modconsole.core.events import EventCreated
+from modconsole.core.fold import replay
 from modconsole.core.log import Entry, number, record, settle
-from modconsole.core.state import State, replay
+from modconsole.core.state import State
 
 
 def _started() -> tuple[State, list[Entry], int]:

@@ -27,7 +27,8 @@ from modconsole.core.agenda import Agenda, local_to_ms
 from modconsole.core.decide import Rejected
 from modconsole.core.events import ClockSet, EventCreated
 from modconsole.core.log import Entry, number, record, settle
-from modconsole.core.state import SessionState, State, view_for
+from modconsole.core.state import SessionState, State
+from modconsole.core.visibility import view_for
 from modconsole.server.events_admin import SYSTEM, CreatedEvent, create_event
 from modconsole.server.service import MeetingServer
 from modconsole.server.store import SqliteStore

@@ -10,8 +10,9 @@ from typing import Literal
 from . import commands as c
 from . import events as e
 from .agenda import Person, local_to_ms, ms_to_local
-from .state import SessionState, State, referenced_people
-from .view import default_session, project, recovery_plan, upcoming
+from .projection import default_session, project, recovery_plan, upcoming
+from .state import SessionState, State
+from .visibility import referenced_people
 
 RejectionCode = Literal["forbidden", "not_found", "invalid_state", "stale", "invalid"]
 

@@ -19,7 +19,8 @@ from typing import NamedTuple
 from .commands import Actor, Command
 from .decide import Rejected, decide
 from .events import Event
-from .state import State, apply, replay
+from .fold import apply, replay
+from .state import State
 
 
 class Entry(NamedTuple):

@@ -1,8 +1,9 @@
-"""Live state and ``apply``: the fold of events into the state of an event.
+"""The live state of an event: plain data, one replica on the server and one in every client.
 
-``apply`` mutates the state it is given and returns it: replaying a long log
-must be cheap, and the server and every client hold exactly one replica.
-Callers that need the state before an event keep a copy (``copy.deepcopy``).
+This module owns the shape of the state and nothing else: ``fold.py`` folds events into it,
+``visibility.py`` cuts it down to what a viewer may see, ``projection.py`` and ``read_model.py`` compute
+figures from it. It must never decide, fold or read a clock: every time is passed in (epoch ms on the
+event clock).
 
 The live state is plain data (slotted dataclasses), not pydantic models: the fold
 writes a field or builds a small object for every event, and a server starting up
@@ -13,20 +14,23 @@ client is serialised and validated by pydantic, which knows dataclasses.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Literal
 
 from pydantic import ConfigDict
 
 from .agenda import Agenda, Person, SessionPlan
-from .events import AUDIENCE_EVENTS, TIMING_EVENTS, ClockSet, Event, HandKind
+from .events import HandKind
 
 SessionStatus = Literal["not_started", "running", "paused", "ended"]
 ItemStatus = Literal["pending", "current", "done", "skipped"]
 
 
 _STRICT = ConfigDict(extra="forbid")  # a snapshot from the wire: unknown fields are an error
+
+# Pydantic makes a dataclass's docstring its description in the snapshot's JSON Schema (``modconsole-server
+# schema``): the classes below other than Timer say what they are for in a comment, so that the schema stays
+# as it is. Pydantic does not read the strings under the fields.
 
 
 @dataclass(slots=True, kw_only=True)
@@ -36,9 +40,13 @@ class Timer:
     __pydantic_config__ = _STRICT
 
     first_start: int | None = None
+    """When it first started; None until it has run."""
     accumulated_ms: int = 0
+    """The time run in the stretches that have ended."""
     running_since: int | None = None
+    """When the stretch now running began; None while stopped."""
     pauses: int = 0
+    """How many times it was paused: an item's by the session pausing, a turn's by the moderator."""
 
     @property
     def running(self) -> bool:
@@ -61,69 +69,108 @@ class Timer:
         return self.accumulated_ms + max(0, now - self.running_since)
 
 
+# A hand up in an item's queue.
 @dataclass(slots=True, kw_only=True)
 class Hand:
     __pydantic_config__ = _STRICT
 
     person: str
+    """Who raised it (or was added by a moderator): a person on the roster or a registered participant."""
     kind: HandKind
+    """What it is for: a point of order goes ahead of every other kind."""
     raised_at: int
+    """When it went up."""
 
 
+# A turn on the floor: the one in progress (``ItemState.floor``) or one taken (``ItemState.turns``).
 @dataclass(slots=True, kw_only=True)
 class Turn:
     __pydantic_config__ = _STRICT
 
     person: str
+    """Who has, or had, the floor."""
     kind: HandKind
+    """The kind of the hand it came from; "contribution" when given the floor unqueued."""
     raised_at: int | None
+    """When the hand went up; None when given the floor unqueued."""
     limit_s: int | None
+    """The turn limit, without the time added; None for no limit."""
     added_s: int = 0
+    """Time added to the limit (negative: taken from it)."""
     timer: Timer = field(default_factory=Timer)
-    paused: bool = False  # paused by the moderator (as opposed to the whole session pausing)
+    """The turn's running time: it stops while the session or the turn is paused."""
+    paused: bool = False
+    """Paused by the moderator (as opposed to the whole session pausing)."""
     ended_at: int | None = None
+    """When it ended; None while it is on the floor."""
 
     @property
     def effective_limit_s(self) -> int | None:
         return None if self.limit_s is None else self.limit_s + self.added_s
 
 
+# One agenda item as it runs.
 @dataclass(slots=True, kw_only=True)
 class ItemState:
     __pydantic_config__ = _STRICT
 
     id: str
-    duration_s: int  # the current plan: the agenda's, changed by added time and applied plans
+    """The agenda item's id."""
+    duration_s: int
+    """The current plan: the agenda's, changed by added time and applied plans."""
     added_s: int = 0
+    """Time the moderator added to it (negative: took from it), in all; applied plans are not counted."""
     status: ItemStatus = "pending"
+    """Pending until it first runs, current while it runs, done once left; skipped only while pending."""
     timer: Timer = field(default_factory=Timer)
+    """The item's running time: it stops while the session is paused."""
     ended_at: int | None = None
+    """When it was last left; None while current or before it has run."""
     reopened: int = 0
-    # Left by "next": the chair is through with it, and it does not come again unless gone back to. An item
-    # left by "prev" or "goto" still comes, for what is left of its plan.
+    """How many times it was entered again after it had run."""
     finished: bool = False
+    """Left by "next": the chair is through with it, and it does not come again unless gone back to. An item
+    left by "prev" or "goto" still comes, for what is left of its plan."""
     queue: list[Hand] = field(default_factory=list)
+    """The hands up, in speaking order: points of order first."""
     queue_open: bool = True
+    """Whether anyone may join the queue; closing it keeps the hands already up."""
     turn_limit_s: int | None = None
+    """The limit each new turn gets, from the agenda or as the moderator set it; None for no limit."""
     floor: Turn | None = None
+    """The turn in progress; None when nobody has the floor."""
     turns: list[Turn] = field(default_factory=list)
+    """The turns taken on it that have ended, oldest first."""
 
 
+# One session of the agenda as it runs.
 @dataclass(slots=True, kw_only=True)
 class SessionState:
     __pydantic_config__ = _STRICT
 
     id: str
+    """The agenda session's id."""
     status: SessionStatus = "not_started"
-    current: int | None = None  # index into items
+    """Not started, running, paused or ended."""
+    current: int | None = None
+    """Index into ``items`` of the current item; None before the start. Once ended, the item current last."""
     started_at: int | None = None
+    """When it started; None before."""
     ended_at: int | None = None
+    """When it ended; None before."""
     paused_since: int | None = None
+    """When the pause in progress began; None unless paused."""
     paused_ms: int = 0
+    """The time spent in the pauses that have ended."""
     extended_s: int = 0
+    """How far it was extended on purpose: its planned end moves by as much."""
     plans_applied: int = 0
-    rev: int = 0  # sequence of the last event that changed this session's flow
+    """How many recovery plans were applied to it."""
+    rev: int = 0
+    """Sequence of the last event that changed this session's flow (audience events do not): a command's
+    ``expected_seq`` is checked against it."""
     items: list[ItemState]
+    """Its items, in the agenda's order."""
 
     @property
     def current_item(self) -> ItemState | None:
@@ -142,46 +189,68 @@ class SessionState:
         return None
 
 
+# A message from a moderator to a person or to all.
 @dataclass(slots=True, kw_only=True)
 class Message:
     __pydantic_config__ = _STRICT
 
     id: str
+    """Its id, for acknowledging it."""
     to: str
+    """A person's id, or "all"."""
     text: str
+    """What it says."""
     at: int
+    """When it was sent."""
     session: str | None = None
-    acknowledged: dict[str, int] = field(default_factory=dict)  # person -> when
+    """The session it was sent in, if any."""
+    acknowledged: dict[str, int] = field(default_factory=dict)
+    """Who acknowledged it, and when: person -> time."""
 
 
+# The event clock's mapping from the wall clock: virtual = virtual_ms + (wall - wall_ms) * scale.
 @dataclass(slots=True, kw_only=True)
 class Clock:
     __pydantic_config__ = _STRICT
 
     wall_ms: int = 0
+    """The wall-clock time at which the mapping was set."""
     virtual_ms: int = 0
+    """The event clock's time at ``wall_ms``."""
     scale: float = 1.0
+    """Event-clock time per wall-clock time: above 1 on a rehearsal."""
 
     def now(self, wall_ms: int) -> int:
         """The event clock's time at a wall-clock time."""
         return self.virtual_ms + int((wall_ms - self.wall_ms) * self.scale)
 
 
+# The whole live state of one event: what the log's events fold into.
 @dataclass(slots=True, kw_only=True)
 class State:
     __pydantic_config__ = _STRICT
 
     seq: int = 0
+    """The log sequence of the last event folded in (or passed over as voided)."""
     event_id: str = ""
+    """The event's id; empty before ``event_created``."""
     agenda: Agenda | None = None
+    """The plan, from ``event_created``; None before it."""
     clock: Clock = field(default_factory=Clock)
-    rehearsal: bool = False  # the clock ran faster than the wall clock at some point
+    """The event clock, from the last ``clock_set``."""
+    rehearsal: bool = False
+    """The clock ran faster than the wall clock at some point."""
     sessions: list[SessionState] = field(default_factory=list)
+    """Per session of the agenda, in its order."""
     participants: dict[str, Person] = field(default_factory=dict)
+    """Self-declared members of the audience who registered, by id; a viewer's copy keeps only those the
+    state speaks of."""
     messages: list[Message] = field(default_factory=list)
+    """The messages sent, oldest first; a viewer's copy keeps only those to it and to all."""
     voided: list[int] = field(default_factory=list)
-    # What "undo" can void, newest last: (seq, event type, session).
+    """The sequences of the log entries undo voided."""
     timing_actions: list[tuple[int, str, str]] = field(default_factory=list)
+    """What "undo" can void, newest last: (seq, event type, session)."""
 
     def session(self, session_id: str) -> SessionState | None:
         for session in self.sessions:
@@ -201,415 +270,3 @@ class State:
             if found is not None:
                 return found
         return self.participants.get(person_id)
-
-
-def _close_turn(item: ItemState, at: int) -> None:
-    turn = item.floor
-    if turn is not None:
-        turn.timer.stop(at)
-        turn.ended_at = at
-        item.turns.append(turn)
-        item.floor = None
-
-
-def _leave_item(session: SessionState, at: int) -> None:
-    item = session.current_item
-    if item is None:
-        return
-    _close_turn(item, at)
-    item.timer.stop(at)
-    item.ended_at = at
-    item.status = "done"
-
-
-def _enter_item(session: SessionState, index: int, at: int) -> None:
-    item = session.items[index]
-    if item.timer.first_start is not None:
-        item.reopened += 1
-    item.status = "current"
-    item.ended_at = None
-    item.finished = False
-    session.current = index
-    if session.status == "running":
-        item.timer.start(at)
-
-
-def _first_open_item(session: SessionState) -> int | None:
-    for index, item in enumerate(session.items):
-        if item.status != "skipped":
-            return index
-    return None
-
-
-def apply(state: State, event: Event, seq: int | None = None) -> State:
-    """Apply one event to ``state`` (in place) and return it.
-
-    ``seq`` is the event's log sequence; events are facts, so apply never
-    refuses one: the decisions were made before they were logged.
-    """
-    if seq is not None:
-        state.seq = seq
-    kind = event.type
-    session: SessionState | None = None
-    name = getattr(event, "session", None)
-    if name is not None and kind not in ("message_sent",):
-        session = state.session(name)
-        if session is None:
-            return state
-        if kind not in AUDIENCE_EVENTS and seq is not None:
-            session.rev = seq
-    if kind in TIMING_EVENTS and seq is not None and name is not None:
-        state.timing_actions.append((seq, kind, name))
-    handler = _HANDLERS[kind]
-    handler(state, session, event)
-    return state
-
-
-def _event_created(state: State, _s: SessionState | None, e) -> None:  # type: ignore[no-untyped-def]
-    agenda: Agenda = e.agenda
-    state.event_id = e.event_id
-    state.agenda = agenda
-    state.sessions = [
-        SessionState(
-            id=plan.id,
-            items=[
-                ItemState(id=item.id, duration_s=item.duration_s, turn_limit_s=item.turn_limit_s) for item in plan.items
-            ],
-        )
-        for plan in agenda.sessions
-    ]
-
-
-def _clock_set(state: State, _s: SessionState | None, e: ClockSet) -> None:
-    state.clock = Clock(wall_ms=e.wall_ms, virtual_ms=e.virtual_ms, scale=e.scale)
-    if e.scale != 1:
-        state.rehearsal = True
-
-
-def _session_started(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
-    s.status = "running"
-    s.started_at = e.at
-    index = _first_open_item(s)
-    if index is not None:
-        _enter_item(s, index, e.at)
-
-
-def _session_paused(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
-    s.status = "paused"
-    s.paused_since = e.at
-    item = s.current_item
-    if item is not None:
-        item.timer.stop(e.at)
-        item.timer.pauses += 1
-        if item.floor is not None:
-            item.floor.timer.stop(e.at)
-
-
-def _session_resumed(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
-    s.status = "running"
-    if s.paused_since is not None:
-        s.paused_ms += max(0, e.at - s.paused_since)
-    s.paused_since = None
-    item = s.current_item
-    if item is not None:
-        item.timer.start(e.at)
-        if item.floor is not None and not item.floor.paused:
-            item.floor.timer.start(e.at)
-
-
-def _session_ended(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
-    if s.paused_since is not None:
-        s.paused_ms += max(0, e.at - s.paused_since)
-        s.paused_since = None
-    _leave_item(s, e.at)
-    s.status = "ended"
-    s.ended_at = e.at
-
-
-def _session_extended(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
-    s.extended_s += e.delta_s
-
-
-def _item_changed(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
-    index = s.index(e.item)
-    if index is None:
-        return
-    left = s.current_item
-    _leave_item(s, e.at)
-    if left is not None and e.how == "next":
-        left.finished = True
-    _enter_item(s, index, e.at)
-
-
-def _item_skipped(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
-    item = s.item(e.item)
-    if item is not None and item.status == "pending":
-        item.status = "skipped"
-
-
-def _item_time_added(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
-    item = s.item(e.item)
-    if item is not None:
-        item.duration_s = max(0, item.duration_s + e.delta_s)
-        item.added_s += e.delta_s
-
-
-def _plan_applied(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
-    for item_id, duration in e.durations.items():
-        item = s.item(item_id)
-        if item is not None:
-            item.duration_s = duration
-    s.plans_applied += 1
-
-
-def _participant_registered(state: State, _s: SessionState | None, e) -> None:  # type: ignore[no-untyped-def]
-    state.participants[e.person.id] = e.person
-
-
-def _hand_raised(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
-    if e.participant is not None:
-        state.participants[e.participant.id] = e.participant
-    item = s.current_item
-    if item is None:
-        return
-    person = e.person
-    for queued in item.queue:  # a plain loop: the queue is scanned for every hand raised
-        if queued.person == person:
-            return
-    if item.floor is not None and item.floor.person == e.person:
-        # Only after an undo (of a "next" or an "end_turn"): the hand was raised elsewhere,
-        # and whoever holds the floor is never queued as well.
-        return
-    hand = Hand(person=e.person, kind=e.kind, raised_at=e.at)
-    if e.kind == "point_of_order":
-        # A point of order goes ahead of everything but earlier points of order.
-        position = sum(1 for h in item.queue if h.kind == "point_of_order")
-        item.queue.insert(position, hand)
-    else:
-        item.queue.append(hand)
-
-
-def _hand_lowered(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
-    item = s.current_item
-    if item is not None:
-        # In place, and done at the first: a person has at most one hand in a queue (_hand_raised).
-        person = e.person
-        for index, hand in enumerate(item.queue):
-            if hand.person == person:
-                del item.queue[index]
-                return
-
-
-def _hand_moved(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
-    item = s.current_item
-    if item is None:
-        return
-    hands = [h for h in item.queue if h.person == e.person]
-    if not hands:
-        return
-    rest = [h for h in item.queue if h.person != e.person]
-    rest.insert(max(0, min(len(rest), e.position - 1)), hands[0])
-    item.queue = rest
-
-
-def _queue_cleared(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
-    if s.current_item is not None:
-        s.current_item.queue.clear()
-
-
-def _queue_closed(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
-    if s.current_item is not None:
-        s.current_item.queue_open = False
-
-
-def _queue_opened(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
-    if s.current_item is not None:
-        s.current_item.queue_open = True
-
-
-def _turn_limit_set(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
-    item = s.current_item
-    if item is not None:
-        item.turn_limit_s = e.limit_s
-        # The limit reaches the turn in progress too: that is usually why it was set.
-        if item.floor is not None:
-            item.floor.limit_s = e.limit_s
-
-
-def _turn_started(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
-    item = s.current_item
-    if item is None:
-        return
-    _close_turn(item, e.at)
-    item.queue = [h for h in item.queue if h.person != e.person]
-    turn = Turn(person=e.person, kind=e.kind, raised_at=e.raised_at, limit_s=e.limit_s)
-    if s.status == "running":
-        turn.timer.start(e.at)
-    else:
-        turn.timer.first_start = e.at
-    item.floor = turn
-
-
-def _turn_ended(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
-    if s.current_item is not None:
-        _close_turn(s.current_item, e.at)
-
-
-def _turn_paused(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
-    item = s.current_item
-    if item is not None and item.floor is not None:
-        item.floor.paused = True
-        item.floor.timer.stop(e.at)
-        item.floor.timer.pauses += 1
-
-
-def _turn_resumed(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
-    item = s.current_item
-    if item is not None and item.floor is not None:
-        item.floor.paused = False
-        if s.status == "running":
-            item.floor.timer.start(e.at)
-
-
-def _turn_time_added(state: State, s: SessionState, e) -> None:  # type: ignore[no-untyped-def]
-    item = s.current_item
-    if item is not None and item.floor is not None:
-        turn = item.floor
-        if turn.limit_s is None:
-            # A turn with no limit gets one: what it has run so far, to which the time is added.
-            turn.limit_s = turn.timer.elapsed_ms(e.at) // 1000
-        turn.added_s += e.delta_s
-
-
-def _message_sent(state: State, _s: SessionState | None, e) -> None:  # type: ignore[no-untyped-def]
-    state.messages.append(Message(id=e.message_id, to=e.to, text=e.text, at=e.at, session=e.session))
-
-
-def visible_to(state: State, event: Event, role: str, person: str | None) -> bool:
-    """Whether a viewer may see an event: a message to a person reaches only
-    that person and the moderators, and so does its acknowledgement."""
-    if role == "moderator" or event.type not in ("message_sent", "message_acknowledged"):
-        return True
-    if event.type == "message_sent":
-        return event.to in ("all", person)  # type: ignore[union-attr]
-    return event.person == person  # type: ignore[union-attr]
-
-
-def viewer_key(state: State, role: str, person: str | None) -> tuple[object, ...]:
-    """Equal keys give equal ``view_for`` states: what sets a view apart is only being a moderator,
-    and the messages and acknowledgements that are the viewer's own. Most of an audience shares one."""
-    if role == "moderator":
-        return ("moderator",)
-    own = tuple(
-        (m.id, m.acknowledged.get(person) if person else None)
-        for m in state.messages
-        if (person is not None and m.to == person) or (person is not None and person in m.acknowledged)
-    )
-    return ("audience", own)
-
-
-def referenced_people(state: State) -> set[str]:
-    """Everyone the live state speaks of: a hand up, the floor, a turn taken, a message to or from them."""
-    people: set[str] = set()
-    for session in state.sessions:
-        for item in session.items:
-            people.update(h.person for h in item.queue)
-            people.update(t.person for t in item.turns)
-            if item.floor is not None:
-                people.add(item.floor.person)
-    for message in state.messages:
-        people.add(message.to)
-        people.update(message.acknowledged)
-    return people
-
-
-_untagged: tuple[Agenda, Agenda] | None = None  # the last agenda stripped of its tags, and the result
-
-
-def _without_tags(agenda: Agenda) -> Agenda:
-    """The agenda with the roster's tags left out: gender, country and the like are for the reports."""
-    global _untagged
-    if _untagged is not None and _untagged[0] is agenda:
-        return _untagged[1]
-    people = tuple(p if not p.tags else p.model_copy(update={"tags": {}}) for p in agenda.people)
-    stripped = agenda.model_copy(update={"people": people})
-    _untagged = (agenda, stripped)
-    return stripped
-
-
-def view_for(state: State, role: str, person: str | None) -> State:
-    """The state as a viewer may see it: others' private messages left out, and only the participants the
-    state speaks of (a hand, a turn, a message) rather than all who ever registered: a viewer knows itself
-    from its welcome. Viewers other than moderators do not get the roster's tags."""
-    people = referenced_people(state)
-    participants = state.participants
-    if len(people) < len(participants):
-        participants = {pid: p for pid, p in participants.items() if pid in people}
-    if role == "moderator":
-        return state if participants is state.participants else replace(state, participants=participants)
-    messages = [m for m in state.messages if m.to in ("all", person)]
-    for index, message in enumerate(messages):
-        if message.acknowledged and set(message.acknowledged) != {person}:
-            messages[index] = replace(
-                message, acknowledged={k: v for k, v in message.acknowledged.items() if k == person}
-            )
-    participants = {pid: p if not p.tags else p.model_copy(update={"tags": {}}) for pid, p in participants.items()}
-    agenda = state.agenda if state.agenda is None else _without_tags(state.agenda)
-    return replace(state, messages=messages, participants=participants, agenda=agenda)
-
-
-def _message_acknowledged(state: State, _s: SessionState | None, e) -> None:  # type: ignore[no-untyped-def]
-    for message in state.messages:
-        if message.id == e.message_id:
-            message.acknowledged.setdefault(e.person, e.at)
-
-
-def _undone(state: State, _s: SessionState | None, e) -> None:  # type: ignore[no-untyped-def]
-    # The fold itself is recomputed by ``replay``; here we only remember what was voided.
-    state.voided.extend(e.seqs)
-
-
-_HANDLERS: dict[str, Callable[[State, Any, Any], None]] = {
-    "event_created": _event_created,
-    "clock_set": _clock_set,
-    "session_started": _session_started,
-    "session_paused": _session_paused,
-    "session_resumed": _session_resumed,
-    "session_ended": _session_ended,
-    "session_extended": _session_extended,
-    "item_changed": _item_changed,
-    "item_skipped": _item_skipped,
-    "item_time_added": _item_time_added,
-    "plan_applied": _plan_applied,
-    "participant_registered": _participant_registered,
-    "hand_raised": _hand_raised,
-    "hand_lowered": _hand_lowered,
-    "hand_moved": _hand_moved,
-    "queue_cleared": _queue_cleared,
-    "queue_closed": _queue_closed,
-    "queue_opened": _queue_opened,
-    "turn_limit_set": _turn_limit_set,
-    "turn_started": _turn_started,
-    "turn_ended": _turn_ended,
-    "turn_paused": _turn_paused,
-    "turn_resumed": _turn_resumed,
-    "turn_time_added": _turn_time_added,
-    "message_sent": _message_sent,
-    "message_acknowledged": _message_acknowledged,
-    "undone": _undone,
-}
-
-
-def replay(entries: list[tuple[int, Event]]) -> State:
-    """Fold a log (sequence, event) into a state, leaving out voided entries."""
-    voided: set[int] = set()
-    for _seq, event in entries:
-        if event.type == "undone":
-            voided.update(event.seqs)  # type: ignore[union-attr]
-    state = State()
-    for seq, event in entries:
-        if seq in voided:
-            state.seq = seq
-            continue
-        apply(state, event, seq)
-    return state

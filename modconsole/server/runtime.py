@@ -12,8 +12,10 @@ import asyncio
 
 from modconsole.core.commands import Actor
 from modconsole.core.events import ClockSet
+from modconsole.core.fold import replay
 from modconsole.core.log import Entry
-from modconsole.core.state import State, replay, view_for, visible_to
+from modconsole.core.state import State
+from modconsole.core.visibility import view_for, visible_to
 from modconsole.longlived import gc_paused
 from modconsole.protocol import Presence
 

@@ -35,7 +35,7 @@ from modconsole.core.decide import Rejected
 from modconsole.core.events import ClockSet
 from modconsole.core.log import Entry, number, record, settle
 from modconsole.core.names import fold_name
-from modconsole.core.state import view_for, viewer_key, visible_to
+from modconsole.core.visibility import view_for, viewer_key, visible_to
 from modconsole.protocol import (
     CLIENT_ADAPTER,
     CLOSE_GOING_AWAY,

@@ -15,8 +15,9 @@ from ..core import commands as c
 from ..core.decide import next_listed_speaker, resolve_target, undo_target
 from ..core.durations import format_duration
 from ..core.events import ACTION_WORDS
+from ..core.projection import default_session, recovery_plan
+from ..core.read_model import session_view
 from ..core.state import SessionState, State
-from ..core.view import default_session, recovery_plan, session_view
 from .actions import MODERATOR_ACTIONS, bindings
 from .dialogs import (
     ConfirmScreen,

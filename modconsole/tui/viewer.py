@@ -23,8 +23,10 @@ from textual.widgets import Digits, Footer, Header, Label, Static
 from ..core import commands as c
 from ..core.agenda import ms_to_local
 from ..core.durations import format_duration
-from ..core.state import Message, SessionState, State, view_for
-from ..core.view import default_session, session_view
+from ..core.projection import default_session
+from ..core.read_model import FloorView, ItemView, SessionView, session_view
+from ..core.state import Message, SessionState, State
+from ..core.visibility import view_for
 from .bigfont import BigDigits
 from .labels import person_label, plain
 from .widgets import PHASE_WORDS, ConnectionBar, TimerPanel, clock_text, hhmm
@@ -61,7 +63,7 @@ class Place:
     kind: str
 
 
-def my_place(view: dict[str, Any], me: str | None) -> Place | None:
+def my_place(view: SessionView, me: str | None) -> Place | None:
     if me is None:
         return None
     queue = view["queue"]
@@ -129,14 +131,14 @@ def day_and_time(iso: str | None) -> str:
     return datetime.fromisoformat(iso).strftime("%a %d %b %H:%M") if iso else ""
 
 
-def next_item(view: dict[str, Any]) -> dict[str, Any] | None:
+def next_item(view: SessionView) -> ItemView | None:
     """The item "next" moves to, as the core chose it: once none is left after the current one, an item
     a goto jumped over (its time to begin is ``view["next_start"]``). None only when nothing is to come."""
     wanted = view["next_item"]
     return next((item for item in view["items"] if item["id"] == wanted), None) if wanted else None
 
 
-def turn_clock(floor: dict[str, Any]) -> tuple[str, str]:
+def turn_clock(floor: FloorView) -> tuple[str, str]:
     """The turn's clock (remaining, or elapsed when it has no limit) and its words."""
     elapsed = float(floor["elapsed_s"])
     limit = floor["limit_s"]
@@ -156,7 +158,7 @@ def turn_clock(floor: dict[str, Any]) -> tuple[str, str]:
     return clock_text(remaining), words
 
 
-def queue_lines(view: dict[str, Any], me: str | None, state: State, limit: int = 20) -> Text:
+def queue_lines(view: SessionView, me: str | None, state: State, limit: int = 20) -> Text:
     """The queue in order, for someone deciding whether to raise a hand."""
     queue = view["queue"]
     text = Text(no_wrap=True, overflow="ellipsis")
@@ -172,7 +174,7 @@ def queue_lines(view: dict[str, Any], me: str | None, state: State, limit: int =
     return text
 
 
-def programme_lines(view: dict[str, Any]) -> Text:
+def programme_lines(view: SessionView) -> Text:
     """What is still to come, with projected starts (planned ones before the session starts)."""
     text = Text(no_wrap=True, overflow="ellipsis")
     # The current item, then those to come in the order the core says "next" takes them.
@@ -190,7 +192,7 @@ def programme_lines(view: dict[str, Any]) -> Text:
     return text
 
 
-def floor_words(floor: dict[str, Any] | None, me: str | None, state: State) -> Text:
+def floor_words(floor: FloorView | None, me: str | None, state: State) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     if floor is None:
         text.append("Floor: nobody", style="dim")
@@ -211,7 +213,7 @@ def _phase_style(phase: str) -> str:
             "overtime": "bold reverse red"}.get(phase, "bold")
 
 
-def _phase_class(view: dict[str, Any]) -> str:
+def _phase_class(view: SessionView) -> str:
     if view["status"] in ("not_started", "ended") or view["current_item"] is None:
         return "phase-idle"
     if view["status"] == "paused":
@@ -239,7 +241,7 @@ class NowPanel(TimerPanel):
                 yield Label("", id="now-phase")
                 yield Label("", id="now-next")
 
-    def show(self, view: dict[str, Any] | None, zone: str = "") -> None:  # type: ignore[override]
+    def show(self, view: SessionView | None, zone: str = "") -> None:  # type: ignore[override]
         title = self.query_one("#now-title", Label)
         digits = self.query_one("#now-digits", Digits)
         phase = self.query_one("#now-phase", Label)
@@ -264,7 +266,8 @@ class NowPanel(TimerPanel):
                             f"{format_duration(view['planned_duration_s'] + view['extended_s'])}")
             return
         item = next(i for i in view["items"] if i["id"] == view["current_item"])
-        remaining = float(view["current_remaining_s"])
+        remaining = view["current_remaining_s"]
+        assert remaining is not None  # there is a current item
         title.update(Text(item["title"], overflow="ellipsis", no_wrap=True))
         digits.update(clock_text(remaining))
         words = PHASE_WORDS[item["phase"] or "normal"]
@@ -286,7 +289,7 @@ class StageClock(TimerPanel):
         yield BigDigits("--:--", id="stage-digits")
         yield Label("", id="stage-phase")
 
-    def show(self, view: dict[str, Any] | None, zone: str = "", now_iso: str = "") -> None:  # type: ignore[override]
+    def show(self, view: SessionView | None, zone: str = "", now_iso: str = "") -> None:  # type: ignore[override]
         title = self.query_one("#stage-item", Label)
         digits = self.query_one("#stage-digits", BigDigits)
         phase = self.query_one("#stage-phase", Label)
@@ -307,7 +310,8 @@ class StageClock(TimerPanel):
             phase.update(plain(f"Time of day in {city} · ended at {hhmm(view['actual_end'])}"))
             return
         item = next(i for i in view["items"] if i["id"] == view["current_item"])
-        remaining = float(view["current_remaining_s"])
+        remaining = view["current_remaining_s"]
+        assert remaining is not None  # there is a current item
         title.update(Text(item["title"], overflow="ellipsis", no_wrap=True))
         digits.update(clock_text(remaining))
         planned = format_duration(item["duration_s"])
@@ -392,7 +396,7 @@ class ViewerScreen(Screen[None]):
             return None
         return view_for(state, "display" if self.role == "display" else link.role, self.me)
 
-    def _seen(self) -> tuple[State, SessionState, dict[str, Any], int] | None:
+    def _seen(self) -> tuple[State, SessionState, SessionView, int] | None:
         """What this viewer may see now: its state, the watched session and its figures, the time."""
         link = self.console.link
         self.query_one(ConnectionBar).show(link)
@@ -429,7 +433,7 @@ class ViewerScreen(Screen[None]):
             self._keys = keys
             self.refresh_bindings()
 
-    def _show_you(self, view: dict[str, Any], session: SessionState, me: str | None, state: State) -> None:
+    def _show_you(self, view: SessionView, session: SessionState, me: str | None, state: State) -> None:
         you = self.query_one("#you", Vertical)
         status = self.query_one("#you-status", Static)
         hint = self.query_one("#you-hint", Static)
@@ -477,7 +481,7 @@ class ViewerScreen(Screen[None]):
             status.update(Text("Want the floor? Raise your hand.", style="bold"))
             hint.update("r to speak · y to reply · w for a question · o for a point of order")
 
-    def _bell(self, session: SessionState, floor: dict[str, Any]) -> None:
+    def _bell(self, session: SessionState, floor: FloorView) -> None:
         """Ring once per turn when it reaches its warning phase (or starts past it)."""
         if floor["phase"] == "normal" or floor["paused"]:
             return

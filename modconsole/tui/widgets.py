@@ -12,6 +12,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Digits, Label, Static
 
 from ..core.durations import format_duration
+from ..core.read_model import HandView, ItemView, SessionView
 from ..core.state import State
 from .labels import person_label
 from .link import Link
@@ -59,7 +60,7 @@ class TimerPanel(Vertical):
         yield Digits("--:--", id="timer-digits")
         yield Label("", id="timer-phase")
 
-    def show(self, view: dict[str, Any] | None) -> None:
+    def show(self, view: SessionView | None) -> None:
         title = self.query_one("#timer-title", Label)
         digits = self.query_one("#timer-digits", Digits)
         phase_label = self.query_one("#timer-phase", Label)
@@ -73,7 +74,8 @@ class TimerPanel(Vertical):
             phase_label.update("Press Space to start" if view and view["status"] == "not_started" else "")
             return
         item = next(i for i in view["items"] if i["id"] == view["current_item"])
-        remaining = float(view["current_remaining_s"])
+        remaining = view["current_remaining_s"]
+        assert remaining is not None  # there is a current item
         phase = item["phase"] or "normal"
         self.add_class(f"phase-{phase}")
         title.update(Text(item["title"], overflow="ellipsis", no_wrap=True))
@@ -87,7 +89,7 @@ class TimerPanel(Vertical):
 class SummaryPanel(Static):
     """The session against its plan: elapsed, projected end (event zone and local), drift."""
 
-    def show(self, view: dict[str, Any] | None, zone_name: str, local_zone: tzinfo | None,
+    def show(self, view: SessionView | None, zone_name: str, local_zone: tzinfo | None,
              messages: list[str]) -> None:
         if view is None:
             self.update("No session")
@@ -112,7 +114,7 @@ class SummaryPanel(Static):
         local = local_time(end, local_zone)
         if local != hhmm(end):
             lines.append(f" · {local} local")
-        drift = drift_words(float(view["over_under_s"]))
+        drift = drift_words(view["over_under_s"])
         if ended:
             drift = drift.replace("behind", "over").replace("ahead", "early")
         style = "bold red" if view["over_under_s"] >= 60 else ("green" if drift == "on time" else "bold yellow")
@@ -171,7 +173,7 @@ class Rundown(DataTable[Any]):
         super().__init__(cursor_type="row", zebra_stripes=True, cell_padding=0, **kwargs)
         self._shape: tuple[Any, ...] = ()
 
-    def show(self, view: dict[str, Any] | None) -> None:
+    def show(self, view: SessionView | None) -> None:
         if view is None:
             return
         width = self.size.width
@@ -195,7 +197,7 @@ class Rundown(DataTable[Any]):
                     self.update_cell(item["id"], column, value)
 
     @staticmethod
-    def _row(item: dict[str, Any], current: str | None, wide: bool) -> tuple[Any, ...]:
+    def _row(item: ItemView, current: str | None, wide: bool) -> tuple[Any, ...]:
         mark = {"current": "▶", "done": "✓", "skipped": "–"}.get(item["status"], " ")
         if item["id"] == current:
             mark = "▶"
@@ -251,7 +253,7 @@ class QueuePanel(Vertical):
     def _wide(self) -> bool:
         return self.size.width >= sum(w for _, w in self.WIDE) + MIN_TITLE
 
-    def show(self, view: dict[str, Any] | None, state: State, online: set[str] | None) -> None:
+    def show(self, view: SessionView | None, state: State, online: set[str] | None) -> None:
         floor_label = self.query_one("#floor", Label)
         table = self.query_one(DataTable)
         if view is None:
@@ -304,7 +306,7 @@ class QueuePanel(Vertical):
                     table.update_cell(hand["person"], column, value)
 
     @staticmethod
-    def _row(hand: dict[str, Any], state: State, online: set[str] | None, wide: bool) -> tuple[Any, ...]:
+    def _row(hand: HandView, state: State, online: set[str] | None, wide: bool) -> tuple[Any, ...]:
         person = state.person(hand["person"])
         name = Text(no_wrap=True, overflow="ellipsis")
         if wide:

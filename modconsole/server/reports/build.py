@@ -46,8 +46,9 @@ from modconsole.core.events import (
     TurnTimeAdded,
     Undone,
 )
-from modconsole.core.state import SessionState, State, apply
-from modconsole.core.view import upcoming
+from modconsole.core.fold import apply
+from modconsole.core.projection import upcoming
+from modconsole.core.state import SessionState, State
 
 from ..store import Entry
 from .model import (

@@ -1,7 +1,9 @@
 """Timing maths over the live state: phases, projections, queue estimates, recovery plans.
 
 Everything here is a pure function of a state and a time ("now", epoch ms on
-the event clock), so a client computes the same figures the server would.
+the event clock), so a client computes the same figures the server would. It
+never changes the state, and it leaves the figures as numbers: ``read_model.py``
+shapes them into what clients read.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from .agenda import ItemKind, ItemPlan, fixed_start_ms, local_to_ms, ms_to_local, planned_schedule
+from .agenda import ItemKind, ItemPlan, fixed_start_ms, local_to_ms, planned_schedule
 from .state import ItemState, SessionState, State, Turn
 
 Phase = Literal["normal", "warning", "danger", "overtime"]
@@ -261,137 +263,3 @@ def default_session(state: State) -> SessionState | None:
         if session.status != "ended":
             return session
     return state.sessions[0] if state.sessions else None
-
-
-def _iso(ms: int | None, state: State) -> str | None:
-    if ms is None:
-        return None
-    assert state.agenda is not None
-    return ms_to_local(ms, state.agenda.zone).isoformat(timespec="seconds")
-
-
-def _name(state: State, person_id: str) -> str:
-    person = state.person(person_id)
-    return person.name if person is not None else person_id
-
-
-def _is_participant(state: State, person_id: str) -> bool:
-    """A self-declared member of the audience, not a listed person: shown behind the participant mark."""
-    person = state.person(person_id)
-    return person is None or person.participant
-
-
-def session_view(state: State, session: SessionState, now: int) -> dict[str, object]:
-    """The figures a moderator, ``ctl state --json`` and the reports read for one session."""
-    plan = state.plan(session.id)
-    proj = project(state, session, now)
-    # Done items that "next" opens again, like the current one, are only over once they pass their plan.
-    unfinished = {index for index, _at in proj.coming} | {session.current}
-    items = []
-    for index, (spec, item) in enumerate(zip(plan.items, session.items, strict=True)):
-        actual_duration = item.timer.elapsed_ms(now) / 1000 if item.timer.first_start is not None else None
-        items.append(
-            {
-                "id": item.id,
-                "title": spec.title,
-                "kind": spec.kind.value,
-                "status": item.status,
-                "planned_start": _iso(proj.planned_starts[index], state),
-                "planned_duration_s": spec.duration_s,
-                "duration_s": item.duration_s,
-                "added_s": item.added_s,
-                "actual_start": _iso(item.timer.first_start, state),
-                "actual_duration_s": None if actual_duration is None else round(actual_duration, 1),
-                "projected_start": _iso(proj.projected_starts[index], state),
-                # A running item is only "over" once it passes its duration; until then it is on time.
-                "over_under_s": None
-                if actual_duration is None
-                else round(
-                    max(0.0, actual_duration - item.duration_s)
-                    if index in unfinished
-                    else actual_duration - item.duration_s,
-                    1,
-                ),
-                "phase": item_phase(spec, item, now) if index == session.current else None,
-                "fixed_start": spec.fixed_start.isoformat() if spec.fixed_start else None,
-                "speakers": list(spec.speakers),
-            }
-        )
-    current = session.current_item
-    queue = []
-    floor = None
-    if current is not None:
-        waits = queue_waits(session, now)
-        for position, (hand, wait) in enumerate(zip(current.queue, waits, strict=True), start=1):
-            queue.append(
-                {
-                    "position": position,
-                    "person": hand.person,
-                    "name": _name(state, hand.person),
-                    "participant": _is_participant(state, hand.person),
-                    "kind": hand.kind,
-                    "raised_at": _iso(hand.raised_at, state),
-                    "waited_s": max(0, (now - hand.raised_at) // 1000),
-                    "estimated_wait_s": wait,
-                }
-            )
-        if current.floor is not None:
-            turn = current.floor
-            floor = {
-                "person": turn.person,
-                "name": _name(state, turn.person),
-                "participant": _is_participant(state, turn.person),
-                "kind": turn.kind,
-                "elapsed_s": round(turn.timer.elapsed_ms(now) / 1000, 1),
-                "limit_s": turn.effective_limit_s,
-                "paused": turn.paused,
-                "phase": turn_phase(turn, now),
-            }
-    elapsed_s = session_elapsed_ms(session, now) / 1000
-    remaining_s = None
-    if current is not None:
-        remaining_s = round(current.duration_s - current.timer.elapsed_ms(now) / 1000, 1)
-    return {
-        "id": session.id,
-        "title": plan.title,
-        "room": plan.room,
-        "status": session.status,
-        "current_item": current.id if current is not None else None,
-        "current_remaining_s": remaining_s,
-        # What "next" moves to (a jumped-over item once none is left after the current one), and when
-        # it begins or, for a done item opened again, resumes; None when nothing is left to come.
-        "next_item": session.items[proj.coming[0][0]].id if proj.coming else None,
-        "next_start": _iso(proj.coming[0][1], state) if proj.coming else None,
-        # Every item to come, in the order "next" takes them, with the time each begins or resumes.
-        "coming": [{"item": session.items[index].id, "start": _iso(at, state)} for index, at in proj.coming],
-        "planned_start": _iso(proj.planned_starts[0], state),
-        "planned_end": _iso(proj.planned_starts[-1], state),
-        "actual_start": _iso(session.started_at, state),
-        "actual_end": _iso(session.ended_at, state),
-        "planned_duration_s": proj.planned_duration_s,
-        "extended_s": session.extended_s,
-        "elapsed_s": round(elapsed_s, 1),
-        "paused_s": round((session.paused_ms + (now - session.paused_since if session.paused_since else 0)) / 1000, 1),
-        "over_under_s": round((proj.projected_end - proj.baseline_end) / 1000, 1),
-        "projected_end": _iso(proj.projected_end, state),
-        "target_end": _iso(proj.baseline_end, state),
-        "queue_open": current.queue_open if current is not None else True,
-        "turn_limit_s": current.turn_limit_s if current is not None else None,
-        "items": items,
-        "queue": queue,
-        "floor": floor,
-    }
-
-
-def state_view(state: State, now: int) -> dict[str, object]:
-    assert state.agenda is not None
-    return {
-        "event_id": state.event_id,
-        "title": state.agenda.title,
-        "timezone": state.agenda.timezone,
-        "seq": state.seq,
-        "now": _iso(now, state),
-        "time_scale": state.clock.scale,
-        "rehearsal": state.rehearsal,
-        "sessions": [session_view(state, s, now) for s in state.sessions],
-    }

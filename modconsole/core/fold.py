@@ -1,0 +1,400 @@
+"""The fold: ``apply`` one event to the live state, ``replay`` a whole log into one.
+
+This module owns how each event changes the state (one handler per event type) and nothing else. Events
+are facts: a handler never refuses one, never decides, and never reads a clock; the decisions were made
+before the events were logged (``decide.py``).
+
+``apply`` mutates the state it is given and returns it: replaying a long log
+must be cheap, and the server and every client hold exactly one replica.
+Callers that need the state before an event keep a copy (``copy.deepcopy``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .events import (
+    AUDIENCE_EVENTS,
+    TIMING_EVENTS,
+    ClockSet,
+    Event,
+    EventCreated,
+    HandLowered,
+    HandMoved,
+    HandRaised,
+    ItemChanged,
+    ItemSkipped,
+    ItemTimeAdded,
+    MessageAcknowledged,
+    MessageSent,
+    ParticipantRegistered,
+    PlanApplied,
+    QueueCleared,
+    QueueClosed,
+    QueueOpened,
+    SessionEnded,
+    SessionExtended,
+    SessionPaused,
+    SessionResumed,
+    SessionStarted,
+    TurnEnded,
+    TurnLimitSet,
+    TurnPaused,
+    TurnResumed,
+    TurnStarted,
+    TurnTimeAdded,
+    Undone,
+)
+from .state import Clock, Hand, ItemState, Message, SessionState, State, Turn
+
+
+def apply(state: State, event: Event, seq: int | None = None) -> State:
+    """Apply one event to ``state`` (in place) and return it.
+
+    ``seq`` is the event's log sequence; events are facts, so apply never
+    refuses one: the decisions were made before they were logged.
+    """
+    if seq is not None:
+        state.seq = seq
+    kind = event.type
+    session: SessionState | None = None
+    name = getattr(event, "session", None)
+    if name is not None and kind not in ("message_sent",):
+        session = state.session(name)
+        if session is None:
+            return state
+        if kind not in AUDIENCE_EVENTS and seq is not None:
+            session.rev = seq
+    if kind in TIMING_EVENTS and seq is not None and name is not None:
+        state.timing_actions.append((seq, kind, name))
+    handler = _HANDLERS[kind]
+    handler(state, session, event)
+    return state
+
+
+def replay(entries: list[tuple[int, Event]]) -> State:
+    """Fold a log (sequence, event) into a state, leaving out voided entries."""
+    voided: set[int] = set()
+    for _seq, event in entries:
+        if event.type == "undone":
+            voided.update(event.seqs)
+    state = State()
+    for seq, event in entries:
+        if seq in voided:
+            state.seq = seq
+            continue
+        apply(state, event, seq)
+    return state
+
+
+# --- moving between items and turns -------------------------------------------------------------------
+
+
+def _close_turn(item: ItemState, at: int) -> None:
+    turn = item.floor
+    if turn is not None:
+        turn.timer.stop(at)
+        turn.ended_at = at
+        item.turns.append(turn)
+        item.floor = None
+
+
+def _leave_item(session: SessionState, at: int) -> None:
+    item = session.current_item
+    if item is None:
+        return
+    _close_turn(item, at)
+    item.timer.stop(at)
+    item.ended_at = at
+    item.status = "done"
+
+
+def _enter_item(session: SessionState, index: int, at: int) -> None:
+    item = session.items[index]
+    if item.timer.first_start is not None:
+        item.reopened += 1
+    item.status = "current"
+    item.ended_at = None
+    item.finished = False
+    session.current = index
+    if session.status == "running":
+        item.timer.start(at)
+
+
+def _first_open_item(session: SessionState) -> int | None:
+    for index, item in enumerate(session.items):
+        if item.status != "skipped":
+            return index
+    return None
+
+
+# --- the handlers: one per event type ------------------------------------------------------------------
+#
+# A handler of a session's event gets that session (``apply`` passes over an event for a session it does
+# not know); the others get None, which they do not read.
+
+
+def _event_created(state: State, _s: SessionState | None, e: EventCreated) -> None:
+    agenda = e.agenda
+    state.event_id = e.event_id
+    state.agenda = agenda
+    state.sessions = [
+        SessionState(
+            id=plan.id,
+            items=[
+                ItemState(id=item.id, duration_s=item.duration_s, turn_limit_s=item.turn_limit_s) for item in plan.items
+            ],
+        )
+        for plan in agenda.sessions
+    ]
+
+
+def _clock_set(state: State, _s: SessionState | None, e: ClockSet) -> None:
+    state.clock = Clock(wall_ms=e.wall_ms, virtual_ms=e.virtual_ms, scale=e.scale)
+    if e.scale != 1:
+        state.rehearsal = True
+
+
+def _session_started(state: State, s: SessionState, e: SessionStarted) -> None:
+    s.status = "running"
+    s.started_at = e.at
+    index = _first_open_item(s)
+    if index is not None:
+        _enter_item(s, index, e.at)
+
+
+def _session_paused(state: State, s: SessionState, e: SessionPaused) -> None:
+    s.status = "paused"
+    s.paused_since = e.at
+    item = s.current_item
+    if item is not None:
+        item.timer.stop(e.at)
+        item.timer.pauses += 1
+        if item.floor is not None:
+            item.floor.timer.stop(e.at)
+
+
+def _session_resumed(state: State, s: SessionState, e: SessionResumed) -> None:
+    s.status = "running"
+    if s.paused_since is not None:
+        s.paused_ms += max(0, e.at - s.paused_since)
+    s.paused_since = None
+    item = s.current_item
+    if item is not None:
+        item.timer.start(e.at)
+        if item.floor is not None and not item.floor.paused:
+            item.floor.timer.start(e.at)
+
+
+def _session_ended(state: State, s: SessionState, e: SessionEnded) -> None:
+    if s.paused_since is not None:
+        s.paused_ms += max(0, e.at - s.paused_since)
+        s.paused_since = None
+    _leave_item(s, e.at)
+    s.status = "ended"
+    s.ended_at = e.at
+
+
+def _session_extended(state: State, s: SessionState, e: SessionExtended) -> None:
+    s.extended_s += e.delta_s
+
+
+def _item_changed(state: State, s: SessionState, e: ItemChanged) -> None:
+    index = s.index(e.item)
+    if index is None:
+        return
+    left = s.current_item
+    _leave_item(s, e.at)
+    if left is not None and e.how == "next":
+        left.finished = True
+    _enter_item(s, index, e.at)
+
+
+def _item_skipped(state: State, s: SessionState, e: ItemSkipped) -> None:
+    item = s.item(e.item)
+    if item is not None and item.status == "pending":
+        item.status = "skipped"
+
+
+def _item_time_added(state: State, s: SessionState, e: ItemTimeAdded) -> None:
+    item = s.item(e.item)
+    if item is not None:
+        item.duration_s = max(0, item.duration_s + e.delta_s)
+        item.added_s += e.delta_s
+
+
+def _plan_applied(state: State, s: SessionState, e: PlanApplied) -> None:
+    for item_id, duration in e.durations.items():
+        item = s.item(item_id)
+        if item is not None:
+            item.duration_s = duration
+    s.plans_applied += 1
+
+
+def _participant_registered(state: State, _s: SessionState | None, e: ParticipantRegistered) -> None:
+    state.participants[e.person.id] = e.person
+
+
+def _hand_raised(state: State, s: SessionState, e: HandRaised) -> None:
+    if e.participant is not None:
+        state.participants[e.participant.id] = e.participant
+    item = s.current_item
+    if item is None:
+        return
+    person = e.person
+    for queued in item.queue:  # a plain loop: the queue is scanned for every hand raised
+        if queued.person == person:
+            return
+    if item.floor is not None and item.floor.person == e.person:
+        # Only after an undo (of a "next" or an "end_turn"): the hand was raised elsewhere,
+        # and whoever holds the floor is never queued as well.
+        return
+    hand = Hand(person=e.person, kind=e.kind, raised_at=e.at)
+    if e.kind == "point_of_order":
+        # A point of order goes ahead of everything but earlier points of order.
+        position = sum(1 for h in item.queue if h.kind == "point_of_order")
+        item.queue.insert(position, hand)
+    else:
+        item.queue.append(hand)
+
+
+def _hand_lowered(state: State, s: SessionState, e: HandLowered) -> None:
+    item = s.current_item
+    if item is not None:
+        # In place, and done at the first: a person has at most one hand in a queue (_hand_raised).
+        person = e.person
+        for index, hand in enumerate(item.queue):
+            if hand.person == person:
+                del item.queue[index]
+                return
+
+
+def _hand_moved(state: State, s: SessionState, e: HandMoved) -> None:
+    item = s.current_item
+    if item is None:
+        return
+    hands = [h for h in item.queue if h.person == e.person]
+    if not hands:
+        return
+    rest = [h for h in item.queue if h.person != e.person]
+    rest.insert(max(0, min(len(rest), e.position - 1)), hands[0])
+    item.queue = rest
+
+
+def _queue_cleared(state: State, s: SessionState, e: QueueCleared) -> None:
+    if s.current_item is not None:
+        s.current_item.queue.clear()
+
+
+def _queue_closed(state: State, s: SessionState, e: QueueClosed) -> None:
+    if s.current_item is not None:
+        s.current_item.queue_open = False
+
+
+def _queue_opened(state: State, s: SessionState, e: QueueOpened) -> None:
+    if s.current_item is not None:
+        s.current_item.queue_open = True
+
+
+def _turn_limit_set(state: State, s: SessionState, e: TurnLimitSet) -> None:
+    item = s.current_item
+    if item is not None:
+        item.turn_limit_s = e.limit_s
+        # The limit reaches the turn in progress too: that is usually why it was set.
+        if item.floor is not None:
+            item.floor.limit_s = e.limit_s
+
+
+def _turn_started(state: State, s: SessionState, e: TurnStarted) -> None:
+    item = s.current_item
+    if item is None:
+        return
+    _close_turn(item, e.at)
+    item.queue = [h for h in item.queue if h.person != e.person]
+    turn = Turn(person=e.person, kind=e.kind, raised_at=e.raised_at, limit_s=e.limit_s)
+    if s.status == "running":
+        turn.timer.start(e.at)
+    else:
+        turn.timer.first_start = e.at
+    item.floor = turn
+
+
+def _turn_ended(state: State, s: SessionState, e: TurnEnded) -> None:
+    if s.current_item is not None:
+        _close_turn(s.current_item, e.at)
+
+
+def _turn_paused(state: State, s: SessionState, e: TurnPaused) -> None:
+    item = s.current_item
+    if item is not None and item.floor is not None:
+        item.floor.paused = True
+        item.floor.timer.stop(e.at)
+        item.floor.timer.pauses += 1
+
+
+def _turn_resumed(state: State, s: SessionState, e: TurnResumed) -> None:
+    item = s.current_item
+    if item is not None and item.floor is not None:
+        item.floor.paused = False
+        if s.status == "running":
+            item.floor.timer.start(e.at)
+
+
+def _turn_time_added(state: State, s: SessionState, e: TurnTimeAdded) -> None:
+    item = s.current_item
+    if item is not None and item.floor is not None:
+        turn = item.floor
+        if turn.limit_s is None:
+            # A turn with no limit gets one: what it has run so far, to which the time is added.
+            turn.limit_s = turn.timer.elapsed_ms(e.at) // 1000
+        turn.added_s += e.delta_s
+
+
+def _message_sent(state: State, _s: SessionState | None, e: MessageSent) -> None:
+    state.messages.append(Message(id=e.message_id, to=e.to, text=e.text, at=e.at, session=e.session))
+
+
+def _message_acknowledged(state: State, _s: SessionState | None, e: MessageAcknowledged) -> None:
+    for message in state.messages:
+        if message.id == e.message_id:
+            message.acknowledged.setdefault(e.person, e.at)
+
+
+def _undone(state: State, _s: SessionState | None, e: Undone) -> None:
+    # The fold itself is recomputed by ``replay``; here we only remember what was voided.
+    state.voided.extend(e.seqs)
+
+
+# Keyed by event type, for one dictionary lookup per event. Each handler is typed by its event class; the
+# table cannot say which class goes with which key, so it holds them as taking any session and event, and
+# tests/test_core_fold.py checks that every event type has its handler, typed by that type's class.
+_HANDLERS: dict[str, Callable[[State, Any, Any], None]] = {
+    "event_created": _event_created,
+    "clock_set": _clock_set,
+    "session_started": _session_started,
+    "session_paused": _session_paused,
+    "session_resumed": _session_resumed,
+    "session_ended": _session_ended,
+    "session_extended": _session_extended,
+    "item_changed": _item_changed,
+    "item_skipped": _item_skipped,
+    "item_time_added": _item_time_added,
+    "plan_applied": _plan_applied,
+    "participant_registered": _participant_registered,
+    "hand_raised": _hand_raised,
+    "hand_lowered": _hand_lowered,
+    "hand_moved": _hand_moved,
+    "queue_cleared": _queue_cleared,
+    "queue_closed": _queue_closed,
+    "queue_opened": _queue_opened,
+    "turn_limit_set": _turn_limit_set,
+    "turn_started": _turn_started,
+    "turn_ended": _turn_ended,
+    "turn_paused": _turn_paused,
+    "turn_resumed": _turn_resumed,
+    "turn_time_added": _turn_time_added,
+    "message_sent": _message_sent,
+    "message_acknowledged": _message_acknowledged,
+    "undone": _undone,
+}

@@ -1,0 +1,140 @@
+"""Renders docs/read-model.md from the read model's declarations, so the document never drifts.
+
+The views are the ``TypedDict`` classes of ``modconsole/core/read_model.py``; each field's description is
+the string under it there. Regenerate with ``python -m modconsole.server.read_model_doc >
+docs/read-model.md``; a test checks it is current. This module only reads the source: it never computes
+a view.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from dataclasses import dataclass
+from typing import Literal, get_args, get_origin, is_typeddict
+
+from modconsole.core import read_model
+
+_HEADER = """# modconsole read model
+
+Generated from `modconsole/core/read_model.py` by `python -m modconsole.server.read_model_doc`; do not edit
+by hand.
+
+The read model is what a client reads of the live state: the figures of each session at a time, computed by
+`session_view` and `state_view` from the state every client holds. The consoles show them, and
+`modconsole ctl` prints them:
+
+- `modconsole ctl state --json` prints a `StateView`; a command run with `--json` prints
+  `{"ok": true, "seq": ..., "session": SessionView}` (with `"undone"` after an undo).
+- Keys come in the order listed, and every key is always present: a value that does not apply is `null`
+  (None, below), never left out.
+- Times are ISO 8601 strings in the event's time zone, to the second; durations are in seconds (`_s`).
+"""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    annotation: str
+    doc: str
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    doc: str
+    fields: tuple[Field, ...]
+
+
+def _words(text: str) -> str:
+    """A docstring on one line, with reStructuredText's double backquotes made Markdown's single ones."""
+    return " ".join(text.split()).replace("``", "`")
+
+
+def views() -> list[View]:
+    """Every ``TypedDict`` of the read model, in the order of the source, with its fields' descriptions."""
+    tree = ast.parse(inspect.getsource(read_model))
+    found = []
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef) or not is_typeddict(getattr(read_model, node.name, None)):
+            continue
+        fields = []
+        body = node.body
+        for index, statement in enumerate(body):
+            if not isinstance(statement, ast.AnnAssign) or not isinstance(statement.target, ast.Name):
+                continue
+            after = body[index + 1] if index + 1 < len(body) else None
+            if not (isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
+                    and isinstance(after.value.value, str)):
+                raise ValueError(f"{node.name}.{statement.target.id} has no description (a string under it)")
+            fields.append(Field(statement.target.id, ast.unparse(statement.annotation), _words(after.value.value)))
+        found.append(View(node.name, _words(ast.get_docstring(node) or ""), tuple(fields)))
+    return found
+
+
+def _names_in(annotation: str) -> list[str]:
+    return [node.id for node in ast.walk(ast.parse(annotation, mode="eval")) if isinstance(node, ast.Name)]
+
+
+def _ordered(found: list[View]) -> list[View]:
+    """From the whole (``StateView``) down: each view after the first that holds it, the rest after."""
+    by_name = {view.name: view for view in found}
+    out: list[str] = []
+    pending = ["StateView"] if "StateView" in by_name else []
+    while pending:
+        name = pending.pop(0)
+        if name in out:
+            continue
+        out.append(name)
+        pending += [n for f in by_name[name].fields for n in _names_in(f.annotation) if n in by_name]
+    out += [view.name for view in found if view.name not in out]
+    return [by_name[name] for name in out]
+
+
+def _type_text(annotation: str, views_named: set[str], choices: set[str]) -> str:
+    """The annotation as written, with a link to each view and choice it names (and the table's pipes escaped)."""
+
+    def link(match: re.Match[str]) -> str:
+        name = match.group(0)
+        if name in views_named:
+            return f"[{name}](#{name.lower()})"
+        return f"[{name}](#choices)" if name in choices else name
+
+    return re.sub(r"\b\w+\b", link, annotation).replace(" | ", " \\| ")
+
+
+def _aliases(found: list[View]) -> list[str]:
+    """The named choices (``Literal`` aliases) the fields use, with their values."""
+    lines = []
+    seen: set[str] = set()
+    for view in found:
+        for field in view.fields:
+            for name in _names_in(field.annotation):
+                value = getattr(read_model, name, None)
+                if name in seen or get_origin(value) is not Literal:
+                    continue
+                seen.add(name)
+                lines.append(f"- `{name}`: " + ", ".join(f'`"{choice}"`' for choice in get_args(value)))
+    return lines
+
+
+def render() -> str:
+    found = _ordered(views())
+    out = [_HEADER]
+    named = {view.name for view in found}
+    choices = {line.split("`")[1] for line in _aliases(found)}
+    for view in found:
+        out += [f"## {view.name}", "", view.doc, "", "| field | type | notes |", "| --- | --- | --- |"]
+        for field in view.fields:
+            notes = field.doc.replace("|", "\\|")
+            out.append(f"| `{field.name}` | {_type_text(field.annotation, named, choices)} | {notes} |")
+        out.append("")
+    aliases = _aliases(found)
+    if aliases:
+        out += ["## Choices", "", "The values a field of these types takes:", "", *aliases, ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    print(render(), end="")
