@@ -18,10 +18,10 @@ from ..client import ClientError, CommandRefused
 from ..core.commands import Command
 from ..protocol import NAME_NEEDED
 from .actions import MODERATOR_ACTIONS
+from .audience import DisplayScreen, ViewerScreen
 from .labels import plain
 from .link import Link
 from .login import Login, LoginScreen
-from .viewer import DisplayScreen, ViewerScreen
 
 REFRESH_S = 0.25  # timers are computed locally; four frames a second keeps seconds exact
 

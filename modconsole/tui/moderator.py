@@ -12,11 +12,9 @@ from textual.widgets import Footer, Header
 
 from ..client import ClientError
 from ..core import commands as c
-from ..core.decide import next_listed_speaker, resolve_target, undo_target
-from ..core.durations import format_duration
-from ..core.events import ACTION_WORDS
-from ..core.state import SessionState, State
-from ..core.view import default_session, recovery_plan, session_view
+from ..core.decide import next_listed_speaker
+from ..core.state import SessionState
+from ..core.view import session_view
 from .actions import MODERATOR_ACTIONS, bindings
 from .dialogs import (
     ConfirmScreen,
@@ -26,8 +24,8 @@ from .dialogs import (
     ReportScreen,
     pick_session,
 )
-from .labels import person_label
-from .widgets import ConnectionBar, QueuePanel, Rundown, SummaryPanel, TimerPanel, hhmm
+from .figures import driven_session, message_lines, message_recipients, plan_figures, undone_words
+from .widgets import ConnectionBar, QueuePanel, Rundown, SummaryPanel, TimerPanel
 
 if TYPE_CHECKING:
     from .app import ConsoleApp
@@ -72,8 +70,7 @@ class ModeratorScreen(Screen[None]):
         state = self.console.link.state
         if state is None or state.agenda is None:
             return None
-        chosen = state.session(self.session_id) if self.session_id else None
-        return chosen or default_session(state)
+        return driven_session(state, self.session_id)
 
     def refresh_view(self) -> None:
         link = self.console.link
@@ -88,20 +85,9 @@ class ModeratorScreen(Screen[None]):
         self.sub_title = f"{view['title']} · {state.agenda.timezone}"
         self.query_one(TimerPanel).show(view)
         self.query_one(SummaryPanel).show(view, state.agenda.timezone, self.console.local_zone,
-                                         self._message_lines(state, session))
+                                         message_lines(state, session))
         self.query_one(Rundown).show(view)
         self.query_one(QueuePanel).show(view, state, getattr(link, "online", None))
-
-    def _message_lines(self, state: State, session: SessionState) -> list[str]:
-        """The latest messages of this session, while it runs: once it has ended, they are history."""
-        if session.status == "ended":
-            return []
-        lines = []
-        for message in [m for m in state.messages if m.session in (None, session.id)][-3:]:
-            who = "all" if message.to == "all" else person_label(state, message.to)
-            seen = "acknowledged" if message.acknowledged else "not yet acknowledged"
-            lines.append(f"✉ “{message.text}” to {who} · {seen}")
-        return lines
 
     # --- sending ------------------------------------------------------------------------------
 
@@ -172,12 +158,9 @@ class ModeratorScreen(Screen[None]):
         self._send(c.CloseQueue() if item.queue_open else c.OpenQueue())
 
     def action_undo(self) -> None:
-        session, state = self.session(), self.console.link.state
-        target = undo_target(state, session.id) if session is not None and state is not None else None
         # Guarded, so that what it says it took back is what it took back: had another moderator acted in
         # between, the server refuses it (stale) rather than undo something else.
-        self._send(c.Undo(), guarded=True,
-                   done=f"Undone: {ACTION_WORDS.get(target[1], target[1])}." if target else None)
+        self._send(c.Undo(), guarded=True, done=undone_words(self.console.link.state, self.session()))
 
     def action_goto_selected(self) -> None:
         item = self.query_one(Rundown).selected_item
@@ -232,11 +215,7 @@ class ModeratorScreen(Screen[None]):
         state = self.console.link.state
         if state is None or state.agenda is None:
             return
-        recipients = [("floor", "whoever has the floor"), ("all", "everyone")]
-        session = self.session()
-        if session is not None and session.current_item is not None:
-            for hand in session.current_item.queue:
-                recipients.append((hand.person, person_label(state, hand.person)))
+        recipients = message_recipients(state, self.session())
 
         def chosen(result: tuple[str, str] | None) -> None:
             if result is not None:
@@ -256,21 +235,12 @@ class ModeratorScreen(Screen[None]):
         session = self.session()
         if state is None or session is None:
             return
-        now = self.console.link.now()
         try:
-            target_ms = resolve_target(state, session, target, now)
+            figures = plan_figures(state, session, self.console.link.now(), target)
         except ValueError as exc:
             self.notify(str(exc), severity="error")
             return
-        plan = recovery_plan(state, session, now, target_ms)
-        spec = state.plan(session.id)
-        titles = {item.id: item.title for item in spec.items}
-        rows = [(titles[i.id], i.duration_s, plan.durations[i.id]) for i in session.items if i.id in plan.durations]
-        view = session_view(state, session, now)
-        target_text = hhmm(view["target_end"]) if target is None else target
-        verdict = "ends on time" if plan.feasible else "still late: extend, skip, or trim breaks too"
-        summary = (f"Projected end {hhmm(view['projected_end'])}, target {target_text}; "
-                   f"trims {format_duration(plan.trimmed_s)} in all; {verdict}.")
+        target_text = figures.target
 
         def chosen(result: str | None) -> None:
             if result is None:
@@ -284,4 +254,4 @@ class ModeratorScreen(Screen[None]):
             # Unchanged default target: let the server take the planned end itself.
             self._send(c.ApplyPlan(target=None if target is None and result == target_text else result))
 
-        self.app.push_screen(PlanScreen(rows, summary, target_text), chosen)
+        self.app.push_screen(PlanScreen(figures.rows, figures.summary, target_text), chosen)

@@ -3,14 +3,13 @@ the queue and their time, and the moderator's messages.
 
 ``ViewerScreen`` is a speaker's or a participant's (keys to raise and withdraw a hand, acknowledge a
 message); ``DisplayScreen`` is the read-only stage clock, large and high-contrast, with no keys to
-press. The figures come from the core (``session_view``) through a few pure functions here, which the
-tests also use to check what each viewer would read.
+press. ``NowPanel`` and ``StageClock`` are their panels. The figures come from the core
+(``session_view``) through the pure functions of ``figures``, which the tests also use to check what
+each viewer would read.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -23,11 +22,34 @@ from textual.widgets import Digits, Footer, Header, Label, Static
 from ..core import commands as c
 from ..core.agenda import ms_to_local
 from ..core.durations import format_duration
-from ..core.state import Message, SessionState, State, view_for
-from ..core.view import default_session, session_view
+from ..core.state import SessionState, State, view_for
+from ..core.view import session_view
 from .bigfont import BigDigits
+from .figures import (
+    PHASE_WORDS,
+    RAISED_WORDS,
+    clock_text,
+    day_and_time,
+    floor_line,
+    hhmm,
+    live_sessions,
+    my_place,
+    next_item,
+    phase_class,
+    phase_style,
+    place_words,
+    programme_lines,
+    queue_lines,
+    stage_floor,
+    stage_messages,
+    stage_next,
+    stage_top,
+    turn_clock,
+    waiting_messages,
+    watched_session,
+)
 from .labels import person_label, plain
-from .widgets import PHASE_WORDS, ConnectionBar, TimerPanel, clock_text, hhmm
+from .widgets import ConnectionBar, TimerPanel
 
 if TYPE_CHECKING:
     from .app import ConsoleApp
@@ -42,187 +64,12 @@ AUDIENCE_BINDINGS = [
 ]
 SESSION_BINDING = Binding("s", "choose_session", "Session", tooltip="Choose the session you follow")
 
-KIND_WORDS = {"contribution": "to speak", "reply": "to reply", "question": "with a question",
-              "point_of_order": "with a point of order"}
-STAGE_MESSAGE_S = 10 * 60  # a message to everyone stays on the stage display this long (event clock)
 PHASE_CLASSES = ("phase-normal", "phase-warning", "phase-danger", "phase-overtime", "phase-paused", "phase-idle")
 
 
-# --- figures (pure) ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Place:
-    """A queued person's place: position (1 first), queue length, estimated wait, kind of hand."""
-
-    position: int
-    of: int
-    wait_s: int
-    kind: str
-
-
-def my_place(view: dict[str, Any], me: str | None) -> Place | None:
-    if me is None:
-        return None
-    queue = view["queue"]
-    for hand in queue:
-        if hand["person"] == me:
-            return Place(hand["position"], len(queue), hand["estimated_wait_s"], hand["kind"])
-    return None
-
-
-def place_words(place: Place) -> str:
-    if place.wait_s < 30:
-        return f"You are #{place.position} of {place.of} — next"
-    return f"You are #{place.position} of {place.of} — about {max(1, round(place.wait_s / 60))} min"
-
-
-def live_sessions(state: State) -> list[SessionState]:
-    return [s for s in state.sessions if s.status in ("running", "paused")]
-
-
-def watched_session(state: State, chosen: str | None, me: str | None) -> SessionState | None:
-    """The session a viewer follows: the one chosen, else the running one. With several running,
-    the one where this person is queued or has the floor, then where they speak, then the first."""
-    if chosen:
-        session = state.session(chosen)
-        if session is not None:
-            return session
-    live = live_sessions(state)
-    if not live:
-        return default_session(state)
-    if len(live) == 1 or me is None or state.agenda is None:
-        return live[0]
-
-    def closeness(session: SessionState) -> int:
-        item = session.current_item
-        if item is not None and (any(h.person == me for h in item.queue)
-                                 or (item.floor is not None and item.floor.person == me)):
-            return 0
-        plan = state.plan(session.id)
-        if session.current is not None and me in plan.items[session.current].speakers:
-            return 1
-        return 2 if any(me in spec.speakers for spec in plan.items) else 3
-
-    return min(live, key=closeness)
-
-
-def waiting_messages(state: State, me: str | None, session_id: str | None) -> list[Message]:
-    """Messages to this person, or to everyone in this session, that they have not acknowledged."""
-    if me is None:
-        return []
-    return [m for m in state.messages
-            if me not in m.acknowledged and (m.to == me or (m.to == "all" and m.session in (None, session_id)))]
-
-
-def stage_messages(state: State, session: SessionState, now: int) -> list[Message]:
-    """Messages to everyone that a stage display shows: recent ones, sent since the current item began."""
-    item = session.current_item
-    since = item.timer.first_start if item is not None and item.timer.first_start is not None else 0
-    return [m for m in state.messages
-            if m.to == "all" and m.session in (None, session.id) and m.at >= since
-            and now - m.at <= STAGE_MESSAGE_S * 1000 and session.status != "ended"]
-
-
-def day_and_time(iso: str | None) -> str:
-    """"Fri 27 Mar 23:15": a start that may lie days ahead (a programme's later sessions) says which day."""
-    return datetime.fromisoformat(iso).strftime("%a %d %b %H:%M") if iso else ""
-
-
-def next_item(view: dict[str, Any]) -> dict[str, Any] | None:
-    """The item "next" moves to, as the core chose it: once none is left after the current one, an item
-    a goto jumped over (its time to begin is ``view["next_start"]``). None only when nothing is to come."""
-    wanted = view["next_item"]
-    return next((item for item in view["items"] if item["id"] == wanted), None) if wanted else None
-
-
-def turn_clock(floor: dict[str, Any]) -> tuple[str, str]:
-    """The turn's clock (remaining, or elapsed when it has no limit) and its words."""
-    elapsed = float(floor["elapsed_s"])
-    limit = floor["limit_s"]
-    if not limit:
-        words = "no time limit"
-        if floor["paused"]:
-            words = "PAUSED · " + words
-        return format_duration(elapsed), words
-    remaining = limit - elapsed
-    phase = floor["phase"]
-    if remaining >= 0:
-        words = f"{PHASE_WORDS[phase]} · {format_duration(remaining)} left of {format_duration(limit)}"
-    else:
-        words = f"{PHASE_WORDS[phase]} · {format_duration(-remaining)} over {format_duration(limit)}"
-    if floor["paused"]:
-        words = "PAUSED · " + words
-    return clock_text(remaining), words
-
-
-def queue_lines(view: dict[str, Any], me: str | None, state: State, limit: int = 20) -> Text:
-    """The queue in order, for someone deciding whether to raise a hand."""
-    queue = view["queue"]
-    text = Text(no_wrap=True, overflow="ellipsis")
-    if not queue:
-        return text
-    text.append("In the queue:", style="dim")
-    for hand in queue[:limit]:
-        mark = {"point_of_order": " (point of order)", "question": " (question)", "reply": " (reply)"}
-        text.append(f"\n {hand['position']:>2}. {person_label(state, hand['person'])}{mark.get(hand['kind'], '')}",
-                    style="bold" if hand["person"] == me else "")
-    if len(queue) > limit:
-        text.append(f"\n     … and {len(queue) - limit} more", style="dim")
-    return text
-
-
-def programme_lines(view: dict[str, Any]) -> Text:
-    """What is still to come, with projected starts (planned ones before the session starts)."""
-    text = Text(no_wrap=True, overflow="ellipsis")
-    # The current item, then those to come in the order the core says "next" takes them.
-    by_id = {item["id"]: item for item in view["items"]}
-    rows = [(item, item["actual_start"] or item["planned_start"]) for item in view["items"]
-            if item["status"] == "current"]
-    rows += [(by_id[coming["item"]], coming["start"]) for coming in view["coming"]]
-    if not rows or view["status"] == "ended":
-        return text
-    text.append("Programme:", style="dim")
-    for item, start in rows:
-        style = "bold" if item["status"] == "current" else ""
-        text.append(f"\n {hhmm(start)}  ", style=style)
-        text.append(f"{item['title']} ({format_duration(item['duration_s'])})", style=style)
-    return text
-
-
-def floor_words(floor: dict[str, Any] | None, me: str | None, state: State) -> Text:
-    text = Text(no_wrap=True, overflow="ellipsis")
-    if floor is None:
-        text.append("Floor: nobody", style="dim")
-        return text
-    text.append("Floor: ")
-    text.append("you" if floor["person"] == me else person_label(state, floor["person"]), style="bold")
-    text.append(f" · {format_duration(float(floor['elapsed_s']))}")
-    if floor["limit_s"]:
-        text.append(f" of {format_duration(floor['limit_s'])}")
-        text.append(f" {PHASE_WORDS[floor['phase']]}", style=_phase_style(floor["phase"]))
-    if floor["paused"]:
-        text.append(" PAUSED", style="bold")
-    return text
-
-
-def _phase_style(phase: str) -> str:
-    return {"normal": "bold green", "warning": "bold yellow", "danger": "bold red",
-            "overtime": "bold reverse red"}.get(phase, "bold")
-
-
-def _phase_class(view: dict[str, Any]) -> str:
-    if view["status"] in ("not_started", "ended") or view["current_item"] is None:
-        return "phase-idle"
-    if view["status"] == "paused":
-        return "phase-paused"
-    item = next(i for i in view["items"] if i["id"] == view["current_item"])
-    return f"phase-{item['phase'] or 'normal'}"
-
-
-def _set_phase(widget: Any, phase_class: str) -> None:
+def _set_phase(widget: Any, wanted: str) -> None:
     for name in PHASE_CLASSES:
-        widget.set_class(name == phase_class, name)
+        widget.set_class(name == wanted, name)
 
 
 # --- widgets ----------------------------------------------------------------------------------------
@@ -247,7 +94,7 @@ class NowPanel(TimerPanel):
         if view is None:
             title.update("No session")
             return
-        _set_phase(self, _phase_class(view))
+        _set_phase(self, phase_class(view))
         coming = next_item(view)
         city = zone.rsplit("/", 1)[-1]
         if view["status"] == "not_started" or view["current_item"] is None:
@@ -292,7 +139,7 @@ class StageClock(TimerPanel):
         phase = self.query_one("#stage-phase", Label)
         if view is None:
             return
-        _set_phase(self, _phase_class(view))
+        _set_phase(self, phase_class(view))
         city = zone.rsplit("/", 1)[-1]
         if view["status"] == "not_started" or view["current_item"] is None:
             coming = next_item(view)
@@ -415,13 +262,7 @@ class ViewerScreen(Screen[None]):
         self.sub_title = state.agenda.title
         self._several_live = len(live_sessions(state)) > 1
         self.query_one(NowPanel).show(view, state.agenda.timezone)
-        floor_line = floor_words(view["floor"], me, state)
-        queue = view["queue"]
-        if view["current_item"] is not None and view["status"] != "ended":
-            floor_line.append(f" · {len(queue)} in the queue" + ("" if view["queue_open"] else " (closed)"))
-        if self._several_live:
-            floor_line.append(" · several sessions run: s to choose", style="italic")
-        self.query_one("#floor-line", Static).update(floor_line)
+        self.query_one("#floor-line", Static).update(floor_line(view, me, state, self._several_live))
         self._show_you(view, session, me, state)
         self._show_message(state, session, me)
         keys = (self._queued, self._can_raise, self._shown_message is not None, self._several_live)
@@ -450,7 +291,7 @@ class ViewerScreen(Screen[None]):
             _set_phase(you, "phase-paused" if floor["paused"] else f"phase-{floor['phase']}")
             you.border_title = "Your turn"
             status.update(Text("YOU HAVE THE FLOOR", style="bold"))
-            hint.update(Text(words, style=_phase_style(floor["phase"])))
+            hint.update(Text(words, style=phase_style(floor["phase"])))
             self._bell(session, floor)
             return
         _set_phase(you, "phase-idle")
@@ -458,7 +299,7 @@ class ViewerScreen(Screen[None]):
             you.border_title = "Your hand is up"
             digits.update(f"#{place.position}")
             status.update(Text(place_words(place), style="bold"))
-            hint.update(plain(f"Raised {KIND_WORDS.get(place.kind, place.kind)} · l to withdraw"))
+            hint.update(plain(f"Raised {RAISED_WORDS.get(place.kind, place.kind)} · l to withdraw"))
             return
         digits.update("")
         you.border_title = "You"
@@ -566,39 +407,10 @@ class DisplayScreen(ViewerScreen):
         now_iso = ms_to_local(now, state.agenda.zone).isoformat(timespec="seconds")
         city = state.agenda.timezone.rsplit("/", 1)[-1]
         self._several_live = len(live_sessions(state)) > 1
-        top = Text(no_wrap=True, overflow="ellipsis")
-        top.append(view["title"], style="bold")
-        if view["room"]:
-            top.append(f" · {view['room']}")
-        top.append(f" · {hhmm(now_iso)} {city}")
-        self.query_one("#stage-top", Static).update(top)
+        self.query_one("#stage-top", Static).update(stage_top(view, now_iso, city))
         self.query_one(StageClock).show(view, state.agenda.timezone, now_iso)
-        floor = view["floor"]
-        floor_text = Text(no_wrap=True, overflow="ellipsis")
-        if floor is not None:
-            clock, words = turn_clock(floor)
-            floor_text.append("Floor: ", style="dim")
-            floor_text.append(person_label(state, floor["person"]), style="bold")
-            if floor["limit_s"]:
-                floor_text.append(" · ")
-                floor_text.append(words, style=_phase_style(floor["phase"]))
-            else:
-                floor_text.append(f" · {clock} · {words}")
-        elif view["current_item"] is not None and view["status"] in ("running", "paused"):
-            floor_text.append("Floor: nobody", style="dim")
-        self.query_one("#stage-floor", Static).update(floor_text)
-        upcoming = Text(no_wrap=True, overflow="ellipsis")
-        if view["status"] in ("running", "paused"):
-            coming = next_item(view)
-            if coming is not None:
-                upcoming.append("Next: ", style="dim")
-                upcoming.append(f"{coming['title']} · {hhmm(view['next_start'])}")
-            else:
-                upcoming.append(f"Last item · ends {hhmm(view['projected_end'])}", style="dim")
-            queue = view["queue"]
-            if queue:
-                upcoming.append(f" · {len(queue)} waiting", style="dim")
-        self.query_one("#stage-next", Static).update(upcoming)
+        self.query_one("#stage-floor", Static).update(stage_floor(view, state))
+        self.query_one("#stage-next", Static).update(stage_next(view))
         box = self.query_one("#stage-message", Static)
         messages = stage_messages(state, session, now)
         box.display = bool(messages)
