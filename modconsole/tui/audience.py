@@ -3,14 +3,17 @@ the queue and their time, and the moderator's messages.
 
 ``ViewerScreen`` is a speaker's or a participant's (keys to raise and withdraw a hand, acknowledge a
 message); ``DisplayScreen`` is the read-only stage clock, large and high-contrast, with no keys to
-press. ``NowPanel`` and ``StageClock`` are their panels. The figures come from the core
-(``session_view``) through the pure functions of ``figures``, which the tests also use to check what
-each viewer would read.
+press. ``NowPanel`` and ``StageClock`` are their panels.
+
+It owns the audience's layout, keys and bell. The figures come from ``figures`` (pure functions over the
+core's ``session_view``); what is drawn here is put together from them and nothing else. A screen reads
+the link it is given (state, person, clock) and asks the App for the rest by posting a message
+(``messages.SendCommand``): it must never import the App, send on the link or notify through it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -49,10 +52,9 @@ from .figures import (
     watched_session,
 )
 from .labels import person_label, plain
+from .link import Link
+from .messages import SendCommand
 from .widgets import ConnectionBar, TimerPanel
-
-if TYPE_CHECKING:
-    from .app import ConsoleApp
 
 AUDIENCE_BINDINGS = [
     Binding("r", "raise_hand('contribution')", "Speak", tooltip="Ask for the floor"),
@@ -176,8 +178,9 @@ class ViewerScreen(Screen[None]):
 
     BINDINGS = [*AUDIENCE_BINDINGS, SESSION_BINDING]
 
-    def __init__(self, role: str, session: str | None = None) -> None:
+    def __init__(self, link: Link, role: str, session: str | None = None) -> None:
         super().__init__(classes=f"role-{role}")
+        self.link = link  # read here (state, person, clock); the App sends on it
         self.role = role
         self.session_id = session  # chosen with --session or the s key; None follows the running one
         self._keys: tuple[Any, ...] = ()
@@ -191,12 +194,8 @@ class ViewerScreen(Screen[None]):
     ready = False  # set once composed: refreshes before that have nothing to draw on
 
     @property
-    def console(self) -> ConsoleApp:
-        return self.app  # type: ignore[return-value]
-
-    @property
     def me(self) -> str | None:
-        person = self.console.link.person
+        person = self.link.person
         return person.id if person is not None and self.role != "display" else None
 
     def compose(self) -> ComposeResult:
@@ -221,7 +220,7 @@ class ViewerScreen(Screen[None]):
     # --- figures ------------------------------------------------------------------------------
 
     def session(self) -> SessionState | None:
-        state = self.console.link.state
+        state = self.link.state
         if state is None or state.agenda is None:
             return None
         if self.session_id and state.session(self.session_id) is None:
@@ -233,7 +232,7 @@ class ViewerScreen(Screen[None]):
         return watched_session(state, self.session_id, self.me)
 
     def visible_state(self) -> State | None:
-        link = self.console.link
+        link = self.link
         state = link.state
         if state is None:
             return None
@@ -241,7 +240,7 @@ class ViewerScreen(Screen[None]):
 
     def _seen(self) -> tuple[State, SessionState, dict[str, Any], int] | None:
         """What this viewer may see now: its state, the watched session and its figures, the time."""
-        link = self.console.link
+        link = self.link
         self.query_one(ConnectionBar).show(link)
         state = self.visible_state()
         session = self.session()
@@ -256,7 +255,7 @@ class ViewerScreen(Screen[None]):
             return
         state, session, view, _now = seen
         me = self.me
-        person = self.console.link.person
+        person = self.link.person
         # Who I am first (a narrow terminal cuts the end), then the event.
         self.title = person_label(state, person) if person else "modconsole"
         self.sub_title = state.agenda.title
@@ -364,7 +363,7 @@ class ViewerScreen(Screen[None]):
 
     def _send(self, command: c.Command) -> None:
         session = self.session()
-        self.console.send_command(command.model_copy(update={"session": session.id if session else None}))
+        self.post_message(SendCommand(command.model_copy(update={"session": session.id if session else None})))
 
     def action_raise_hand(self, kind: str) -> None:
         self._send(c.Raise(kind=kind))  # type: ignore[arg-type]
@@ -374,10 +373,10 @@ class ViewerScreen(Screen[None]):
 
     def action_acknowledge(self) -> None:
         if self._shown_message is not None:
-            self.console.send_command(c.Ack(message_id=self._shown_message))
+            self.post_message(SendCommand(c.Ack(message_id=self._shown_message)))
 
     def action_choose_session(self) -> None:
-        state = self.console.link.state
+        state = self.link.state
         if state is None or state.agenda is None:
             return
         from .dialogs import pick_session  # the dialogs (OptionList, Markdown) are not needed before this
@@ -388,8 +387,8 @@ class ViewerScreen(Screen[None]):
 class DisplayScreen(ViewerScreen):
     """The stage display: read-only, full screen, large and high-contrast; no keys are needed."""
 
-    def __init__(self, session: str | None = None) -> None:
-        super().__init__("display", session)
+    def __init__(self, link: Link, session: str | None = None) -> None:
+        super().__init__(link, "display", session)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="stage-top")
