@@ -17,7 +17,8 @@ from modconsole.client import MeetingClient
 from modconsole.core import commands as c
 from modconsole.core.read_model import session_view
 from modconsole.core.state import State
-from modconsole.tui.viewer import Place, ViewerScreen, my_place, place_words
+from modconsole.tui.audience import ViewerScreen
+from modconsole.tui.figures import Place, my_place, place_words
 
 PARTICIPANTS = 200
 CONNECTING_AT_ONCE = 50  # below the listen backlog: a refused SYN would cost a one-second retry

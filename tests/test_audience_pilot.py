@@ -28,10 +28,10 @@ from modconsole.server.events_admin import create_event
 from modconsole.server.service import MeetingServer
 from modconsole.server.store import SqliteStore
 from modconsole.tui import LiveLink, create_app
+from modconsole.tui.audience import DisplayScreen, ViewerScreen
 from modconsole.tui.bigfont import BigDigits, decode
 from modconsole.tui.dialogs import SessionPicker
 from modconsole.tui.login import check_name
-from modconsole.tui.viewer import DisplayScreen, ViewerScreen
 from modconsole.tui.widgets import TimerPanel
 
 CLOCK = re.compile(r"^\+?\d{1,2}:\d{2}$")

@@ -21,8 +21,9 @@ from modconsole.core.agenda import Person
 from modconsole.core.read_model import session_view
 from modconsole.core.state import State
 from modconsole.tui import CannedLink, create_app
+from modconsole.tui.audience import ViewerScreen
 from modconsole.tui.bigfont import BigDigits
-from modconsole.tui.viewer import ViewerScreen, my_place, waiting_messages
+from modconsole.tui.figures import my_place, waiting_messages
 
 AMINA = Person(id="p-amina", name="Amina Diallo", participant=True)
 

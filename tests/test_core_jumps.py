@@ -15,7 +15,7 @@ from test_core_support import Harness, check_structure, make_agenda, mayors_agen
 from modconsole.core import commands as c
 from modconsole.core.agenda import ms_to_local
 from modconsole.core.decide import Rejected
-from modconsole.tui.viewer import next_item, programme_lines
+from modconsole.tui.figures import next_item, programme_lines
 
 MIN = 60_000
 ITEMS = ("opening", "seoul-briefing", "cities-share", "discussion", "closing")  # 3, 10, 12, 15 and 5 minutes

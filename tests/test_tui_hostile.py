@@ -42,10 +42,10 @@ from modconsole.server.service import MeetingServer
 from modconsole.server.store import SqliteStore
 from modconsole.tui import ConsoleApp, LiveLink, create_app
 from modconsole.tui.app import ConnectingScreen
+from modconsole.tui.audience import DisplayScreen, ViewerScreen
 from modconsole.tui.dialogs import MessageScreen, PlanScreen, ReportScreen, SessionPicker
 from modconsole.tui.labels import person_label
 from modconsole.tui.moderator import ModeratorScreen
-from modconsole.tui.viewer import DisplayScreen, ViewerScreen
 from modconsole.tui.widgets import QueuePanel, Rundown, SummaryPanel, TimerPanel
 
 BIG = (160, 50)  # room for every name in full, the dialogs' included

@@ -21,6 +21,7 @@ from modconsole.client import CommandRefused, MeetingClient
 from modconsole.core import commands as c
 from modconsole.core.commands import PRESET_MESSAGES
 from modconsole.tui.actions import MODERATOR_ACTIONS
+from modconsole.tui.audience import AUDIENCE_BINDINGS, ViewerScreen
 from modconsole.tui.dialogs import (
     ConfirmScreen,
     KeysScreen,
@@ -29,9 +30,9 @@ from modconsole.tui.dialogs import (
     ReportScreen,
     SessionPicker,
 )
+from modconsole.tui.figures import clock_text
 from modconsole.tui.moderator import ModeratorScreen
-from modconsole.tui.viewer import AUDIENCE_BINDINGS, ViewerScreen
-from modconsole.tui.widgets import ConnectionBar, QueuePanel, Rundown, SummaryPanel, TimerPanel, clock_text
+from modconsole.tui.widgets import ConnectionBar, QueuePanel, Rundown, SummaryPanel, TimerPanel
 
 CLOCK_DIGITS = re.compile(r"^\+?\d{1,2}:\d{2}(:\d{2})?$")
 ITEMS = ["opening", "seoul-briefing", "cities-share", "discussion", "closing"]

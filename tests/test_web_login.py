@@ -15,8 +15,8 @@ from modconsole import cli, web
 from modconsole.client import MeetingClient
 from modconsole.core import commands as c
 from modconsole.tui import LiveLink, create_app
+from modconsole.tui.audience import DisplayScreen, ViewerScreen
 from modconsole.tui.login import Login, LoginScreen
-from modconsole.tui.viewer import DisplayScreen, ViewerScreen
 
 
 @pytest.fixture

@@ -1,5 +1,9 @@
-"""One registry of the console's actions: it backs the key bindings, the footer,
-the help screen and the command palette, so a key is declared once."""
+"""One registry of the moderator's actions: it backs the key bindings, the footer,
+the help screen and the command palette, so a key is declared once.
+
+It owns the keys, their labels and descriptions; what a key does is the screen's ``action_<name>``.
+It must never import a screen or the App, nor do anything but declare.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,11 @@
-"""The Textual application: picks the screen the token's role calls for and keeps the link alive."""
+"""The Textual application: picks the screen the token's role calls for and keeps the link alive.
+
+The App owns the link (opening it, after a sign-in if need be, and closing it), its workers, the clock of
+the redraws and the notifications. It imports the screens and hands each the link to read; a screen asks
+the App for anything else by posting a message from ``messages`` (``SendCommand``: the App sends it and says
+how it went). It is the one module of the console that may import every other; none may import it.
+It must never work out a figure or a screen's layout: that is ``figures`` and the screens.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ from collections.abc import Iterable
 from datetime import tzinfo
 from pathlib import Path
 
+from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
@@ -18,10 +26,11 @@ from ..client import ClientError, CommandRefused
 from ..core.commands import Command
 from ..protocol import NAME_NEEDED
 from .actions import MODERATOR_ACTIONS
+from .audience import DisplayScreen, ViewerScreen
 from .labels import plain
 from .link import Link
 from .login import Login, LoginScreen
-from .viewer import DisplayScreen, ViewerScreen
+from .messages import SendCommand
 
 REFRESH_S = 0.25  # timers are computed locally; four frames a second keeps seconds exact
 
@@ -141,12 +150,10 @@ class ConsoleApp(App[None]):
         if role == "moderator":
             from .moderator import ModeratorScreen  # with its dialogs: a display or a speaker never needs them
 
-            screen = ModeratorScreen()
-            screen.session_id = self.session
-            return screen
+            return ModeratorScreen(self.link, self.session, local_zone=self.local_zone)
         if role == "display":
-            return DisplayScreen(self.session)
-        return ViewerScreen(role, self.session)
+            return DisplayScreen(self.link, self.session)
+        return ViewerScreen(self.link, role, self.session)
 
     def _tick(self) -> None:
         if not self.is_running:
@@ -166,6 +173,10 @@ class ConsoleApp(App[None]):
         else:
             self.notify(self.link.detail, title="Disconnected for good", severity="error", timeout=60)
             self._tick()
+
+    @on(SendCommand)
+    def _command_asked(self, message: SendCommand) -> None:
+        self.send_command(message.command, message.done)
 
     def send_command(self, command: Command, done: str | None = None) -> None:
         """Send a command; ``done``, if given, is said once the server has taken it."""

@@ -2,6 +2,9 @@
 across a room. Each pixel is ``sx`` cells wide and ``sy`` rows high (a terminal cell is about twice as
 high as it is wide, so ``sx = 2 * sy`` draws square pixels); below five rows, Textual's three-row
 Digits are used instead.
+
+A widget only: it draws the text it is given and must never know what the digits mean, nor import a
+screen or the App.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""Modal dialogs: confirm, message, recovery plan, session picker, keys."""
+"""Modal dialogs: confirm, message, recovery plan, session picker, keys, report.
+
+Each dialog asks one thing and dismisses with the answer (None when left); the screen that opened it
+decides what the answer does (``pick_session`` sets the chosen session on the screen that asked). A dialog
+shows what it is given: it must never send a command, read the link, or import a screen or the App.
+"""
 
 from __future__ import annotations
 

@@ -4,6 +4,8 @@
 Textual parses a ``str`` as content markup almost everywhere (``Static``/``Label.update``, ``OptionList``
 prompts, ``DataTable`` cells, ``notify``, command palette hits, border titles): ``[/]`` in a name raises
 ``MarkupError`` and ``[@click=app.quit]`` makes a clickable action. A ``Text`` is drawn as it is written.
+
+It owns that conversion and the report's Markdown rules; it must never draw a widget or know a screen.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The console's link to the meeting: live (a server) or canned (tests, snapshots).
 
-The screens read ``state`` and ``now()`` and send commands through ``send``;
-they never know which kind of link they hold.
+The App runs a link, sends the screens' commands through ``send`` and closes it; the screens read its
+``state``, ``now()`` and ``report()``, and never know which kind of link they hold. A link knows nothing of
+Textual: it must never import a widget, a screen or the App.
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
 """The sign-in screen (``modconsole join --ask``, which the browser view runs): the token is typed
-into the page, hidden as it is typed, and never put in a URL."""
+into the page, hidden as it is typed, and never put in a URL.
+
+The screen checks what is typed and dismisses with the token and the name; the App connects with them
+(``Login.connect``). It must never connect, keep the token, or import the App.
+"""
 
 from __future__ import annotations
 

@@ -1,9 +1,17 @@
-"""The moderator console: rundown, timer, session summary, queue, connection health."""
+"""The moderator's screen: rundown, timer, session summary, queue, connection health, and its keys.
+
+It owns what each key does: which command it makes (guarded by the session's revision where two moderators
+pressing at once must move the meeting once), which dialog it opens, and what to do with the answer. The
+figures come from ``figures``; the commands go to the App as ``messages.SendCommand``. It reads the link it
+is given (state, clock, reports) and must never import the App, send on the link itself, or hold a figure
+that ``figures`` could compute.
+"""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from datetime import tzinfo
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -12,12 +20,9 @@ from textual.widgets import Footer, Header
 
 from ..client import ClientError
 from ..core import commands as c
-from ..core.decide import next_listed_speaker, resolve_target, undo_target
-from ..core.durations import format_duration
-from ..core.events import ACTION_WORDS
-from ..core.projection import default_session, recovery_plan
+from ..core.decide import next_listed_speaker
 from ..core.read_model import session_view
-from ..core.state import SessionState, State
+from ..core.state import SessionState
 from .actions import MODERATOR_ACTIONS, bindings
 from .dialogs import (
     ConfirmScreen,
@@ -27,11 +32,10 @@ from .dialogs import (
     ReportScreen,
     pick_session,
 )
-from .labels import person_label
-from .widgets import ConnectionBar, QueuePanel, Rundown, SummaryPanel, TimerPanel, hhmm
-
-if TYPE_CHECKING:
-    from .app import ConsoleApp
+from .figures import driven_session, message_lines, message_recipients, plan_figures, undone_words
+from .link import Link
+from .messages import SendCommand
+from .widgets import ConnectionBar, QueuePanel, Rundown, SummaryPanel, TimerPanel
 
 EXTEND_STEP_S = 5 * 60
 
@@ -40,13 +44,11 @@ class ModeratorScreen(Screen[None]):
     BINDINGS = bindings(MODERATOR_ACTIONS)
     TITLE = "modconsole"
 
-    def __init__(self) -> None:
+    def __init__(self, link: Link, session: str | None = None, *, local_zone: tzinfo | None = None) -> None:
         super().__init__()
-        self.session_id: str | None = None
-
-    @property
-    def console(self) -> ConsoleApp:
-        return self.app  # type: ignore[return-value]
+        self.link = link  # read here (state, clock, reports); the App sends on it
+        self.session_id = session  # chosen with --session or the s key; None drives the running one
+        self.local_zone = local_zone  # for the summary's local times; None: this machine's zone
 
     def compose(self) -> ComposeResult:
         yield Header(icon="⏱")
@@ -70,14 +72,13 @@ class ModeratorScreen(Screen[None]):
     # --- figures ------------------------------------------------------------------------------
 
     def session(self) -> SessionState | None:
-        state = self.console.link.state
+        state = self.link.state
         if state is None or state.agenda is None:
             return None
-        chosen = state.session(self.session_id) if self.session_id else None
-        return chosen or default_session(state)
+        return driven_session(state, self.session_id)
 
     def refresh_view(self) -> None:
-        link = self.console.link
+        link = self.link
         state = link.state
         self.query_one(ConnectionBar).show(link)
         session = self.session()
@@ -88,21 +89,9 @@ class ModeratorScreen(Screen[None]):
         self.title = state.agenda.title
         self.sub_title = f"{view['title']} · {state.agenda.timezone}"
         self.query_one(TimerPanel).show(view)
-        self.query_one(SummaryPanel).show(view, state.agenda.timezone, self.console.local_zone,
-                                         self._message_lines(state, session))
+        self.query_one(SummaryPanel).show(view, state.agenda.timezone, self.local_zone, message_lines(state, session))
         self.query_one(Rundown).show(view)
         self.query_one(QueuePanel).show(view, state, getattr(link, "online", None))
-
-    def _message_lines(self, state: State, session: SessionState) -> list[str]:
-        """The latest messages of this session, while it runs: once it has ended, they are history."""
-        if session.status == "ended":
-            return []
-        lines = []
-        for message in [m for m in state.messages if m.session in (None, session.id)][-3:]:
-            who = "all" if message.to == "all" else person_label(state, message.to)
-            seen = "acknowledged" if message.acknowledged else "not yet acknowledged"
-            lines.append(f"✉ “{message.text}” to {who} · {seen}")
-        return lines
 
     # --- sending ------------------------------------------------------------------------------
 
@@ -112,7 +101,7 @@ class ModeratorScreen(Screen[None]):
         if guarded and session is not None:
             # Two moderators pressing the same key at once move the meeting once.
             update["expected_seq"] = session.rev
-        self.console.send_command(command.model_copy(update=update), done)
+        self.post_message(SendCommand(command.model_copy(update=update), done))
 
     def action_start_pause(self) -> None:
         session = self.session()
@@ -137,7 +126,7 @@ class ModeratorScreen(Screen[None]):
         panel = self.query_one(QueuePanel)
         table = panel.query_one("#queue-table")
         person = panel.selected_person if table.has_focus else None
-        session, state = self.session(), self.console.link.state
+        session, state = self.session(), self.link.state
         if person is None and session is not None and state is not None:
             # The head of the queue as shown, else the item's next listed speaker: a hand raised or lowered
             # just now does not move the session's revision, so naming the person is what keeps the floor
@@ -173,12 +162,9 @@ class ModeratorScreen(Screen[None]):
         self._send(c.CloseQueue() if item.queue_open else c.OpenQueue())
 
     def action_undo(self) -> None:
-        session, state = self.session(), self.console.link.state
-        target = undo_target(state, session.id) if session is not None and state is not None else None
         # Guarded, so that what it says it took back is what it took back: had another moderator acted in
         # between, the server refuses it (stale) rather than undo something else.
-        self._send(c.Undo(), guarded=True,
-                   done=f"Undone: {ACTION_WORDS.get(target[1], target[1])}." if target else None)
+        self._send(c.Undo(), guarded=True, done=undone_words(self.link.state, self.session()))
 
     def action_goto_selected(self) -> None:
         item = self.query_one(Rundown).selected_item
@@ -190,12 +176,12 @@ class ModeratorScreen(Screen[None]):
 
     def action_report(self) -> None:
         session = self.session()
-        self.console.run_worker(self._show_report(session.id if session else None), group="report",
+        self.run_worker(self._show_report(session.id if session else None), group="report",
                                 exclusive=True, exit_on_error=False)
 
     async def _show_report(self, session_id: str | None) -> None:
         try:
-            text = await self.console.link.report(session_id)
+            text = await self.link.report(session_id)
         except (ClientError, TimeoutError) as exc:
             self.notify(getattr(exc, "message", "no answer from the server"), title="No report", severity="error")
             return
@@ -230,14 +216,10 @@ class ModeratorScreen(Screen[None]):
         self.app.push_screen(ConfirmScreen(f"Remove all {count} people from the queue? (u undoes it)"), confirmed)
 
     def action_message(self) -> None:
-        state = self.console.link.state
+        state = self.link.state
         if state is None or state.agenda is None:
             return
-        recipients = [("floor", "whoever has the floor"), ("all", "everyone")]
-        session = self.session()
-        if session is not None and session.current_item is not None:
-            for hand in session.current_item.queue:
-                recipients.append((hand.person, person_label(state, hand.person)))
+        recipients = message_recipients(state, self.session())
 
         def chosen(result: tuple[str, str] | None) -> None:
             if result is not None:
@@ -247,31 +229,22 @@ class ModeratorScreen(Screen[None]):
         self.app.push_screen(MessageScreen(recipients), chosen)
 
     def action_switch_session(self) -> None:
-        state = self.console.link.state
+        state = self.link.state
         if state is None or state.agenda is None:
             return
         pick_session(self, state)
 
     def action_recovery_plan(self, target: str | None = None) -> None:
-        state = self.console.link.state
+        state = self.link.state
         session = self.session()
         if state is None or session is None:
             return
-        now = self.console.link.now()
         try:
-            target_ms = resolve_target(state, session, target, now)
+            figures = plan_figures(state, session, self.link.now(), target)
         except ValueError as exc:
             self.notify(str(exc), severity="error")
             return
-        plan = recovery_plan(state, session, now, target_ms)
-        spec = state.plan(session.id)
-        titles = {item.id: item.title for item in spec.items}
-        rows = [(titles[i.id], i.duration_s, plan.durations[i.id]) for i in session.items if i.id in plan.durations]
-        view = session_view(state, session, now)
-        target_text = hhmm(view["target_end"]) if target is None else target
-        verdict = "ends on time" if plan.feasible else "still late: extend, skip, or trim breaks too"
-        summary = (f"Projected end {hhmm(view['projected_end'])}, target {target_text}; "
-                   f"trims {format_duration(plan.trimmed_s)} in all; {verdict}.")
+        target_text = figures.target
 
         def chosen(result: str | None) -> None:
             if result is None:
@@ -285,4 +258,4 @@ class ModeratorScreen(Screen[None]):
             # Unchanged default target: let the server take the planned end itself.
             self._send(c.ApplyPlan(target=None if target is None and result == target_text else result))
 
-        self.app.push_screen(PlanScreen(rows, summary, target_text), chosen)
+        self.app.push_screen(PlanScreen(figures.rows, figures.summary, target_text), chosen)

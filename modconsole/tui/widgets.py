@@ -1,9 +1,14 @@
-"""Widgets grouped by what they show: the timer, the session summary, the rundown,
-the queue and the connection. Each renders from the core's figures for one time."""
+"""The moderator's widgets, grouped by what they show: the timer, the session summary, the rundown, the
+queue and the connection bar (which the audience screens show too).
+
+Each draws the core's figures for one time (``session_view``, put into words by ``figures``) and lays out
+its columns to the width it has. A widget draws what it is given when it is given it: it must never keep a
+link, send a command, or import a screen or the App.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from typing import Any
 
 from rich.text import Text
@@ -14,42 +19,12 @@ from textual.widgets import DataTable, Digits, Label, Static
 from ..core.durations import format_duration
 from ..core.read_model import HandView, ItemView, SessionView
 from ..core.state import State
+from .figures import PHASE_WORDS, PHASES, clock_text, drift_words, hhmm, local_time
 from .labels import person_label
 from .link import Link
 
-PHASE_WORDS = {
-    "normal": "ON TIME",
-    "warning": "WARNING",
-    "danger": "WRAP UP",
-    "overtime": "OVERTIME",
-}
-PHASES = tuple(PHASE_WORDS)
 KIND_WORDS = {"contribution": "speak", "reply": "reply", "question": "question", "point_of_order": "ORDER!"}
 KIND_MARKS = {"contribution": " ", "reply": "↩", "question": "?", "point_of_order": "!"}
-
-
-def clock_text(seconds: float) -> str:
-    """Remaining time, or overtime counting up with a plus."""
-    if seconds >= 0:
-        return format_duration(seconds)
-    return "+" + format_duration(-seconds)
-
-
-def hhmm(iso: str | None) -> str:
-    return iso[11:16] if iso else ""
-
-
-def drift_words(over_under_s: float) -> str:
-    if abs(over_under_s) < 30:
-        return "on time"
-    return f"{format_duration(abs(over_under_s), signed=True)} {'behind' if over_under_s > 0 else 'ahead'}"
-
-
-def local_time(iso: str | None, zone: tzinfo | None) -> str:
-    if not iso:
-        return ""
-    moment = datetime.fromisoformat(iso)
-    return moment.astimezone(zone).strftime("%H:%M")
 
 
 class TimerPanel(Vertical):

@@ -3,15 +3,17 @@ the queue and their time, and the moderator's messages.
 
 ``ViewerScreen`` is a speaker's or a participant's (keys to raise and withdraw a hand, acknowledge a
 message); ``DisplayScreen`` is the read-only stage clock, large and high-contrast, with no keys to
-press. The figures come from the core (``session_view``) through a few pure functions here, which the
-tests also use to check what each viewer would read.
+press. ``NowPanel`` and ``StageClock`` are their panels.
+
+It owns the audience's layout, keys and bell. The figures come from ``figures`` (pure functions over the
+core's ``session_view``); what is drawn here is put together from them and nothing else. A screen reads
+the link it is given (state, person, clock) and asks the App for the rest by posting a message
+(``messages.SendCommand``): it must never import the App, send on the link or notify through it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -23,16 +25,37 @@ from textual.widgets import Digits, Footer, Header, Label, Static
 from ..core import commands as c
 from ..core.agenda import ms_to_local
 from ..core.durations import format_duration
-from ..core.projection import default_session
-from ..core.read_model import FloorView, ItemView, SessionView, session_view
-from ..core.state import Message, SessionState, State
+from ..core.read_model import session_view
+from ..core.state import SessionState, State
 from ..core.visibility import view_for
 from .bigfont import BigDigits
+from .figures import (
+    PHASE_WORDS,
+    RAISED_WORDS,
+    clock_text,
+    day_and_time,
+    floor_line,
+    hhmm,
+    live_sessions,
+    my_place,
+    next_item,
+    phase_class,
+    phase_style,
+    place_words,
+    programme_lines,
+    queue_lines,
+    stage_floor,
+    stage_messages,
+    stage_next,
+    stage_top,
+    turn_clock,
+    waiting_messages,
+    watched_session,
+)
 from .labels import person_label, plain
-from .widgets import PHASE_WORDS, ConnectionBar, TimerPanel, clock_text, hhmm
-
-if TYPE_CHECKING:
-    from .app import ConsoleApp
+from .link import Link
+from .messages import SendCommand
+from .widgets import ConnectionBar, TimerPanel
 
 AUDIENCE_BINDINGS = [
     Binding("r", "raise_hand('contribution')", "Speak", tooltip="Ask for the floor"),
@@ -44,187 +67,12 @@ AUDIENCE_BINDINGS = [
 ]
 SESSION_BINDING = Binding("s", "choose_session", "Session", tooltip="Choose the session you follow")
 
-KIND_WORDS = {"contribution": "to speak", "reply": "to reply", "question": "with a question",
-              "point_of_order": "with a point of order"}
-STAGE_MESSAGE_S = 10 * 60  # a message to everyone stays on the stage display this long (event clock)
 PHASE_CLASSES = ("phase-normal", "phase-warning", "phase-danger", "phase-overtime", "phase-paused", "phase-idle")
 
 
-# --- figures (pure) ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Place:
-    """A queued person's place: position (1 first), queue length, estimated wait, kind of hand."""
-
-    position: int
-    of: int
-    wait_s: int
-    kind: str
-
-
-def my_place(view: SessionView, me: str | None) -> Place | None:
-    if me is None:
-        return None
-    queue = view["queue"]
-    for hand in queue:
-        if hand["person"] == me:
-            return Place(hand["position"], len(queue), hand["estimated_wait_s"], hand["kind"])
-    return None
-
-
-def place_words(place: Place) -> str:
-    if place.wait_s < 30:
-        return f"You are #{place.position} of {place.of} — next"
-    return f"You are #{place.position} of {place.of} — about {max(1, round(place.wait_s / 60))} min"
-
-
-def live_sessions(state: State) -> list[SessionState]:
-    return [s for s in state.sessions if s.status in ("running", "paused")]
-
-
-def watched_session(state: State, chosen: str | None, me: str | None) -> SessionState | None:
-    """The session a viewer follows: the one chosen, else the running one. With several running,
-    the one where this person is queued or has the floor, then where they speak, then the first."""
-    if chosen:
-        session = state.session(chosen)
-        if session is not None:
-            return session
-    live = live_sessions(state)
-    if not live:
-        return default_session(state)
-    if len(live) == 1 or me is None or state.agenda is None:
-        return live[0]
-
-    def closeness(session: SessionState) -> int:
-        item = session.current_item
-        if item is not None and (any(h.person == me for h in item.queue)
-                                 or (item.floor is not None and item.floor.person == me)):
-            return 0
-        plan = state.plan(session.id)
-        if session.current is not None and me in plan.items[session.current].speakers:
-            return 1
-        return 2 if any(me in spec.speakers for spec in plan.items) else 3
-
-    return min(live, key=closeness)
-
-
-def waiting_messages(state: State, me: str | None, session_id: str | None) -> list[Message]:
-    """Messages to this person, or to everyone in this session, that they have not acknowledged."""
-    if me is None:
-        return []
-    return [m for m in state.messages
-            if me not in m.acknowledged and (m.to == me or (m.to == "all" and m.session in (None, session_id)))]
-
-
-def stage_messages(state: State, session: SessionState, now: int) -> list[Message]:
-    """Messages to everyone that a stage display shows: recent ones, sent since the current item began."""
-    item = session.current_item
-    since = item.timer.first_start if item is not None and item.timer.first_start is not None else 0
-    return [m for m in state.messages
-            if m.to == "all" and m.session in (None, session.id) and m.at >= since
-            and now - m.at <= STAGE_MESSAGE_S * 1000 and session.status != "ended"]
-
-
-def day_and_time(iso: str | None) -> str:
-    """"Fri 27 Mar 23:15": a start that may lie days ahead (a programme's later sessions) says which day."""
-    return datetime.fromisoformat(iso).strftime("%a %d %b %H:%M") if iso else ""
-
-
-def next_item(view: SessionView) -> ItemView | None:
-    """The item "next" moves to, as the core chose it: once none is left after the current one, an item
-    a goto jumped over (its time to begin is ``view["next_start"]``). None only when nothing is to come."""
-    wanted = view["next_item"]
-    return next((item for item in view["items"] if item["id"] == wanted), None) if wanted else None
-
-
-def turn_clock(floor: FloorView) -> tuple[str, str]:
-    """The turn's clock (remaining, or elapsed when it has no limit) and its words."""
-    elapsed = float(floor["elapsed_s"])
-    limit = floor["limit_s"]
-    if not limit:
-        words = "no time limit"
-        if floor["paused"]:
-            words = "PAUSED · " + words
-        return format_duration(elapsed), words
-    remaining = limit - elapsed
-    phase = floor["phase"]
-    if remaining >= 0:
-        words = f"{PHASE_WORDS[phase]} · {format_duration(remaining)} left of {format_duration(limit)}"
-    else:
-        words = f"{PHASE_WORDS[phase]} · {format_duration(-remaining)} over {format_duration(limit)}"
-    if floor["paused"]:
-        words = "PAUSED · " + words
-    return clock_text(remaining), words
-
-
-def queue_lines(view: SessionView, me: str | None, state: State, limit: int = 20) -> Text:
-    """The queue in order, for someone deciding whether to raise a hand."""
-    queue = view["queue"]
-    text = Text(no_wrap=True, overflow="ellipsis")
-    if not queue:
-        return text
-    text.append("In the queue:", style="dim")
-    for hand in queue[:limit]:
-        mark = {"point_of_order": " (point of order)", "question": " (question)", "reply": " (reply)"}
-        text.append(f"\n {hand['position']:>2}. {person_label(state, hand['person'])}{mark.get(hand['kind'], '')}",
-                    style="bold" if hand["person"] == me else "")
-    if len(queue) > limit:
-        text.append(f"\n     … and {len(queue) - limit} more", style="dim")
-    return text
-
-
-def programme_lines(view: SessionView) -> Text:
-    """What is still to come, with projected starts (planned ones before the session starts)."""
-    text = Text(no_wrap=True, overflow="ellipsis")
-    # The current item, then those to come in the order the core says "next" takes them.
-    by_id = {item["id"]: item for item in view["items"]}
-    rows = [(item, item["actual_start"] or item["planned_start"]) for item in view["items"]
-            if item["status"] == "current"]
-    rows += [(by_id[coming["item"]], coming["start"]) for coming in view["coming"]]
-    if not rows or view["status"] == "ended":
-        return text
-    text.append("Programme:", style="dim")
-    for item, start in rows:
-        style = "bold" if item["status"] == "current" else ""
-        text.append(f"\n {hhmm(start)}  ", style=style)
-        text.append(f"{item['title']} ({format_duration(item['duration_s'])})", style=style)
-    return text
-
-
-def floor_words(floor: FloorView | None, me: str | None, state: State) -> Text:
-    text = Text(no_wrap=True, overflow="ellipsis")
-    if floor is None:
-        text.append("Floor: nobody", style="dim")
-        return text
-    text.append("Floor: ")
-    text.append("you" if floor["person"] == me else person_label(state, floor["person"]), style="bold")
-    text.append(f" · {format_duration(float(floor['elapsed_s']))}")
-    if floor["limit_s"]:
-        text.append(f" of {format_duration(floor['limit_s'])}")
-        text.append(f" {PHASE_WORDS[floor['phase']]}", style=_phase_style(floor["phase"]))
-    if floor["paused"]:
-        text.append(" PAUSED", style="bold")
-    return text
-
-
-def _phase_style(phase: str) -> str:
-    return {"normal": "bold green", "warning": "bold yellow", "danger": "bold red",
-            "overtime": "bold reverse red"}.get(phase, "bold")
-
-
-def _phase_class(view: SessionView) -> str:
-    if view["status"] in ("not_started", "ended") or view["current_item"] is None:
-        return "phase-idle"
-    if view["status"] == "paused":
-        return "phase-paused"
-    item = next(i for i in view["items"] if i["id"] == view["current_item"])
-    return f"phase-{item['phase'] or 'normal'}"
-
-
-def _set_phase(widget: Any, phase_class: str) -> None:
+def _set_phase(widget: Any, wanted: str) -> None:
     for name in PHASE_CLASSES:
-        widget.set_class(name == phase_class, name)
+        widget.set_class(name == wanted, name)
 
 
 # --- widgets ----------------------------------------------------------------------------------------
@@ -241,7 +89,7 @@ class NowPanel(TimerPanel):
                 yield Label("", id="now-phase")
                 yield Label("", id="now-next")
 
-    def show(self, view: SessionView | None, zone: str = "") -> None:  # type: ignore[override]
+    def show(self, view: dict[str, Any] | None, zone: str = "") -> None:  # type: ignore[override]
         title = self.query_one("#now-title", Label)
         digits = self.query_one("#now-digits", Digits)
         phase = self.query_one("#now-phase", Label)
@@ -249,7 +97,7 @@ class NowPanel(TimerPanel):
         if view is None:
             title.update("No session")
             return
-        _set_phase(self, _phase_class(view))
+        _set_phase(self, phase_class(view))
         coming = next_item(view)
         city = zone.rsplit("/", 1)[-1]
         if view["status"] == "not_started" or view["current_item"] is None:
@@ -266,8 +114,7 @@ class NowPanel(TimerPanel):
                             f"{format_duration(view['planned_duration_s'] + view['extended_s'])}")
             return
         item = next(i for i in view["items"] if i["id"] == view["current_item"])
-        remaining = view["current_remaining_s"]
-        assert remaining is not None  # there is a current item
+        remaining = float(view["current_remaining_s"])
         title.update(Text(item["title"], overflow="ellipsis", no_wrap=True))
         digits.update(clock_text(remaining))
         words = PHASE_WORDS[item["phase"] or "normal"]
@@ -289,13 +136,13 @@ class StageClock(TimerPanel):
         yield BigDigits("--:--", id="stage-digits")
         yield Label("", id="stage-phase")
 
-    def show(self, view: SessionView | None, zone: str = "", now_iso: str = "") -> None:  # type: ignore[override]
+    def show(self, view: dict[str, Any] | None, zone: str = "", now_iso: str = "") -> None:  # type: ignore[override]
         title = self.query_one("#stage-item", Label)
         digits = self.query_one("#stage-digits", BigDigits)
         phase = self.query_one("#stage-phase", Label)
         if view is None:
             return
-        _set_phase(self, _phase_class(view))
+        _set_phase(self, phase_class(view))
         city = zone.rsplit("/", 1)[-1]
         if view["status"] == "not_started" or view["current_item"] is None:
             coming = next_item(view)
@@ -310,8 +157,7 @@ class StageClock(TimerPanel):
             phase.update(plain(f"Time of day in {city} · ended at {hhmm(view['actual_end'])}"))
             return
         item = next(i for i in view["items"] if i["id"] == view["current_item"])
-        remaining = view["current_remaining_s"]
-        assert remaining is not None  # there is a current item
+        remaining = float(view["current_remaining_s"])
         title.update(Text(item["title"], overflow="ellipsis", no_wrap=True))
         digits.update(clock_text(remaining))
         planned = format_duration(item["duration_s"])
@@ -333,8 +179,9 @@ class ViewerScreen(Screen[None]):
 
     BINDINGS = [*AUDIENCE_BINDINGS, SESSION_BINDING]
 
-    def __init__(self, role: str, session: str | None = None) -> None:
+    def __init__(self, link: Link, role: str, session: str | None = None) -> None:
         super().__init__(classes=f"role-{role}")
+        self.link = link  # read here (state, person, clock); the App sends on it
         self.role = role
         self.session_id = session  # chosen with --session or the s key; None follows the running one
         self._keys: tuple[Any, ...] = ()
@@ -348,12 +195,8 @@ class ViewerScreen(Screen[None]):
     ready = False  # set once composed: refreshes before that have nothing to draw on
 
     @property
-    def console(self) -> ConsoleApp:
-        return self.app  # type: ignore[return-value]
-
-    @property
     def me(self) -> str | None:
-        person = self.console.link.person
+        person = self.link.person
         return person.id if person is not None and self.role != "display" else None
 
     def compose(self) -> ComposeResult:
@@ -378,7 +221,7 @@ class ViewerScreen(Screen[None]):
     # --- figures ------------------------------------------------------------------------------
 
     def session(self) -> SessionState | None:
-        state = self.console.link.state
+        state = self.link.state
         if state is None or state.agenda is None:
             return None
         if self.session_id and state.session(self.session_id) is None:
@@ -390,15 +233,15 @@ class ViewerScreen(Screen[None]):
         return watched_session(state, self.session_id, self.me)
 
     def visible_state(self) -> State | None:
-        link = self.console.link
+        link = self.link
         state = link.state
         if state is None:
             return None
         return view_for(state, "display" if self.role == "display" else link.role, self.me)
 
-    def _seen(self) -> tuple[State, SessionState, SessionView, int] | None:
+    def _seen(self) -> tuple[State, SessionState, dict[str, Any], int] | None:
         """What this viewer may see now: its state, the watched session and its figures, the time."""
-        link = self.console.link
+        link = self.link
         self.query_one(ConnectionBar).show(link)
         state = self.visible_state()
         session = self.session()
@@ -413,19 +256,13 @@ class ViewerScreen(Screen[None]):
             return
         state, session, view, _now = seen
         me = self.me
-        person = self.console.link.person
+        person = self.link.person
         # Who I am first (a narrow terminal cuts the end), then the event.
         self.title = person_label(state, person) if person else "modconsole"
         self.sub_title = state.agenda.title
         self._several_live = len(live_sessions(state)) > 1
         self.query_one(NowPanel).show(view, state.agenda.timezone)
-        floor_line = floor_words(view["floor"], me, state)
-        queue = view["queue"]
-        if view["current_item"] is not None and view["status"] != "ended":
-            floor_line.append(f" · {len(queue)} in the queue" + ("" if view["queue_open"] else " (closed)"))
-        if self._several_live:
-            floor_line.append(" · several sessions run: s to choose", style="italic")
-        self.query_one("#floor-line", Static).update(floor_line)
+        self.query_one("#floor-line", Static).update(floor_line(view, me, state, self._several_live))
         self._show_you(view, session, me, state)
         self._show_message(state, session, me)
         keys = (self._queued, self._can_raise, self._shown_message is not None, self._several_live)
@@ -433,7 +270,7 @@ class ViewerScreen(Screen[None]):
             self._keys = keys
             self.refresh_bindings()
 
-    def _show_you(self, view: SessionView, session: SessionState, me: str | None, state: State) -> None:
+    def _show_you(self, view: dict[str, Any], session: SessionState, me: str | None, state: State) -> None:
         you = self.query_one("#you", Vertical)
         status = self.query_one("#you-status", Static)
         hint = self.query_one("#you-hint", Static)
@@ -454,7 +291,7 @@ class ViewerScreen(Screen[None]):
             _set_phase(you, "phase-paused" if floor["paused"] else f"phase-{floor['phase']}")
             you.border_title = "Your turn"
             status.update(Text("YOU HAVE THE FLOOR", style="bold"))
-            hint.update(Text(words, style=_phase_style(floor["phase"])))
+            hint.update(Text(words, style=phase_style(floor["phase"])))
             self._bell(session, floor)
             return
         _set_phase(you, "phase-idle")
@@ -462,7 +299,7 @@ class ViewerScreen(Screen[None]):
             you.border_title = "Your hand is up"
             digits.update(f"#{place.position}")
             status.update(Text(place_words(place), style="bold"))
-            hint.update(plain(f"Raised {KIND_WORDS.get(place.kind, place.kind)} · l to withdraw"))
+            hint.update(plain(f"Raised {RAISED_WORDS.get(place.kind, place.kind)} · l to withdraw"))
             return
         digits.update("")
         you.border_title = "You"
@@ -481,7 +318,7 @@ class ViewerScreen(Screen[None]):
             status.update(Text("Want the floor? Raise your hand.", style="bold"))
             hint.update("r to speak · y to reply · w for a question · o for a point of order")
 
-    def _bell(self, session: SessionState, floor: FloorView) -> None:
+    def _bell(self, session: SessionState, floor: dict[str, Any]) -> None:
         """Ring once per turn when it reaches its warning phase (or starts past it)."""
         if floor["phase"] == "normal" or floor["paused"]:
             return
@@ -527,7 +364,7 @@ class ViewerScreen(Screen[None]):
 
     def _send(self, command: c.Command) -> None:
         session = self.session()
-        self.console.send_command(command.model_copy(update={"session": session.id if session else None}))
+        self.post_message(SendCommand(command.model_copy(update={"session": session.id if session else None})))
 
     def action_raise_hand(self, kind: str) -> None:
         self._send(c.Raise(kind=kind))  # type: ignore[arg-type]
@@ -537,10 +374,10 @@ class ViewerScreen(Screen[None]):
 
     def action_acknowledge(self) -> None:
         if self._shown_message is not None:
-            self.console.send_command(c.Ack(message_id=self._shown_message))
+            self.post_message(SendCommand(c.Ack(message_id=self._shown_message)))
 
     def action_choose_session(self) -> None:
-        state = self.console.link.state
+        state = self.link.state
         if state is None or state.agenda is None:
             return
         from .dialogs import pick_session  # the dialogs (OptionList, Markdown) are not needed before this
@@ -551,8 +388,8 @@ class ViewerScreen(Screen[None]):
 class DisplayScreen(ViewerScreen):
     """The stage display: read-only, full screen, large and high-contrast; no keys are needed."""
 
-    def __init__(self, session: str | None = None) -> None:
-        super().__init__("display", session)
+    def __init__(self, link: Link, session: str | None = None) -> None:
+        super().__init__(link, "display", session)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="stage-top")
@@ -570,39 +407,10 @@ class DisplayScreen(ViewerScreen):
         now_iso = ms_to_local(now, state.agenda.zone).isoformat(timespec="seconds")
         city = state.agenda.timezone.rsplit("/", 1)[-1]
         self._several_live = len(live_sessions(state)) > 1
-        top = Text(no_wrap=True, overflow="ellipsis")
-        top.append(view["title"], style="bold")
-        if view["room"]:
-            top.append(f" · {view['room']}")
-        top.append(f" · {hhmm(now_iso)} {city}")
-        self.query_one("#stage-top", Static).update(top)
+        self.query_one("#stage-top", Static).update(stage_top(view, now_iso, city))
         self.query_one(StageClock).show(view, state.agenda.timezone, now_iso)
-        floor = view["floor"]
-        floor_text = Text(no_wrap=True, overflow="ellipsis")
-        if floor is not None:
-            clock, words = turn_clock(floor)
-            floor_text.append("Floor: ", style="dim")
-            floor_text.append(person_label(state, floor["person"]), style="bold")
-            if floor["limit_s"]:
-                floor_text.append(" · ")
-                floor_text.append(words, style=_phase_style(floor["phase"]))
-            else:
-                floor_text.append(f" · {clock} · {words}")
-        elif view["current_item"] is not None and view["status"] in ("running", "paused"):
-            floor_text.append("Floor: nobody", style="dim")
-        self.query_one("#stage-floor", Static).update(floor_text)
-        upcoming = Text(no_wrap=True, overflow="ellipsis")
-        if view["status"] in ("running", "paused"):
-            coming = next_item(view)
-            if coming is not None:
-                upcoming.append("Next: ", style="dim")
-                upcoming.append(f"{coming['title']} · {hhmm(view['next_start'])}")
-            else:
-                upcoming.append(f"Last item · ends {hhmm(view['projected_end'])}", style="dim")
-            queue = view["queue"]
-            if queue:
-                upcoming.append(f" · {len(queue)} waiting", style="dim")
-        self.query_one("#stage-next", Static).update(upcoming)
+        self.query_one("#stage-floor", Static).update(stage_floor(view, state))
+        self.query_one("#stage-next", Static).update(stage_next(view))
         box = self.query_one("#stage-message", Static)
         messages = stage_messages(state, session, now)
         box.display = bool(messages)
