@@ -1,6 +1,6 @@
 """Replay (3): the state rebuilt from a long log, as the server does when it loads an event.
 
-The log is ``bench.logs.who_seminar`` (the three-day seminar with a dense audience), written to a
+The log is ``scenarios.logs.who_seminar`` (the three-day seminar with a dense audience), written to a
 SQLite file with ``write_store``. Measured: ``EventRuntime.load``, what the server does for each event
 it serves: ``SqliteStore.read`` (rows to validated entries) and ``replay`` of them, with the collector
 paused and what was made frozen out of its sight. Baseline: the same SELECT over the same rows, and json.loads
@@ -54,7 +54,7 @@ def _baseline(db: Path, event_id: str) -> dict[str, float]:
 
 
 def run(entries_wanted: int, repeats: int) -> dict[str, list[dict[str, Any]]]:
-    from .logs import who_seminar, write_store
+    from scenarios.logs import who_seminar, write_store
 
     made = time.perf_counter()
     entries = who_seminar(target_entries=entries_wanted)

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import figure, machine, row
-from bench.logs import who_seminar, write_store
 from modconsole.server.reports import TABLES, Report, build_report, render
 from modconsole.server.store import Entry, SqliteStore
+from scenarios.logs import who_seminar, write_store
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "bench" / "results" / "report.json"

@@ -368,7 +368,7 @@ def _undone(state: State, _s: SessionState | None, e: Undone) -> None:
 
 # Keyed by event type, for one dictionary lookup per event. Each handler is typed by its event class; the
 # table cannot say which class goes with which key, so it holds them as taking any session and event, and
-# tests/test_core_fold.py checks that every event type has its handler, typed by that type's class.
+# tests/core/test_core_fold.py checks that every event type has its handler, typed by that type's class.
 _HANDLERS: dict[str, Callable[[State, Any, Any], None]] = {
     "event_created": _event_created,
     "clock_set": _clock_set,

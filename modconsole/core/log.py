@@ -1,7 +1,7 @@
 """The timing log's entry and the one write path: decide, number, append, then apply (or replay).
 
 Everything that moves an event's state goes this way: the server (modconsole/server/service.py), the log
-simulator (bench/logs.py) and the test harnesses. :func:`record` decides a command and numbers the entries it
+simulator (scenarios/logs.py) and the test harnesses. :func:`record` decides a command and numbers the entries it
 makes, changing nothing; the caller makes them durable if it must; :func:`settle` appends them to the log in
 memory and folds them into the state: applied one by one, or, when an undo is among them, the whole log
 replayed without the entries it voids (an undo rewrites the past, so applying it on top would roll nothing

@@ -4,7 +4,7 @@
 ``audience`` and ``login``; they open the ``dialogs``, draw ``widgets`` and ``bigfont`` with the words of
 ``figures`` and ``labels``, bind the keys of ``actions``, read the ``link`` they are given, and ask the App
 for the rest with the ``messages`` they post. No module here but this one imports ``app``
-(tests/test_tui_modules.py).
+(tests/console/test_tui_modules.py).
 """
 
 from .app import ConsoleApp, create_app

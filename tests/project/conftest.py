@@ -1,0 +1,1 @@
+"""The project's own rules (lint, types, import contracts, the wheel, the benchmarks' working) need no fixtures."""

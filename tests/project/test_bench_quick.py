@@ -1,0 +1,47 @@
+"""The benchmarks keep working: ``python -m bench --quick`` runs every one of them end to end.
+
+It asserts the shape of what they report (every benchmark, its figures, their baselines and ratios),
+never a timing: CI machines are too varied for that; docs/performance.md holds the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCHMARKS = {"fanout", "roundtrip", "replay", "report", "memory", "tui", "timer"}
+
+
+@pytest.mark.timeout(300)
+def test_quick_benchmarks_report_every_figure_with_its_baseline(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=280,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(out.read_text())
+
+    assert results["command"].startswith("python -m bench --quick")
+    assert {"nproc", "cpu", "memory_gib", "python"} <= set(results["machine"])
+    assert set(results["benchmarks"]) == BENCHMARKS
+    for name, bench in results["benchmarks"].items():
+        assert bench["rows"], f"{name} reported no rows"
+        for row in bench["rows"]:
+            assert row["figures"], f"{name}: {row['case']} has no figures"
+            for figure_name, figure in row["figures"].items():
+                where = f"{name}: {row['case']}: {figure_name}"
+                assert isinstance(figure["value"], (int, float)), where
+                assert isinstance(figure["baseline"], (int, float)), where
+                assert "ratio" in figure, where
+                if figure["baseline"]:
+                    assert figure["ratio"] is not None, where
+                assert figure["unit"], where
+    # The printed table names every benchmark too.
+    for name in BENCHMARKS:
+        assert name in done.stdout
