@@ -126,7 +126,10 @@ async def _flood(tmp_path: Path, *, fds: int, connections: int, addresses: int, 
             await asyncio.wait_for(reader, 5)
         run.flood = lines[-1] if lines else {}
         server.terminate()
-        run.startup = server.communicate(timeout=30)[0].splitlines()  # the lines after "listening on"
+        server.wait(timeout=30)
+        # The lines after "listening on", read through the same buffer as that first line: communicate() would
+        # read the pipe beneath it and miss whatever the first readline() had already buffered.
+        run.startup = server.stdout.read().splitlines()
     finally:
         stop_server(server)
     run.stderr = err_path.read_text(errors="replace")
