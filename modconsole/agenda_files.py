@@ -14,7 +14,7 @@ import tomllib
 import unicodedata
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
@@ -213,6 +213,10 @@ def _tables(value: object, where: str) -> list[Any]:
     return value
 
 
+@overload
+def _text(table: dict[str, Any], key: str, where: str, *, required: Literal[True] = True) -> str: ...
+@overload
+def _text(table: dict[str, Any], key: str, where: str, *, required: bool) -> str | None: ...
 def _text(table: dict[str, Any], key: str, where: str, *, required: bool = True) -> str | None:
     value = table.get(key)
     if value is None:
@@ -418,13 +422,13 @@ class _CsvSessions:
                     "the first row of a session needs date and start",
                 )
             session_start = datetime.combine(day, start)
-            session = {
+            new_session: dict[str, Any] = {
                 "id": _unique(_base_id(name, "session"), self._session_ids),
                 "title": name,
                 "start": session_start,
                 "items": [],
             }
-            self.sessions[name] = (where, session)
+            self.sessions[name] = (where, new_session)
             self._cursor[name] = session_start
             self._item_ids[name] = set()
         session = self.sessions[name][1]

@@ -18,6 +18,7 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
 from websockets.asyncio.client import ClientConnection, connect
@@ -166,7 +167,8 @@ class MeetingClient:
             except OSError as exc:  # ssl.SSLError is an OSError
                 raise ClientError("tls", f"cannot use the CA certificate {self.cafile}: {exc.strerror or exc}") from exc
         # Without a CA file, wss:// trusts the system's CAs: websockets refuses an explicit ssl=None for it.
-        tls = {"ssl": self.ssl} if self.ssl is not None else {}
+        # ``ssl`` is not one of connect()'s named parameters: it goes through its ``**kwargs: Any`` to the loop.
+        tls: dict[str, Any] = {"ssl": self.ssl} if self.ssl is not None else {}
         try:
             ws = await connect(
                 self.url,
@@ -174,7 +176,7 @@ class MeetingClient:
                 max_size=None,
                 open_timeout=self.open_timeout,
                 compression=None,
-                **tls,  # type: ignore[arg-type]
+                **tls,
             )
         except InvalidStatus as exc:
             raise ClientError("http", f"the server answered HTTP {exc.response.status_code}") from exc
@@ -339,7 +341,7 @@ class MeetingClient:
     async def report(self, session: str | None = None, fmt: str = "md", *, timeout: float = 30.0) -> str:
         """The server's report of the log so far (moderators only)."""
         frame_id = self._next_id()
-        request = ReportRequest(id=frame_id, session=session, format=fmt)  # type: ignore[arg-type]
+        request = ReportRequest(id=frame_id, session=session, format=fmt)
         answer = await self._request(frame_id, request.model_dump_json(), timeout)
         if isinstance(answer, Error):
             raise CommandRefused(answer.code, answer.message)

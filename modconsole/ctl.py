@@ -146,7 +146,7 @@ def build_command(args: argparse.Namespace) -> c.Command | None:
     session = getattr(args, "session", None)
     common = {"session": session}
     verb = args.verb
-    simple: dict[str, type[c.Command]] = {  # type: ignore[valid-type]
+    simple: dict[str, type[c.Command]] = {
         "start": c.Start,
         "pause": c.Pause,
         "resume": c.Resume,

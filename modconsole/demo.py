@@ -96,7 +96,7 @@ async def simulate(url: str, created: CreatedEvent, took_over: asyncio.Event | N
             if item.queue_open and rng.random() < 0.6:
                 mayor = rng.choice(mayors)
                 kind = "point_of_order" if rng.random() < 0.05 else rng.choice(["contribution", "question"])
-                await _quietly(mayor, c.Raise(kind=kind))  # type: ignore[arg-type]
+                await _quietly(mayor, c.Raise(kind=kind))
             if took_over is None or not took_over.is_set():
                 await _assist(chair, state, now)
     finally:

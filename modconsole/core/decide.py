@@ -11,7 +11,7 @@ from . import commands as c
 from . import events as e
 from .agenda import Person, local_to_ms, ms_to_local
 from .projection import default_session, project, recovery_plan, upcoming
-from .state import SessionState, State
+from .state import ItemState, SessionState, State, Turn
 from .visibility import referenced_people
 
 RejectionCode = Literal["forbidden", "not_found", "invalid_state", "stale", "invalid"]
@@ -55,9 +55,9 @@ def _decide(state: State, cmd: c.Command, actor: c.Actor, now: int) -> list[e.Ev
             f"{cmd.type!r} is for moderators; a {actor.role} may raise or lower a hand and acknowledge messages",
         )
     if cmd.type == "ack":
-        return _ack(state, cmd, actor, now)  # type: ignore[arg-type]
+        return _ack(state, cmd, actor, now)
     if cmd.type == "message":
-        return _message(state, cmd, actor, now)  # type: ignore[arg-type]
+        return _message(state, cmd, actor, now)
     session = _session(state, cmd)
     if cmd.expected_seq is not None and cmd.expected_seq != session.rev:
         raise _fail(
@@ -84,7 +84,7 @@ def _session(state: State, cmd: c.Command) -> SessionState:
     return session
 
 
-def _running_item(session: SessionState, what: str):  # type: ignore[no-untyped-def]
+def _running_item(session: SessionState, what: str) -> ItemState:
     if session.status == "not_started":
         raise _fail("invalid_state", f"session {session.id!r} has not started; cannot {what}")
     if session.status == "ended":
@@ -330,7 +330,7 @@ def _floor(state: State, s: SessionState, cmd: c.Floor, actor: c.Actor, now: int
     ]
 
 
-def _with_floor(s: SessionState, what: str):  # type: ignore[no-untyped-def]
+def _with_floor(s: SessionState, what: str) -> Turn:
     item = _running_item(s, what)
     if item.floor is None:
         raise _fail("invalid_state", "nobody has the floor")

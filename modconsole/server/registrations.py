@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from modconsole.core.agenda import Person
 from modconsole.core.names import fold_name, numbered, reserved
 from modconsole.core.state import State
+from modconsole.protocol import ErrorCode
 
 DEFAULT_MAX_PARTICIPANTS = 5_000  # above the ~3,000 live participants of the largest event served
 DEFAULT_REGISTRATIONS_PER_MINUTE = 120  # per address; a venue behind one NAT address raises it
@@ -27,7 +28,7 @@ MAX_TRACKED_ADDRESSES = 10_000
 class Refused(Exception):
     """A registration refused; ``code`` is the protocol's error code."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message

@@ -30,7 +30,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from modconsole.core.agenda import Person
-from modconsole.core.commands import Actor
+from modconsole.core.commands import Actor, Command
 from modconsole.core.decide import Rejected
 from modconsole.core.events import ClockSet
 from modconsole.core.log import Entry, number, record, settle
@@ -295,11 +295,11 @@ class MeetingServer:
         try:
             person, name, credential = await self._person(runtime, connection, grant, hello.name)
         except Refused as exc:
-            await self._refuse(connection, exc.code, exc.message)  # type: ignore[arg-type]
+            await self._refuse(connection, exc.code, exc.message)
             return None
         actor = Actor(
             role=grant.role,
-            person=person.id if person else None,  # type: ignore[arg-type]
+            person=person.id if person else None,
             name=name,
             # A label the client chose, never its address: the actor goes to every viewer with the event.
             client=hello.client or "unlabelled",
@@ -344,7 +344,7 @@ class MeetingServer:
         welcome = Welcome(
             event_id=runtime.event_id,
             role=actor.role,
-            person=admitted.person,  # type: ignore[arg-type]
+            person=admitted.person,
             server_time=runtime.now(wall),
             wall_time=wall,
             time_scale=runtime.state.clock.scale,
@@ -455,7 +455,7 @@ class MeetingServer:
 
     # --- commands -----------------------------------------------------------------------------
 
-    async def execute(self, runtime: EventRuntime, command, client: Client) -> None:  # type: ignore[no-untyped-def]
+    async def execute(self, runtime: EventRuntime, command: Command, client: Client) -> None:
         if self._closing:
             client.send(error_frame("unavailable", "the server is shutting down", command.id))
             return

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ MODERATOR_ACTIONS: tuple[ConsoleAction, ...] = (
 )
 
 
-def bindings(actions: tuple[ConsoleAction, ...]) -> list[Binding]:
+def bindings(actions: tuple[ConsoleAction, ...]) -> list[BindingType]:
     return [Binding(a.key, a.action, a.label, show=a.footer, tooltip=a.description) for a in actions]
 
 

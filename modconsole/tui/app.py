@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import tzinfo
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
@@ -33,6 +34,15 @@ from .login import Login, LoginScreen
 from .messages import SendCommand
 
 REFRESH_S = 0.25  # timers are computed locally; four frames a second keeps seconds exact
+
+
+@runtime_checkable
+class Redrawn(Protocol):
+    """A role screen: redrawn from the link on every tick once ``ready`` (composed)."""
+
+    ready: bool
+
+    def refresh_view(self) -> None: ...
 
 
 class LinkChanged(Message):
@@ -64,7 +74,7 @@ class ConsoleApp(App[None]):
                  login: Login | None = None) -> None:
         super().__init__()
         # None until the sign-in screen (``login``) gives a token: ``modconsole join --ask``.
-        self.link: Link = link  # type: ignore[assignment]
+        self.link: Link | None = link
         self.session = session  # the session to show (--session); None: the running one
         self.login = login
         self.greeting = greeting  # shown once the console opens (the demo explains itself)
@@ -109,6 +119,7 @@ class ConsoleApp(App[None]):
         """Asked for a token and it was refused: back to the sign-in screen, with the reason."""
         assert self.login is not None
         link = self.link
+        assert link is not None  # refused: it was opened
         await link.close()
         self.role_screen = None
         while len(self.screen_stack) > 1:
@@ -124,6 +135,7 @@ class ConsoleApp(App[None]):
         self.post_message(LinkChanged())
 
     async def on_link_changed(self, _message: LinkChanged) -> None:
+        assert self.link is not None  # only an open link reports a change
         if self.link.status == "refused":
             if self.login is not None:
                 await self._refused()
@@ -146,6 +158,7 @@ class ConsoleApp(App[None]):
         self._tick()
 
     def _role_screen(self) -> Screen[None]:
+        assert self.link is not None  # shown once the link has a state
         role = "display" if self.view_override == "display" else self.link.role
         if role == "moderator":
             from .moderator import ModeratorScreen  # with its dialogs: a display or a speaker never needs them
@@ -159,14 +172,15 @@ class ConsoleApp(App[None]):
         if not self.is_running:
             return  # shutting down: the screens' widgets are being removed, there is nothing to draw on
         screen = self.screen
-        if getattr(screen, "ready", False):
-            screen.refresh_view()  # type: ignore[attr-defined]
+        if isinstance(screen, Redrawn) and screen.ready:
+            screen.refresh_view()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The link's worker failed on something it did not expect: say so, instead of showing
         "Connecting…" (or a state growing old) forever."""
         if event.worker.name != "link" or event.state != WorkerState.ERROR:
             return
+        assert self.link is not None  # the link's worker runs an open link
         self.link.status, self.link.detail = "refused", f"the link failed: {event.worker.error!r}"
         if self.role_screen is None:
             self.exit(return_code=1)  # `modconsole join` prints the reason
@@ -183,6 +197,7 @@ class ConsoleApp(App[None]):
         self.run_worker(self._send(command, done), group="commands", exit_on_error=False)
 
     async def _send(self, command: Command, done: str | None = None) -> None:
+        assert self.link is not None  # a screen asks only once the link is open
         try:
             await self.link.send(command)
             if done:

@@ -20,12 +20,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Digits, Footer, Header, Label, Static
 
 from ..core import commands as c
 from ..core.agenda import ms_to_local
 from ..core.durations import format_duration
-from ..core.read_model import session_view
+from ..core.read_model import FloorView, SessionView, session_view
 from ..core.state import SessionState, State
 from ..core.visibility import view_for
 from .bigfont import BigDigits
@@ -70,7 +71,7 @@ SESSION_BINDING = Binding("s", "choose_session", "Session", tooltip="Choose the 
 PHASE_CLASSES = ("phase-normal", "phase-warning", "phase-danger", "phase-overtime", "phase-paused", "phase-idle")
 
 
-def _set_phase(widget: Any, wanted: str) -> None:
+def _set_phase(widget: Widget, wanted: str) -> None:
     for name in PHASE_CLASSES:
         widget.set_class(name == wanted, name)
 
@@ -89,7 +90,7 @@ class NowPanel(TimerPanel):
                 yield Label("", id="now-phase")
                 yield Label("", id="now-next")
 
-    def show(self, view: dict[str, Any] | None, zone: str = "") -> None:  # type: ignore[override]
+    def show(self, view: SessionView | None, zone: str = "") -> None:
         title = self.query_one("#now-title", Label)
         digits = self.query_one("#now-digits", Digits)
         phase = self.query_one("#now-phase", Label)
@@ -114,7 +115,9 @@ class NowPanel(TimerPanel):
                             f"{format_duration(view['planned_duration_s'] + view['extended_s'])}")
             return
         item = next(i for i in view["items"] if i["id"] == view["current_item"])
-        remaining = float(view["current_remaining_s"])
+        current_remaining = view["current_remaining_s"]
+        assert current_remaining is not None  # there is a current item
+        remaining = float(current_remaining)
         title.update(Text(item["title"], overflow="ellipsis", no_wrap=True))
         digits.update(clock_text(remaining))
         words = PHASE_WORDS[item["phase"] or "normal"]
@@ -136,7 +139,7 @@ class StageClock(TimerPanel):
         yield BigDigits("--:--", id="stage-digits")
         yield Label("", id="stage-phase")
 
-    def show(self, view: dict[str, Any] | None, zone: str = "", now_iso: str = "") -> None:  # type: ignore[override]
+    def show(self, view: SessionView | None, zone: str = "", now_iso: str = "") -> None:
         title = self.query_one("#stage-item", Label)
         digits = self.query_one("#stage-digits", BigDigits)
         phase = self.query_one("#stage-phase", Label)
@@ -157,7 +160,9 @@ class StageClock(TimerPanel):
             phase.update(plain(f"Time of day in {city} · ended at {hhmm(view['actual_end'])}"))
             return
         item = next(i for i in view["items"] if i["id"] == view["current_item"])
-        remaining = float(view["current_remaining_s"])
+        current_remaining = view["current_remaining_s"]
+        assert current_remaining is not None  # there is a current item
+        remaining = float(current_remaining)
         title.update(Text(item["title"], overflow="ellipsis", no_wrap=True))
         digits.update(clock_text(remaining))
         planned = format_duration(item["duration_s"])
@@ -239,7 +244,7 @@ class ViewerScreen(Screen[None]):
             return None
         return view_for(state, "display" if self.role == "display" else link.role, self.me)
 
-    def _seen(self) -> tuple[State, SessionState, dict[str, Any], int] | None:
+    def _seen(self) -> tuple[State, SessionState, SessionView, int] | None:
         """What this viewer may see now: its state, the watched session and its figures, the time."""
         link = self.link
         self.query_one(ConnectionBar).show(link)
@@ -255,6 +260,7 @@ class ViewerScreen(Screen[None]):
         if seen is None:
             return
         state, session, view, _now = seen
+        assert state.agenda is not None  # _seen gives only a state with an agenda
         me = self.me
         person = self.link.person
         # Who I am first (a narrow terminal cuts the end), then the event.
@@ -270,7 +276,7 @@ class ViewerScreen(Screen[None]):
             self._keys = keys
             self.refresh_bindings()
 
-    def _show_you(self, view: dict[str, Any], session: SessionState, me: str | None, state: State) -> None:
+    def _show_you(self, view: SessionView, session: SessionState, me: str | None, state: State) -> None:
         you = self.query_one("#you", Vertical)
         status = self.query_one("#you-status", Static)
         hint = self.query_one("#you-hint", Static)
@@ -318,7 +324,7 @@ class ViewerScreen(Screen[None]):
             status.update(Text("Want the floor? Raise your hand.", style="bold"))
             hint.update("r to speak · y to reply · w for a question · o for a point of order")
 
-    def _bell(self, session: SessionState, floor: dict[str, Any]) -> None:
+    def _bell(self, session: SessionState, floor: FloorView) -> None:
         """Ring once per turn when it reaches its warning phase (or starts past it)."""
         if floor["phase"] == "normal" or floor["paused"]:
             return
@@ -367,7 +373,7 @@ class ViewerScreen(Screen[None]):
         self.post_message(SendCommand(command.model_copy(update={"session": session.id if session else None})))
 
     def action_raise_hand(self, kind: str) -> None:
-        self._send(c.Raise(kind=kind))  # type: ignore[arg-type]
+        self._send(c.Raise(kind=kind))
 
     def action_lower_hand(self) -> None:
         self._send(c.Lower())
@@ -404,6 +410,7 @@ class DisplayScreen(ViewerScreen):
         if seen is None:
             return
         state, session, view, now = seen
+        assert state.agenda is not None  # _seen gives only a state with an agenda
         now_iso = ms_to_local(now, state.agenda.zone).isoformat(timespec="seconds")
         city = state.agenda.timezone.rsplit("/", 1)[-1]
         self._several_live = len(live_sessions(state)) > 1

@@ -109,7 +109,8 @@ def decode(lines: list[str]) -> str:
     columns = ["".join(g[i] for g in grid) for i in range(len(grid[0]))]
     glyphs = {tuple("".join(rows_[r][c] for r in range(ROWS)) for c in range(len(rows_[0]))): ch
               for ch, rows_ in FONT.items() if ch != " "}
-    out, current = [], []
+    out: list[str] = []
+    current: list[str] = []
     for column in [*columns, "....."]:
         if column == ".....":
             if current:

@@ -1,9 +1,9 @@
 """The console's figures: what each screen shows, worked out from the state and the core's session view.
 
-Everything here is a pure function (or a constant) from a ``State``, a ``SessionState`` and the dict of
-``session_view`` to text or numbers: a clock's digits, a phase's words and colours, a person's place in
-the queue and their wait, the floor line, the queue and the programme, the stage display's lines, the
-moderator's message lines and recovery plan. The widgets and screens draw these; the tests read them to
+Everything here is a pure function (or a constant) from a ``State``, a ``SessionState`` and the
+``SessionView`` of ``session_view`` to text or numbers: a clock's digits, a phase's words and colours, a
+person's place in the queue and their wait, the floor line, the queue and the programme, the stage display's
+lines, the moderator's message lines and recovery plan. The widgets and screens draw these; the tests read them to
 check what a viewer would see.
 
 It owns no widget and must never import Textual, hold a link, send a command or read a clock of its own
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any
 
 from rich.text import Text
 
@@ -22,7 +21,7 @@ from ..core.decide import resolve_target, undo_target
 from ..core.durations import format_duration
 from ..core.events import ACTION_WORDS
 from ..core.projection import default_session, recovery_plan
-from ..core.read_model import session_view
+from ..core.read_model import FloorView, ItemView, SessionView, session_view
 from ..core.state import Message, SessionState, State
 from .labels import person_label
 
@@ -76,7 +75,7 @@ def phase_style(phase: str) -> str:
             "overtime": "bold reverse red"}.get(phase, "bold")
 
 
-def phase_class(view: dict[str, Any]) -> str:
+def phase_class(view: SessionView) -> str:
     """The CSS class an audience panel takes for the session's current phase."""
     if view["status"] in ("not_started", "ended") or view["current_item"] is None:
         return "phase-idle"
@@ -182,7 +181,7 @@ class Place:
     kind: str
 
 
-def my_place(view: dict[str, Any], me: str | None) -> Place | None:
+def my_place(view: SessionView, me: str | None) -> Place | None:
     if me is None:
         return None
     queue = view["queue"]
@@ -198,14 +197,14 @@ def place_words(place: Place) -> str:
     return f"You are #{place.position} of {place.of} — about {max(1, round(place.wait_s / 60))} min"
 
 
-def next_item(view: dict[str, Any]) -> dict[str, Any] | None:
+def next_item(view: SessionView) -> ItemView | None:
     """The item "next" moves to, as the core chose it: once none is left after the current one, an item
     a goto jumped over (its time to begin is ``view["next_start"]``). None only when nothing is to come."""
     wanted = view["next_item"]
     return next((item for item in view["items"] if item["id"] == wanted), None) if wanted else None
 
 
-def turn_clock(floor: dict[str, Any]) -> tuple[str, str]:
+def turn_clock(floor: FloorView) -> tuple[str, str]:
     """The turn's clock (remaining, or elapsed when it has no limit) and its words."""
     elapsed = float(floor["elapsed_s"])
     limit = floor["limit_s"]
@@ -225,7 +224,7 @@ def turn_clock(floor: dict[str, Any]) -> tuple[str, str]:
     return clock_text(remaining), words
 
 
-def queue_lines(view: dict[str, Any], me: str | None, state: State, limit: int = 20) -> Text:
+def queue_lines(view: SessionView, me: str | None, state: State, limit: int = 20) -> Text:
     """The queue in order, for someone deciding whether to raise a hand."""
     queue = view["queue"]
     text = Text(no_wrap=True, overflow="ellipsis")
@@ -241,7 +240,7 @@ def queue_lines(view: dict[str, Any], me: str | None, state: State, limit: int =
     return text
 
 
-def programme_lines(view: dict[str, Any]) -> Text:
+def programme_lines(view: SessionView) -> Text:
     """What is still to come, with projected starts (planned ones before the session starts)."""
     text = Text(no_wrap=True, overflow="ellipsis")
     # The current item, then those to come in the order the core says "next" takes them.
@@ -259,7 +258,7 @@ def programme_lines(view: dict[str, Any]) -> Text:
     return text
 
 
-def floor_words(floor: dict[str, Any] | None, me: str | None, state: State) -> Text:
+def floor_words(floor: FloorView | None, me: str | None, state: State) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     if floor is None:
         text.append("Floor: nobody", style="dim")
@@ -275,7 +274,7 @@ def floor_words(floor: dict[str, Any] | None, me: str | None, state: State) -> T
     return text
 
 
-def floor_line(view: dict[str, Any], me: str | None, state: State, several_live: bool) -> Text:
+def floor_line(view: SessionView, me: str | None, state: State, several_live: bool) -> Text:
     """A speaker's or a participant's floor line: who has it, how long the queue is, whether to choose."""
     line = floor_words(view["floor"], me, state)
     queue = view["queue"]
@@ -289,7 +288,7 @@ def floor_line(view: dict[str, Any], me: str | None, state: State, several_live:
 # --- the stage display ------------------------------------------------------------------------------
 
 
-def stage_top(view: dict[str, Any], now_iso: str, city: str) -> Text:
+def stage_top(view: SessionView, now_iso: str, city: str) -> Text:
     """The stage display's top line: the session, its room, the time of day."""
     top = Text(no_wrap=True, overflow="ellipsis")
     top.append(view["title"], style="bold")
@@ -299,7 +298,7 @@ def stage_top(view: dict[str, Any], now_iso: str, city: str) -> Text:
     return top
 
 
-def stage_floor(view: dict[str, Any], state: State) -> Text:
+def stage_floor(view: SessionView, state: State) -> Text:
     """The stage display's floor line: who speaks and their turn's time, or nobody while an item runs."""
     floor = view["floor"]
     floor_text = Text(no_wrap=True, overflow="ellipsis")
@@ -317,7 +316,7 @@ def stage_floor(view: dict[str, Any], state: State) -> Text:
     return floor_text
 
 
-def stage_next(view: dict[str, Any]) -> Text:
+def stage_next(view: SessionView) -> Text:
     """The stage display's next line: the item to come and when, or the session's end; who waits."""
     upcoming = Text(no_wrap=True, overflow="ellipsis")
     if view["status"] in ("running", "paused"):

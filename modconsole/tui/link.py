@@ -37,7 +37,11 @@ class Link(Protocol):
     detail: str  # why the status is what it is, in words
     rtt_ms: float | None
     offset_ms: int | None
-    online: set[str] | None  # people connected now, when the server tells (moderators only)
+
+    @property
+    def online(self) -> set[str] | None:
+        """People connected now, when the server tells (moderators only); read-only to the console."""
+        ...
 
     @property
     def state(self) -> State | None: ...

@@ -11,9 +11,11 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Any
 
+from rich.console import JustifyMethod
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Digits, Label, Static
 
 from ..core.durations import format_duration
@@ -125,7 +127,7 @@ def fit_columns(table: DataTable[Any], columns: list[Column], width: int) -> Non
     fixed = sum(w for _, w in columns)
     title = max(10, width - fixed - 1)  # one cell for a vertical scrollbar
     for label, w in columns:
-        justify = "left" if w == 0 or not label else "right"
+        justify: JustifyMethod = "left" if w == 0 or not label else "right"
         table.add_column(Text(label, justify=justify), key=label or "mark", width=w or title)
 
 
@@ -199,7 +201,7 @@ class Rundown(DataTable[Any]):
     def selected_item(self) -> str | None:
         if self.row_count == 0:
             return None
-        row_key, _ = self.coordinate_to_cell_key((self.cursor_row, 0))
+        row_key, _ = self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0))
         return str(row_key.value)
 
 
@@ -308,7 +310,7 @@ class QueuePanel(Vertical):
         table = self.query_one(DataTable)
         if table.row_count == 0:
             return None
-        row_key, _ = table.coordinate_to_cell_key((table.cursor_row, 0))
+        row_key, _ = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0))
         return str(row_key.value)
 
 

@@ -62,10 +62,18 @@ def test_read_model_doc_lists_every_field_of_every_view() -> None:
     assert all(field.doc for view in views() for field in view.fields)
 
 
-def test_mypy_passes_on_the_core_and_the_protocol() -> None:
+def test_mypy_passes_on_the_whole_package_with_every_def_typed() -> None:
+    import tomllib
+
     pytest.importorskip("mypy", reason="mypy is part of the test extra")
-    result = _run(sys.executable, "-m", "mypy", "modconsole/core", "modconsole/protocol.py")
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]
+    # The strictness is part of the rule: a looser configuration would let this pass on untyped code.
+    assert config.get("disallow_untyped_defs") is True and config.get("warn_unused_ignores") is True, config
+    loosened = [o for o in config.get("overrides", []) if {"disallow_untyped_defs", "warn_unused_ignores"} & set(o)]
+    assert not loosened, f"the whole package is held to the same strictness: {loosened}"
+    result = _run(sys.executable, "-m", "mypy", "--config-file", "pyproject.toml", "modconsole")
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "Success: no issues found" in result.stdout, result.stdout
 
 
 def test_the_wheel_installs_one_top_level_package(tmp_path: Path) -> None:
