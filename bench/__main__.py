@@ -76,10 +76,16 @@ def run_one(name: str, args: argparse.Namespace) -> dict[str, list[dict[str, Any
     if name in ("fanout", "memory"):
         from . import bench_fanout
 
-        return asyncio.run(bench_fanout.run(
-            args.clients, workers=args.workers, rounds=args.rounds, warmup_rounds=1 if args.quick else 2,
-            fanout="fanout" in args.only, memory="memory" in args.only,
-        ))
+        return asyncio.run(
+            bench_fanout.run(
+                args.clients,
+                workers=args.workers,
+                rounds=args.rounds,
+                warmup_rounds=1 if args.quick else 2,
+                fanout="fanout" in args.only,
+                memory="memory" in args.only,
+            )
+        )
     if name == "roundtrip":
         from . import bench_roundtrip
 
@@ -108,8 +114,9 @@ def _number(value: float | None) -> str:
 
 
 def table(results: dict[str, Any]) -> str:
-    lines = [f"{'benchmark':<10} {'case':<46} {'figure':<13} {'value':>10} {'baseline':>10} {'ratio':>7} "
-             f"{'unit':<4} target"]
+    lines = [
+        f"{'benchmark':<10} {'case':<46} {'figure':<13} {'value':>10} {'baseline':>10} {'ratio':>7} {'unit':<4} target"
+    ]
     for name, bench in results.items():
         for item in bench["rows"]:
             first = True
@@ -118,9 +125,11 @@ def table(results: dict[str, Any]) -> str:
                 if first and item.get("target"):
                     verdict = {True: "met", False: "MISSED", None: ""}[item.get("met")]
                     target = f"{item['target']}: {verdict}"
-                lines.append(f"{name if first else '':<10} {item['case'][:46] if first else '':<46} {figure_name:<13} "
-                             f"{_number(fig['value']):>10} {_number(fig['baseline']):>10} "
-                             f"{_number(fig['ratio']):>7} {fig['unit']:<4} {target}")
+                lines.append(
+                    f"{name if first else '':<10} {item['case'][:46] if first else '':<46} {figure_name:<13} "
+                    f"{_number(fig['value']):>10} {_number(fig['baseline']):>10} "
+                    f"{_number(fig['ratio']):>7} {fig['unit']:<4} {target}"
+                )
                 first = False
     return "\n".join(lines)
 
@@ -135,9 +144,11 @@ def markdown(document: dict[str, Any]) -> str:
                 if index == 0 and item.get("target"):
                     target = f"{item['target']}: **{ {True: 'met', False: 'missed', None: ''}[item.get('met')] }**"
                 unit = fig["unit"]
-                lines.append(f"| {name if index == 0 else ''} | {item['case'] if index == 0 else ''} | {figure_name} "
-                             f"| {_number(fig['value'])} {unit} | {_number(fig['baseline'])} {unit} "
-                             f"| {_number(fig['ratio'])} | {target} |")
+                lines.append(
+                    f"| {name if index == 0 else ''} | {item['case'] if index == 0 else ''} | {figure_name} "
+                    f"| {_number(fig['value'])} {unit} | {_number(fig['baseline'])} {unit} "
+                    f"| {_number(fig['ratio'])} | {target} |"
+                )
     return "\n".join(lines)
 
 
@@ -154,8 +165,15 @@ def main(argv: list[str] | None = None) -> int:
     document: dict[str, Any] = {
         "command": "python -m bench " + shlex.join(argv),
         "machine": machine(),
-        "options": {"quick": args.quick, "clients": args.clients, "duration": args.duration, "rounds": args.rounds,
-                    "workers": args.workers, "trials": args.trials, "replay_entries": args.replay_entries},
+        "options": {
+            "quick": args.quick,
+            "clients": args.clients,
+            "duration": args.duration,
+            "rounds": args.rounds,
+            "workers": args.workers,
+            "trials": args.trials,
+            "replay_entries": args.replay_entries,
+        },
     }
     for name in BENCHMARKS:
         if name not in args.only or name in results:
@@ -173,8 +191,12 @@ def main(argv: list[str] | None = None) -> int:
             measured = {n: [] for n in (("fanout", "memory") if name in ("fanout", "memory") else (name,))}
         for got_name, rows in measured.items():
             if got_name in args.only:
-                results[got_name] = {"rows": rows, "loadavg_before": before, "loadavg_after": loadavg(),
-                                     "seconds": round(time.monotonic() - t0, 1)}
+                results[got_name] = {
+                    "rows": rows,
+                    "loadavg_before": before,
+                    "loadavg_after": loadavg(),
+                    "seconds": round(time.monotonic() - t0, 1),
+                }
                 if error:
                     results[got_name]["error"] = error.strip().splitlines()[-1]
         document |= {

@@ -66,8 +66,9 @@ async def serve_plain(port: int = 0) -> None:
         finally:
             clients.discard(ws)
 
-    async with serve(handler, HOST, port, compression=None, max_size=64 * 1024, ping_interval=20,
-                     ping_timeout=20) as server:
+    async with serve(
+        handler, HOST, port, compression=None, max_size=64 * 1024, ping_interval=20, ping_timeout=20
+    ) as server:
         print(f"listening on ws://{HOST}:{next(iter(server.sockets)).getsockname()[1]}", flush=True)
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
@@ -197,9 +198,15 @@ async def connect_all(target: Target, clients: int, workers: int) -> dict[str, A
     rss_before = await _settled_rss(target.server)
     await target.pool.start()
     rss_after = await _settled_rss(target.server)
-    return {"rss_before_kib": rss_before, "rss_after_kib": rss_after,
-            "per_client_kib": (rss_after - rss_before) / clients, "connect_s": round(target.pool.connect_s, 2),
-            "latencies_s": [], "all_held_s": [], "frame_bytes": 0}
+    return {
+        "rss_before_kib": rss_before,
+        "rss_after_kib": rss_after,
+        "per_client_kib": (rss_after - rss_before) / clients,
+        "connect_s": round(target.pool.connect_s, 2),
+        "latencies_s": [],
+        "all_held_s": [],
+        "frame_bytes": 0,
+    }
 
 
 async def one_round(target: Target, index: int, result: dict[str, Any], counted: bool) -> None:
@@ -223,8 +230,9 @@ async def disconnect(target: Target) -> None:
     target.cleanup()
 
 
-async def run(clients: list[int], *, workers: int, rounds: int, warmup_rounds: int, fanout: bool,
-              memory: bool) -> dict[str, list[dict[str, Any]]]:
+async def run(
+    clients: list[int], *, workers: int, rounds: int, warmup_rounds: int, fanout: bool, memory: bool
+) -> dict[str, list[dict[str, Any]]]:
     """Both servers hold their N clients at once, and their rounds alternate (which one goes first
     alternates too), so that whatever else the machine does falls on both alike."""
     out: dict[str, list[dict[str, Any]]] = {"fanout": [], "memory": []}
@@ -248,31 +256,48 @@ async def run(clients: list[int], *, workers: int, rounds: int, warmup_rounds: i
         ours, plain = measured["modconsole"], measured["plain websockets"]
         if fanout:
             figures = spread(ours["latencies_s"], plain["latencies_s"], "ms", scale=1000)
-            figures["all_held_p50"] = figure(percentile(ours["all_held_s"], 50) * 1000,
-                                             percentile(plain["all_held_s"], 50) * 1000, "ms")
+            figures["all_held_p50"] = figure(
+                percentile(ours["all_held_s"], 50) * 1000, percentile(plain["all_held_s"], 50) * 1000, "ms"
+            )
             p99 = figures["p99"]
             goal, met = "", None
             if n == 1000:
                 goal, met = "p99 <= 1.25 x baseline", within(p99, 1.25)
             elif n >= 5000:  # every client connected and got every frame, or the pool would have raised
                 goal, met = "held by one server process", True
-            out["fanout"].append(row(
-                f"{n:,} clients", figures, target=goal, met=met,
-                clients=n, rounds=rounds, workers=workers, frame_bytes=ours["frame_bytes"],
-                connect_s={"modconsole": ours["connect_s"], "baseline": plain["connect_s"]},
-                all_held_ms_by_round={"modconsole": [round(t * 1000, 1) for t in ours["all_held_s"]],
-                                      "baseline": [round(t * 1000, 1) for t in plain["all_held_s"]]},
-            ))
+            out["fanout"].append(
+                row(
+                    f"{n:,} clients",
+                    figures,
+                    target=goal,
+                    met=met,
+                    clients=n,
+                    rounds=rounds,
+                    workers=workers,
+                    frame_bytes=ours["frame_bytes"],
+                    connect_s={"modconsole": ours["connect_s"], "baseline": plain["connect_s"]},
+                    all_held_ms_by_round={
+                        "modconsole": [round(t * 1000, 1) for t in ours["all_held_s"]],
+                        "baseline": [round(t * 1000, 1) for t in plain["all_held_s"]],
+                    },
+                )
+            )
         if memory:
             per_client = figure(ours["per_client_kib"], plain["per_client_kib"], "KiB")
             counted = n >= 1000  # the target is set at 1,000 and 5,000 clients; fewer are noise
-            out["memory"].append(row(
-                f"{n:,} idle clients", {"per_client": per_client},
-                target="<= 1.3 x baseline" if counted else "", met=within(per_client, 1.3) if counted else None,
-                clients=n,
-                rss_kib={"modconsole": [ours["rss_before_kib"], ours["rss_after_kib"]],
-                         "baseline": [plain["rss_before_kib"], plain["rss_after_kib"]]},
-            ))
+            out["memory"].append(
+                row(
+                    f"{n:,} idle clients",
+                    {"per_client": per_client},
+                    target="<= 1.3 x baseline" if counted else "",
+                    met=within(per_client, 1.3) if counted else None,
+                    clients=n,
+                    rss_kib={
+                        "modconsole": [ours["rss_before_kib"], ours["rss_after_kib"]],
+                        "baseline": [plain["rss_before_kib"], plain["rss_after_kib"]],
+                    },
+                )
+            )
     return out
 
 

@@ -97,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     entries = who_seminar(seed=args.seed, target_entries=target_entries)
     generated_s = time.perf_counter() - started
     event_id = entries[0].event.event_id  # type: ignore[union-attr]
-    print(f"WHO seminar log: {len(entries)} entries (generated in {generated_s:.1f} s); {runs} runs per figure",
-          file=sys.stderr)
+    print(
+        f"WHO seminar log: {len(entries)} entries (generated in {generated_s:.1f} s); {runs} runs per figure",
+        file=sys.stderr,
+    )
 
     with tempfile.TemporaryDirectory(prefix="modconsole-bench-report-") as tmp:
         db = Path(tmp) / "who.db"
@@ -117,27 +119,49 @@ def main(argv: list[str] | None = None) -> int:
     together, together_runs = median_time(lambda: build_and_render_all(entries), runs)
 
     met = together < TARGET_S
-    rows = [row("read + json-parse (baseline)", {"median": figure(baseline, baseline, "s")},
-                runs=[round(t, 4) for t in baseline_runs]),
-            row("SqliteStore.read (validated)", {"median": figure(loaded, baseline, "s")})]
+    rows = [
+        row(
+            "read + json-parse (baseline)",
+            {"median": figure(baseline, baseline, "s")},
+            runs=[round(t, 4) for t in baseline_runs],
+        ),
+        row("SqliteStore.read (validated)", {"median": figure(loaded, baseline, "s")}),
+    ]
     rows += [row(name, {"median": figure(seconds, baseline, "s")}) for name, seconds in cases]
     rows.append(row("all formats", {"median": figure(formats_total, baseline, "s")}))
-    rows.append(row("build + all formats", {"median": figure(together, baseline, "s")},
-                    target=f"< {TARGET_S:g} s", met=met, runs=[round(t, 4) for t in together_runs]))
+    rows.append(
+        row(
+            "build + all formats",
+            {"median": figure(together, baseline, "s")},
+            target=f"< {TARGET_S:g} s",
+            met=met,
+            runs=[round(t, 4) for t in together_runs],
+        )
+    )
 
     print(f"{'case':<32} {'median ms':>10} {'ratio to baseline':>18}")
     for item in rows:
         fig = item["figures"]["median"]
         print(f"{item['case']:<32} {fig['value'] * 1000:>10.1f} {fig['ratio']:>18.2f}")
-    print(f"baseline (read + json-parse of {len(entries)} entries): {baseline * 1000:.1f} ms; "
-          f"target build + all formats < {TARGET_S:g} s: {'met' if met else 'MISSED'}")
+    print(
+        f"baseline (read + json-parse of {len(entries)} entries): {baseline * 1000:.1f} ms; "
+        f"target build + all formats < {TARGET_S:g} s: {'met' if met else 'MISSED'}"
+    )
 
     result = {
         "benchmark": "report",
         "machine": machine(),
-        "params": {"entries": len(entries), "target_entries": target_entries, "runs": runs, "seed": args.seed,
-                   "quick": args.quick, "sessions": len(report.sessions), "turns": len(report.turns),
-                   "people": len(report.people), "generated_s": round(generated_s, 2)},
+        "params": {
+            "entries": len(entries),
+            "target_entries": target_entries,
+            "runs": runs,
+            "seed": args.seed,
+            "quick": args.quick,
+            "sessions": len(report.sessions),
+            "turns": len(report.turns),
+            "people": len(report.people),
+            "generated_s": round(generated_s, 2),
+        },
         "rows": rows,
         "met": met,
     }

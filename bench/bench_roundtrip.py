@@ -49,8 +49,9 @@ async def serve_echo(db: str, port: int = 0) -> None:
             log.execute("COMMIT")
             await ws.send(frame)
 
-    async with serve(handler, HOST, port, compression=None, max_size=64 * 1024, ping_interval=20,
-                     ping_timeout=20) as server:
+    async with serve(
+        handler, HOST, port, compression=None, max_size=64 * 1024, ping_interval=20, ping_timeout=20
+    ) as server:
         print(f"listening on ws://{HOST}:{next(iter(server.sockets)).getsockname()[1]}", flush=True)
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
@@ -107,12 +108,21 @@ async def run(duration: float, warmup: int = 20) -> dict[str, list[dict[str, Any
                 finally:
                     await asyncio.gather(client.close(), ws.close(), return_exceptions=True)
     figures = spread(ours, plain, "ms", scale=1000, qs=(("p50", 50), ("p99", 99)))
-    return {"roundtrip": [row(
-        "moderator command to ack", figures,
-        target="p50 <= 1.5 x baseline", met=within(figures["p50"], 1.5),
-        samples={"modconsole": len(ours), "baseline": len(plain)}, command_bytes=size,
-        moderators_connected=1 + WATCHERS, gap_ms=GAP_S * 1000, interleaved=True,
-    )]}
+    return {
+        "roundtrip": [
+            row(
+                "moderator command to ack",
+                figures,
+                target="p50 <= 1.5 x baseline",
+                met=within(figures["p50"], 1.5),
+                samples={"modconsole": len(ours), "baseline": len(plain)},
+                command_bytes=size,
+                moderators_connected=1 + WATCHERS,
+                gap_ms=GAP_S * 1000,
+                interleaved=True,
+            )
+        ]
+    }
 
 
 async def watch(url: str, token: str, count: int) -> None:

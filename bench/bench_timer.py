@@ -68,8 +68,11 @@ async def _proxy(conn: Connection, target_port: int, up_s: float, down_s: float)
         # from printing a traceback for a task that did what it should.
         with contextlib.suppress(asyncio.CancelledError):
             server_reader, server_writer = await asyncio.open_connection(HOST, target_port)
-            await asyncio.gather(_pump(client_reader, server_writer, up_s),
-                                 _pump(server_reader, client_writer, down_s), return_exceptions=True)
+            await asyncio.gather(
+                _pump(client_reader, server_writer, up_s),
+                _pump(server_reader, client_writer, down_s),
+                return_exceptions=True,
+            )
 
     server = await asyncio.start_server(handle, HOST, 0)
     conn.send(server.sockets[0].getsockname()[1])
@@ -84,8 +87,9 @@ def _proxy_main(conn: Connection, target_port: int, up_s: float, down_s: float) 
 # --- the skewed client ----------------------------------------------------------------------------
 
 
-def _client_main(conn: Connection, url: str, token: str, skew_s: float, clock: dict[str, float],
-                 duration: float) -> None:
+def _client_main(
+    conn: Connection, url: str, token: str, skew_s: float, clock: dict[str, float], duration: float
+) -> None:
     real = time.time
     time.time = lambda: real() + skew_s  # this process's wall clock is off by the skew
     conn.send(asyncio.run(_client(url, token, clock, duration, real)))
@@ -126,8 +130,15 @@ def _server_clock(db: Path, event_id: str) -> dict[str, float]:
     return {"wall_ms": last.wall_ms, "virtual_ms": last.virtual_ms, "scale": last.scale}  # type: ignore[union-attr]
 
 
-async def _case(url: str, token: str, clock: dict[str, float], skew_s: float, delays: tuple[float, float] | None,
-                duration: float, port: int) -> dict[str, Any]:
+async def _case(
+    url: str,
+    token: str,
+    clock: dict[str, float],
+    skew_s: float,
+    delays: tuple[float, float] | None,
+    duration: float,
+    port: int,
+) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
     proxy = None
     pipe = None
@@ -174,14 +185,20 @@ async def run(duration: float) -> dict[str, list[dict[str, Any]]]:
                 got = await _case(server.url, token, clock, skew, delays, duration, port)
                 # server_now() counts whole milliseconds: a baseline of 0 is read as 1 ms, its resolution.
                 worst = figure(_max_abs(got["errors"]), max(1.0, _max_abs(base["errors"])), "ms")
-                rows.append(row(
-                    label, {"max_error": worst},
-                    target=f"max error <= {TARGET_MS} ms" if targeted else "",
-                    met=worst["value"] <= TARGET_MS if targeted else None,
-                    samples=len(got["errors"]), p50_abs_error_ms=percentile([abs(e) for e in got["errors"]], 50),
-                    baseline_max_error_ms=_max_abs(base["errors"]),
-                    rtt_ms=round(got["rtt_ms"], 1), shown_offset_ms=got["offset_ms"],
-                    signed_error_range_ms=[min(got["errors"]), max(got["errors"])],
-                    naive_error_ms=abs(skew) * 1000, reconnects=got["reconnects"],
-                ))
+                rows.append(
+                    row(
+                        label,
+                        {"max_error": worst},
+                        target=f"max error <= {TARGET_MS} ms" if targeted else "",
+                        met=worst["value"] <= TARGET_MS if targeted else None,
+                        samples=len(got["errors"]),
+                        p50_abs_error_ms=percentile([abs(e) for e in got["errors"]], 50),
+                        baseline_max_error_ms=_max_abs(base["errors"]),
+                        rtt_ms=round(got["rtt_ms"], 1),
+                        shown_offset_ms=got["offset_ms"],
+                        signed_error_range_ms=[min(got["errors"]), max(got["errors"])],
+                        naive_error_ms=abs(skew) * 1000,
+                        reconnects=got["reconnects"],
+                    )
+                )
     return {"timer": rows}

@@ -60,8 +60,9 @@ def time_to_text(argv: list[str], text: bytes = b"connected") -> float:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TEXTUAL", "PYTHONDONTWRITEBYTECODE"))}
     env |= {"TERM": "xterm-256color", "COLORTERM": "truecolor"}
     started = time.perf_counter()
-    process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT,
-                               start_new_session=True, close_fds=True)
+    process = subprocess.Popen(
+        argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT, start_new_session=True, close_fds=True
+    )
     os.close(slave)
     output = b""
     try:
@@ -104,8 +105,16 @@ def run(trials: int) -> dict[str, list[dict[str, Any]]]:
                 base.append(time_to_text(bare))
     p50 = figure(percentile(ours, 50), percentile(base, 50), "s")
     worst = figure(max(ours), max(base), "s")
-    return {"tui": [row(
-        "modconsole join, display token (pty)", {"p50": p50, "max": worst},
-        target="<= 1.5 x baseline", met=within(p50, 1.5),
-        trials=trials, modconsole_s=[round(t, 3) for t in ours], baseline_s=[round(t, 3) for t in base],
-    )]}
+    return {
+        "tui": [
+            row(
+                "modconsole join, display token (pty)",
+                {"p50": p50, "max": worst},
+                target="<= 1.5 x baseline",
+                met=within(p50, 1.5),
+                trials=trials,
+                modconsole_s=[round(t, 3) for t in ours],
+                baseline_s=[round(t, 3) for t in base],
+            )
+        ]
+    }

@@ -63,15 +63,20 @@ def loadavg() -> list[float]:
         return []
 
 
-def spread(values: Sequence[float], baseline: Sequence[float], unit: str, scale: float = 1.0,
-           qs: Sequence[tuple[str, float]] = (("p50", 50), ("p95", 95), ("p99", 99), ("max", 100))
-           ) -> dict[str, dict[str, Any]]:
+def spread(
+    values: Sequence[float],
+    baseline: Sequence[float],
+    unit: str,
+    scale: float = 1.0,
+    qs: Sequence[tuple[str, float]] = (("p50", 50), ("p95", 95), ("p99", 99), ("max", 100)),
+) -> dict[str, dict[str, Any]]:
     """Percentile figures of ``values`` beside the same percentiles of ``baseline``."""
     return {name: figure(percentile(values, q) * scale, percentile(baseline, q) * scale, unit) for name, q in qs}
 
 
-def row(case: str, figures: dict[str, dict[str, Any]], *, target: str = "", met: bool | None = None,
-        **details: Any) -> dict[str, Any]:
+def row(
+    case: str, figures: dict[str, dict[str, Any]], *, target: str = "", met: bool | None = None, **details: Any
+) -> dict[str, Any]:
     return {"case": case, "figures": figures, "target": target, "met": met, "details": details}
 
 
@@ -159,7 +164,12 @@ class ServerProcess:
     def start(self, timeout: float = 30.0) -> ServerProcess:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.process = subprocess.Popen(
-            self.argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env=env,
+            self.argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            cwd=ROOT,
+            env=env,
             preexec_fn=lambda: raise_nofile(65536),
         )
         deadline = time.monotonic() + timeout
@@ -253,8 +263,9 @@ async def _worker(conn: Connection, spec: ClientSpec, count: int, concurrency: i
         async with gate:
             for attempt in range(6):
                 try:
-                    ws = await connect(spec.url, additional_headers=spec.headers, compression=None, max_size=None,
-                                       open_timeout=60)
+                    ws = await connect(
+                        spec.url, additional_headers=spec.headers, compression=None, max_size=None, open_timeout=60
+                    )
                     await ws.send(spec.hello)
                     await asyncio.wait_for(ws.recv(), 60)
                     sockets.append(ws)
@@ -298,8 +309,9 @@ class ClientPool:
         started = time.monotonic()
         for share in shares:
             mine, theirs = context.Pipe()
-            process = context.Process(target=_worker_main, args=(theirs, self.spec, share, self.concurrency),
-                                      daemon=True)
+            process = context.Process(
+                target=_worker_main, args=(theirs, self.spec, share, self.concurrency), daemon=True
+            )
             process.start()
             theirs.close()
             self.processes.append(process)

@@ -75,9 +75,7 @@ def load_agenda(path: str | Path) -> Agenda:
     name = str(path)
     suffix = Path(path).suffix.casefold()
     if suffix not in (".toml", ".csv"):
-        raise AgendaError(
-            name, "file", None, f"unsupported file type {suffix or '(none)'!r}; use .toml or .csv"
-        )
+        raise AgendaError(name, "file", None, f"unsupported file type {suffix or '(none)'!r}; use .toml or .csv")
     try:
         with open(path, "rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)  # never read more than the limit, however big the file
@@ -237,9 +235,7 @@ def _toml_agenda(doc: dict[str, Any]) -> Agenda:
     if "timezone" not in event:
         raise _Bad("event", "timezone", "missing 'timezone' (an IANA name such as 'Asia/Seoul')")
     zone = _zone(event["timezone"], "event", "timezone")
-    defaults = {
-        f"{key}_s": _duration(event[key], "event", key) for key in ("warning", "danger") if key in event
-    }
+    defaults = {f"{key}_s": _duration(event[key], "event", key) for key in ("warning", "danger") if key in event}
 
     people: list[Person] = []
     ids: set[str] = set()
@@ -257,10 +253,7 @@ def _toml_agenda(doc: dict[str, Any]) -> Agenda:
         raise _Bad("", "sessions", "no [[sessions]]; an agenda needs at least one session")
     tables = [_table(raw, f"sessions[{i}]", _SESSION_KEYS) for i, raw in enumerate(raw_sessions)]
     session_ids = _assign_ids(tables, "sessions", "session")
-    sessions = [
-        _toml_session(table, f"sessions[{i}]", session_ids[i], ids, defaults)
-        for i, table in enumerate(tables)
-    ]
+    sessions = [_toml_session(table, f"sessions[{i}]", session_ids[i], ids, defaults) for i, table in enumerate(tables)]
     return _model(Agenda, "event", {"title": title, "timezone": zone, "people": people, "sessions": sessions})
 
 
@@ -276,9 +269,7 @@ def _assign_ids(tables: list[dict[str, Any]], prefix: str, noun: str) -> list[st
     ids = []
     for i, table in enumerate(tables):
         given = table.get("id")
-        ids.append(
-            given if given is not None else _unique(_base_id(_text(table, "title", f"{prefix}[{i}]")), taken)
-        )
+        ids.append(given if given is not None else _unique(_base_id(_text(table, "title", f"{prefix}[{i}]")), taken))
     return ids
 
 
@@ -294,9 +285,7 @@ def _toml_session(
     raw_items = _tables(table["items"], f"{where}.items")
     items = [_table(raw, f"{where}.items[{j}]", _ITEM_KEYS) for j, raw in enumerate(raw_items)]
     item_ids = _assign_ids(items, f"{where}.items", "item")
-    plans = [
-        _toml_item(item, f"{where}.items[{j}]", item_ids[j], people, defaults) for j, item in enumerate(items)
-    ]
+    plans = [_toml_item(item, f"{where}.items[{j}]", item_ids[j], people, defaults) for j, item in enumerate(items)]
     data = {"id": session_id, "title": title, "start": start, "items": plans}
     if "room" in table:
         data["room"] = table["room"]
@@ -305,23 +294,15 @@ def _toml_session(
 
 def _start(value: object, where: str) -> datetime:
     if isinstance(value, str):
-        value = _parse(
-            value.strip().replace("T", " ", 1), ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"), where, "start"
-        )
+        value = _parse(value.strip().replace("T", " ", 1), ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"), where, "start")
     if not isinstance(value, datetime):
-        raise _Bad(
-            where, "start", f"expected a local date and time such as 2020-03-27T23:15:00, got {_short(value)}"
-        )
+        raise _Bad(where, "start", f"expected a local date and time such as 2020-03-27T23:15:00, got {_short(value)}")
     if value.tzinfo is not None:
-        raise _Bad(
-            where, "start", "write the start as local time in the event's time zone, without an offset"
-        )
+        raise _Bad(where, "start", "write the start as local time in the event's time zone, without an offset")
     return value
 
 
-def _toml_item(
-    table: dict[str, Any], where: str, item_id: str, people: set[str], defaults: dict[str, int]
-) -> ItemPlan:
+def _toml_item(table: dict[str, Any], where: str, item_id: str, people: set[str], defaults: dict[str, int]) -> ItemPlan:
     if "duration" not in table:
         raise _Bad(where, "duration", "missing 'duration' (e.g. \"5m\")")
     data: dict[str, Any] = {"id": item_id, "title": _text(table, "title", where)}
@@ -434,9 +415,7 @@ class _CsvSessions:
         session = self.sessions[name][1]
         item: dict[str, Any] = {"title": row["title"], "kind": row["kind"] or "other"}
         if day is not None and day != session["start"].date():
-            raise _Bad(
-                where, "date", f"a session keeps to one day; this session is on {session['start'].date()}"
-            )
+            raise _Bad(where, "date", f"a session keeps to one day; this session is on {session['start'].date()}")
         if start is not None and session["items"]:
             planned = datetime.combine(session["start"].date(), start)
             if planned < self._cursor[name]:

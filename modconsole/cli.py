@@ -44,34 +44,53 @@ def parser(*, ctl_verbs: bool = True) -> argparse.ArgumentParser:
 
     join = sub.add_parser("join", help="open the console for a token's role (moderator, speaker, participant, display)")
     join.add_argument("url", metavar="URL", help="server address, e.g. ws://127.0.0.1:8765")
-    join.add_argument("--token",
-                      help="access token (default: $MODCONSOLE_TOKEN; on the command line other users see it)")
-    join.add_argument("--token-file", metavar="FILE",
-                      help="read the access token from the first line of FILE (- for standard input)")
+    join.add_argument(
+        "--token", help="access token (default: $MODCONSOLE_TOKEN; on the command line other users see it)"
+    )
+    join.add_argument(
+        "--token-file", metavar="FILE", help="read the access token from the first line of FILE (- for standard input)"
+    )
     join.add_argument("--name", help="your name, with the participant token")
     join.add_argument("--view", choices=["display"], help="show the stage display whatever the token's role")
     join.add_argument("--cafile", help="CA certificate to trust for wss://")
     join.add_argument("--session", metavar="ID", help="the session to follow (default: the running one)")
-    join.add_argument("--ask", action="store_true",
-                      help="ask for the token (and name) on screen instead; what the browser view runs")
+    join.add_argument(
+        "--ask", action="store_true", help="ask for the token (and name) on screen instead; what the browser view runs"
+    )
 
     web = sub.add_parser("web", help="serve the console in a browser: each tab asks for its token (textual-serve)")
     web.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     web.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080)")
-    web.add_argument("--server", default="ws://127.0.0.1:8765", metavar="URL",
-                     help="the modconsole server the tabs join (default: ws://127.0.0.1:8765)")
-    web.add_argument("--public-url", metavar="URL",
-                     help="the address browsers use, when it is not http://HOST:PORT (e.g. behind a proxy)")
+    web.add_argument(
+        "--server",
+        default="ws://127.0.0.1:8765",
+        metavar="URL",
+        help="the modconsole server the tabs join (default: ws://127.0.0.1:8765)",
+    )
+    web.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address browsers use, when it is not http://HOST:PORT (e.g. behind a proxy)",
+    )
     web.add_argument("--cafile", help="CA certificate to trust for a wss:// server")
-    web.add_argument("--max-tabs", type=positive, default=20, metavar="N",
-                     help="tabs open at once (each a console process), beyond which a tab is refused (default: 20)")
-    web.add_argument("--max-tabs-per-address", type=positive, default=4, metavar="N",
-                     help="tabs open at once from one client address (default: 4; behind a proxy, every tab "
-                          "comes from the proxy's address)")
+    web.add_argument(
+        "--max-tabs",
+        type=positive,
+        default=20,
+        metavar="N",
+        help="tabs open at once (each a console process), beyond which a tab is refused (default: 20)",
+    )
+    web.add_argument(
+        "--max-tabs-per-address",
+        type=positive,
+        default=4,
+        metavar="N",
+        help="tabs open at once from one client address (default: 4; behind a proxy, every tab "
+        "comes from the proxy's address)",
+    )
 
     demo = sub.add_parser("demo", help="run the mayors' call on an embedded server and open the console")
-    demo.add_argument("--fast", action="store_true",
-                      help="rehearsal clock at 60x with simulated mayors raising hands")
+    demo.add_argument("--fast", action="store_true", help="rehearsal clock at 60x with simulated mayors raising hands")
     demo.add_argument("--db", type=Path, help="SQLite file for the demo's log (default: a new temporary one)")
     return top
 
@@ -117,26 +136,37 @@ def join(args: argparse.Namespace) -> int:
     credentials = Credentials()
     kept = credentials.lookup(args.url, token)  # a participant who joined before: their own credential
     not_kept: list[str] = []
-    client = MeetingClient(args.url, kept or token, name=None if kept else args.name, client="console",
-                           cafile=args.cafile, keep_credential=credentials.keeper(args.url, token, not_kept))
+    client = MeetingClient(
+        args.url,
+        kept or token,
+        name=None if kept else args.name,
+        client="console",
+        cafile=args.cafile,
+        keep_credential=credentials.keeper(args.url, token, not_kept),
+    )
     link = LiveLink(client)
     app = create_app(link, view=args.view, session=args.session)
     app.run()
     if not_kept:
-        print(f"modconsole join: could not keep your participant credential ({not_kept[0]}); the next join "
-              "will ask for your name again", file=sys.stderr)
+        print(
+            f"modconsole join: could not keep your participant credential ({not_kept[0]}); the next join "
+            "will ask for your name again",
+            file=sys.stderr,
+        )
     if crashed(app):
         return 1
     if link.status == "refused":
         print(f"modconsole join: refused: {link.detail}", file=sys.stderr)
         if kept is not None and client.token == kept:
             credentials.forget(args.url, token)
-            print("modconsole join: the participant credential kept for this server was not accepted and is "
-                  "forgotten; join again with --name", file=sys.stderr)
+            print(
+                "modconsole join: the participant credential kept for this server was not accepted and is "
+                "forgotten; join again with --name",
+                file=sys.stderr,
+            )
         return 1
     if not link.ever_connected:  # quit while still trying: say why it never got through
-        print(f"modconsole join: never connected: {link.detail or f'no answer from {args.url} yet'}",
-              file=sys.stderr)
+        print(f"modconsole join: never connected: {link.detail or f'no answer from {args.url} yet'}", file=sys.stderr)
         return 1
     return 0
 
@@ -176,8 +206,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"modconsole web: --server: {exc.message}", file=sys.stderr)
                 return 2
 
-            return serve(args.server, args.host, args.port, args.public_url, cafile=args.cafile,
-                         max_tabs=args.max_tabs, max_tabs_per_address=args.max_tabs_per_address)
+            return serve(
+                args.server,
+                args.host,
+                args.port,
+                args.public_url,
+                cafile=args.cafile,
+                max_tabs=args.max_tabs,
+                max_tabs_per_address=args.max_tabs_per_address,
+            )
         if args.command == "demo":
             # The demo embeds a server; the console itself never imports it.
             from modconsole.demo import main as demo_main

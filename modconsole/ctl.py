@@ -53,13 +53,21 @@ def _common_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="session to act on (default: the running one, else the first not ended)",
     )
     parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
-    parser.add_argument("--token", default=argparse.SUPPRESS,
-                        help="access token (default: $MODCONSOLE_TOKEN; on the command line other users see it)")
-    parser.add_argument("--token-file", default=argparse.SUPPRESS, metavar="FILE",
-                        help="read the access token from the first line of FILE (- for standard input)")
+    parser.add_argument(
+        "--token",
+        default=argparse.SUPPRESS,
+        help="access token (default: $MODCONSOLE_TOKEN; on the command line other users see it)",
+    )
+    parser.add_argument(
+        "--token-file",
+        default=argparse.SUPPRESS,
+        metavar="FILE",
+        help="read the access token from the first line of FILE (- for standard input)",
+    )
     parser.add_argument("--name", default=argparse.SUPPRESS, help="your name, with a participant token")
-    parser.add_argument("--cafile", default=argparse.SUPPRESS, metavar="FILE",
-                        help="CA certificate (PEM) to trust for a wss:// server")
+    parser.add_argument(
+        "--cafile", default=argparse.SUPPRESS, metavar="FILE", help="CA certificate (PEM) to trust for a wss:// server"
+    )
     return parser
 
 
@@ -313,8 +321,9 @@ async def run(args: argparse.Namespace) -> int:
     try:
         command = build_command(args)
     except ValidationError as exc:  # a value out of the protocol's range, e.g. add-time 25h
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}"
-                             for e in exc.errors(include_url=False))
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
         print(f"modconsole ctl: {args.verb}: {problems}", file=sys.stderr)
         return 2
     except ValueError as exc:
@@ -324,8 +333,12 @@ async def run(args: argparse.Namespace) -> int:
     kept = credentials.lookup(args.url, token)  # a participant who joined before joins as themselves
     not_kept: list[str] = []
     client = MeetingClient(
-        args.url, kept or token, name=None if kept else getattr(args, "name", None), client="ctl",
-        cafile=getattr(args, "cafile", None), keep_credential=credentials.keeper(args.url, token, not_kept),
+        args.url,
+        kept or token,
+        name=None if kept else getattr(args, "name", None),
+        client="ctl",
+        cafile=getattr(args, "cafile", None),
+        keep_credential=credentials.keeper(args.url, token, not_kept),
     )
     try:
         await client.connect()
@@ -363,8 +376,11 @@ async def run(args: argparse.Namespace) -> int:
         print(f"modconsole ctl: {exc.message}", file=sys.stderr)
         if exc.code == "unauthorized" and kept is not None and client.token == kept:
             credentials.forget(args.url, token)
-            print("modconsole ctl: the participant credential kept for this server was not accepted and is "
-                  "forgotten; run again with --name", file=sys.stderr)
+            print(
+                "modconsole ctl: the participant credential kept for this server was not accepted and is "
+                "forgotten; run again with --name",
+                file=sys.stderr,
+            )
         return 1
     except TimeoutError:  # connected, then no answer: the command may or may not have been done
         message = f"no answer from {args.url} in time; check with `state` before repeating the command"
@@ -379,11 +395,18 @@ async def run(args: argparse.Namespace) -> int:
     now = client.server_now()
     session = state.session(command.session) if command.session else default_session(state)
     view = session_view(state, session, now) if session is not None else None
-    undone = None if undoing is None else {"seq": undoing[0], "type": undoing[1],
-                                            "what": ACTION_WORDS.get(undoing[1], undoing[1])}
+    undone = (
+        None
+        if undoing is None
+        else {"seq": undoing[0], "type": undoing[1], "what": ACTION_WORDS.get(undoing[1], undoing[1])}
+    )
     if as_json:
-        print(json.dumps({"ok": True, "seq": ack.seq, "session": view} | ({"undone": undone} if undone else {}),
-                         ensure_ascii=False))
+        print(
+            json.dumps(
+                {"ok": True, "seq": ack.seq, "session": view} | ({"undone": undone} if undone else {}),
+                ensure_ascii=False,
+            )
+        )
     else:
         took_back = f" took back {undone['what']} (seq {undone['seq']})" if undone else ""
         print(f"ok ({args.verb}, seq {ack.seq}){took_back}" + (f": {_session_line(view)}" if view else ""))

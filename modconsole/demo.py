@@ -139,9 +139,11 @@ async def run_demo(fast: bool, db: Path | None = None) -> tuple[Path, str, BaseE
     url = f"ws://127.0.0.1:{port}"
     greeting = None
     if fast:
-        greeting = ("Rehearsal clock at 60×: a minute passes every second. Simulated mayors raise hands and an "
-                    "assistant chair runs the call until your first key that acts; then the chair is yours. "
-                    "Press x to extend, t for a recovery plan, r for the report, ? for every key.")
+        greeting = (
+            "Rehearsal clock at 60×: a minute passes every second. Simulated mayors raise hands and an "
+            "assistant chair runs the call until your first key that acts; then the chair is yours. "
+            "Press x to extend, t for a recovery plan, r for the report, ? for every key."
+        )
     took_over = asyncio.Event()
     app = create_app(LiveLink(DemoConsole(url, created.moderator, took_over)), greeting=greeting)
     sim = asyncio.create_task(simulate(url, created, took_over)) if fast else None

@@ -163,8 +163,9 @@ class ReportReady(_Frame):
     text: str
 
 
-ServerFrame = Annotated[Welcome | Events | Reset | Ack | Error | Pong | Presence | ReportReady,
-                        Field(discriminator="type")]
+ServerFrame = Annotated[
+    Welcome | Events | Reset | Ack | Error | Pong | Presence | ReportReady, Field(discriminator="type")
+]
 SERVER_ADAPTER: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame, config=ConfigDict(defer_build=True))
 
 

@@ -63,8 +63,11 @@ def page_template(original: str) -> str:
     internet access would hold the page until that request failed, and nobody's browser needs to tell
     a font service who opens the console. And with the reason a tab was refused shown when it is."""
     page = re.sub(r'\s*<link\s+rel="stylesheet"\s+href="https://fonts\.googleapis\.com[^>]*>', "", original)
-    return page.replace('<script src="{{ config.static.url }}js/textual.js">',
-                        SHOW_CLOSE_REASON + '<script src="{{ config.static.url }}js/textual.js">', 1)
+    return page.replace(
+        '<script src="{{ config.static.url }}js/textual.js">',
+        SHOW_CLOSE_REASON + '<script src="{{ config.static.url }}js/textual.js">',
+        1,
+    )
 
 
 def command(server_url: str, cafile: str | None = None) -> str:
@@ -127,12 +130,27 @@ def resize(data: object) -> tuple[int, int] | None:
 class BoundedServer(Server):
     """textual-serve's server, with its websocket handler bounded (see the module's docstring)."""
 
-    def __init__(self, command: str, *, host: str, port: int, public_url: str | None = None,
-                 max_tabs: int = MAX_TABS, max_tabs_per_address: int = MAX_TABS_PER_ADDRESS,
-                 statics_path: str | os.PathLike[str] = "./static",
-                 templates_path: str | os.PathLike[str] = "./templates") -> None:
-        super().__init__(command, host=host, port=port, title="modconsole", public_url=public_url,
-                         statics_path=statics_path, templates_path=templates_path)
+    def __init__(
+        self,
+        command: str,
+        *,
+        host: str,
+        port: int,
+        public_url: str | None = None,
+        max_tabs: int = MAX_TABS,
+        max_tabs_per_address: int = MAX_TABS_PER_ADDRESS,
+        statics_path: str | os.PathLike[str] = "./static",
+        templates_path: str | os.PathLike[str] = "./templates",
+    ) -> None:
+        super().__init__(
+            command,
+            host=host,
+            port=port,
+            title="modconsole",
+            public_url=public_url,
+            statics_path=statics_path,
+            templates_path=templates_path,
+        )
         self.max_tabs = max_tabs
         self.max_tabs_per_address = max_tabs_per_address
         self.origins = allowed_origins(self.public_url)
@@ -145,17 +163,25 @@ class BoundedServer(Server):
             return f"All {self.max_tabs} tabs this console serves are open; close one, then Restart."
         if self.tabs[address] >= self.max_tabs_per_address:
             n = self.max_tabs_per_address
-            return f"{n} {'tab is' if n == 1 else 'tabs are'} open from your address, the most allowed; " \
-                   "close one, then Restart."
+            return (
+                f"{n} {'tab is' if n == 1 else 'tabs are'} open from your address, the most allowed; "
+                "close one, then Restart."
+            )
         return None
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         origin = request.headers.get("Origin", "")
         if origin_of(origin) not in self.origins:
-            log.warning("refused a tab from origin %r (%s): not the console's page %s",
-                        origin[:100], request.remote, self.public_url)
-            raise web.HTTPForbidden(text=f"modconsole web: a tab opens from the console's page at "
-                                         f"{self.public_url}, not from {origin[:100] or 'no page'}\n")
+            log.warning(
+                "refused a tab from origin %r (%s): not the console's page %s",
+                origin[:100],
+                request.remote,
+                self.public_url,
+            )
+            raise web.HTTPForbidden(
+                text=f"modconsole web: a tab opens from the console's page at "
+                f"{self.public_url}, not from {origin[:100] or 'no page'}\n"
+            )
         try:
             width = size(request.query.get("width"), COLUMNS, 80)
             height = size(request.query.get("height"), ROWS, 24)
@@ -180,9 +206,14 @@ class BoundedServer(Server):
             async def close() -> None:  # the process quit (ctrl+q): so does the tab
                 await websocket.close()
 
-            app_service = AppService(self.command, write_bytes=websocket.send_bytes, write_str=websocket.send_str,
-                                     close=close, download_manager=self.download_manager,
-                                     debug=self.debug)
+            app_service = AppService(
+                self.command,
+                write_bytes=websocket.send_bytes,
+                write_str=websocket.send_str,
+                close=close,
+                download_manager=self.download_manager,
+                debug=self.debug,
+            )
             await app_service.start(width, height)
             await self._process_messages(websocket, app_service)
         except asyncio.CancelledError:
@@ -229,8 +260,13 @@ class BoundedServer(Server):
 
     async def on_shutdown(self, app: web.Application) -> None:
         """Close every tab (each handler then ends its process) rather than wait for the browsers."""
-        await asyncio.gather(*(socket.close(code=WSCloseCode.GOING_AWAY, message=b"modconsole web is stopping")
-                               for socket in list(self.sockets)), return_exceptions=True)
+        await asyncio.gather(
+            *(
+                socket.close(code=WSCloseCode.GOING_AWAY, message=b"modconsole web is stopping")
+                for socket in list(self.sockets)
+            ),
+            return_exceptions=True,
+        )
 
 
 async def end(app_service: AppService) -> None:
@@ -250,11 +286,22 @@ async def end(app_service: AppService) -> None:
             await process.wait()
 
 
-def serve(server_url: str, host: str, port: int, public_url: str | None = None, *,
-          cafile: str | None = None, max_tabs: int = MAX_TABS, max_tabs_per_address: int = MAX_TABS_PER_ADDRESS) -> int:
+def serve(
+    server_url: str,
+    host: str,
+    port: int,
+    public_url: str | None = None,
+    *,
+    cafile: str | None = None,
+    max_tabs: int = MAX_TABS,
+    max_tabs_per_address: int = MAX_TABS_PER_ADDRESS,
+) -> int:
     if host in EVERY_ADDRESS and public_url is None:
-        print(f"modconsole web: listening on every address; browsers on other machines need "
-              f"--public-url http://THIS-MACHINE:{port} (the page connects back to that address)", file=sys.stderr)
+        print(
+            f"modconsole web: listening on every address; browsers on other machines need "
+            f"--public-url http://THIS-MACHINE:{port} (the page connects back to that address)",
+            file=sys.stderr,
+        )
     if public_url is None and ":" in host:  # an IPv6 address: textual-serve would write http://::1:8080
         public_url = f"http://[{host}]:{port}"
     # Every tab's process inherits this environment: a token in it must not open the console for anyone.
@@ -263,8 +310,15 @@ def serve(server_url: str, host: str, port: int, public_url: str | None = None, 
     with tempfile.TemporaryDirectory(prefix="modconsole-web-") as templates:
         index = (package / "templates" / "app_index.html").read_text(encoding="utf-8")
         (Path(templates) / "app_index.html").write_text(page_template(index), encoding="utf-8")
-        server = BoundedServer(command(server_url, cafile), host=host, port=port, public_url=public_url,
-                               max_tabs=max_tabs, max_tabs_per_address=max_tabs_per_address,
-                               statics_path=package / "static", templates_path=templates)
+        server = BoundedServer(
+            command(server_url, cafile),
+            host=host,
+            port=port,
+            public_url=public_url,
+            max_tabs=max_tabs,
+            max_tabs_per_address=max_tabs_per_address,
+            statics_path=package / "static",
+            templates_path=templates,
+        )
         server.serve()
     return 0

@@ -43,6 +43,8 @@ def participant_id(event_id: str, name: str) -> str:
     of them) come out the same at every run. A live server gives each participant a random id."""
     digest = hashlib.sha256(f"{event_id}\0{name.casefold()}".encode()).hexdigest()
     return f"p-{digest[:12]}"
+
+
 SEC = 1000
 MIN = 60 * SEC
 
@@ -84,8 +86,10 @@ class Sim:
     def do(self, command: c.Command, actor: c.Actor) -> list[Event]:
         recorded = record(self.state, command, actor, self.now, self.now)
         if isinstance(recorded, Rejected):
-            raise ScriptError(f"{command!r} by {actor.role} {actor.person or actor.client} at {self.now} "
-                              f"refused: {recorded.code}: {recorded.message}")
+            raise ScriptError(
+                f"{command!r} by {actor.role} {actor.person or actor.client} at {self.now} "
+                f"refused: {recorded.code}: {recorded.message}"
+            )
         self._settle(recorded)
         return [entry.event for entry in recorded]
 
@@ -156,27 +160,165 @@ class Participant:
 # --------------------------------------------------------------------------- names
 
 _GIVEN = (
-    "Amina", "Ana", "Andrés", "Aisha", "Akira", "Alejandro", "Amara", "Anil", "Beatriz", "Chen", "Chiara", "Daniel",
-    "Dina", "Elena", "Emeka", "Fatima", "Felipe", "Grace", "Hana", "Hamid", "Ines", "Ivan", "Jamal", "Jia", "Joao",
-    "Karim", "Kofi", "Laila", "Lucia", "Mariam", "Mateo", "Mei", "Miguel", "Nadia", "Nkechi", "Omar", "Priya",
-    "Rafael", "Rania", "Rohan", "Sabine", "Samuel", "Sara", "Sipho", "Sofia", "Tariq", "Thandiwe", "Tomas", "Wei",
-    "Yasmin", "Yuki", "Zainab", "Zhang", "Luis", "Noura", "Kwame", "Ayesha", "Minh", "Olga"
+    "Amina",
+    "Ana",
+    "Andrés",
+    "Aisha",
+    "Akira",
+    "Alejandro",
+    "Amara",
+    "Anil",
+    "Beatriz",
+    "Chen",
+    "Chiara",
+    "Daniel",
+    "Dina",
+    "Elena",
+    "Emeka",
+    "Fatima",
+    "Felipe",
+    "Grace",
+    "Hana",
+    "Hamid",
+    "Ines",
+    "Ivan",
+    "Jamal",
+    "Jia",
+    "Joao",
+    "Karim",
+    "Kofi",
+    "Laila",
+    "Lucia",
+    "Mariam",
+    "Mateo",
+    "Mei",
+    "Miguel",
+    "Nadia",
+    "Nkechi",
+    "Omar",
+    "Priya",
+    "Rafael",
+    "Rania",
+    "Rohan",
+    "Sabine",
+    "Samuel",
+    "Sara",
+    "Sipho",
+    "Sofia",
+    "Tariq",
+    "Thandiwe",
+    "Tomas",
+    "Wei",
+    "Yasmin",
+    "Yuki",
+    "Zainab",
+    "Zhang",
+    "Luis",
+    "Noura",
+    "Kwame",
+    "Ayesha",
+    "Minh",
+    "Olga",
 )
 _FAMILY = (
-    "Abebe", "Acheampong", "Ahmed", "Alvarez", "Banda", "Bose", "Chowdhury", "Costa", "Diallo", "Dlamini",
-    "Fernandes", "Garcia", "Gonzalez", "Gupta", "Haddad", "Hossain", "Ibrahim", "Ito", "Kamau", "Khan", "Kim",
-    "Kowalski", "Li", "Lopez", "Mahmoud", "Martinez", "Mensah", "Morales", "Mwangi", "Nakamura", "Nguyen", "Okafor",
-    "Osei", "Patel", "Pereira", "Perez", "Rahman", "Ramirez", "Rossi", "Santos", "Sato", "Silva", "Singh", "Suarez",
-    "Tan", "Torres", "Wang", "Yilmaz", "Zhou", "Mendoza", "Ochieng", "Rahimi", "Kaya", "Petrov", "Novak", "Sithole",
-    "Farah", "Quispe", "Tembo", "Chua"
+    "Abebe",
+    "Acheampong",
+    "Ahmed",
+    "Alvarez",
+    "Banda",
+    "Bose",
+    "Chowdhury",
+    "Costa",
+    "Diallo",
+    "Dlamini",
+    "Fernandes",
+    "Garcia",
+    "Gonzalez",
+    "Gupta",
+    "Haddad",
+    "Hossain",
+    "Ibrahim",
+    "Ito",
+    "Kamau",
+    "Khan",
+    "Kim",
+    "Kowalski",
+    "Li",
+    "Lopez",
+    "Mahmoud",
+    "Martinez",
+    "Mensah",
+    "Morales",
+    "Mwangi",
+    "Nakamura",
+    "Nguyen",
+    "Okafor",
+    "Osei",
+    "Patel",
+    "Pereira",
+    "Perez",
+    "Rahman",
+    "Ramirez",
+    "Rossi",
+    "Santos",
+    "Sato",
+    "Silva",
+    "Singh",
+    "Suarez",
+    "Tan",
+    "Torres",
+    "Wang",
+    "Yilmaz",
+    "Zhou",
+    "Mendoza",
+    "Ochieng",
+    "Rahimi",
+    "Kaya",
+    "Petrov",
+    "Novak",
+    "Sithole",
+    "Farah",
+    "Quispe",
+    "Tembo",
+    "Chua",
 )
 _GIVEN_RU = (
-    "Анна", "Мария", "Ольга", "Елена", "Наталья", "Татьяна", "Ирина", "Дмитрий", "Алексей", "Сергей", "Андрей",
-    "Михаил", "Павел", "Юлия"
+    "Анна",
+    "Мария",
+    "Ольга",
+    "Елена",
+    "Наталья",
+    "Татьяна",
+    "Ирина",
+    "Дмитрий",
+    "Алексей",
+    "Сергей",
+    "Андрей",
+    "Михаил",
+    "Павел",
+    "Юлия",
 )
 _FAMILY_RU = (
-    "Иванов", "Смирнов", "Кузнецов", "Попов", "Соколов", "Лебедев", "Козлов", "Новиков", "Морозов", "Петров",
-    "Волков", "Соловьёв", "Васильев", "Зайцев", "Павлов", "Семёнов", "Голубев", "Виноградов", "Богданов", "Воробьёв"
+    "Иванов",
+    "Смирнов",
+    "Кузнецов",
+    "Попов",
+    "Соколов",
+    "Лебедев",
+    "Козлов",
+    "Новиков",
+    "Морозов",
+    "Петров",
+    "Волков",
+    "Соловьёв",
+    "Васильев",
+    "Зайцев",
+    "Павлов",
+    "Семёнов",
+    "Голубев",
+    "Виноградов",
+    "Богданов",
+    "Воробьёв",
 )
 _FEMALE_RU = {"Анна", "Мария", "Ольга", "Елена", "Наталья", "Татьяна", "Ирина", "Юлия"}
 
@@ -205,7 +347,7 @@ def _participants(event_id: str, names: Iterable[str]) -> list[Participant]:
 
 
 def _wrap_up(sim: Sim, session: str, desk: c.Actor, rng: random.Random) -> Process:
-    """"Please wrap up" to whoever has the floor; they acknowledge a few seconds later."""
+    """ "Please wrap up" to whoever has the floor; they acknowledge a few seconds later."""
     item = sim.session(session).current_item
     assert item is not None and item.floor is not None
     person = item.floor.person
@@ -218,8 +360,16 @@ def _wrap_up(sim: Sim, session: str, desk: c.Actor, rng: random.Random) -> Proce
         sim.do(c.Ack(), _speaker(person))
 
 
-def _turn(sim: Sim, session: str, desk: c.Actor, rng: random.Random, *, person: str | None, length_ms: int,
-          wrap_at_ms: int | None = None) -> Process:
+def _turn(
+    sim: Sim,
+    session: str,
+    desk: c.Actor,
+    rng: random.Random,
+    *,
+    person: str | None,
+    length_ms: int,
+    wrap_at_ms: int | None = None,
+) -> Process:
     """Give the floor (to ``person`` or the head of the queue), let them speak, end the turn."""
     start = sim.now
     sim.do(c.Floor(session=session, person=person), desk)
@@ -241,9 +391,20 @@ def _floor_person(sim: Sim, session: str) -> str | None:
     return None if item is None or item.floor is None else item.floor.person
 
 
-def _audience(sim: Sim, session: str, desk: c.Actor, crowd: list[Participant], rng: random.Random, *,
-              gap_ms: float, start: int, items: set[str], raise_p: float = 0.6, cap: int = 25,
-              kinds: tuple[str, ...] = ("contribution", "question", "reply")) -> Process:
+def _audience(
+    sim: Sim,
+    session: str,
+    desk: c.Actor,
+    crowd: list[Participant],
+    rng: random.Random,
+    *,
+    gap_ms: float,
+    start: int,
+    items: set[str],
+    raise_p: float = 0.6,
+    cap: int = 25,
+    kinds: tuple[str, ...] = ("contribution", "question", "reply"),
+) -> Process:
     """Participants raise and lower hands at random, about one action every ``gap_ms``, while the
     session runs and one of ``items`` is current with its queue open; until the session ends."""
     by_id = {p.id: p for p in crowd}
@@ -319,16 +480,24 @@ def mayors_call(seed: int = 0) -> list[Entry]:
         sim.do(c.Next(), desk)
         # Seoul's briefing: ten minutes planned, about twelve taken; asked to wrap up at ten.
         yield sim.now + 5 * SEC
-        yield from _turn(sim, session, desk, rng, person="park-won-soon", length_ms=rng.randint(690, 750) * SEC,
-                         wrap_at_ms=600 * SEC)
+        yield from _turn(
+            sim, session, desk, rng, person="park-won-soon", length_ms=rng.randint(690, 750) * SEC, wrap_at_ms=600 * SEC
+        )
         yield sim.now + 4 * SEC
         sim.do(c.Next(), desk)
         # Six cities against a two-minute limit; after the fourth the moderator hits "next" by mistake.
         for index, city in enumerate(MAYORS_CITIES):
             yield sim.now + rng.randint(3, 8) * SEC
             length = rng.randint(110, 165) * SEC
-            yield from _turn(sim, session, desk, rng, person=city, length_ms=length,
-                             wrap_at_ms=105 * SEC if length > 120 * SEC else None)
+            yield from _turn(
+                sim,
+                session,
+                desk,
+                rng,
+                person=city,
+                length_ms=length,
+                wrap_at_ms=105 * SEC if length > 120 * SEC else None,
+            )
             if index == 3:
                 yield sim.now + 2 * SEC
                 sim.do(c.Next(), desk)
@@ -461,8 +630,14 @@ def _session_process(sim: Sim, script: SessionScript, rng: random.Random) -> Pro
         # Its current duration: the plan, with time added and recovery plans applied so far.
         length = script.lengths.get(item.id, int(item.duration_s * script.factors.get(item.id, 1.0)) * SEC)
         # A fixed start after this item is honoured: it ends when the fixed item is due.
-        following = next((j for j in range(s.current + 1, len(s.items))  # type: ignore[operator]
-                          if s.items[j].status != "skipped"), None)
+        following = next(
+            (
+                j
+                for j in range(s.current + 1, len(s.items))  # type: ignore[operator]
+                if s.items[j].status != "skipped"
+            ),
+            None,
+        )
         if following is not None and plan.items[following].fixed_start is not None and spec.kind == ItemKind.break_:
             due = fixed_start_ms(plan.items[following].fixed_start, plan.start, sim.zone)  # type: ignore[arg-type]
             length = max(due - entered, 0)
@@ -591,16 +766,27 @@ def geti_programme(seed: int = 0, participants: int = 1800) -> list[Entry]:
     first = agenda.sessions[0]
     sim = Sim(agenda, event_id, local_to_ms(first.start, agenda.zone) - 2 * 86_400_000)
     pool = _participants(event_id, _latin_names(rng, participants))
-    factors = {ItemKind.opening: (1.0, 1.3), ItemKind.talk: (1.0, 1.25), ItemKind.panel: (1.0, 1.2),
-               ItemKind.qa: (0.9, 1.1), ItemKind.closing: (0.9, 1.2), ItemKind.other: (0.9, 1.2)}
+    factors = {
+        ItemKind.opening: (1.0, 1.3),
+        ItemKind.talk: (1.0, 1.25),
+        ItemKind.panel: (1.0, 1.2),
+        ItemKind.qa: (0.9, 1.1),
+        ItemKind.closing: (0.9, 1.2),
+        ItemKind.other: (0.9, 1.2),
+    }
 
     def session_run(plan: SessionPlan, crowd: list[Participant], raise_share: float) -> Process:
         desk = _moderator("geti-host")
         start = local_to_ms(plan.start, sim.zone)
         qa = next(item.id for item in plan.items if item.kind == ItemKind.qa)
         script = SessionScript(
-            session=plan.id, desk=desk, start=start + rng.randint(0, 150) * SEC,
-            factors=_factors(plan, rng, factors), questions={qa: 1.0}, turn_s=(35, 80), wrap_after_s=55,
+            session=plan.id,
+            desk=desk,
+            start=start + rng.randint(0, 150) * SEC,
+            factors=_factors(plan, rng, factors),
+            questions={qa: 1.0},
+            turn_s=(35, 80),
+            wrap_after_s=55,
             close_queue={qa: 0.4},
             messages={plan.items[0].id: "Welcome. Raise your hand in the Q&A to ask a question."},
         )
@@ -668,8 +854,15 @@ def who_seminar(seed: int = 0, target_entries: int = 50_000) -> list[Entry]:
     # logs about 1,300 entries with no audience, and each action per minute adds about 0.93 entries per
     # active minute. The log is deterministic, so a run that falls short is followed by one at a rate
     # corrected by what it gave.
-    active_min = sum(item.duration_s for s in agenda.sessions for item in s.items
-                     if item.kind not in (ItemKind.break_, ItemKind.other)) / 60
+    active_min = (
+        sum(
+            item.duration_s
+            for s in agenda.sessions
+            for item in s.items
+            if item.kind not in (ItemKind.break_, ItemKind.other)
+        )
+        / 60
+    )
     base = 1_300
     rate = max(0.05, (target_entries * 1.06 - base) / (active_min * 0.93))
     for _ in range(6):
@@ -685,9 +878,15 @@ def _who_run(agenda: Agenda, event_id: str, seed: int, per_minute: float) -> lis
     day1 = agenda.sessions[0]
     sim = Sim(agenda, event_id, local_to_ms(day1.start, agenda.zone) - 3 * 86_400_000)
     crowd = _participants(event_id, [*_latin_names(rng, 140), *_cyrillic_names(rng, 100)])
-    factors = {ItemKind.opening: (1.0, 1.35), ItemKind.talk: (1.0, 1.2), ItemKind.panel: (0.95, 1.15),
-               ItemKind.break_: (1.0, 1.2), ItemKind.discussion: (0.9, 1.1), ItemKind.closing: (0.9, 1.1),
-               ItemKind.other: (1.0, 1.05)}
+    factors = {
+        ItemKind.opening: (1.0, 1.35),
+        ItemKind.talk: (1.0, 1.2),
+        ItemKind.panel: (0.95, 1.15),
+        ItemKind.break_: (1.0, 1.2),
+        ItemKind.discussion: (0.9, 1.1),
+        ItemKind.closing: (0.9, 1.1),
+        ItemKind.other: (1.0, 1.05),
+    }
     gap_ms = 60_000 / per_minute
     processes: list[Process] = []
 
@@ -696,32 +895,43 @@ def _who_run(agenda: Agenda, event_id: str, seed: int, per_minute: float) -> lis
         sim.set_clock()
 
     processes.append(clock_at(local_to_ms(day1.start, sim.zone) - 90 * MIN))
-    questions = {ItemKind.talk: 0.25, ItemKind.panel: 0.4, ItemKind.discussion: 0.9, ItemKind.opening: 0.0,
-                 ItemKind.closing: 0.2}
+    questions = {
+        ItemKind.talk: 0.25,
+        ItemKind.panel: 0.4,
+        ItemKind.discussion: 0.9,
+        ItemKind.opening: 0.0,
+        ItemKind.closing: 0.2,
+    }
     scripts: list[SessionScript] = []
     for plan in agenda.sessions:
         start = local_to_ms(plan.start, sim.zone)
         desk = _moderator(f"desk-{plan.room.split('/')[-1].strip().lower().replace(' ', '-') or 'hall'}")
         script = SessionScript(
-            session=plan.id, desk=desk, start=start + rng.randint(0, 4) * MIN,
+            session=plan.id,
+            desk=desk,
+            start=start + rng.randint(0, 4) * MIN,
             factors=_factors(plan, rng, factors),
             questions={item.id: questions.get(item.kind, 0.0) for item in plan.items},
-            turn_s=(30, 200), wrap_after_s=165,
+            turn_s=(30, 200),
+            wrap_after_s=165,
         )
         scripts.append(script)
     by_id = {s.session: s for s in scripts}
     # Day one: late start, the interpretation fails, the panel gets time, then a recovery plan.
     d1 = by_id["day1-introduction"]
     d1.start = local_to_ms(day1.start, sim.zone) + 7 * MIN
-    d1.lengths.update({"welcome-spb": 13 * MIN, "welcome-ministry": 12 * MIN, "coffee-break": 24 * MIN,
-                       "cities-experience": 87 * MIN})
+    d1.lengths.update(
+        {"welcome-spb": 13 * MIN, "welcome-ministry": 12 * MIN, "coffee-break": 24 * MIN, "cities-experience": 87 * MIN}
+    )
     d1.mistaken_next = "welcome-ministry"
     d1.pause = {"healthy-cities-in-the-russian-federation": (0.35, 4 * MIN)}
     d1.add_time = {"cities-experience": (0.8, 5 * 60)}
     d1.plan_at = {"coffee-break-2": 0.5}
     d1.plan_target = "16:15"
-    d1.messages = {"coffee-break": "Coffee break: back at the plenary hall in twenty minutes, please",
-                   "lunch": "Lunch: the afternoon starts at 14:00 sharp"}
+    d1.messages = {
+        "coffee-break": "Coffee break: back at the plenary hall in twenty minutes, please",
+        "lunch": "Lunch: the afternoon starts at 14:00 sharp",
+    }
     # Day two, afternoon, hall B: running late, it skips its coffee break.
     by_id["day2-multilevel"].skip = ("coffee-break",)
     # Day three: the site visits leave after lunch at two, whatever the morning did.
@@ -734,9 +944,18 @@ def _who_run(agenda: Agenda, event_id: str, seed: int, per_minute: float) -> lis
         plan = sim.plan(script.session)
         sub = random.Random(f"{seed}:{script.session}")
         processes.append(_session_process(sim, script, sub))
-        processes.append(_audience(sim, script.session, script.desk, crowd,
-                                   random.Random(f"{seed}:{script.session}:audience"), gap_ms=gap_ms,
-                                   start=script.start, items={k for k, v in script.questions.items() if v > 0}))
+        processes.append(
+            _audience(
+                sim,
+                script.session,
+                script.desk,
+                crowd,
+                random.Random(f"{seed}:{script.session}:audience"),
+                gap_ms=gap_ms,
+                start=script.start,
+                items={k for k, v in script.questions.items() if v > 0},
+            )
+        )
     run(sim, processes)
     return sim.entries
 
@@ -760,5 +979,3 @@ def write_store(entries: list[Entry], path: str | Path) -> CreatedEvent:
     finally:
         store.close()
     return created
-
-

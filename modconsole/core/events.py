@@ -309,9 +309,7 @@ ACTION_WORDS: dict[str, str] = {
 # log runs the chain, oldest first, then validates the result as today's event. Entries written at the
 # current version are validated as they are, with no detour.
 
-EVENT_VERSIONS: dict[str, int] = {
-    cls.model_fields["type"].default: cls.VERSION for cls in get_args(get_args(Event)[0])
-}
+EVENT_VERSIONS: dict[str, int] = {cls.model_fields["type"].default: cls.VERSION for cls in get_args(get_args(Event)[0])}
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}

@@ -22,8 +22,20 @@ NAME_NEEDED = "a name is needed with the participant token (--name)"  # clients 
 PARTICIPANT_MARK = "◇"
 
 # Names no participant may take, whatever the roster: they read as a role, not a person.
-RESERVED_NAMES = ("moderator", "chair", "host", "cohost", "organiser", "organizer", "admin", "administrator",
-                  "system", "display", "speaker", "modconsole")
+RESERVED_NAMES = (
+    "moderator",
+    "chair",
+    "host",
+    "cohost",
+    "organiser",
+    "organizer",
+    "admin",
+    "administrator",
+    "system",
+    "display",
+    "speaker",
+    "modconsole",
+)
 
 # Runs of spaces of any width (category Zs) collapse to one; tabs and line breaks are control characters.
 _SPACES = re.compile("[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
@@ -31,9 +43,30 @@ _SPACES = re.compile("[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 # Default_Ignorable_Code_Point (Unicode DerivedCoreProperties) outside the format characters already
 # refused by category, and blanks that render as nothing: a name made of them looks empty or like another.
 _INVISIBLE = frozenset(
-    [0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180E, 0x180F, 0x2800,
-     0x3164, 0xFFA0, 0xFEFF, *range(0xFE00, 0xFE10), *range(0x1D173, 0x1D17B), *range(0xE0000, 0xE1000),
-     *range(0x2060, 0x2070), *range(0x200B, 0x2010), *range(0x202A, 0x202F)]
+    [
+        0x00AD,
+        0x034F,
+        0x061C,
+        0x115F,
+        0x1160,
+        0x17B4,
+        0x17B5,
+        0x180B,
+        0x180C,
+        0x180D,
+        0x180E,
+        0x180F,
+        0x2800,
+        0x3164,
+        0xFFA0,
+        0xFEFF,
+        *range(0xFE00, 0xFE10),
+        *range(0x1D173, 0x1D17B),
+        *range(0xE0000, 0xE1000),
+        *range(0x2060, 0x2070),
+        *range(0x200B, 0x2010),
+        *range(0x202A, 0x202F),
+    ]
 )
 
 

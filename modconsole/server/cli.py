@@ -52,11 +52,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--certfile", help="TLS certificate (PEM) to serve wss://")
     run.add_argument("--keyfile", help="TLS private key (PEM) for --certfile")
-    run.add_argument("--max-participants", type=_positive_int, default=DEFAULT_MAX_PARTICIPANTS, metavar="N",
-                     help="self-registered participants an event may hold (default: %(default)s)")
-    run.add_argument("--registrations-per-minute", type=_positive_int, default=DEFAULT_REGISTRATIONS_PER_MINUTE,
-                     metavar="N", help="new participants one address may register a minute, in bursts of as many; "
-                     "raise it for a venue whose audience joins through one NAT address (default: %(default)s)")
+    run.add_argument(
+        "--max-participants",
+        type=_positive_int,
+        default=DEFAULT_MAX_PARTICIPANTS,
+        metavar="N",
+        help="self-registered participants an event may hold (default: %(default)s)",
+    )
+    run.add_argument(
+        "--registrations-per-minute",
+        type=_positive_int,
+        default=DEFAULT_REGISTRATIONS_PER_MINUTE,
+        metavar="N",
+        help="new participants one address may register a minute, in bursts of as many; "
+        "raise it for a venue whose audience joins through one NAT address (default: %(default)s)",
+    )
     run.add_argument(
         "--max-waiting",
         type=int,
@@ -95,8 +105,12 @@ def _parser() -> argparse.ArgumentParser:
     scope.add_argument("--session", metavar="ID", help="one session only")
     scope.add_argument("--day", metavar="YYYY-MM-DD", type=date.fromisoformat, help="one day only")
     report.add_argument("--format", choices=FORMATS, default="md", help="md (default), csv, json or html")
-    report.add_argument("--table", choices=TABLES, default="sessions",
-                        help="with --format csv: which table (sessions, items, turns, people)")
+    report.add_argument(
+        "--table",
+        choices=TABLES,
+        default="sessions",
+        help="with --format csv: which table (sessions, items, turns, people)",
+    )
     report.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
     return parser
 
@@ -145,8 +159,12 @@ def cmd_create_event(args: argparse.Namespace) -> int:
             print(f"event {created.event_id}: {agenda.title}")
             print(f"database   {db}")
             print("tokens (shown once; keep them safe):")
-            rows = [("moderator", created.moderator), ("display", created.display),
-                    ("participant", created.participant), *created.people.items()]
+            rows = [
+                ("moderator", created.moderator),
+                ("display", created.display),
+                ("participant", created.participant),
+                *created.people.items(),
+            ]
             width = max(12, *(len(label) for label, _ in rows))  # the tokens in one column, however long an id
             for label, token in rows:
                 print(f"  {label:<{width}} {token}")
@@ -156,10 +174,13 @@ def cmd_create_event(args: argparse.Namespace) -> int:
         # The event is committed and only the tokens' hashes are kept: there is no showing them again.
         with contextlib.suppress(OSError):
             again = f"modconsole-server create-event {shlex.quote(str(args.agenda))} --db {shlex.quote(str(db))}"
-            print(f"modconsole-server: the output was cut off (broken pipe): the tokens, shown only this once, may "
-                  f"not all have got through. Event {created.event_id} is in {db} all the same, and its tokens "
-                  f"cannot be shown again (only their hashes are kept): create the event anew and keep the whole "
-                  f"output, e.g. {again} --json > tokens.json", file=sys.stderr)
+            print(
+                f"modconsole-server: the output was cut off (broken pipe): the tokens, shown only this once, may "
+                f"not all have got through. Event {created.event_id} is in {db} all the same, and its tokens "
+                f"cannot be shown again (only their hashes are kept): create the event anew and keep the whole "
+                f"output, e.g. {again} --json > tokens.json",
+                file=sys.stderr,
+            )
         return 1
     return 0
 
@@ -174,12 +195,17 @@ async def _serve(args: argparse.Namespace) -> int:
         try:
             context.load_cert_chain(args.certfile, args.keyfile)
         except OSError as exc:  # ssl.SSLError too; otherwise reported below as "cannot listen"
-            return _fail(f"cannot use the TLS certificate {args.certfile} and key {args.keyfile}: "
-                         f"{exc.strerror or exc}")
+            return _fail(
+                f"cannot use the TLS certificate {args.certfile} and key {args.keyfile}: {exc.strerror or exc}"
+            )
     raise_fd_limit()  # every connection is a descriptor: the hard limit is the one to go by
     store = SqliteStore(db)
-    server = MeetingServer(store, time_scale=args.time_scale, max_participants=args.max_participants,
-                           registrations_per_minute=args.registrations_per_minute)
+    server = MeetingServer(
+        store,
+        time_scale=args.time_scale,
+        max_participants=args.max_participants,
+        registrations_per_minute=args.registrations_per_minute,
+    )
     server.gate = Gate(args.max_waiting, args.max_waiting_per_address)
     try:
         port = await server.start(args.host, args.port, ssl=context)

@@ -271,8 +271,10 @@ class Gate:
             self.open -= 1
 
     def describe(self) -> str:
-        return (f"file descriptors: {self.descriptors:,} (connections: at most {self.max_open:,}; "
-                f"waiting for hello: at most {self.max_waiting:,}, {self.max_per_address:,} from one address)")
+        return (
+            f"file descriptors: {self.descriptors:,} (connections: at most {self.max_open:,}; "
+            f"waiting for hello: at most {self.max_waiting:,}, {self.max_per_address:,} from one address)"
+        )
 
 
 class GatedConnection(ServerConnection):

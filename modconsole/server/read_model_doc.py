@@ -65,8 +65,11 @@ def views() -> list[View]:
             if not isinstance(statement, ast.AnnAssign) or not isinstance(statement.target, ast.Name):
                 continue
             after = body[index + 1] if index + 1 < len(body) else None
-            if not (isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
-                    and isinstance(after.value.value, str)):
+            if not (
+                isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
                 raise ValueError(f"{node.name}.{statement.target.id} has no description (a string under it)")
             fields.append(Field(statement.target.id, ast.unparse(statement.annotation), _words(after.value.value)))
         found.append(View(node.name, _words(ast.get_docstring(node) or ""), tuple(fields)))

@@ -181,8 +181,9 @@ class MeetingServer:
             # The event clock carries on from where it is, at the new pace: never behind the wall clock, nor
             # behind what it read before (a rehearsal may have run it ahead), nor behind any time in the log.
             virtual = max(wall, clock.now(wall) if had_clock else wall, runtime.clock_floor)
-            entries = number(runtime.state, [ClockSet(wall_ms=wall, virtual_ms=virtual, scale=self.time_scale)],
-                             SYSTEM, wall)
+            entries = number(
+                runtime.state, [ClockSet(wall_ms=wall, virtual_ms=virtual, scale=self.time_scale)], SYSTEM, wall
+            )
             self.store.append(event_id, entries)
             runtime.state = settle(runtime.state, runtime.entries, entries).state
         self.events[event_id] = runtime
@@ -306,8 +307,9 @@ class MeetingServer:
         )
         return Admitted(runtime, Client(connection, actor), person, credential)
 
-    async def _person(self, runtime: EventRuntime, connection: ServerConnection, grant: TokenGrant,
-                      raw_name: str | None) -> tuple[Person | None, str | None, str | None]:
+    async def _person(
+        self, runtime: EventRuntime, connection: ServerConnection, grant: TokenGrant, raw_name: str | None
+    ) -> tuple[Person | None, str | None, str | None]:
         """Who holds the grant, the name shown for a participant, and the credential a first join with the
         event-wide token was just issued; Refused when that registration is refused."""
         if grant.role == "participant" and grant.person is None:
@@ -361,8 +363,9 @@ class MeetingServer:
         if actor.person is not None:
             runtime.presence_changed()
 
-    async def _register(self, runtime: EventRuntime, connection: ServerConnection, raw_name: str | None
-                        ) -> tuple[Person, str]:
+    async def _register(
+        self, runtime: EventRuntime, connection: ServerConnection, raw_name: str | None
+    ) -> tuple[Person, str]:
         """Issue a personal participant credential for a first join with the event-wide token, or raise
         Refused saying why not. The credential is stored durably before it is handed out."""
         try:
@@ -425,8 +428,9 @@ class MeetingServer:
                     continue
                 if isinstance(frame, Ping):
                     wall = self.clock()
-                    pong = Pong(id=frame.id, server_time=runtime.now(wall), wall_time=wall,
-                                time_scale=runtime.state.clock.scale)
+                    pong = Pong(
+                        id=frame.id, server_time=runtime.now(wall), wall_time=wall, time_scale=runtime.state.clock.scale
+                    )
                     client.send(pong.model_dump_json())
                 elif isinstance(frame, Hello):
                     client.send(error_frame("bad_frame", "already said hello"))

@@ -258,14 +258,21 @@ class SqliteStore:
     def _rows(event_id: str, entries: list[Entry]) -> list[tuple[object, ...]]:
         versions = EVENT_VERSIONS
         return [
-            (event_id, e.seq, e.ts, e.actor.role, e.actor.person, e.actor.client, e.event.type,
-             versions[e.event.type], e.event_json)
+            (
+                event_id,
+                e.seq,
+                e.ts,
+                e.actor.role,
+                e.actor.person,
+                e.actor.client,
+                e.event.type,
+                versions[e.event.type],
+                e.event_json,
+            )
             for e in entries
         ]
 
-    _INSERT_LOG = (
-        "INSERT INTO log (event_id, seq, ts, role, person, client, type, v, body) VALUES (?,?,?,?,?,?,?,?,?)"
-    )
+    _INSERT_LOG = "INSERT INTO log (event_id, seq, ts, role, person, client, type, v, body) VALUES (?,?,?,?,?,?,?,?,?)"
 
     def create_event(
         self, event_id: str, title: str, grants: list[tuple[str, str | None, str]], entries: list[Entry]
@@ -298,8 +305,9 @@ class SqliteStore:
         return [row[0] for row in self._query("SELECT id FROM events ORDER BY created_ms, id")]
 
     def grant(self, token_hash: str) -> TokenGrant | None:
-        rows = self._query("SELECT event_id, role, person, name, token_hash FROM tokens WHERE token_hash=?",
-                           (token_hash,))
+        rows = self._query(
+            "SELECT event_id, role, person, name, token_hash FROM tokens WHERE token_hash=?", (token_hash,)
+        )
         if not rows:
             return None
         event_id, role, person, name, stored = rows[0]

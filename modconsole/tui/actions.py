@@ -25,16 +25,20 @@ MODERATOR_ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction("start_pause", "space", "Start/Pause", "Start the session, or pause and resume it"),
     ConsoleAction("next_item", "n", "Next", "Move to the next item"),
     ConsoleAction("prev_item", "p", "Prev", "Go back to the previous item", footer=False),
-    ConsoleAction("give_floor", "f", "Floor",
-                  "Give the floor: the next in the queue, the selected person, else the item's listed speaker"),
+    ConsoleAction(
+        "give_floor",
+        "f",
+        "Floor",
+        "Give the floor: the next in the queue, the selected person, else the item's listed speaker",
+    ),
     ConsoleAction("end_turn", "e", "End turn", "End the current turn"),
     ConsoleAction("help", "question_mark", "Keys", "Show every key"),
     ConsoleAction("add_minute", "plus", "+1m", "Add a minute to the current item", footer=False),
     ConsoleAction("remove_minute", "minus", "-1m", "Remove a minute from the current item", footer=False),
-    ConsoleAction("add_turn_minute", "right_square_bracket", "Turn +1m", "Add a minute to the turn",
-                  footer=False),
-    ConsoleAction("remove_turn_minute", "left_square_bracket", "Turn -1m", "Remove a minute from the turn",
-                  footer=False),
+    ConsoleAction("add_turn_minute", "right_square_bracket", "Turn +1m", "Add a minute to the turn", footer=False),
+    ConsoleAction(
+        "remove_turn_minute", "left_square_bracket", "Turn -1m", "Remove a minute from the turn", footer=False
+    ),
     ConsoleAction("extend", "x", "Extend", "Extend the session on purpose (the planned end moves)"),
     ConsoleAction("message", "m", "Message", "Message the speaker, one person or all (presets or free text)"),
     ConsoleAction("toggle_queue", "c", "Queue open/close", "Close or reopen the queue", footer=False),
@@ -54,6 +58,12 @@ def bindings(actions: tuple[ConsoleAction, ...]) -> list[BindingType]:
 
 
 def key_label(key: str) -> str:
-    names = {"space": "Space", "plus": "+", "minus": "-", "right_square_bracket": "]",
-             "left_square_bracket": "[", "question_mark": "?"}
+    names = {
+        "space": "Space",
+        "plus": "+",
+        "minus": "-",
+        "right_square_bracket": "]",
+        "left_square_bracket": "[",
+        "question_mark": "?",
+    }
     return names.get(key, key)

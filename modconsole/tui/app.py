@@ -69,9 +69,17 @@ class ConsoleApp(App[None]):
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
     ENABLE_COMMAND_PALETTE = True
 
-    def __init__(self, link: Link | None, *, local_zone: tzinfo | None = None, view: str | None = None,
-                 refresh_s: float = REFRESH_S, greeting: str | None = None, session: str | None = None,
-                 login: Login | None = None) -> None:
+    def __init__(
+        self,
+        link: Link | None,
+        *,
+        local_zone: tzinfo | None = None,
+        view: str | None = None,
+        refresh_s: float = REFRESH_S,
+        greeting: str | None = None,
+        session: str | None = None,
+        login: Login | None = None,
+    ) -> None:
         super().__init__()
         # None until the sign-in screen (``login``) gives a token: ``modconsole join --ask``.
         self.link: Link | None = link
@@ -90,8 +98,15 @@ class ConsoleApp(App[None]):
             self.crash = error
         super()._handle_exception(error)
 
-    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
-               timeout: float | None = None, markup: bool = False) -> None:
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
         """Every toast of the console is plain text: its messages carry names, titles and the server's
         reasons, so ``markup`` is never honoured (a screen's ``notify`` asks for it by default)."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
@@ -128,8 +143,7 @@ class ConsoleApp(App[None]):
         name_refused = NAME_NEEDED in link.detail or getattr(link, "refusal", None) in ("bad_frame", "invalid")
         token = self.login.token if name_refused else None
         self.login.token = None
-        await self.push_screen(LoginScreen(self.login.server_url, link.detail, self.login.name, token),
-                               self._signed_in)
+        await self.push_screen(LoginScreen(self.login.server_url, link.detail, self.login.name, token), self._signed_in)
 
     def _link_changed(self) -> None:
         self.post_message(LinkChanged())
@@ -207,8 +221,9 @@ class ConsoleApp(App[None]):
         except ClientError as exc:
             self.notify(exc.message, title="Not sent", severity="error")
         except TimeoutError:
-            self.notify("No answer from the server; look at the state before repeating.", title="No answer",
-                        severity="error")
+            self.notify(
+                "No answer from the server; look at the state before repeating.", title="No answer", severity="error"
+            )
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -216,8 +231,9 @@ class ConsoleApp(App[None]):
 
         if isinstance(screen, ModeratorScreen):
             for action in MODERATOR_ACTIONS:
-                yield SystemCommand(action.description, f"key: {action.key}",
-                                    getattr(screen, f"action_{action.action}"))
+                yield SystemCommand(
+                    action.description, f"key: {action.key}", getattr(screen, f"action_{action.action}")
+                )
 
     async def action_quit(self) -> None:
         if self.link is not None:
@@ -225,10 +241,18 @@ class ConsoleApp(App[None]):
         self.exit()
 
 
-def create_app(link: Link | None, *, local_zone: tzinfo | None = None, view: str | None = None,
-               refresh_s: float = REFRESH_S, greeting: str | None = None, session: str | None = None,
-               login: Login | None = None) -> ConsoleApp:
+def create_app(
+    link: Link | None,
+    *,
+    local_zone: tzinfo | None = None,
+    view: str | None = None,
+    refresh_s: float = REFRESH_S,
+    greeting: str | None = None,
+    session: str | None = None,
+    login: Login | None = None,
+) -> ConsoleApp:
     """The console for a link: a live server in use, a canned state in tests. With no link,
     ``login`` asks for the token on screen and makes the link from it (``join --ask``)."""
-    return ConsoleApp(link, local_zone=local_zone, view=view, refresh_s=refresh_s, greeting=greeting,
-                      session=session, login=login)
+    return ConsoleApp(
+        link, local_zone=local_zone, view=view, refresh_s=refresh_s, greeting=greeting, session=session, login=login
+    )

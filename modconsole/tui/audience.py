@@ -111,8 +111,10 @@ class NowPanel(TimerPanel):
             title.update(Text(f"{view['title']} — ended", overflow="ellipsis", no_wrap=True))
             digits.update("--:--")
             phase.update(plain(f"Ended at {hhmm(view['actual_end'])} {city}".rstrip()))
-            upcoming.update(f"Ran {format_duration(float(view['elapsed_s']))} · planned "
-                            f"{format_duration(view['planned_duration_s'] + view['extended_s'])}")
+            upcoming.update(
+                f"Ran {format_duration(float(view['elapsed_s']))} · planned "
+                f"{format_duration(view['planned_duration_s'] + view['extended_s'])}"
+            )
             return
         item = next(i for i in view["items"] if i["id"] == view["current_item"])
         current_remaining = view["current_remaining_s"]
@@ -125,8 +127,9 @@ class NowPanel(TimerPanel):
             words = "PAUSED · " + words
         phase.update(f"{words} · {format_duration(item['duration_s'])} planned")
         if coming is not None:
-            upcoming.update(Text(f"Next: {coming['title']} · {hhmm(view['next_start'])}",
-                                 overflow="ellipsis", no_wrap=True))
+            upcoming.update(
+                Text(f"Next: {coming['title']} · {hhmm(view['next_start'])}", overflow="ellipsis", no_wrap=True)
+            )
         else:
             upcoming.update(f"Last item · session ends {hhmm(view['projected_end'])}")
 
@@ -149,8 +152,9 @@ class StageClock(TimerPanel):
         city = zone.rsplit("/", 1)[-1]
         if view["status"] == "not_started" or view["current_item"] is None:
             coming = next_item(view)
-            title.update(Text(f"Next: {coming['title']}" if coming else view["title"], overflow="ellipsis",
-                              no_wrap=True))
+            title.update(
+                Text(f"Next: {coming['title']}" if coming else view["title"], overflow="ellipsis", no_wrap=True)
+            )
             digits.update(hhmm(now_iso) or "--:--")
             phase.update(plain(f"Time of day in {city} · planned start {hhmm(view['planned_start'])}"))
             return
@@ -232,8 +236,11 @@ class ViewerScreen(Screen[None]):
         if self.session_id and state.session(self.session_id) is None:
             known = ", ".join(s.id for s in state.sessions)
             # After the screen is drawn: a notification while it is being switched to races the old one's header.
-            self.call_after_refresh(self.notify, f"No session {self.session_id!r} (sessions: {known}); "
-                                    "following the running one.", severity="warning")
+            self.call_after_refresh(
+                self.notify,
+                f"No session {self.session_id!r} (sessions: {known}); following the running one.",
+                severity="warning",
+            )
             self.session_id = None
         return watched_session(state, self.session_id, self.me)
 

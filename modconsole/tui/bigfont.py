@@ -91,7 +91,7 @@ def decode(lines: list[str]) -> str:
     lit = [index for index, line in enumerate(cleaned) if line]
     if not lit:
         return ""
-    rows = cleaned[lit[0]:lit[-1] + 1]  # a clock with digits lights its first and last rows
+    rows = cleaned[lit[0] : lit[-1] + 1]  # a clock with digits lights its first and last rows
     left = min(len(r) - len(r.lstrip(" ")) for r in rows if r)
     rows = [r[left:] for r in rows]
     width = max(len(r) for r in rows)
@@ -107,8 +107,11 @@ def decode(lines: list[str]) -> str:
     sx = min(runs)
     grid = ["".join("#" if r[i] == BLOCK else "." for i in range(0, width, sx)) for r in pixel_rows]
     columns = ["".join(g[i] for g in grid) for i in range(len(grid[0]))]
-    glyphs = {tuple("".join(rows_[r][c] for r in range(ROWS)) for c in range(len(rows_[0]))): ch
-              for ch, rows_ in FONT.items() if ch != " "}
+    glyphs = {
+        tuple("".join(rows_[r][c] for r in range(ROWS)) for c in range(len(rows_[0]))): ch
+        for ch, rows_ in FONT.items()
+        if ch != " "
+    }
     out: list[str] = []
     current: list[str] = []
     for column in [*columns, "....."]:

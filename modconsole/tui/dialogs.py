@@ -48,8 +48,10 @@ class MessageScreen(ModalScreen[tuple[str, str] | None]):
     """Pick a preset (1-3) or type a message; choose who gets it."""
 
     # The digits pick a preset wherever the focus is but in the text box (which types them).
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"),
-                *(Binding(str(n), f"preset({n})", show=False) for n in range(1, len(PRESET_MESSAGES) + 1))]
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Cancel"),
+        *(Binding(str(n), f"preset({n})", show=False) for n in range(1, len(PRESET_MESSAGES) + 1)),
+    ]
 
     def __init__(self, recipients: list[tuple[str, str]]) -> None:
         super().__init__()
@@ -58,10 +60,12 @@ class MessageScreen(ModalScreen[tuple[str, str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Message", classes="question")
-            yield OptionList(*[Option(plain(label), id=rid) for rid, label in self.recipients], id="to",
-                             markup=False)
-            yield OptionList(*[Option(plain(f"{n}. {text}"), id=str(n))
-                               for n, text in enumerate(PRESET_MESSAGES, 1)], id="presets", markup=False)
+            yield OptionList(*[Option(plain(label), id=rid) for rid, label in self.recipients], id="to", markup=False)
+            yield OptionList(
+                *[Option(plain(f"{n}. {text}"), id=str(n)) for n, text in enumerate(PRESET_MESSAGES, 1)],
+                id="presets",
+                markup=False,
+            )
             yield Input(placeholder="…or type a message and press Enter", max_length=500, id="text")
 
     def on_mount(self) -> None:
@@ -121,8 +125,12 @@ class PlanScreen(ModalScreen[str | None]):
         table.add_column("Item", width=title_width)
         table.add_columns("Now", "Proposed", "Trim")
         for title, old, new in self.rows:
-            table.add_row(Text(title, no_wrap=True, overflow="ellipsis"), format_duration(old), format_duration(new),
-                          format_duration(new - old, signed=True))
+            table.add_row(
+                Text(title, no_wrap=True, overflow="ellipsis"),
+                format_duration(old),
+                format_duration(new),
+                format_duration(new - old, signed=True),
+            )
         if not self.rows:
             table.add_row(Text("no trims needed", style="dim"), "", "", "")
 
@@ -208,8 +216,14 @@ class KeysScreen(ModalScreen[None]):
 
     def action_scroll(self, where: str) -> None:
         table = self.query_one(DataTable)
-        moves = {"up": table.scroll_up, "down": table.scroll_down, "page_up": table.scroll_page_up,
-                 "page_down": table.scroll_page_down, "home": table.scroll_home, "end": table.scroll_end}
+        moves = {
+            "up": table.scroll_up,
+            "down": table.scroll_down,
+            "page_up": table.scroll_page_up,
+            "page_down": table.scroll_page_down,
+            "home": table.scroll_home,
+            "end": table.scroll_end,
+        }
         moves[where](animate=False)
 
     def on_mount(self) -> None:
@@ -217,8 +231,9 @@ class KeysScreen(ModalScreen[None]):
         table.add_columns("Key", "Action")
         for action in self.actions:
             table.add_row(plain(key_label(action.key)), plain(action.description))
-        table.add_row(plain("Tab"),
-                      plain("Switch between the rundown and the queue; ↑/↓ pick the row g, k and f act on"))
+        table.add_row(
+            plain("Tab"), plain("Switch between the rundown and the queue; ↑/↓ pick the row g, k and f act on")
+        )
         table.add_row(plain("Ctrl+P"), plain("Command palette"))
         table.add_row(plain("Ctrl+Q"), plain("Quit"))
 

@@ -32,8 +32,12 @@ PHASE_WORDS = {
     "overtime": "OVERTIME",
 }
 PHASES = tuple(PHASE_WORDS)
-RAISED_WORDS = {"contribution": "to speak", "reply": "to reply", "question": "with a question",
-                "point_of_order": "with a point of order"}  # "Raised …", on the viewer's own hand
+RAISED_WORDS = {
+    "contribution": "to speak",
+    "reply": "to reply",
+    "question": "with a question",
+    "point_of_order": "with a point of order",
+}  # "Raised …", on the viewer's own hand
 STAGE_MESSAGE_S = 10 * 60  # a message to everyone stays on the stage display this long (event clock)
 
 
@@ -65,14 +69,15 @@ def local_time(iso: str | None, zone: tzinfo | None) -> str:
 
 
 def day_and_time(iso: str | None) -> str:
-    """"Fri 27 Mar 23:15": a start that may lie days ahead (a programme's later sessions) says which day."""
+    """ "Fri 27 Mar 23:15": a start that may lie days ahead (a programme's later sessions) says which day."""
     return datetime.fromisoformat(iso).strftime("%a %d %b %H:%M") if iso else ""
 
 
 def phase_style(phase: str) -> str:
     """A phase's colour, for its words."""
-    return {"normal": "bold green", "warning": "bold yellow", "danger": "bold red",
-            "overtime": "bold reverse red"}.get(phase, "bold")
+    return {"normal": "bold green", "warning": "bold yellow", "danger": "bold red", "overtime": "bold reverse red"}.get(
+        phase, "bold"
+    )
 
 
 def phase_class(view: SessionView) -> str:
@@ -113,8 +118,9 @@ def watched_session(state: State, chosen: str | None, me: str | None) -> Session
 
     def closeness(session: SessionState) -> int:
         item = session.current_item
-        if item is not None and (any(h.person == me for h in item.queue)
-                                 or (item.floor is not None and item.floor.person == me)):
+        if item is not None and (
+            any(h.person == me for h in item.queue) or (item.floor is not None and item.floor.person == me)
+        ):
             return 0
         plan = state.plan(session.id)
         if session.current is not None and me in plan.items[session.current].speakers:
@@ -128,17 +134,26 @@ def waiting_messages(state: State, me: str | None, session_id: str | None) -> li
     """Messages to this person, or to everyone in this session, that they have not acknowledged."""
     if me is None:
         return []
-    return [m for m in state.messages
-            if me not in m.acknowledged and (m.to == me or (m.to == "all" and m.session in (None, session_id)))]
+    return [
+        m
+        for m in state.messages
+        if me not in m.acknowledged and (m.to == me or (m.to == "all" and m.session in (None, session_id)))
+    ]
 
 
 def stage_messages(state: State, session: SessionState, now: int) -> list[Message]:
     """Messages to everyone that a stage display shows: recent ones, sent since the current item began."""
     item = session.current_item
     since = item.timer.first_start if item is not None and item.timer.first_start is not None else 0
-    return [m for m in state.messages
-            if m.to == "all" and m.session in (None, session.id) and m.at >= since
-            and now - m.at <= STAGE_MESSAGE_S * 1000 and session.status != "ended"]
+    return [
+        m
+        for m in state.messages
+        if m.to == "all"
+        and m.session in (None, session.id)
+        and m.at >= since
+        and now - m.at <= STAGE_MESSAGE_S * 1000
+        and session.status != "ended"
+    ]
 
 
 def message_lines(state: State, session: SessionState) -> list[str]:
@@ -233,8 +248,10 @@ def queue_lines(view: SessionView, me: str | None, state: State, limit: int = 20
     text.append("In the queue:", style="dim")
     for hand in queue[:limit]:
         mark = {"point_of_order": " (point of order)", "question": " (question)", "reply": " (reply)"}
-        text.append(f"\n {hand['position']:>2}. {person_label(state, hand['person'])}{mark.get(hand['kind'], '')}",
-                    style="bold" if hand["person"] == me else "")
+        text.append(
+            f"\n {hand['position']:>2}. {person_label(state, hand['person'])}{mark.get(hand['kind'], '')}",
+            style="bold" if hand["person"] == me else "",
+        )
     if len(queue) > limit:
         text.append(f"\n     … and {len(queue) - limit} more", style="dim")
     return text
@@ -245,8 +262,9 @@ def programme_lines(view: SessionView) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     # The current item, then those to come in the order the core says "next" takes them.
     by_id = {item["id"]: item for item in view["items"]}
-    rows = [(item, item["actual_start"] or item["planned_start"]) for item in view["items"]
-            if item["status"] == "current"]
+    rows = [
+        (item, item["actual_start"] or item["planned_start"]) for item in view["items"] if item["status"] == "current"
+    ]
     rows += [(by_id[coming["item"]], coming["start"]) for coming in view["coming"]]
     if not rows or view["status"] == "ended":
         return text
@@ -356,6 +374,8 @@ def plan_figures(state: State, session: SessionState, now: int, target: str | No
     view = session_view(state, session, now)
     target_text = hhmm(view["target_end"]) if target is None else target
     verdict = "ends on time" if plan.feasible else "still late: extend, skip, or trim breaks too"
-    summary = (f"Projected end {hhmm(view['projected_end'])}, target {target_text}; "
-               f"trims {format_duration(plan.trimmed_s)} in all; {verdict}.")
+    summary = (
+        f"Projected end {hhmm(view['projected_end'])}, target {target_text}; "
+        f"trims {format_duration(plan.trimmed_s)} in all; {verdict}."
+    )
     return PlanFigures(rows, summary, target_text)

@@ -150,8 +150,17 @@ class LiveLink:
 class CannedLink:
     """A fixed state at a fixed time: for snapshot tests and previews. Commands are refused."""
 
-    def __init__(self, state: State, now_ms: int, *, role: Role = "moderator", person: Person | None = None,
-                 status: LinkStatus = "connected", rtt_ms: float | None = 12.0, offset_ms: int | None = 0) -> None:
+    def __init__(
+        self,
+        state: State,
+        now_ms: int,
+        *,
+        role: Role = "moderator",
+        person: Person | None = None,
+        status: LinkStatus = "connected",
+        rtt_ms: float | None = 12.0,
+        offset_ms: int | None = 0,
+    ) -> None:
         self._state = state
         self._now = now_ms
         self.role = role

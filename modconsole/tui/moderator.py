@@ -176,8 +176,9 @@ class ModeratorScreen(Screen[None]):
 
     def action_report(self) -> None:
         session = self.session()
-        self.run_worker(self._show_report(session.id if session else None), group="report",
-                                exclusive=True, exit_on_error=False)
+        self.run_worker(
+            self._show_report(session.id if session else None), group="report", exclusive=True, exit_on_error=False
+        )
 
     async def _show_report(self, session_id: str | None) -> None:
         try:

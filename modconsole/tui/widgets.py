@@ -66,8 +66,7 @@ class TimerPanel(Vertical):
 class SummaryPanel(Static):
     """The session against its plan: elapsed, projected end (event zone and local), drift."""
 
-    def show(self, view: SessionView | None, zone_name: str, local_zone: tzinfo | None,
-             messages: list[str]) -> None:
+    def show(self, view: SessionView | None, zone_name: str, local_zone: tzinfo | None, messages: list[str]) -> None:
         if view is None:
             self.update("No session")
             return
@@ -80,9 +79,11 @@ class SummaryPanel(Static):
         figures = f"{format_duration(view['elapsed_s'])} of {format_duration(planned)}"
         extension = f"+{format_duration(view['extended_s'])}" if view["extended_s"] else ""
         # One line rather than two in a narrow panel: the words give way, the figures stay.
-        choices = [f"{status}  elapsed {figures}" + (f" ({extension} extended)" if extension else ""),
-                   f"{status}  {figures}" + (f" ({extension} extended)" if extension else ""),
-                   f"{status}  {figures}" + (f" ({extension} ext.)" if extension else "")]
+        choices = [
+            f"{status}  elapsed {figures}" + (f" ({extension} extended)" if extension else ""),
+            f"{status}  {figures}" + (f" ({extension} extended)" if extension else ""),
+            f"{status}  {figures}" + (f" ({extension} ext.)" if extension else ""),
+        ]
         width = self.content_size.width or len(choices[0])  # before the first layout: the full words
         lines.append("\n" + next((line for line in choices if len(line) <= width), choices[-1]))
         end = view["projected_end"]
@@ -113,8 +114,10 @@ def needed(columns: list[Column], rows: list[tuple[Any, ...]]) -> list[Column]:
     out = []
     for index, (label, w) in enumerate(columns):
         if w and label:
-            longest = max((len(cell.plain if isinstance(cell, Text) else str(cell)) for cell in
-                           (row[index] for row in rows)), default=0)
+            longest = max(
+                (len(cell.plain if isinstance(cell, Text) else str(cell)) for cell in (row[index] for row in rows)),
+                default=0,
+            )
             w = max(w, longest + 1)
         out.append((label, w))
     return out
@@ -143,8 +146,17 @@ class Rundown(DataTable[Any]):
     # Narrow (80 columns): the actual duration is coloured by over/under instead of a ± column,
     # and Start is the actual start of items that ran, the projected start of the others.
     NARROW: list[Column] = [("", 2), ("Item", 0), ("Plan", 6), ("Ran", 6), ("Start", 6)]
-    WIDE: list[Column] = [("", 2), ("Item", 0), ("Kind", 11), ("Planned", 8), ("Plan", 7), ("Started", 8),
-                          ("Ran", 7), ("Projected", 10), ("±", 8)]
+    WIDE: list[Column] = [
+        ("", 2),
+        ("Item", 0),
+        ("Kind", 11),
+        ("Planned", 8),
+        ("Plan", 7),
+        ("Started", 8),
+        ("Ran", 7),
+        ("Projected", 10),
+        ("±", 8),
+    ]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, cell_padding=0, **kwargs)
@@ -187,14 +199,21 @@ class Rundown(DataTable[Any]):
         plan = format_duration(item["duration_s"])
         if item["duration_s"] != item["planned_duration_s"]:
             plan += "*"
-        title = Text(item["title"], style="bold" if item["id"] == current else "", no_wrap=True,
-                     overflow="ellipsis")
+        title = Text(item["title"], style="bold" if item["id"] == current else "", no_wrap=True, overflow="ellipsis")
         if item["status"] == "skipped":
             title.stylize("strike dim")
         if wide:
-            return (mark, title, right(item["kind"]), right(hhmm(item["planned_start"])), right(plan),
-                    right(hhmm(item["actual_start"])), right(actual), right(hhmm(item["projected_start"])),
-                    right(over_text))
+            return (
+                mark,
+                title,
+                right(item["kind"]),
+                right(hhmm(item["planned_start"])),
+                right(plan),
+                right(hhmm(item["actual_start"])),
+                right(actual),
+                right(hhmm(item["projected_start"])),
+                right(over_text),
+            )
         return (mark, title, right(plan), right(Text(actual, style=over_text.style)), right(start))
 
     @property
@@ -296,8 +315,9 @@ class QueuePanel(Vertical):
         name.append(person_label(state, hand["person"]))
         if wide and person is not None and person.affiliation:
             name.append(f" · {person.affiliation}", style="dim")
-        kind = Text(KIND_WORDS.get(hand["kind"], hand["kind"]),
-                    style="bold reverse" if hand["kind"] == "point_of_order" else "")
+        kind = Text(
+            KIND_WORDS.get(hand["kind"], hand["kind"]), style="bold reverse" if hand["kind"] == "point_of_order" else ""
+        )
         on = "?" if online is None else ("●" if hand["person"] in online else "○")
         position = right(f"{hand['position']}")
         if wide:

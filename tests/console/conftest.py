@@ -2,16 +2,25 @@
 server on port 0 and the command lines."""
 
 from support.servers import (
-           cli,
-           cli_server,
-           connect,
-           fake_clock,
-           mayors_agenda,
-           served,
-           served_fast,
-           server,
-           start_server,
+    cli,
+    cli_server,
+    connect,
+    fake_clock,
+    mayors_agenda,
+    served,
+    served_fast,
+    server,
+    start_server,
 )
 
-__all__ = ["cli", "cli_server", "connect", "fake_clock", "mayors_agenda", "served", "served_fast", "server",
-           "start_server"]
+__all__ = [
+    "cli",
+    "cli_server",
+    "connect",
+    "fake_clock",
+    "mayors_agenda",
+    "served",
+    "served_fast",
+    "server",
+    "start_server",
+]

@@ -28,7 +28,6 @@ WITHDRAWS_AT = 50  # the server position of the participant who withdraws
 SLOW_S = 60.0
 
 
-
 def queue(state: State) -> list[str]:
     item = state.sessions[0].current_item
     return [] if item is None else [h.person for h in item.queue]
@@ -62,8 +61,9 @@ async def test_200_participants_each_see_their_own_place(served: Served) -> None
         raising = asyncio.gather(*(cl.command(c.Raise(), timeout=SLOW_S) for cl in clients[:-1]))
         await pilot.press("r")
         await raising
-        await until(pilot, lambda: len(queue(served.state)) == PARTICIPANTS, "every hand in the server's queue",
-                    timeout=SLOW_S)
+        await until(
+            pilot, lambda: len(queue(served.state)) == PARTICIPANTS, "every hand in the server's queue", timeout=SLOW_S
+        )
         order = queue(served.state)
         assert sorted(order) == sorted(ids)
         await asyncio.gather(*(cl.wait_for(lambda s: queue(s) == order, timeout=SLOW_S) for cl in clients))
@@ -75,8 +75,9 @@ async def test_200_participants_each_see_their_own_place(served: Served) -> None
             assert place is not None and (place.position, place.of) == (position, PARTICIPANTS), person
         amina = places[ids[-1]]
         assert amina is not None
-        await until(pilot, lambda: place_words(amina) in screen_text(app), "the console's place on screen",
-                    timeout=SLOW_S)
+        await until(
+            pilot, lambda: place_words(amina) in screen_text(app), "the console's place on screen", timeout=SLOW_S
+        )
 
         # Someone ahead withdraws: everyone behind moves up by one, everyone ahead stays.
         leaver = order[WITHDRAWS_AT - 1]
@@ -95,5 +96,9 @@ async def test_200_participants_each_see_their_own_place(served: Served) -> None
             assert now.position == expected, (person, before.position, now.position)
         moved = after[ids[-1]]
         assert moved is not None
-        await until(pilot, lambda: f"You are #{moved.position} of {PARTICIPANTS - 1}" in screen_text(app),
-                    "the console's new place on screen", timeout=SLOW_S)
+        await until(
+            pilot,
+            lambda: f"You are #{moved.position} of {PARTICIPANTS - 1}" in screen_text(app),
+            "the console's new place on screen",
+            timeout=SLOW_S,
+        )

@@ -37,8 +37,6 @@ from modconsole.tui.widgets import TimerPanel
 CLOCK = re.compile(r"^\+?\d{1,2}:\d{2}$")
 
 
-
-
 def shown(app: Any, selector: str) -> str:
     return str(app.screen.query_one(selector).render())
 
@@ -207,12 +205,23 @@ async def test_a_participant_without_a_name_is_refused(served: Served) -> None:
         await link.close()
 
 
-@pytest.mark.parametrize(("name", "taken"), [
-    ("Amina Diallo", "Amina Diallo"), ("  Amina  ", "Amina"), ("Ана Іваненко", "Ана Іваненко"), ("x" * 80, "x" * 80),
-    ("e\u0301" * 40, "\u00e9" * 40),  # composed: 40 characters, not 80
-    ("", None), ("   ", None), ("x" * 81, None), ("Bell\x07", None), ("Tab\tname", None),
-    ("Zero\u200bwidth", None), ("Line\u2028break", None),
-])
+@pytest.mark.parametrize(
+    ("name", "taken"),
+    [
+        ("Amina Diallo", "Amina Diallo"),
+        ("  Amina  ", "Amina"),
+        ("Ана Іваненко", "Ана Іваненко"),
+        ("x" * 80, "x" * 80),
+        ("e\u0301" * 40, "\u00e9" * 40),  # composed: 40 characters, not 80
+        ("", None),
+        ("   ", None),
+        ("x" * 81, None),
+        ("Bell\x07", None),
+        ("Tab\tname", None),
+        ("Zero\u200bwidth", None),
+        ("Line\u2028break", None),
+    ],
+)
 def test_names_are_checked_by_one_rule_on_both_sides(name: str, taken: str | None) -> None:
     # The client (before connecting) and the server (at hello) call the same check_name.
     assert service.check_name is check_name

@@ -31,11 +31,22 @@ AMINA = Person(id="p-amina", name="Amina Diallo", participant=True)
 def discussion() -> Meeting:
     """The open discussion (turns of 2 minutes) from 27:00; Lagos has the floor from 27:30 and five
     hands are up, Lima's point of order at their head."""
-    meeting = (Meeting().do(c.Start(), 0).do(c.Next(), 3.5).do(c.Floor(person="park-won-soon"), 3.6)
-               .do(c.Next(), 14).do(c.Next(), 27).do(c.Floor(person="lagos"), 27.5))
-    for minutes, person, kind in [(27.6, "paris", "contribution"), (27.7, "sala", "question"),
-                                  (27.8, "nairobi", "reply"), (28.0, "montreal", "contribution"),
-                                  (28.1, "lima", "point_of_order")]:
+    meeting = (
+        Meeting()
+        .do(c.Start(), 0)
+        .do(c.Next(), 3.5)
+        .do(c.Floor(person="park-won-soon"), 3.6)
+        .do(c.Next(), 14)
+        .do(c.Next(), 27)
+        .do(c.Floor(person="lagos"), 27.5)
+    )
+    for minutes, person, kind in [
+        (27.6, "paris", "contribution"),
+        (27.7, "sala", "question"),
+        (27.8, "nairobi", "reply"),
+        (28.0, "montreal", "contribution"),
+        (28.1, "lima", "point_of_order"),
+    ]:
         meeting.hand(person, minutes, kind)
     return meeting
 
@@ -147,16 +158,24 @@ def test_scenes_are_what_they_claim() -> None:
     assert view("display_overtime")["current_remaining_s"] == -75
 
 
-@pytest.mark.parametrize(("role", "person", "says", "not_said"), [
-    ("display", None, "showing the last state known", "commands refused"),  # a display sends no commands
-    ("speaker", "lagos", "commands refused", "showing the last state known"),  # a speaker's hand would not go
-])
+@pytest.mark.parametrize(
+    ("role", "person", "says", "not_said"),
+    [
+        ("display", None, "showing the last state known", "commands refused"),  # a display sends no commands
+        ("speaker", "lagos", "commands refused", "showing the last state known"),  # a speaker's hand would not go
+    ],
+)
 async def test_offline_the_bar_says_what_it_means_for_this_view(
     role: str, person: str | None, says: str, not_said: str
 ) -> None:
     state = discussion().state
-    link = CannedLink(state, at(28.25), role=role, person=state.person(person) if person else None,  # type: ignore[arg-type]
-                      status="reconnecting")
+    link = CannedLink(
+        state,
+        at(28.25),
+        role=role,
+        person=state.person(person) if person else None,  # type: ignore[arg-type]
+        status="reconnecting",
+    )
     app = create_app(link, local_zone=UTC)
     async with app.run_test(size=(80, 24)) as pilot:
         await drawn(pilot)

@@ -95,14 +95,18 @@ def test_join_refuses_a_bad_address_before_opening_the_console(
     for extra in ([], ["--ask"]):
         assert cli.main(["join", "ws://127.0.0.1:8765x", "--token", "mc_x", *extra]) == 2
         err = capsys.readouterr().err
-        assert err == ("modconsole join: ws://127.0.0.1:8765x isn't a valid server address: "
-                       "the port '8765x' isn't a number from 1 to 65535\n")
+        assert err == (
+            "modconsole join: ws://127.0.0.1:8765x isn't a valid server address: "
+            "the port '8765x' isn't a number from 1 to 65535\n"
+        )
 
 
 def test_web_refuses_a_bad_server_address(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["web", "--server", "ws://127.0.0.1:99999", "--port", "0"]) == 2
-    assert capsys.readouterr().err == ("modconsole web: --server: ws://127.0.0.1:99999 isn't a valid server address: "
-                                       "the port '99999' isn't a number from 1 to 65535\n")
+    assert capsys.readouterr().err == (
+        "modconsole web: --server: ws://127.0.0.1:99999 isn't a valid server address: "
+        "the port '99999' isn't a number from 1 to 65535\n"
+    )
 
 
 class _QuitSoon:

@@ -199,8 +199,10 @@ def test_ctl_against_a_closed_port(cli, host: str) -> None:
     # Nothing listens there now.
     result = cli("modconsole", "ctl", f"ws://{host}:{port}", "--token", "mc_whatever", "state")
     assert result.returncode == 1
-    assert result.stderr == (f"modconsole ctl: cannot reach ws://{host}:{port}: nothing is listening there "
-                             "(connection refused); is the server running, on that port?\n"), result.stderr
+    assert result.stderr == (
+        f"modconsole ctl: cannot reach ws://{host}:{port}: nothing is listening there "
+        "(connection refused); is the server running, on that port?\n"
+    ), result.stderr
 
 
 def test_ctl_command_line_errors(cli, cli_server) -> None:
@@ -235,15 +237,20 @@ async def test_ctl_against_something_else_than_a_modconsole_server(cli) -> None:
     # An address that is not a ws:// one is a usage error, said before any connection.
     result = cli("modconsole", "ctl", "http://127.0.0.1:1", "--token", "x", "state")
     assert result.returncode == 2
-    assert result.stderr == ("modconsole ctl: http://127.0.0.1:1 isn't a valid server address: "
-                             "scheme isn't ws or wss (e.g. ws://127.0.0.1:8765)\n")
+    assert result.stderr == (
+        "modconsole ctl: http://127.0.0.1:1 isn't a valid server address: "
+        "scheme isn't ws or wss (e.g. ws://127.0.0.1:8765)\n"
+    )
 
 
-@pytest.mark.parametrize(("url", "why"), [
-    ("ws://127.0.0.1:8799x", "the port '8799x' isn't a number from 1 to 65535"),
-    ("ws://127.0.0.1:70000", "the port '70000' isn't a number from 1 to 65535"),
-    ("ws://[::1:8799", "an IPv6 address goes whole in brackets, e.g. ws://[::1]:8765"),
-])
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("ws://127.0.0.1:8799x", "the port '8799x' isn't a number from 1 to 65535"),
+        ("ws://127.0.0.1:70000", "the port '70000' isn't a number from 1 to 65535"),
+        ("ws://[::1:8799", "an IPv6 address goes whole in brackets, e.g. ws://[::1]:8765"),
+    ],
+)
 def test_ctl_refuses_a_mistyped_address_in_one_line(cli, url: str, why: str) -> None:
     # Before: a traceback ending in "ValueError: Port could not be cast to integer value as '8799x'".
     for args in (["state"], ["start", "--json"]):

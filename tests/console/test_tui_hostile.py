@@ -151,8 +151,10 @@ async def hostile(tmp_path: Path, cwd: Path) -> AsyncIterator[Served]:
 
 async def raise_hands(srv: Served) -> dict[str, MeetingClient]:
     """Three participants and a speaker with hostile names raise their hands in the plenary."""
-    people = {name: await srv.client(srv.tokens.participant, name=name, label="participant")
-              for name in (MALLORY, SHOT, MD_LINK)}
+    people = {
+        name: await srv.client(srv.tokens.participant, name=name, label="participant")
+        for name in (MALLORY, SHOT, MD_LINK)
+    }
     people[CLICKER] = await srv.speaker("clicker")
     for client in people.values():
         await client.command(c.Raise(session="plenary"))
@@ -171,6 +173,7 @@ class Calls:
         def record(*args: Any, **kwargs: Any) -> None:
             if name != "bell":  # a bell is what the console rings on its own (a turn's warning)
                 self.made.append(name)
+
         return record
 
 
@@ -277,8 +280,11 @@ async def test_the_moderators_panels_palette_and_refusals_show_hostile_text_as_w
 
         # f with nobody queued: the floor goes to the listed speaker, whose name the floor line shows.
         await pilot.press("f")
-        await until(pilot, lambda: (floor := hostile.session.current_item.floor) is not None
-                    and floor.person == "bold", "the floor to go to the listed speaker")
+        await until(
+            pilot,
+            lambda: (floor := hostile.session.current_item.floor) is not None and floor.person == "bold",
+            "the floor to go to the listed speaker",
+        )
         floor = app.screen.query_one(QueuePanel).query_one("#floor", Label)
         await until(pilot, lambda: f"· {BOLD}" in content(floor), "the floor line")
         assert f"· {BOLD}" in screen_text(app)
@@ -329,14 +335,19 @@ async def test_the_session_picker_shows_titles_and_statuses_as_written(hostile: 
         await pilot.press("s")  # it crashed on the plenary's "[/]"
         await until(pilot, lambda: isinstance(app.screen, SessionPicker), "the session picker")
         listed = prompts(app.screen.query_one(OptionList))
-        assert listed == [f"Mon 06 May 09:00  {PLENARY} · {ROOM}  [running]",
-                          "Mon 06 May 09:00  [b red]bold[/] workshop · Room [/]  [running]"]
+        assert listed == [
+            f"Mon 06 May 09:00  {PLENARY} · {ROOM}  [running]",
+            "Mon 06 May 09:00  [b red]bold[/] workshop · Room [/]  [running]",
+        ]
         shown = screen_text(app)
         assert PLENARY in shown and WORKSHOP in shown and "[running]" in shown
         await pilot.press("down", "enter")
         await until(pilot, lambda: isinstance(app.screen, ModeratorScreen), "the picker to close")
-        await until(pilot, lambda: HANDS_ON in content(app.screen.query_one(TimerPanel).query_one("#timer-title")),
-                    "the workshop's item")
+        await until(
+            pilot,
+            lambda: HANDS_ON in content(app.screen.query_one(TimerPanel).query_one("#timer-title")),
+            "the workshop's item",
+        )
         assert f"{EVENT} — {WORKSHOP} · UTC" in screen_text(app)
         assert_nothing_ran(app, calls, cwd)
 
@@ -386,9 +397,7 @@ async def pick_the_workshop(app: ConsoleApp, pilot: Any) -> None:
 async def test_a_participant_sees_names_and_titles_as_written_and_picks_a_session(hostile: Served, cwd: Path) -> None:
     others = await raise_hands(hostile)
     await others[MALLORY].close()  # her console, with her credential, takes her place in the queue
-    async with console(hostile, others[MALLORY].token, screen=ViewerScreen, size=BIG) as (
-        app, pilot
-    ):
+    async with console(hostile, others[MALLORY].token, screen=ViewerScreen, size=BIG) as (app, pilot):
         calls = Calls(app)
         await until(pilot, lambda: f"{PARTICIPANT_MARK} {MALLORY} — {EVENT}" in screen_text(app), "the header")
         await until(pilot, lambda: "You are #1 of 4" in screen_text(app), "her place in the queue")
@@ -433,8 +442,11 @@ async def test_the_stage_display_shows_titles_names_and_messages_as_written(host
     await desk.command(c.SendMessage(session="plenary", to="all", text=HOSTILE_TEXT))
     async with console(hostile, hostile.tokens.display, screen=DisplayScreen, size=BIG) as (app, pilot):
         calls = Calls(app)
-        await until(pilot, lambda: HOSTILE_TEXT in content(app.screen.query_one("#stage-message", Static)),
-                    "the message on the stage")
+        await until(
+            pilot,
+            lambda: HOSTILE_TEXT in content(app.screen.query_one("#stage-message", Static)),
+            "the message on the stage",
+        )
         shown = screen_text(app)
         for text in (f"{PLENARY} · {ROOM}", OPENING, f"Floor: {BOLD}", f"Next: {EMPTY}", f"✉ {HOSTILE_TEXT}"):
             assert text in shown, text

@@ -39,19 +39,25 @@ def app_imports(source: str) -> list[str]:
 
 
 def test_the_check_sees_every_way_of_naming_the_app() -> None:
-    source = "\n".join([
-        "from typing import TYPE_CHECKING",
-        "if TYPE_CHECKING:",
-        "    from .app import ConsoleApp",
-        "def f():",
-        "    import modconsole.tui.app",
-        "from . import app",
-        "from modconsole.tui import ConsoleApp as A",
-        "from .link import Link",  # not the App
-        "from ..core.read_model import session_view",  # nor this
-    ])
-    assert sorted(app_imports(source)) == ["modconsole.tui.ConsoleApp", "modconsole.tui.app", "modconsole.tui.app",
-                                           "modconsole.tui.app"]
+    source = "\n".join(
+        [
+            "from typing import TYPE_CHECKING",
+            "if TYPE_CHECKING:",
+            "    from .app import ConsoleApp",
+            "def f():",
+            "    import modconsole.tui.app",
+            "from . import app",
+            "from modconsole.tui import ConsoleApp as A",
+            "from .link import Link",  # not the App
+            "from ..core.read_model import session_view",  # nor this
+        ]
+    )
+    assert sorted(app_imports(source)) == [
+        "modconsole.tui.ConsoleApp",
+        "modconsole.tui.app",
+        "modconsole.tui.app",
+        "modconsole.tui.app",
+    ]
 
 
 MODULES = sorted(path.name for path in TUI.glob("*.py") if path.name not in ALLOWED)

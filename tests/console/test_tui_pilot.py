@@ -38,8 +38,6 @@ CLOCK_DIGITS = re.compile(r"^\+?\d{1,2}:\d{2}(:\d{2})?$")
 ITEMS = ["opening", "seoul-briefing", "cities-share", "discussion", "closing"]
 
 
-
-
 def text_of(widget: Label) -> str:
     return str(widget.content)
 
@@ -113,8 +111,11 @@ async def test_space_starts_pauses_and_resumes(served: Served) -> None:
         opening = served.session.items[0]
         assert opening.timer.running_since is None
         frozen = clock_text(round(opening.duration_s - opening.timer.accumulated_ms / 1000, 1))
-        await until(pilot, lambda: app.screen.query_one("#timer-digits", Digits).value == frozen,
-                    f"the stopped timer at {frozen}")
+        await until(
+            pilot,
+            lambda: app.screen.query_one("#timer-digits", Digits).value == frozen,
+            f"the stopped timer at {frozen}",
+        )
         await round_trip(app, pilot)
         assert app.screen.query_one("#timer-digits", Digits).value == frozen
 
@@ -203,8 +204,7 @@ async def test_plus_and_minus_change_the_items_duration_and_u_undoes(served: Ser
         assert [e.event.type for e in served.log()][-1] == "undone"
         await until(pilot, lambda: "3:00 planned" in phase_text(app), "3:00 planned again")
         await until(pilot, lambda: "Undone: the time added to the item." in screen_text(app), "what undo took back")
-        await until(pilot, lambda: asdict(app.link.state) == asdict(served.state),
-                    "the replica to take the reset")
+        await until(pilot, lambda: asdict(app.link.state) == asdict(served.state), "the replica to take the reset")
 
 
 async def test_x_extends_the_session_by_five_minutes(served: Served) -> None:
@@ -227,8 +227,9 @@ async def test_f_with_nobody_queued_gives_the_floor_to_the_items_listed_speaker(
         await pilot.press("e")
         await until(pilot, lambda: "Floor: nobody" in floor_text(app), "the turn to end")
         await pilot.press("f")  # nobody queued, and the listed speaker has spoken
-        await until(pilot, lambda: any("listed speakers have spoken" in n for n in notifications(app)),
-                    "the refusal, in words")
+        await until(
+            pilot, lambda: any("listed speakers have spoken" in n for n in notifications(app)), "the refusal, in words"
+        )
 
 
 async def test_floor_turn_limit_and_end_turn(served: Served) -> None:
@@ -238,8 +239,11 @@ async def test_floor_turn_limit_and_end_turn(served: Served) -> None:
         sala, breed = await served.speaker("sala"), await served.speaker("breed")
         await sala.command(c.Raise())
         await breed.command(c.Raise(kind="question"))
-        await until(pilot, lambda: app.screen.query_one(QueuePanel).border_title == "Queue · 2 waiting",
-                    "two people in the queue")
+        await until(
+            pilot,
+            lambda: app.screen.query_one(QueuePanel).border_title == "Queue · 2 waiting",
+            "two people in the queue",
+        )
         table = app.screen.query_one("#queue-table", DataTable)
         assert table.row_count == 2
         assert "Giuseppe Sala" in str(table.get_row_at(0)[1])
@@ -294,8 +298,11 @@ async def test_m_sends_a_preset_to_the_speaker_with_the_floor(served: Served) ->
     async with console(served, served.tokens.moderator) as (app, pilot):
         await start(app, pilot, served)
         await garcetti.command(c.Raise())
-        await until(pilot, lambda: app.screen.query_one(QueuePanel).border_title == "Queue · 1 waiting",
-                    "the chair in the queue")
+        await until(
+            pilot,
+            lambda: app.screen.query_one(QueuePanel).border_title == "Queue · 1 waiting",
+            "the chair in the queue",
+        )
         await pilot.press("f")
         await until(pilot, lambda: "Eric Garcetti" in floor_text(app), "the chair to have the floor")
 
@@ -351,8 +358,7 @@ async def test_t_shows_the_recovery_plan_and_a_applies_it_when_late(served_fast:
     async with console(srv, srv.tokens.moderator) as (app, pilot):
         await start(app, pilot, srv)
         # At 60x the 3-minute opening overruns within seconds and the call runs late.
-        await until(pilot, lambda: "behind" in summary_text(app), "the summary to say the call runs behind",
-                    timeout=15)
+        await until(pilot, lambda: "behind" in summary_text(app), "the summary to say the call runs behind", timeout=15)
         await pilot.press("t")
         await until(pilot, lambda: isinstance(app.screen, PlanScreen), "the plan dialog")
         shown = screen_text(app)
@@ -501,8 +507,11 @@ async def test_the_command_palette_lists_the_console_actions(served: Served) -> 
         await until(pilot, lambda: listed() == expected, "every console action in the palette")
         # Choosing one runs it: "Extend" from the palette extends the session by five minutes.
         await pilot.press(*"extend")
-        await until(pilot, lambda: options.option_count >= 1 and "Extend the session" in str(
-            options.get_option_at_index(0).prompt), "the extend command to be found")
+        await until(
+            pilot,
+            lambda: options.option_count >= 1 and "Extend the session" in str(options.get_option_at_index(0).prompt),
+            "the extend command to be found",
+        )
         await pilot.press("enter")
         await until(pilot, lambda: served.session.extended_s == 300, "the extension from the palette")
 
@@ -532,8 +541,9 @@ async def test_reconnects_after_the_server_restarts(served: Served) -> None:
         await served.restart()
         await until(pilot, lambda: app.link.status == "connected", "the console to reconnect by itself")
         await until(pilot, lambda: "● connected" in str(bar.content), "connected in the bar again")
-        await until(pilot, lambda: asdict(app.link.state) == asdict(served.state),
-                    "the replica to equal the server's state")
+        await until(
+            pilot, lambda: asdict(app.link.state) == asdict(served.state), "the replica to equal the server's state"
+        )
 
         # Still working after the restart: the next key goes through.
         await pilot.press("x")
@@ -541,8 +551,7 @@ async def test_reconnects_after_the_server_restarts(served: Served) -> None:
         types = [e.event.type for e in served.log() if e.seq > seq_before_restart]
         assert "item_changed" not in types, types  # the key pressed offline was not queued
         assert served.session.current == 0
-        await until(pilot, lambda: asdict(app.link.state) == asdict(served.state),
-                    "the replica to follow")
+        await until(pilot, lambda: asdict(app.link.state) == asdict(served.state), "the replica to follow")
 
 
 # --- audience views ----------------------------------------------------------------------------------
@@ -597,7 +606,10 @@ async def test_the_replica_follows_the_server_through_several_keys(served: Serve
         await start(app, pilot, served)
         for key in ("n", "plus", "x", "c"):
             await pilot.press(key)
-        await until(pilot, lambda: served.session.extended_s == 300 and not served.session.items[1].queue_open,
-                    "the four commands")
+        await until(
+            pilot,
+            lambda: served.session.extended_s == 300 and not served.session.items[1].queue_open,
+            "the four commands",
+        )
         client: MeetingClient = app.link.client
         await until(pilot, lambda: asdict(client.state) == served.expected_view(client), "the replica")

@@ -42,9 +42,13 @@ def seoul_briefing() -> Meeting:
 def discussion() -> Meeting:
     """The open discussion with turns of 2 minutes: a queue of five, a point of order at its head."""
     meeting = seoul_briefing().do(c.Next(), 14).do(c.Next(), 27).do(c.Floor(person="lagos"), 27.5)
-    for minutes, person, kind in [(27.6, "paris", "contribution"), (27.7, "sala", "question"),
-                                  (27.8, "nairobi", "reply"), (28.0, "montreal", "contribution"),
-                                  (28.5, "lima", "point_of_order")]:
+    for minutes, person, kind in [
+        (27.6, "paris", "contribution"),
+        (27.7, "sala", "question"),
+        (27.8, "nairobi", "reply"),
+        (28.0, "montreal", "contribution"),
+        (28.5, "lima", "point_of_order"),
+    ]:
         meeting.hand(person, minutes, kind)
     return meeting
 
@@ -87,8 +91,12 @@ async def drawn(pilot: Pilot[Any]) -> None:
         if not (isinstance(screen, ModeratorScreen) and screen.ready):
             return False
         rundown, queue = screen.query_one(Rundown), screen.query_one(QueuePanel)
-        return (rundown.size.width > 0 and rundown.row_count == 5 and rundown._shape[1] == rundown.size.width
-                and queue._width == queue.size.width)
+        return (
+            rundown.size.width > 0
+            and rundown.row_count == 5
+            and rundown._shape[1] == rundown.size.width
+            and queue._width == queue.size.width
+        )
 
     await until(pilot, ready, "the console to draw")
     await pilot.wait_for_scheduled_animations()
@@ -125,7 +133,7 @@ def test_scenes_are_what_they_claim() -> None:
 
 @pytest.mark.parametrize("size", SIZES)
 async def test_durations_of_an_hour_or_more_are_shown_whole(size: str) -> None:
-    """"1:03:00*" in a column sized for "45:00": the column widens, the title gives way."""
+    """ "1:03:00*" in a column sized for "45:00": the column widens, the title gives way."""
     from support.tui import screen_text
 
     meeting = Meeting().do(c.Start(), 0).do(c.AddTime(delta_s=3600), 1)  # the opening: 3:00 + 1:00:00

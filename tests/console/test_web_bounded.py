@@ -100,7 +100,10 @@ class Web:
         self.log = tmp / "web.log"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "modconsole", "web", "--port", str(self.port), "--server", NOBODY, *options],
-            stdout=self.log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def tabs(self) -> list[int]:
         """The tabs' console processes under ``modconsole web``."""
@@ -113,8 +116,10 @@ class Web:
         deadline = time.monotonic() + timeout
         while not predicate():
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}; tabs' processes: "
-                                     f"{[cmdline(pid) for pid in self.tabs()]}\n{self.log.read_text()[-3000:]}")
+                raise AssertionError(
+                    f"timed out waiting for {what}; tabs' processes: "
+                    f"{[cmdline(pid) for pid in self.tabs()]}\n{self.log.read_text()[-3000:]}"
+                )
             await asyncio.sleep(0.1)
 
     async def ready(self) -> None:
@@ -128,9 +133,14 @@ class Web:
 
     def open(self, query: str = "width=80&height=24", *, origin: str | None = "", local: str = "127.0.0.1") -> Any:
         """A tab's websocket, as textual.js opens it; ``origin=""`` is the console's own page."""
-        return websockets.connect(f"ws://127.0.0.1:{self.port}/ws?{query}",
-                                  origin=self.origin if origin == "" else origin,  # type: ignore[arg-type]
-                                  local_addr=(local, 0), open_timeout=WAIT_S, close_timeout=2, max_size=None)
+        return websockets.connect(
+            f"ws://127.0.0.1:{self.port}/ws?{query}",
+            origin=self.origin if origin == "" else origin,  # type: ignore[arg-type]
+            local_addr=(local, 0),
+            open_timeout=WAIT_S,
+            close_timeout=2,
+            max_size=None,
+        )
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -167,8 +177,7 @@ async def screen(tab: Any, until: Callable[[bytes], bool], what: str, timeout: f
     while not until(output):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise AssertionError(f"timed out waiting for {what}; drawn size {drawn_size(output)}, "
-                                 f"{len(output)} bytes")
+            raise AssertionError(f"timed out waiting for {what}; drawn size {drawn_size(output)}, {len(output)} bytes")
         with contextlib.suppress(TimeoutError):
             message = await asyncio.wait_for(tab.recv(), min(remaining, 1.0))
             if isinstance(message, bytes):
@@ -196,8 +205,13 @@ def test_origins_are_the_pages_address() -> None:
     assert web.origin_of("null") is None and web.origin_of("") is None and web.origin_of("ftp://h:21") is None
     behind_proxy = web.allowed_origins("https://console.example.org/web")
     assert web.origin_of("https://console.example.org:443") in behind_proxy
-    for foreign in ("http://console.example.org", "https://console.example.org:8443", "https://evil.example",
-                    "https://localhost", "null"):
+    for foreign in (
+        "http://console.example.org",
+        "https://console.example.org:8443",
+        "https://evil.example",
+        "https://localhost",
+        "null",
+    ):
         assert web.origin_of(foreign) not in behind_proxy, foreign
     # As textual-serve builds the page's address from where it listens: loopback names are one page.
     here = web.allowed_origins("http://127.0.0.1:8080")
@@ -217,8 +231,14 @@ def test_sizes_are_whole_numbers_clamped() -> None:
         with pytest.raises(ValueError):
             web.size(bad, web.COLUMNS, 80)
     assert web.resize({"width": 10**12, "height": 0}) == (500, 10)
-    for bad in ({"width": "80", "height": 24}, {"width": 80.0, "height": 24}, {"width": True, "height": 24},
-                {"width": 80}, [80, 24], None):
+    for bad in (
+        {"width": "80", "height": 24},
+        {"width": 80.0, "height": 24},
+        {"width": True, "height": 24},
+        {"width": 80},
+        [80, 24],
+        None,
+    ):
         assert web.resize(bad) is None, bad
 
 
@@ -235,22 +255,29 @@ def test_the_page_shows_why_a_tab_was_closed() -> None:
     # The script itself, with a page's WebSocket and dialog stood in for: a close with a reason shows it.
     script = re.search(r"<script>(.*?)</script>", web.SHOW_CLOSE_REASON, re.S)
     assert script
-    harness = """
+    harness = (
+        """
       const message = {textContent: "Session ended."};
       const document = {querySelector: (selector) => selector === ".closed-dialog .message" ? message : null};
       const window = {WebSocket: class { constructor(url) { this.url = url; this.listeners = []; }
                                          addEventListener(kind, listener) { this.listeners.push(listener); } }};
-    """ + script.group(1) + """
+    """
+        + script.group(1)
+        + """
       const socket = new window.WebSocket("ws://127.0.0.1:8080/ws");
       socket.listeners.forEach((listener) => listener({reason: ""}));
       const before = message.textContent;
       socket.listeners.forEach((listener) => listener({reason: "All 20 tabs this console serves are open"}));
       console.log(JSON.stringify([socket.url, before, message.textContent]));
     """
+    )
     result = subprocess.run([node, "-e", harness], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == ["ws://127.0.0.1:8080/ws", "Session ended.",
-                                         "All 20 tabs this console serves are open"]
+    assert json.loads(result.stdout) == [
+        "ws://127.0.0.1:8080/ws",
+        "Session ended.",
+        "All 20 tabs this console serves are open",
+    ]
 
 
 def test_the_tab_limits_are_options() -> None:
@@ -266,11 +293,18 @@ def test_the_tab_limits_are_options() -> None:
 
 
 async def test_a_tab_from_another_origin_or_with_a_bad_size_is_refused_before_any_process_starts(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     with running(tmp_path) as server:
         await server.ready()
-        for origin in ("http://evil.example", f"http://127.0.0.1:{server.port}.evil.example",
-                       f"http://127.0.0.1:{server.port + 1}", f"https://127.0.0.1:{server.port}", "null", None):
+        for origin in (
+            "http://evil.example",
+            f"http://127.0.0.1:{server.port}.evil.example",
+            f"http://127.0.0.1:{server.port + 1}",
+            f"https://127.0.0.1:{server.port}",
+            "null",
+            None,
+        ):
             with pytest.raises(InvalidStatus) as refusal:
                 await server.open(origin=origin)
             assert refusal.value.response.status_code == 403, origin
@@ -287,8 +321,7 @@ async def test_a_tab_from_another_origin_or_with_a_bad_size_is_refused_before_an
             assert len(server.tabs()) == 1
 
 
-async def test_the_tabs_are_capped_in_total_and_per_address_and_closing_one_ends_its_process(
-        tmp_path: Path) -> None:
+async def test_the_tabs_are_capped_in_total_and_per_address_and_closing_one_ends_its_process(tmp_path: Path) -> None:
     # Three loopback addresses are three clients: 127.0.0.1, .2 and .3.
     with running(tmp_path, "--max-tabs", "2", "--max-tabs-per-address", "1") as server:
         await server.ready()
@@ -309,8 +342,10 @@ async def test_the_tabs_are_capped_in_total_and_per_address_and_closing_one_ends
             held = server.tabs()
             assert len(held) == 2 and sorted(server.processes()) == sorted(held)  # one process a tab
             sizes = [rss_mib(pid) for pid in held]
-            print(f"\n{len(held)} tabs held; RSS per tab {min(sizes):.1f}..{max(sizes):.1f} MiB; "
-                  f"modconsole web itself {rss_mib(server.process.pid):.1f} MiB")
+            print(
+                f"\n{len(held)} tabs held; RSS per tab {min(sizes):.1f}..{max(sizes):.1f} MiB; "
+                f"modconsole web itself {rss_mib(server.process.pid):.1f} MiB"
+            )
 
             await first.close()
             await server.until(lambda: len(server.tabs()) == 1, "the closed tab's process to end", timeout=10)
@@ -349,8 +384,11 @@ async def test_the_size_a_tab_asks_for_is_clamped(tmp_path: Path) -> None:
         await server.until(lambda: server.processes() == [], "the tab's process to end")
 
         async with server.open("width=100000&height=99999") as tab:
-            output = await screen(tab, lambda out: signed_in_screen(out) and drawn_size(out) >= (500, 200),
-                                  "the sign-in screen at 500 x 200")
+            output = await screen(
+                tab,
+                lambda out: signed_in_screen(out) and drawn_size(out) >= (500, 200),
+                "the sign-in screen at 500 x 200",
+            )
             assert drawn_size(output) == (500, 200)
             (pid,) = server.tabs()
             assert (environ(pid)["COLUMNS"], environ(pid)["ROWS"]) == ("500", "200")
@@ -363,8 +401,9 @@ async def test_a_tab_whose_process_does_not_quit_is_killed_when_its_socket_close
             await screen(tab, signed_in_screen, "the sign-in screen")
             (pid,) = server.tabs()
             os.kill(pid, signal.SIGSTOP)  # a console that no longer answers
-        await server.until(lambda: server.processes() == [], "the stuck tab's process to be killed",
-                           timeout=20)  # it is given 5 s to quit
+        await server.until(
+            lambda: server.processes() == [], "the stuck tab's process to be killed", timeout=20
+        )  # it is given 5 s to quit
         assert "did not quit" in server.log.read_text()
 
 
@@ -377,7 +416,9 @@ async def test_stopping_modconsole_web_closes_its_tabs_and_ends_their_processes(
             server.process.send_signal(signal.SIGTERM)
             close = await closed(tab, refused=False)
             assert close.rcvd is not None and (close.rcvd.code, close.rcvd.reason) == (
-                1001, "modconsole web is stopping")
+                1001,
+                "modconsole web is stopping",
+            )
         assert await asyncio.to_thread(server.process.wait, 10) == 0
         assert not Path(f"/proc/{pid}").exists()  # ended, and collected by modconsole web before it exited
 
@@ -401,7 +442,9 @@ async def test_the_default_cap_holds_twenty_tabs(tmp_path: Path) -> None:
             assert len(held) == 20 and sorted(server.processes()) == sorted(held)
             rss = [rss_mib(pid) for pid in held]
             pss = [pss_mib(pid) for pid in held]
-            print(f"\n{len(held)} tabs held; RSS per tab {min(rss):.1f}..{max(rss):.1f} MiB, "
-                  f"{sum(rss):.0f} MiB in all; PSS {sum(pss):.0f} MiB in all; "
-                  f"modconsole web itself {rss_mib(server.process.pid):.1f} MiB")
+            print(
+                f"\n{len(held)} tabs held; RSS per tab {min(rss):.1f}..{max(rss):.1f} MiB, "
+                f"{sum(rss):.0f} MiB in all; PSS {sum(pss):.0f} MiB in all; "
+                f"modconsole web itself {rss_mib(server.process.pid):.1f} MiB"
+            )
         await server.until(lambda: server.processes() == [], "every tab's process to end", timeout=30)

@@ -40,13 +40,16 @@ from modconsole.tui.bigfont import decode
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = next((found for name in ("chromium", "chromium-browser", "google-chrome")
-                 if (found := shutil.which(name))), None)
+CHROMIUM = next(
+    (found for name in ("chromium", "chromium-browser", "google-chrome") if (found := shutil.which(name))), None
+)
 WAIT_S = 30.0
 
 pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Chromium is not installed (.ci/run installs Debian's chromium as root; "
-                             "by hand: apt-get install -y chromium)")
+    CHROMIUM is None,
+    reason="Chromium is not installed (.ci/run installs Debian's chromium as root; "
+    "by hand: apt-get install -y chromium)",
+)
 
 # Runs before the page's own scripts: when textual.js sets its xterm addons on the object that also
 # holds the Terminal, keep the Terminal where Runtime.evaluate can read it.
@@ -153,7 +156,11 @@ def web_server(server_url: str) -> Iterator[str]:
     env = {**os.environ, "MODCONSOLE_TOKEN": "mc_must_not_be_used"}
     process = subprocess.Popen(
         [sys.executable, "-m", "modconsole", "web", "--port", str(port), "--server", server_url],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
@@ -176,11 +183,26 @@ async def chromium(tmp: Path) -> AsyncIterator[DevTools]:
     assert CHROMIUM is not None
     profile = tmp / "chromium-profile"
     process = subprocess.Popen(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={profile}", "--remote-debugging-port=0", "--window-size=1200,760",
-         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=(tmp / "chromium.log").open("wb"), start_new_session=True)
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--remote-debugging-port=0",
+            "--window-size=1200,760",
+            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp / "chromium.log").open("wb"),
+        start_new_session=True,
+    )
     try:
         port_file = profile / "DevToolsActivePort"
         deadline = time.monotonic() + WAIT_S
@@ -191,7 +213,8 @@ async def chromium(tmp: Path) -> AsyncIterator[DevTools]:
             await asyncio.sleep(0.1)
         port = int(port_file.read_text().split()[0])
         listing = await asyncio.to_thread(
-            lambda: json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=5)))
+            lambda: json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=5))
+        )
         page = next(t for t in listing if t["type"] == "page")
         async with websockets.connect(page["webSocketDebuggerUrl"], max_size=None) as ws:
             tools = DevTools(ws)
@@ -200,7 +223,6 @@ async def chromium(tmp: Path) -> AsyncIterator[DevTools]:
             yield tools
     finally:
         stop(process)
-
 
 
 async def test_a_display_token_typed_in_the_page_shows_the_running_timer(served: Served) -> None:
@@ -226,15 +248,17 @@ async def test_a_display_token_typed_in_the_page_shows_the_running_timer(served:
             shown = await browser.until(lambda t: "•" * 10 in t, "the token, masked as it is typed")
             assert token not in shown
             await browser.press_enter()
-            text = await browser.until(lambda t: "Opening by the chair" in t and decode(t.splitlines()),
-                                       "the display with its clock")
+            text = await browser.until(
+                lambda t: "Opening by the chair" in t and decode(t.splitlines()), "the display with its clock"
+            )
             assert re.search(r"ON TIME · \d:\d\d left of 3:00", text), text
             assert "Floor: Eric Garcetti" in text
             first = decode(text.splitlines())
             assert re.fullmatch(r"[0-3]:\d\d", first), first
             # The timer runs: the big digits count down.
-            later = await browser.until(lambda t: decode(t.splitlines()) not in ("", first), "the clock to tick",
-                                        timeout=5)
+            later = await browser.until(
+                lambda t: decode(t.splitlines()) not in ("", first), "the clock to tick", timeout=5
+            )
             assert decode(later.splitlines()) < first
             assert token not in await browser.evaluate("location.href")
             await browser.screenshot(ARTIFACTS / "web-display.png")

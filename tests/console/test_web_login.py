@@ -66,8 +66,11 @@ async def test_ask_signs_in_a_participant_and_a_refused_token_comes_back_with_th
             assert f"Join the meeting at {served.url}" in screen_text(app)
 
             await sign_in(pilot, "mc_wrong")
-            await until(pilot, lambda: isinstance(app.screen, LoginScreen) and "not accepted" in screen_text(app),
-                        "the refusal, back on the sign-in screen")
+            await until(
+                pilot,
+                lambda: isinstance(app.screen, LoginScreen) and "not accepted" in screen_text(app),
+                "the refusal, back on the sign-in screen",
+            )
 
             # The participants' token without a name: the server says a name is needed; the token stays
             # typed in and the name field has the focus.

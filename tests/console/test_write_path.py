@@ -55,7 +55,7 @@ def test_settle_applies_in_place_without_an_undo() -> None:
     assert not isinstance(recorded, Rejected)
     settled = settle(state, log, recorded)
     assert settled.state is state and not settled.replayed
-    assert log[-len(recorded):] == recorded
+    assert log[-len(recorded) :] == recorded
     assert state.seq == recorded[-1].seq and state.sessions[0].current == 1
 
 

@@ -125,9 +125,7 @@ def test_geti_programme_and_session_four() -> None:
 # ---------------------------------------------------------------- TOML details
 
 
-@pytest.mark.parametrize(
-    ("written", "seconds"), [('"90s"', 90), ('"5m"', 300), ('"1h30m"', 5400), ("5", 300)]
-)
+@pytest.mark.parametrize(("written", "seconds"), [('"90s"', 90), ('"5m"', 300), ('"1h30m"', 5400), ("5", 300)])
 def test_durations(written: str, seconds: int) -> None:
     agenda = parse_toml_agenda(MINIMAL.replace('duration = "5m"', f"duration = {written}"), "t.toml")
     assert agenda.sessions[0].items[0].duration_s == seconds

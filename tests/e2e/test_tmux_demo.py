@@ -54,8 +54,14 @@ class Pane:
         config.write_text(f"set -g default-size {WIDTH}x{HEIGHT}\n")
 
     def tmux(self, *args: str) -> str:
-        done = subprocess.run(["tmux", "-L", self.socket, "-f", str(self.config), *args], env=TERMINAL_ENV,
-                              capture_output=True, text=True, timeout=10, check=True)
+        done = subprocess.run(
+            ["tmux", "-L", self.socket, "-f", str(self.config), *args],
+            env=TERMINAL_ENV,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
         return done.stdout
 
     def start(self, command: str) -> None:
@@ -147,8 +153,10 @@ def same_person(a: str, b: str) -> bool:
 
 def log_rows(db: Path) -> list[tuple[str, str, str]]:
     with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-        return [(client, kind, body) for client, kind, body in
-                conn.execute("SELECT client, type, body FROM log ORDER BY seq")]
+        return [
+            (client, kind, body)
+            for client, kind, body in conn.execute("SELECT client, type, body FROM log ORDER BY seq")
+        ]
 
 
 # --- the test ------------------------------------------------------------------------------------------
@@ -160,8 +168,11 @@ def test_the_fast_demo_in_tmux(pane: Pane, tmp_path: Path) -> None:
     script = command + '; echo "[demo exited $?]"; sleep 60'
     pane.start(f"sh -c {shlex.quote(script)}")
 
-    pane.wait(lambda t: "● connected" in t and "Rundown" in t and "Queue" in t and "rehearsal clock ×60" in t,
-              "the console to connect", timeout=15)
+    pane.wait(
+        lambda t: "● connected" in t and "Rundown" in t and "Queue" in t and "rehearsal clock ×60" in t,
+        "the console to connect",
+        timeout=15,
+    )
 
     # The timer runs (a minute of the call per second): two looks at it differ.
     first = timer_area(pane.lines())
@@ -185,8 +196,9 @@ def test_the_fast_demo_in_tmux(pane: Pane, tmp_path: Path) -> None:
 
     # f: the floor to the head of the queue; the floor label names them.
     pane.keys("f")
-    text = pane.wait(lambda t: (name := floor_name(t)) is not None and same_person(name, head),
-                     f"the floor label to name {head!r}")
+    text = pane.wait(
+        lambda t: (name := floor_name(t)) is not None and same_person(name, head), f"the floor label to name {head!r}"
+    )
 
     # n: the ▶ marker moves down to the next item's row.
     row = rundown_marker(text.splitlines())
@@ -216,17 +228,29 @@ def test_the_fast_demo_in_tmux(pane: Pane, tmp_path: Path) -> None:
     assert same_person(names[turn["person"]], head), (turn, head)
 
 
-@pytest.mark.parametrize(("address", "token_of", "reason", "status"), [
-    # A mistyped token: the server refuses it.
-    ("ws://127.0.0.1:{port}", lambda tokens: "mc_not-a-token", "refused: the token was not accepted", 1),
-    # A participant's token without --name: the server asks for one.
-    ("ws://127.0.0.1:{port}", lambda tokens: tokens["participant"], "refused: a name is needed", 1),
-    # A mistyped port: no address to try (it used to show "Connecting…" for ever); a usage error.
-    ("ws://127.0.0.1:{port}x", lambda tokens: tokens["moderator"],
-     "modconsole join: ws://127.0.0.1:{port}x isn't a valid server address: the port '{port}x' isn't a number", 2),
-])
+@pytest.mark.parametrize(
+    ("address", "token_of", "reason", "status"),
+    [
+        # A mistyped token: the server refuses it.
+        ("ws://127.0.0.1:{port}", lambda tokens: "mc_not-a-token", "refused: the token was not accepted", 1),
+        # A participant's token without --name: the server asks for one.
+        ("ws://127.0.0.1:{port}", lambda tokens: tokens["participant"], "refused: a name is needed", 1),
+        # A mistyped port: no address to try (it used to show "Connecting…" for ever); a usage error.
+        (
+            "ws://127.0.0.1:{port}x",
+            lambda tokens: tokens["moderator"],
+            "modconsole join: ws://127.0.0.1:{port}x isn't a valid server address: the port '{port}x' isn't a number",
+            2,
+        ),
+    ],
+)
 def test_join_ends_at_once_with_the_reason_when_refused(
-    pane: Pane, cli_server, address: str, token_of: Callable[[dict[str, object]], str], reason: str, status: int  # type: ignore[no-untyped-def]
+    pane: Pane,
+    cli_server,
+    address: str,
+    token_of: Callable[[dict[str, object]], str],
+    reason: str,
+    status: int,  # type: ignore[no-untyped-def]
 ) -> None:
     """Refused at the start with a token from the command line, the console does not wait for Ctrl+Q
     on a dead end: it ends, and the shell shows why and the exit status."""

@@ -22,7 +22,10 @@ def test_quick_benchmarks_report_every_figure_with_its_baseline(tmp_path: Path) 
     out = tmp_path / "bench.json"
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=280,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=280,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(out.read_text())

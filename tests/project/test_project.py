@@ -16,16 +16,25 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
+LINTED = ("modconsole", "tests", "bench", "scenarios")
+
+
 def test_ruff_finds_nothing() -> None:
-    result = _run(sys.executable, "-m", "ruff", "check", "modconsole", "tests", "bench")
+    result = _run(sys.executable, "-m", "ruff", "check", *LINTED)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_code_is_formatted() -> None:
+    result = _run(sys.executable, "-m", "ruff", "format", "--check", *LINTED)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 
-@pytest.mark.skipif(not LINT_IMPORTS.exists() and shutil.which("lint-imports") is None,
-                    reason="import-linter is part of the test extra")
+@pytest.mark.skipif(
+    not LINT_IMPORTS.exists() and shutil.which("lint-imports") is None, reason="import-linter is part of the test extra"
+)
 def test_core_imports_no_textual_websockets_or_sqlite() -> None:
     result = _run(str(LINT_IMPORTS) if LINT_IMPORTS.exists() else "lint-imports")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -79,8 +88,7 @@ def test_mypy_passes_on_the_whole_package_with_every_def_typed() -> None:
 def test_the_wheel_installs_one_top_level_package(tmp_path: Path) -> None:
     import zipfile
 
-    result = _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
-                  str(tmp_path), str(ROOT))
+    result = _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT))
     assert result.returncode == 0, result.stdout + result.stderr
     (wheel,) = tmp_path.glob("modconsole-*.whl")
     tops = {name.split("/", 1)[0] for name in zipfile.ZipFile(wheel).namelist()}

@@ -77,9 +77,11 @@ def _create_event_into_a_closed_pipe(tmp_path: Path, *args: str) -> subprocess.C
     os.close(read_end)
     try:
         return subprocess.run(
-            [script("modconsole-server"), "create-event", str(MAYORS_CALL), "--db", str(tmp_path / "events.db"),
-             *args],
-            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=30,
+            [script("modconsole-server"), "create-event", str(MAYORS_CALL), "--db", str(tmp_path / "events.db"), *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=30,
         )
     finally:
         os.close(write_end)
@@ -107,8 +109,9 @@ def test_schema_and_report_end_quietly_when_their_output_is_cut(tmp_path: Path, 
         read_end, write_end = os.pipe()
         os.close(read_end)
         try:
-            result = subprocess.run([script("modconsole-server"), *args], stdout=write_end, stderr=subprocess.PIPE,
-                                    text=True, timeout=30)
+            result = subprocess.run(
+                [script("modconsole-server"), *args], stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=30
+            )
         finally:
             os.close(write_end)
         assert (result.returncode, result.stderr) == (0, ""), args
@@ -204,5 +207,6 @@ def test_serve_names_the_events_it_serves(cli_server) -> None:
     assert cli_server.process.stdout is not None
     line = cli_server.process.stdout.readline()
     event_id = cli_server.event_id
-    assert line == (f"  event {event_id}: COVID-19 cooperative countermeasures: C40 mayors' video conference "
-                    f"(2 log entries)\n"), line
+    assert line == (
+        f"  event {event_id}: COVID-19 cooperative countermeasures: C40 mayors' video conference (2 log entries)\n"
+    ), line

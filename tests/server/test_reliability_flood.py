@@ -76,7 +76,10 @@ async def _flood(tmp_path: Path, *, fds: int, connections: int, addresses: int, 
     with err_path.open("w") as err:  # a file: a flood of tracebacks in a pipe nobody reads would block it
         server = subprocess.Popen(
             [script("modconsole-server"), "serve", "--db", str(db), "--port", "0"],
-            stdout=subprocess.PIPE, stderr=err, text=True, preexec_fn=_limit_fds(fds),
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            preexec_fn=_limit_fds(fds),
         )
     try:
         assert server.stdout is not None
@@ -86,8 +89,15 @@ async def _flood(tmp_path: Path, *, fds: int, connections: int, addresses: int, 
         port = int(match.group(1))
         url = f"ws://127.0.0.1:{port}"
         flood = await asyncio.create_subprocess_exec(
-            sys.executable, str(FLOOD), str(port), "--connections", str(connections),
-            "--addresses", str(addresses), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            sys.executable,
+            str(FLOOD),
+            str(port),
+            "--connections",
+            str(connections),
+            "--addresses",
+            str(addresses),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
         )
         lines: list[dict[str, Any]] = []
 
@@ -272,9 +282,12 @@ async def test_accept_failures_are_counted_not_logged_one_by_one(caplog: pytest.
     try:
         with caplog.at_level(logging.WARNING, logger="modconsole.server"):
             for _ in range(1_000):
-                loop.call_exception_handler({
-                    "message": ACCEPT_OUT_OF_RESOURCE, "exception": OSError(errno.EMFILE, "Too many open files"),
-                })
+                loop.call_exception_handler(
+                    {
+                        "message": ACCEPT_OUT_OF_RESOURCE,
+                        "exception": OSError(errno.EMFILE, "Too many open files"),
+                    }
+                )
             loop.call_exception_handler({"message": "something else"})
             assert not caplog.records  # nothing yet: one line at the interval's end
             await asyncio.sleep(0.4)

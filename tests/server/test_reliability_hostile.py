@@ -129,8 +129,27 @@ JSON_VALUES = st.recursive(
 )
 VALID_FRAMES = st.sampled_from(VALID)
 FIELD_NAMES = st.one_of(
-    st.sampled_from(["type", "id", "session", "expected_seq", "item", "person", "delta_s", "position",
-                     "text", "to", "kind", "limit_s", "message_id", "target", "token", "last_seq", "name"]),
+    st.sampled_from(
+        [
+            "type",
+            "id",
+            "session",
+            "expected_seq",
+            "item",
+            "person",
+            "delta_s",
+            "position",
+            "text",
+            "to",
+            "kind",
+            "limit_s",
+            "message_id",
+            "target",
+            "token",
+            "last_seq",
+            "name",
+        ]
+    ),
     st.text(max_size=20),
 )
 
@@ -178,15 +197,37 @@ def _deep_nesting(draw: st.DrawFn) -> Input:
 
 @st.composite
 def _huge_number(draw: st.DrawFn) -> Input:
-    base = dict(draw(st.sampled_from([f for f in VALID if any(k in f for k in ("delta_s", "position", "limit_s",
-                                                                               "expected_seq"))])))
+    base = dict(
+        draw(
+            st.sampled_from(
+                [f for f in VALID if any(k in f for k in ("delta_s", "position", "limit_s", "expected_seq"))]
+            )
+        )
+    )
     key = next(k for k in ("delta_s", "position", "limit_s", "expected_seq") if k in base)
     number = draw(
         st.one_of(
             st.integers(1, 20_000).map(lambda n: "9" * n),
             st.integers(1, 20_000).map(lambda n: "-1" + "0" * n),
-            st.sampled_from(["1e999", "-1e999", "1e-999", "NaN", "Infinity", "-Infinity", "-0", "0.5", "1E400",
-                             "123456789012345678901234567890.5", "0x10", "+5", "01", ".5", "5."]),
+            st.sampled_from(
+                [
+                    "1e999",
+                    "-1e999",
+                    "1e-999",
+                    "NaN",
+                    "Infinity",
+                    "-Infinity",
+                    "-0",
+                    "0.5",
+                    "1E400",
+                    "123456789012345678901234567890.5",
+                    "0x10",
+                    "+5",
+                    "01",
+                    ".5",
+                    "5.",
+                ]
+            ),
             st.floats().map(repr),
         )
     )
@@ -211,9 +252,14 @@ def _huge_string(draw: st.DrawFn) -> Input:
 @st.composite
 def _unknown_type(draw: st.DrawFn) -> Input:
     base = dict(draw(VALID_FRAMES))
-    base["type"] = draw(st.one_of(st.text(max_size=30).filter(lambda t: t not in _TYPES),
-                                  st.sampled_from(["START", "Start ", "welcome", "events", "ack", "error", "pong",
-                                                   "self_destruct", "__proto__", ""])))
+    base["type"] = draw(
+        st.one_of(
+            st.text(max_size=30).filter(lambda t: t not in _TYPES),
+            st.sampled_from(
+                ["START", "Start ", "welcome", "events", "ack", "error", "pong", "self_destruct", "__proto__", ""]
+            ),
+        )
+    )
     return Input("unknown type", (_dumps(base),))
 
 
@@ -268,8 +314,9 @@ def _flood(draw: st.DrawFn) -> Input:
 HOSTILE = st.one_of(
     st.binary(max_size=2_000).map(lambda b: Input("random bytes (binary frame)", (b,))),
     st.binary(min_size=1, max_size=300).map(lambda b: Input("random bytes (text frame)", (b,), as_text=True)),
-    st.sampled_from([b"\xff", b"\xc0\x80", b"\xed\xa0\x80", b'{"type": "ping", "id": "\xfe"}', b"\xf4\x90\x80\x80"])
-    .map(lambda b: Input("invalid UTF-8", (b,), as_text=True)),
+    st.sampled_from(
+        [b"\xff", b"\xc0\x80", b"\xed\xa0\x80", b'{"type": "ping", "id": "\xfe"}', b"\xf4\x90\x80\x80"]
+    ).map(lambda b: Input("invalid UTF-8", (b,), as_text=True)),
     st.text(max_size=500).map(_as_input("random text")),
     JSON_VALUES.map(_dumps).map(_as_input("random JSON")),
     _invalid_json(),
@@ -359,8 +406,11 @@ def _is_valid_ping(frame: str | bytes) -> bool:
         data = json.loads(frame)
     except ValueError:
         return False
-    return isinstance(data, dict) and data.get("type") == "ping" and set(data) <= {"type", "id"} and (
-        isinstance(data.get("id", ""), str) and len(data.get("id", "")) <= 64
+    return (
+        isinstance(data, dict)
+        and data.get("type") == "ping"
+        and set(data) <= {"type", "id"}
+        and (isinstance(data.get("id", ""), str) and len(data.get("id", "")) <= 64)
     )
 
 
@@ -527,16 +577,48 @@ def _is_duration(text: str) -> bool:
 
 
 BAD_DURATIONS = st.one_of(
-    st.sampled_from(['"5x"', '"-5m"', '""', '"5 minutes"', '"1h30"', '"15d"', '"99999999999h"', "-1", "true",
-                     "5.5", '"∞"', '"5m5"', "[]", "{}", '"३m"', "1_000_000", "1e3", '"0x10m"']),
+    st.sampled_from(
+        [
+            '"5x"',
+            '"-5m"',
+            '""',
+            '"5 minutes"',
+            '"1h30"',
+            '"15d"',
+            '"99999999999h"',
+            "-1",
+            "true",
+            "5.5",
+            '"∞"',
+            '"5m5"',
+            "[]",
+            "{}",
+            '"३m"',
+            "1_000_000",
+            "1e3",
+            '"0x10m"',
+        ]
+    ),
     st.integers(14 * 24 * 60 + 1, 10**30).map(str),
     st.text(alphabet="0123456789hms -+.", min_size=1, max_size=12)
     .filter(lambda t: not _is_duration(t))
     .map(json.dumps),
 )
 BAD_STARTS = st.sampled_from(
-    ["2024-02-30T09:00:00", '"tomorrow"', "2024-05-02T25:00:00", "09:00:00", "2024-05-02", "2024-05-02T09:00:00Z",
-     "2024-05-02T09:00:00+02:00", '"2024-13-01 09:00"', "0", "true", '"9999-99-99T00:00"', "[]"]
+    [
+        "2024-02-30T09:00:00",
+        '"tomorrow"',
+        "2024-05-02T25:00:00",
+        "09:00:00",
+        "2024-05-02",
+        "2024-05-02T09:00:00Z",
+        "2024-05-02T09:00:00+02:00",
+        '"2024-13-01 09:00"',
+        "0",
+        "true",
+        '"9999-99-99T00:00"',
+        "[]",
+    ]
 )
 BAD_FIXED = st.sampled_from(['"09:30"', "09:30:00Z", "2024-05-02T09:30:00", "25:00:00", "930", '"half past"', "[]"])
 
@@ -544,10 +626,30 @@ BAD_FIXED = st.sampled_from(['"09:30"', "09:30:00Z", "2024-05-02T09:30:00", "25:
 @st.composite
 def _broken_toml(draw: st.DrawFn) -> tuple[str, str]:
     text = GOOD_TOML
-    defect = draw(st.sampled_from(["duration", "turn_limit", "start", "fixed_start", "unknown speaker",
-                                   "duplicate person", "duplicate item", "duplicate session", "syntax", "zone",
-                                   "too many items", "huge title", "bad id", "deep nesting", "unknown key",
-                                   "no sessions", "no items", "kind"]))
+    defect = draw(
+        st.sampled_from(
+            [
+                "duration",
+                "turn_limit",
+                "start",
+                "fixed_start",
+                "unknown speaker",
+                "duplicate person",
+                "duplicate item",
+                "duplicate session",
+                "syntax",
+                "zone",
+                "too many items",
+                "huge title",
+                "bad id",
+                "deep nesting",
+                "unknown key",
+                "no sessions",
+                "no items",
+                "kind",
+            ]
+        )
+    )
     if defect == "duration":
         text = text.replace('duration = "20m"', f"duration = {draw(BAD_DURATIONS)}")
     elif defect == "turn_limit":
@@ -564,8 +666,10 @@ def _broken_toml(draw: st.DrawFn) -> tuple[str, str]:
     elif defect == "duplicate item":
         text = text.replace('id = "talk"', 'id = "open"')
     elif defect == "duplicate session":
-        text += '\n[[sessions]]\nid = "day1"\ntitle = "Again"\nstart = 2024-05-03T09:00:00\n' \
-                '[[sessions.items]]\ntitle = "X"\nduration = "5m"\n'
+        text += (
+            '\n[[sessions]]\nid = "day1"\ntitle = "Again"\nstart = 2024-05-03T09:00:00\n'
+            '[[sessions.items]]\ntitle = "X"\nduration = "5m"\n'
+        )
     elif defect == "syntax":  # at the start of a line, where each of these breaks the file
         lines = text.splitlines(keepends=True)
         at = draw(st.integers(0, len(lines) - 1))
@@ -599,9 +703,25 @@ def _broken_toml(draw: st.DrawFn) -> tuple[str, str]:
 @st.composite
 def _broken_csv(draw: st.DrawFn) -> tuple[str, str]:
     rows = [line.split(",") for line in GOOD_CSV.splitlines()]
-    defect = draw(st.sampled_from(["duration", "turn_limit", "date", "start", "start too early", "header",
-                                   "extra cells", "too many rows", "huge title", "no rows",
-                                   "second day", "kind", "missing session"]))
+    defect = draw(
+        st.sampled_from(
+            [
+                "duration",
+                "turn_limit",
+                "date",
+                "start",
+                "start too early",
+                "header",
+                "extra cells",
+                "too many rows",
+                "huge title",
+                "no rows",
+                "second day",
+                "kind",
+                "missing session",
+            ]
+        )
+    )
     if defect == "duration":
         rows[2][3] = draw(BAD_DURATIONS).strip('"').replace(",", ";").strip() or "x"  # an empty cell: no limit
     elif defect == "turn_limit":

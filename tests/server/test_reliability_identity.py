@@ -23,36 +23,50 @@ from modconsole.credentials import Credentials
 # --- names ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", [
-    "\u3164",  # HANGUL FILLER: looks like nothing, is a letter
-    "Ana\u3164Lima",
-    "\u2800\u2800",  # braille blanks
-    "A" + "\u0301" * 8,  # a combining-mark flood
-    "Ana\u200dLima",  # zero-width joiner
-    "Ana\u2066Lima",  # an isolate that reorders what follows
-    "...",  # no letter at all
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\u3164",  # HANGUL FILLER: looks like nothing, is a letter
+        "Ana\u3164Lima",
+        "\u2800\u2800",  # braille blanks
+        "A" + "\u0301" * 8,  # a combining-mark flood
+        "Ana\u200dLima",  # zero-width joiner
+        "Ana\u2066Lima",  # an isolate that reorders what follows
+        "...",  # no letter at all
+    ],
+)
 def test_invisible_and_flooded_names_are_refused(name: str) -> None:
     with pytest.raises(ValueError):
         clean_name(name)
 
 
-@pytest.mark.parametrize(("raw", "taken"), [
-    ("Ana   Lima", "Ana Lima"),  # runs of spaces collapse
-    ("Ana\u3000Lima", "Ana Lima"),  # ideographic space
-    ("Nguyễn Thị Minh Khai", "Nguyễn Thị Minh Khai"),
-    ("مُحَمَّد", "مُحَمَّد"),  # Arabic with its harakat
-    ("王伟", "王伟"),
-])
+@pytest.mark.parametrize(
+    ("raw", "taken"),
+    [
+        ("Ana   Lima", "Ana Lima"),  # runs of spaces collapse
+        ("Ana\u3000Lima", "Ana Lima"),  # ideographic space
+        ("Nguyễn Thị Minh Khai", "Nguyễn Thị Minh Khai"),
+        ("مُحَمَّد", "مُحَمَّد"),  # Arabic with its harakat
+        ("王伟", "王伟"),
+    ],
+)
 def test_real_names_of_every_script_are_taken(raw: str, taken: str) -> None:
     assert clean_name(raw) == taken
 
 
-@pytest.mark.parametrize("lookalike", [
-    "Eric Garcetti", "eric garcetti", "ERIC  GARCETTI", "Еric Garcetti",  # Cyrillic Е
-    "Erіc Garcetti",  # Cyrillic і
-    "Éric Garcetti", "Eric-Garcetti", "Ｅｒｉｃ Ｇａｒｃｅｔｔｉ",  # full-width
-])
+@pytest.mark.parametrize(
+    "lookalike",
+    [
+        "Eric Garcetti",
+        "eric garcetti",
+        "ERIC  GARCETTI",
+        "Еric Garcetti",  # Cyrillic Е
+        "Erіc Garcetti",  # Cyrillic і
+        "Éric Garcetti",
+        "Eric-Garcetti",
+        "Ｅｒｉｃ Ｇａｒｃｅｔｔｉ",  # full-width
+    ],
+)
 def test_lookalikes_fold_to_one_key(lookalike: str) -> None:
     assert fold_name(lookalike) == fold_name("Eric Garcetti") == "ericgarcetti"
 
@@ -103,8 +117,9 @@ async def test_the_same_name_is_two_participants_and_messages_reach_one(server, 
         await server.settled(client)
 
 
-@pytest.mark.parametrize("name", ["Eric Garcetti", "eric  GARCETTI", "Еric Garcetti", "Erіc Garcetti", "Moderator",
-                                  "CHAIR"])
+@pytest.mark.parametrize(
+    "name", ["Eric Garcetti", "eric  GARCETTI", "Еric Garcetti", "Erіc Garcetti", "Moderator", "CHAIR"]
+)
 async def test_a_name_that_reads_like_a_listed_person_or_a_role_is_refused(server, name: str) -> None:
     rows = server.log_rows()
     with pytest.raises(ClientError) as refused:
@@ -203,8 +218,17 @@ def test_ctl_keeps_the_credential_and_asks_the_name_only_once(cli_server, tmp_pa
     assert len(people) == 1 and issued == (1,)
     assert Credentials(kept).name(cli_server.url, token) == "Amina Diallo"
     # A namesake on another machine is someone else.
-    other = run_cli("modconsole", "ctl", cli_server.url, "--token", token, "--name", "Amina Diallo", "raise",
-                    env={"MODCONSOLE_CREDENTIALS": str(tmp_path / "other" / "credentials.json")})
+    other = run_cli(
+        "modconsole",
+        "ctl",
+        cli_server.url,
+        "--token",
+        token,
+        "--name",
+        "Amina Diallo",
+        "raise",
+        env={"MODCONSOLE_CREDENTIALS": str(tmp_path / "other" / "credentials.json")},
+    )
     assert other.returncode == 0, other.stderr
     with sqlite3.connect(cli_server.db) as db:
         raisers = {row[0] for row in db.execute("SELECT person FROM log WHERE type='hand_raised'")}

@@ -49,8 +49,11 @@ SCENARIOS: dict[str, tuple[list[c.Command], Make, Make]] = {
         lambda r: c.Undo(expected_seq=r),
         lambda r: c.Undo(expected_seq=r),
     ),
-    "add_time": ([c.Start()], lambda r: c.AddTime(delta_s=60, expected_seq=r), lambda r: c.AddTime(delta_s=-60,
-                                                                                                  expected_seq=r)),
+    "add_time": (
+        [c.Start()],
+        lambda r: c.AddTime(delta_s=60, expected_seq=r),
+        lambda r: c.AddTime(delta_s=-60, expected_seq=r),
+    ),
     # Different commands on the same revision.
     "next against prev": ([c.Start(), c.Next()], lambda r: c.Next(expected_seq=r), lambda r: c.Prev(expected_seq=r)),
     "next against goto": (
@@ -125,8 +128,9 @@ async def test_a_burst_of_same_revision_commands_from_five_desks_applies_once(se
         rev = server.state.sessions[0].rev
         for desk in desks:
             await desk.wait_for(lambda s, rev=rev: s.sessions[0].rev == rev)
-        answers = await asyncio.gather(*(desk.command(c.Next(expected_seq=rev)) for desk in desks),
-                                       return_exceptions=True)
+        answers = await asyncio.gather(
+            *(desk.command(c.Next(expected_seq=rev)) for desk in desks), return_exceptions=True
+        )
         codes = sorted(a.code if isinstance(a, CommandRefused) else "ok" for a in answers)
         assert codes == ["ok"] + ["stale"] * (len(desks) - 1), (round_, answers)
         assert server.state.sessions[0].current == round_

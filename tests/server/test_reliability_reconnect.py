@@ -156,8 +156,9 @@ async def test_a_hundred_forced_disconnects_lose_and_repeat_nothing(server) -> N
 
     steps = {"chair": chair_step, "co-chair": watch_step, "display": watch_step}
     runners = [
-        asyncio.create_task(run(client, steps.get(client.client_label, audience_step),
-                                0.06 if client is chair else 0.09))
+        asyncio.create_task(
+            run(client, steps.get(client.client_label, audience_step), 0.06 if client is chair else 0.09)
+        )
         for client in clients
     ]
 
@@ -195,9 +196,7 @@ async def test_a_hundred_forced_disconnects_lose_and_repeat_nothing(server) -> N
         await client.wait_for(lambda s: s.seq == last.seq, timeout=10)
         assert client.welcome is not None and client.state is not None
         person = client.welcome.person.id if client.welcome.person is not None else None
-        assert asdict(client.state) == asdict(view_for(state, client.welcome.role, person)), (
-            client.client_label
-        )
+        assert asdict(client.state) == asdict(view_for(state, client.welcome.role, person)), client.client_label
         visible = [e.seq for e in log if visible_to(state, e.event, client.welcome.role, person)]
         events, snapshots = check_timeline(client, visible, last.seq)
         figures.append(f"{client.client_label}: {client.reconnects} reconnects, {events} events, {snapshots} snapshots")

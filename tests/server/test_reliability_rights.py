@@ -50,8 +50,11 @@ async def test_a_participant_cannot_lower_another_participants_hand(server, conn
     ):
         await ana.send_raw(raw)
     await ana.wait_for(lambda _s: len(ana.unsolicited_errors) == 3)
-    assert [(e.id, e.code) for e in ana.unsolicited_errors] == [("l1", "bad_frame"), ("r1", "bad_frame"),
-                                                                 ("a1", "bad_frame")]
+    assert [(e.id, e.code) for e in ana.unsolicited_errors] == [
+        ("l1", "bad_frame"),
+        ("r1", "bad_frame"),
+        ("a1", "bad_frame"),
+    ]
     for command in (c.QueueRemove(person=bo_id), c.QueueMove(person=bo_id, position=1), c.Floor(person=bo_id)):
         with pytest.raises(CommandRefused) as refused:
             await ana.command(command)
@@ -165,7 +168,7 @@ async def test_a_wrong_token_gets_the_same_refusal_in_the_same_time(server, tmp_
             times[kind].append(elapsed)
     everything = set().union(*answers.values())
     assert len(everything) == 1, everything  # one text, one code, one close code, one reason
-    (kind, code, message, frame_id, close_code, reason), = everything
+    ((kind, code, message, frame_id, close_code, reason),) = everything
     assert (kind, code, frame_id, close_code) == ("error", "unauthorized", None, 1008)
     assert reason == message[:120]
     medians = {k: statistics.median(v) for k, v in times.items()}

@@ -71,9 +71,14 @@ async def _load(url: str, tokens: dict[str, Any], first: int, count: int, second
             return MeetingClient(url, tokens["people"][people[slot % len(people)]], client=label, open_timeout=30)
         # A participant's console keeps the credential its first join was given, and joins with it again.
         kept = credentials.get(slot)
-        return MeetingClient(url, kept or tokens["participant"], name=None if kept else f"Soak participant {slot}",
-                             client=label, open_timeout=30,
-                             keep_credential=lambda _welcome, credential: credentials.__setitem__(slot, credential))
+        return MeetingClient(
+            url,
+            kept or tokens["participant"],
+            name=None if kept else f"Soak participant {slot}",
+            client=label,
+            open_timeout=30,
+            keep_credential=lambda _welcome, credential: credentials.__setitem__(slot, credential),
+        )
 
     async def session(client: MeetingClient, until: float) -> None:
         while time.monotonic() < until and client.connected:
@@ -143,9 +148,15 @@ async def _load(url: str, tokens: dict[str, Any], first: int, count: int, second
     watcher = asyncio.create_task(watch_lag())
     await asyncio.gather(*(guarded(n) for n in range(first, first + count)))
     await watcher
-    return {"stats": dict(stats), "unexpected": unexpected[:20], "unexpected_count": len(unexpected),
-            "failures": failures[:20], "stalled": stalled[:20], "stalled_count": len(stalled),
-            "loop lag max s": round(max((lag for _, lag in lags), default=0.0), 3)}
+    return {
+        "stats": dict(stats),
+        "unexpected": unexpected[:20],
+        "unexpected_count": len(unexpected),
+        "failures": failures[:20],
+        "stalled": stalled[:20],
+        "stalled_count": len(stalled),
+        "loop lag max s": round(max((lag for _, lag in lags), default=0.0), 3),
+    }
 
 
 def _load_main(argv: list[str]) -> None:
@@ -178,9 +189,17 @@ async def _soak(start_server, caplog, clients: int, processes: int, seconds: flo
     per = clients // processes
     loads = [
         await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "load", srv.url, json.dumps(tokens), str(n * per),
-            str(per if n < processes - 1 else clients - per * (processes - 1)), str(seconds), str(n + 1),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            __file__,
+            "load",
+            srv.url,
+            json.dumps(tokens),
+            str(n * per),
+            str(per if n < processes - 1 else clients - per * (processes - 1)),
+            str(seconds),
+            str(n + 1),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         for n in range(processes)
     ]

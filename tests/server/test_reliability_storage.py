@@ -144,8 +144,9 @@ def tmpfs(tmp_path: Path) -> Path:
     mount = tmp_path / "fs"
     mount.mkdir()
     try:
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
-                              capture_output=True, text=True, timeout=10)
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True, text=True, timeout=10
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         pytest.skip(f"cannot mount a tmpfs here: {exc}")
     if done.returncode != 0:
@@ -246,8 +247,11 @@ async def _check_fault(srv, connect: Connect, fault: Fault) -> None:  # type: ig
 @pytest.mark.parametrize("kind", ["full database", "read-only database", "locked by another process"])
 async def test_a_storage_fault_refuses_the_command_and_the_server_carries_on(start_server, connect, kind) -> None:
     srv = await start_server()
-    fault = {"full database": FullDatabase, "read-only database": ReadOnlyDatabase,
-             "locked by another process": LockedByAnotherProcess}[kind](srv)
+    fault = {
+        "full database": FullDatabase,
+        "read-only database": ReadOnlyDatabase,
+        "locked by another process": LockedByAnotherProcess,
+    }[kind](srv)
     await _check_fault(srv, connect, fault)
 
 

@@ -61,9 +61,17 @@ def _with_cryptography(folder: Path) -> Pki:
             .not_valid_after(now + dt.timedelta(days=1))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(
-                x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                              key_encipherment=False, data_encipherment=False, key_agreement=False,
-                              encipher_only=False, decipher_only=False),
+                x509.KeyUsage(
+                    digital_signature=True,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
                 critical=True,
             )
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
@@ -106,16 +114,61 @@ def _with_openssl(folder: Path) -> Pki:
         subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True, timeout=60)
 
     for ca_name, subject in (("ca", "modconsole test CA"), ("other-ca", "someone else's CA")):
-        run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-            "-subj", f"/CN={subject}", "-keyout", f"{ca_name}.key", "-out", f"{ca_name}.pem",
-            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=localhost",
-        "-keyout", "server.key", "-out", "server.csr")
+        run(
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            f"/CN={subject}",
+            "-keyout",
+            f"{ca_name}.key",
+            "-out",
+            f"{ca_name}.pem",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        )
+    run(
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    )
     (folder / "ext.cnf").write_text(
         "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n"
     )
-    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1",
-        "-extfile", "ext.cnf", "-out", "server.pem")
+    run(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "server.pem",
+    )
     return Pki(folder / "ca.pem", folder / "server.pem", folder / "server.key", folder / "other-ca.pem")
 
 
@@ -144,9 +197,21 @@ def tls_server(tmp_path: Path, pki: Pki) -> Iterator[TlsServer]:
     created = run_cli("modconsole-server", "create-event", MAYORS_CALL, "--db", db, "--json")
     assert created.returncode == 0, created.stderr
     process = subprocess.Popen(
-        [script("modconsole-server"), "serve", "--db", str(db), "--port", "0",
-         "--certfile", str(pki.cert), "--keyfile", str(pki.key)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            script("modconsole-server"),
+            "serve",
+            "--db",
+            str(db),
+            "--port",
+            "0",
+            "--certfile",
+            str(pki.cert),
+            "--keyfile",
+            str(pki.key),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert process.stdout is not None
@@ -262,18 +327,22 @@ def test_serve_refuses_a_certificate_it_cannot_use(tmp_path: Path, pki: Pki) -> 
     empty = tmp_path / "empty.pem"
     empty.write_text("")
     for cert, key in ((tmp_path / "missing.pem", pki.key), (empty, pki.key), (pki.cert, pki.other_ca)):
-        result = run_cli("modconsole-server", "serve", "--db", db, "--port", "0", "--certfile", cert, "--keyfile", key,
-                         timeout=20)
+        result = run_cli(
+            "modconsole-server", "serve", "--db", db, "--port", "0", "--certfile", cert, "--keyfile", key, timeout=20
+        )
         assert result.returncode == 2, (cert, key, result.stdout)
         assert result.stderr.startswith(f"modconsole-server: cannot use the TLS certificate {cert}"), result.stderr
     only = run_cli("modconsole-server", "serve", "--db", db, "--port", "0", "--certfile", pki.cert)
     assert only.returncode == 2 and "go together" in only.stderr
 
 
-@pytest.mark.parametrize(("error", "code"), [
-    (ssl.SSLEOFError(8, "EOF occurred in violation of protocol"), "unreachable"),  # cut off: try again
-    (ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number"), "tls"),  # no retry mends it
-])
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (ssl.SSLEOFError(8, "EOF occurred in violation of protocol"), "unreachable"),  # cut off: try again
+        (ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number"), "tls"),  # no retry mends it
+    ],
+)
 async def test_a_handshake_cut_off_is_worth_another_try_a_wrong_one_is_not(monkeypatch, error, code) -> None:
     import modconsole.client as client_module
 

@@ -26,8 +26,9 @@ def _server_cli() -> str:
 
 
 def report(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([_server_cli(), "report", *map(str, args)], capture_output=True, text=True,
-                          timeout=60, cwd=ROOT)
+    return subprocess.run(
+        [_server_cli(), "report", *map(str, args)], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +79,18 @@ def test_csv_turns_parse(mayors_db: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(done.stdout)))
     expected = build_report(mayors_call(seed=0)).turns
     assert len(rows) == len(expected) == 30
-    assert list(rows[0]) == ["session", "item", "person", "name", "kind", "start", "speaking_s", "limit_s",
-                             "over_limit_s", "waited_s"]
+    assert list(rows[0]) == [
+        "session",
+        "item",
+        "person",
+        "name",
+        "kind",
+        "start",
+        "speaking_s",
+        "limit_s",
+        "over_limit_s",
+        "waited_s",
+    ]
     assert [r["person"] for r in rows] == [t.person for t in expected]
     assert sum(float(r["speaking_s"]) for r in rows) == pytest.approx(sum(t.speaking_s for t in expected))
     assert {r["session"] for r in rows} == {"call"}

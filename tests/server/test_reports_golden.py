@@ -236,14 +236,22 @@ def test_who_seminar_report_per_day(logs: dict[str, list[Entry]], day: date) -> 
     assert report.turns == [t for t in whole.turns if t.session in expected]
     assert {a.session for a in report.audit} <= set(expected)
     # People: exactly those who spoke or raised a hand that day, with that day's figures.
-    raised = {e.event.person for e in entries  # type: ignore[union-attr]
-              if e.event.type == "hand_raised" and e.event.session in expected}  # type: ignore[union-attr]
+    raised = {
+        e.event.person
+        for e in entries  # type: ignore[union-attr]
+        if e.event.type == "hand_raised" and e.event.session in expected
+    }  # type: ignore[union-attr]
     assert {p.person for p in report.people} == {t.person for t in report.turns} | raised
     for person in report.people:
         mine = [t for t in report.turns if t.person == person.person]
         assert person.turns == len(mine)
-        hands = sum(1 for e in entries if e.event.type == "hand_raised" and e.event.session in expected  # type: ignore[union-attr]
-                    and e.event.person == person.person)  # type: ignore[union-attr]
+        hands = sum(
+            1
+            for e in entries
+            if e.event.type == "hand_raised"
+            and e.event.session in expected  # type: ignore[union-attr]
+            and e.event.person == person.person
+        )  # type: ignore[union-attr]
         assert person.hands_raised == hands
     assert report.totals.planned_duration_s == sum(s.planned_duration_s for s in report.sessions)
     assert report.totals.speaking_s == pytest.approx(sum(t.speaking_s for t in report.turns), abs=0.05)

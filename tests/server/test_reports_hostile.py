@@ -82,16 +82,33 @@ def _agenda_file(path: Path) -> Path:
     keys = list(HOSTILE)
     lines = ["[event]", f"title = {_toml(HOSTILE['link'])}", 'timezone = "Europe/Zurich"', ""]
     for n, key in enumerate(keys):
-        lines += ["[[people]]", f'id = "p-{key}"', f"name = {_toml(HOSTILE[key])}",
-                  f"affiliation = {_toml(HOSTILE[keys[(n + 1) % len(keys)]])}",
-                  f"tags = {{ gender = {_toml(HOSTILE[keys[(n + 2) % len(keys)]])}, "
-                  f"{_toml(HOSTILE['img'])} = {_toml(HOSTILE[keys[(n + 3) % len(keys)]])} }}", ""]
-    lines += ["[[sessions]]", f'id = "{SESSION}"', f"title = {_toml(HOSTILE['img'])}",
-              f"start = {START.isoformat()}", f"room = {_toml(ROOM)}", ""]
+        lines += [
+            "[[people]]",
+            f'id = "p-{key}"',
+            f"name = {_toml(HOSTILE[key])}",
+            f"affiliation = {_toml(HOSTILE[keys[(n + 1) % len(keys)]])}",
+            f"tags = {{ gender = {_toml(HOSTILE[keys[(n + 2) % len(keys)]])}, "
+            f"{_toml(HOSTILE['img'])} = {_toml(HOSTILE[keys[(n + 3) % len(keys)]])} }}",
+            "",
+        ]
+    lines += [
+        "[[sessions]]",
+        f'id = "{SESSION}"',
+        f"title = {_toml(HOSTILE['img'])}",
+        f"start = {START.isoformat()}",
+        f"room = {_toml(ROOM)}",
+        "",
+    ]
     items = [(f"i-{key}", HOSTILE[key]) for key in keys] + [("see:__bold__", HOSTILE["emph"])]
     for item_id, title in items:
-        lines += ["[[sessions.items]]", f'id = "{item_id}"', f"title = {_toml(title)}", 'duration = "2m"',
-                  'turn_limit = "1m"', ""]
+        lines += [
+            "[[sessions.items]]",
+            f'id = "{item_id}"',
+            f"title = {_toml(title)}",
+            'duration = "2m"',
+            'turn_limit = "1m"',
+            "",
+        ]
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
 
@@ -150,8 +167,11 @@ def report(entries: list[Entry]) -> Report:
 
 def _share_rows(report: Report) -> list[int]:
     """The rows of each table of speaking time by a tag (values that had some speaking time)."""
-    return [len([s for s in shares if s.speaking_s > 0 or s.turns]) for key, shares in report.shares.items()
-            if len(shares) >= 2 or key in ("gender", "country")]
+    return [
+        len([s for s in shares if s.speaking_s > 0 or s.turns])
+        for key, shares in report.shares.items()
+        if len(shares) >= 2 or key in ("gender", "country")
+    ]
 
 
 def _outside(report: Report) -> list[str]:
@@ -231,8 +251,9 @@ def test_markdown_shows_outside_text_and_makes_nothing_of_it(report: Report, par
     assert _block_texts(page, "h1") == [" ".join(one_line(report.title).split())]
     h2 = _block_texts(page, "h2")
     assert h2[:2] == ["Summary", f"{one_line(HOSTILE['img'])} ({SESSION})"] and "Speakers" in h2
-    assert set(_block_texts(page, "h3")) == {f"Speaking time by {k}" for k in
-                                             ("affiliation", "gender", one_line(HOSTILE["img"]), "participant")}
+    assert set(_block_texts(page, "h3")) == {
+        f"Speaking time by {k}" for k in ("affiliation", "gender", one_line(HOSTILE["img"]), "participant")
+    }
     # The timeline is one code block, whatever backticks the titles hold, and keeps the titles literally.
     [pre] = _block_texts(page, "pre")
     assert "planned ░" in pre and "``` `rm -rf` ```" in pre
@@ -245,8 +266,9 @@ def test_markdown_shows_outside_text_and_makes_nothing_of_it(report: Report, par
     tables = text.count("\n| --- |") + text.count("\n| ---: |")
     assert page.tags.count("table") == tables
     spoke = [p for p in report.people if p.turns]
-    assert page.tags.count("tr") == sum(1 + n for n in (len(report.sessions[0].items), len(spoke),
-                                                       len(report.audit), *_share_rows(report)))
+    assert page.tags.count("tr") == sum(
+        1 + n for n in (len(report.sessions[0].items), len(spoke), len(report.audit), *_share_rows(report))
+    )
     # Item titles and people's names are whole cells, as given.
     cells = _block_texts(page, "td")
     for name in [i.title for i in report.sessions[0].items] + [p.name for p in spoke]:
@@ -271,16 +293,57 @@ def test_markdown_report_through_the_console_parser_has_no_link_token(report: Re
     for token in tokens:
         kinds.add(token.type)
         kinds.update(child.type for child in token.children or [])
-    assert not kinds & {"link_open", "image", "html_inline", "html_block", "em_open", "s_open", "blockquote_open",
-                        "ordered_list_open", "hr"}, kinds
+    assert not kinds & {
+        "link_open",
+        "image",
+        "html_inline",
+        "html_block",
+        "em_open",
+        "s_open",
+        "blockquote_open",
+        "ordered_list_open",
+        "hr",
+    }, kinds
 
 
 # --------------------------------------------------------------------------- HTML
 
-HTML_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "ul", "li", "small", "table",
-             "tr", "th", "td", "svg", "text", "rect"}
-HTML_ATTRS = {"lang", "charset", "class", "viewbox", "width", "height", "role", "aria-label", "x", "y",
-              "font-size", "fill"}
+HTML_TAGS = {
+    "html",
+    "head",
+    "meta",
+    "title",
+    "style",
+    "body",
+    "h1",
+    "h2",
+    "h3",
+    "p",
+    "ul",
+    "li",
+    "small",
+    "table",
+    "tr",
+    "th",
+    "td",
+    "svg",
+    "text",
+    "rect",
+}
+HTML_ATTRS = {
+    "lang",
+    "charset",
+    "class",
+    "viewbox",
+    "width",
+    "height",
+    "role",
+    "aria-label",
+    "x",
+    "y",
+    "font-size",
+    "fill",
+}
 
 
 def test_html_escapes_every_outside_string(report: Report) -> None:
@@ -313,8 +376,12 @@ def test_csv_neutralises_formulas_and_keeps_figures(report: Report, table: str) 
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     assert rows
     data = json.loads(render(report, "json"))
-    sources = {"sessions": data["sessions"], "turns": data["turns"], "people": data["people"],
-               "items": [{"session": s["id"], **i} for s in data["sessions"] for i in s["items"]]}[table]
+    sources = {
+        "sessions": data["sessions"],
+        "turns": data["turns"],
+        "people": data["people"],
+        "items": [{"session": s["id"], **i} for s in data["sessions"] for i in s["items"]],
+    }[table]
     assert len(rows) == len(sources)
     prefixed = 0
     for row, source in zip(rows, sources, strict=True):
@@ -374,7 +441,7 @@ def test_the_timeline_fence_outlasts_any_backticks_in_it() -> None:
 def test_json_keeps_the_text_as_given(report: Report) -> None:
     data = json.loads(render(report, "json"))
     assert data["title"] == HOSTILE["link"]
-    assert [i["title"] for i in data["sessions"][0]["items"]][:len(HOSTILE)] == list(HOSTILE.values())
+    assert [i["title"] for i in data["sessions"][0]["items"]][: len(HOSTILE)] == list(HOSTILE.values())
     assert {p["name"] for p in data["people"]} >= set(HOSTILE.values())
 
 
@@ -391,8 +458,9 @@ def test_command_line_report_escapes_the_same(entries: list[Entry], tmp_path: Pa
     write_store(entries, db)
 
     def run(*args: str) -> str:
-        done = subprocess.run([_server_cli(), "report", "--db", str(db), *args], capture_output=True, text=True,
-                              timeout=60, cwd=ROOT)
+        done = subprocess.run(
+            [_server_cli(), "report", "--db", str(db), *args], capture_output=True, text=True, timeout=60, cwd=ROOT
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -408,18 +476,78 @@ def test_command_line_report_escapes_the_same(entries: list[Entry], tmp_path: Pa
 # --------------------------------------------------------------------------- md_text, for any text
 
 # Pieces of syntax, so that the generated text meets links, addresses, entities and markers often.
-SYNTAX = ["[", "]", "(", ")", "](", "<", ">", "*", "**", "_", "__", "`", "```", "~", "~~", "|", "#", "- ", "+ ",
-          "1. ", "1) ", "=", "---", "&amp;", "&#35;", "&", ";", "!", "\\", ":", "/", "//", "http", "https://",
-          "www.", ".com", ".org", "evil", "@", "mailto:", "a", "1", " ", "  ", "\t", "\n", "\r\n", "\r", "\x00",
-          "\u00a0", "\u3000", "пример.рф", "xn--p1ai.com", "<img src=x>", "<!-- c -->", "<div>", "$", "^"]
+SYNTAX = [
+    "[",
+    "]",
+    "(",
+    ")",
+    "](",
+    "<",
+    ">",
+    "*",
+    "**",
+    "_",
+    "__",
+    "`",
+    "```",
+    "~",
+    "~~",
+    "|",
+    "#",
+    "- ",
+    "+ ",
+    "1. ",
+    "1) ",
+    "=",
+    "---",
+    "&amp;",
+    "&#35;",
+    "&",
+    ";",
+    "!",
+    "\\",
+    ":",
+    "/",
+    "//",
+    "http",
+    "https://",
+    "www.",
+    ".com",
+    ".org",
+    "evil",
+    "@",
+    "mailto:",
+    "a",
+    "1",
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    "\r\n",
+    "\r",
+    "\x00",
+    "\u00a0",
+    "\u3000",
+    "пример.рф",
+    "xn--p1ai.com",
+    "<img src=x>",
+    "<!-- c -->",
+    "<div>",
+    "$",
+    "^",
+]
 TEXTS = st.text() | st.lists(st.sampled_from(SYNTAX) | st.text(max_size=3), max_size=12).map("".join)
 
 
 def _contexts(escaped: str) -> dict[str, tuple[str, str]]:
     """Markdown with the text in a paragraph, a heading, a list item and a table cell, and the tag whose
     text is the text's."""
-    return {"paragraph": (escaped, "p"), "heading": (f"## {escaped}", "h2"), "list item": (f"- {escaped}", "li"),
-            "table cell": (f"| head | other |\n| --- | --- |\n| {escaped} | x |", "td")}
+    return {
+        "paragraph": (escaped, "p"),
+        "heading": (f"## {escaped}", "h2"),
+        "list item": (f"- {escaped}", "li"),
+        "table cell": (f"| head | other |\n| --- | --- |\n| {escaped} | x |", "td"),
+    }
 
 
 @settings(max_examples=300, deadline=None)
@@ -447,8 +575,15 @@ def test_md_text_renders_as_the_text_itself(text: str) -> None:
             if where == "table cell" and name == "commonmark":
                 continue  # CommonMark has no tables
             page = _page(parser.render(source))
-            allowed = {"p"} if where == "paragraph" else {"h2"} if where == "heading" else \
-                {"ul", "li"} if where == "list item" else {"table", "thead", "tbody", "tr", "th", "td"}
+            allowed = (
+                {"p"}
+                if where == "paragraph"
+                else {"h2"}
+                if where == "heading"
+                else {"ul", "li"}
+                if where == "list item"
+                else {"table", "thead", "tbody", "tr", "th", "td"}
+            )
             if not expected and where in ("paragraph",):
                 assert page.tags == [], (name, where, source)
                 continue

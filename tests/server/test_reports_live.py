@@ -31,7 +31,7 @@ DUR = r"-?\d+(?::\d\d){1,2}"
 
 
 def secs(text: str) -> int:
-    """"1:42:36" or "43:06" (or "-7:12") in seconds."""
+    """ "1:42:36" or "43:06" (or "-7:12") in seconds."""
     sign = -1 if text.startswith("-") else 1
     total = 0
     for part in text.lstrip("-").split(":"):
@@ -90,7 +90,9 @@ def check_session_adds_up(report: Report, text: str) -> None:
     line = summary_line(text)
     found = re.fullmatch(
         rf"- 1 session, not ended: planned ({DUR}); ran ({DUR}) so far, against the ({DUR}) of plan used by the "
-        rf"items done or under way: ({DUR}) (over|under) plan \(([+-]\d+\.\d) % of ({DUR})\)", line)
+        rf"items done or under way: ({DUR}) (over|under) plan \(([+-]\d+\.\d) % of ({DUR})\)",
+        line,
+    )
     assert found, line
     planned, ran, so_far, amount, word, pct, base = found.groups()
     assert secs(planned) == session.planned_duration_s
@@ -98,9 +100,12 @@ def check_session_adds_up(report: Report, text: str) -> None:
     assert base == so_far and float(pct) == session.overrun_pct
     assert secs(so_far) == round(session.planned_so_far_s) < session.planned_duration_s
     # The same figures in the session's own sentence.
-    found = re.search(rf"Not ended: (running|paused) when the log stops\. Planned ({DUR}); ran ({DUR}) so far, "
-                      rf"against the ({DUR}) of plan used by the items done or under way: ({DUR}) (behind|ahead of) "
-                      rf"plan so far \(([+-]\d+\.\d) % of ({DUR})\)\.", text)
+    found = re.search(
+        rf"Not ended: (running|paused) when the log stops\. Planned ({DUR}); ran ({DUR}) so far, "
+        rf"against the ({DUR}) of plan used by the items done or under way: ({DUR}) (behind|ahead of) "
+        rf"plan so far \(([+-]\d+\.\d) % of ({DUR})\)\.",
+        text,
+    )
     assert found, text
     assert found.group(2, 3, 4) == (planned, ran, so_far)
     assert over_secs(found.group(5), found.group(6)) == over_secs(amount, word)
@@ -124,10 +129,13 @@ def test_a_live_report_reads_ran_against_the_plan_used_so_far() -> None:
     session = only_session(report)
     # 1:42:36 ran against 3 + 10 + 12 + 15 minutes of plan and the closing's 3:06 so far: 59:30 over.
     assert (session.actual_duration_s, session.planned_so_far_s, session.overrun_s) == (6156, 2586, 3570)
-    assert "planned 45:00; ran 1:42:36 so far, against the 43:06 of plan used by the items done or under way: " \
-           "59:30 over plan (+138.1 % of 43:06)" in text
-    assert "| Closing: the chair proposes a standing platform | 5:00 | 3:06 | 0:00 | 23:55 | 00:54 | under way |" \
-           in text
+    assert (
+        "planned 45:00; ran 1:42:36 so far, against the 43:06 of plan used by the items done or under way: "
+        "59:30 over plan (+138.1 % of 43:06)" in text
+    )
+    assert (
+        "| Closing: the chair proposes a standing platform | 5:00 | 3:06 | 0:00 | 23:55 | 00:54 | under way |" in text
+    )
     page = render(report, "html")
     assert "against the 43:06 of plan used by the items done or under way: 59:30 over plan" in page
 
@@ -196,7 +204,9 @@ def test_a_programme_after_its_first_day_gives_its_percentage_of_that_day(who: l
     found = re.fullmatch(
         rf"- 6 sessions \(their times added up\): planned ({DUR}) \(1 ended, 5 not started\); ran ({DUR}) so far, "
         rf"against the ({DUR}) planned for the session run so far: ({DUR}) (over|under) plan "
-        rf"\(([+-]\d+\.\d) % of ({DUR})\)", line)
+        rf"\(([+-]\d+\.\d) % of ({DUR})\)",
+        line,
+    )
     assert found, line
     planned, ran, so_far, amount, word, pct, base = found.groups()
     assert (planned, so_far, base) == ("25:45:00", "6:15:00", "6:15:00")
@@ -229,7 +239,9 @@ def test_a_programme_with_sessions_ended_and_under_way(who: list[Entry]) -> None
         rf"- 6 sessions \(their times added up\): planned 25:45:00 \(2 ended, 1 under way, 3 not started\); "
         rf"ran ({DUR}) so far, against the ({DUR}) of plan used so far \(all of it for the 2 sessions ended; for "
         rf"those under way, what their items done or under way used\): ({DUR}) (over|under) plan "
-        rf"\(([+-]\d+\.\d) % of ({DUR})\)", line)
+        rf"\(([+-]\d+\.\d) % of ({DUR})\)",
+        line,
+    )
     assert found, line
     ran, so_far, amount, word, pct, base = found.groups()
     assert abs(secs(ran) - secs(so_far) - over_secs(amount, word)) <= 1  # each figure rounded to the second

@@ -48,18 +48,30 @@ AGENDA = Agenda(
     ),
     sessions=(
         SessionPlan(
-            id="main", title="Main hall", start=datetime(2024, 5, 6, 9, 0), room="A",
+            id="main",
+            title="Main hall",
+            start=datetime(2024, 5, 6, 9, 0),
+            room="A",
             items=(
                 ItemPlan(id="open", title="Opening", kind=ItemKind.opening, duration_s=120, speakers=("ana",)),
                 ItemPlan(id="talk", title="Talk", kind=ItemKind.talk, duration_s=300, speakers=("ben",)),
                 ItemPlan(id="break", title="Break", kind=ItemKind.break_, duration_s=300),
-                ItemPlan(id="disc", title="Discussion", kind=ItemKind.discussion, duration_s=600,
-                         fixed_start=time(9, 20), turn_limit_s=60),
+                ItemPlan(
+                    id="disc",
+                    title="Discussion",
+                    kind=ItemKind.discussion,
+                    duration_s=600,
+                    fixed_start=time(9, 20),
+                    turn_limit_s=60,
+                ),
                 ItemPlan(id="close", title="Closing", kind=ItemKind.closing, duration_s=120, speakers=("ana",)),
             ),
         ),
         SessionPlan(
-            id="side", title="Side room", start=datetime(2024, 5, 6, 9, 0), room="B",
+            id="side",
+            title="Side room",
+            start=datetime(2024, 5, 6, 9, 0),
+            room="B",
             items=(
                 ItemPlan(id="intro", title="Intro", kind=ItemKind.talk, duration_s=180, speakers=("chi",)),
                 ItemPlan(id="qa", title="Q&A", kind=ItemKind.qa, duration_s=300, turn_limit_s=45),
@@ -70,8 +82,10 @@ AGENDA = Agenda(
 START = local_to_ms(datetime(2024, 5, 6, 9, 0), AGENDA.zone)
 MODERATOR = c.Actor(role="moderator", client="desk")
 SPEAKERS = [c.Actor(role="speaker", person=p.id, client=p.id) for p in AGENDA.people]
-PARTICIPANTS = [c.Actor(role="participant", person=participant_id("prop", name), name=name, client="web")
-                for name in ("Zoë", "Ярослав", "Li Wei")]
+PARTICIPANTS = [
+    c.Actor(role="participant", person=participant_id("prop", name), name=name, client="web")
+    for name in ("Zoë", "Ярослав", "Li Wei")
+]
 PEOPLE = [p.id for p in AGENDA.people] + [a.person for a in PARTICIPANTS]  # type: ignore[misc]
 
 
@@ -79,15 +93,37 @@ def _candidates(session: str) -> list[tuple[c.Command, c.Actor]]:
     s = {"session": session}
     items = [i.id for i in AGENDA.session(session).items]  # type: ignore[union-attr]
     mod: list[c.Command] = [
-        c.Start(**s), c.Pause(**s), c.Resume(**s), c.Next(**s), c.Next(**s), c.Prev(**s), c.End(**s), c.Undo(**s),
-        c.Skip(**s), c.AddTime(delta_s=60, **s), c.AddTime(delta_s=-30, **s), c.AddTime(delta_s=20, turn=True, **s),
-        c.Extend(delta_s=300, **s), c.Extend(delta_s=-120, **s), c.Floor(**s), c.Floor(**s), c.EndTurn(**s),
-        c.EndTurn(**s), c.PauseTurn(**s), c.ResumeTurn(**s), c.SetTurnLimit(limit_s=30, **s),
-        c.SetTurnLimit(limit_s=None, **s), c.CloseQueue(**s), c.OpenQueue(**s), c.ApplyPlan(**s),
+        c.Start(**s),
+        c.Pause(**s),
+        c.Resume(**s),
+        c.Next(**s),
+        c.Next(**s),
+        c.Prev(**s),
+        c.End(**s),
+        c.Undo(**s),
+        c.Skip(**s),
+        c.AddTime(delta_s=60, **s),
+        c.AddTime(delta_s=-30, **s),
+        c.AddTime(delta_s=20, turn=True, **s),
+        c.Extend(delta_s=300, **s),
+        c.Extend(delta_s=-120, **s),
+        c.Floor(**s),
+        c.Floor(**s),
+        c.EndTurn(**s),
+        c.EndTurn(**s),
+        c.PauseTurn(**s),
+        c.ResumeTurn(**s),
+        c.SetTurnLimit(limit_s=30, **s),
+        c.SetTurnLimit(limit_s=None, **s),
+        c.CloseQueue(**s),
+        c.OpenQueue(**s),
+        c.ApplyPlan(**s),
         c.SendMessage(text="Please wrap up", to="floor", **s),
-        *(c.Goto(item=i, **s) for i in items), *(c.Skip(item=i, **s) for i in items),
+        *(c.Goto(item=i, **s) for i in items),
+        *(c.Skip(item=i, **s) for i in items),
         *(c.QueueAdd(person=p.id, kind="question", **s) for p in AGENDA.people),
-        *(c.QueueRemove(person=p, **s) for p in PEOPLE), *(c.QueueMove(person=p, position=1, **s) for p in PEOPLE),
+        *(c.QueueRemove(person=p, **s) for p in PEOPLE),
+        *(c.QueueMove(person=p, position=1, **s) for p in PEOPLE),
         *(c.Floor(person=p.id, **s) for p in AGENDA.people),
     ]
     out = [(command, MODERATOR) for command in mod]
@@ -111,8 +147,11 @@ def scripts(draw: st.DrawFn, *, whole_seconds: bool) -> list[Entry]:
         else:
             sim.now += draw(st.integers(min_value=0, max_value=240_000))
         session = draw(st.sampled_from([s.id for s in AGENDA.sessions]))
-        valid = [(cmd, actor) for cmd, actor in CANDIDATES[session]
-                 if not isinstance(decide(sim.state, cmd, actor, sim.now), Rejected)]
+        valid = [
+            (cmd, actor)
+            for cmd, actor in CANDIDATES[session]
+            if not isinstance(decide(sim.state, cmd, actor, sim.now), Rejected)
+        ]
         if not valid:
             continue
         command, actor = draw(st.sampled_from(valid))
@@ -153,14 +192,16 @@ def _check_timing(report: Report, whole_seconds: bool) -> None:
             continue
         # The overrun and its percentage are of the plan used so far; so are the totals'.
         assert session.actual_duration_s - session.planned_so_far_s == pytest.approx(
-            session.overrun_s, abs=_rounding(whole_seconds, 3))
+            session.overrun_s, abs=_rounding(whole_seconds, 3)
+        )
         assert 0 <= session.planned_so_far_s <= session.planned_duration_s
         if session.actual_end is not None:
             assert session.planned_so_far_s == session.planned_duration_s
         if session.planned_so_far_s:
             assert session.overrun_pct == pytest.approx(
                 100 * session.overrun_s / session.planned_so_far_s,
-                abs=_pct_rounding(whole_seconds, session.overrun_s, session.planned_so_far_s, 1))
+                abs=_pct_rounding(whole_seconds, session.overrun_s, session.planned_so_far_s, 1),
+            )
         ran = sum(item.actual_duration_s for item in session.items)
         slack = _rounding(whole_seconds, len(session.items) + 2)
         assert ran + session.paused_s == pytest.approx(session.actual_duration_s, abs=slack)
@@ -170,19 +211,24 @@ def _check_timing(report: Report, whole_seconds: bool) -> None:
         parts = len(session.items) + 4
         assert explained == pytest.approx(session.overrun_s, abs=slack if whole_seconds else 1.0 * parts)
         if session.actual_end is not None:
-            assert session.overrun_s == pytest.approx(session.actual_duration_s - session.planned_duration_s,
-                                                      abs=_rounding(whole_seconds, 2))
-        assert session.unplanned_overrun_s == pytest.approx(session.overrun_s - session.extended_s,
-                                                            abs=_rounding(whole_seconds, 2))
-    assert report.totals.speaking_s == pytest.approx(sum(t.speaking_s for t in report.turns),
-                                                     abs=_rounding(whole_seconds, 1))
+            assert session.overrun_s == pytest.approx(
+                session.actual_duration_s - session.planned_duration_s, abs=_rounding(whole_seconds, 2)
+            )
+        assert session.unplanned_overrun_s == pytest.approx(
+            session.overrun_s - session.extended_s, abs=_rounding(whole_seconds, 2)
+        )
+    assert report.totals.speaking_s == pytest.approx(
+        sum(t.speaking_s for t in report.turns), abs=_rounding(whole_seconds, 1)
+    )
     for totals in [report.totals, *(d.totals for d in report.days)]:
         assert totals.actual_duration_s - totals.planned_so_far_s == pytest.approx(
-            totals.overrun_s, abs=_rounding(whole_seconds, 3 * len(report.sessions)))
+            totals.overrun_s, abs=_rounding(whole_seconds, 3 * len(report.sessions))
+        )
         if totals.planned_so_far_s:
             assert totals.overrun_pct == pytest.approx(
                 100 * totals.overrun_s / totals.planned_so_far_s,
-                abs=_pct_rounding(whole_seconds, totals.overrun_s, totals.planned_so_far_s, len(report.sessions)))
+                abs=_pct_rounding(whole_seconds, totals.overrun_s, totals.planned_so_far_s, len(report.sessions)),
+            )
 
 
 def _check_shares(report: Report) -> None:

@@ -194,14 +194,19 @@ def test_serve_refuses_a_running_session_at_another_scale_and_says_how_to_serve_
     created = run_cli("modconsole-server", "create-event", MAYORS_CALL, "--db", db, "--json")
     assert created.returncode == 0, created.stderr
     tokens = json.loads(created.stdout)
-    process = subprocess.Popen([script("modconsole-server"), "serve", "--db", str(db), "--port", "0",
-                                "--time-scale", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [script("modconsole-server"), "serve", "--db", str(db), "--port", "0", "--time-scale", "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         port = re.fullmatch(r"listening on ws://127\.0\.0\.1:(\d+)\s*", process.stdout.readline())
         assert port
-        started = run_cli("modconsole", "ctl", f"ws://127.0.0.1:{port.group(1)}", "--token",
-                          tokens["tokens"]["moderator"], "start")
+        started = run_cli(
+            "modconsole", "ctl", f"ws://127.0.0.1:{port.group(1)}", "--token", tokens["tokens"]["moderator"], "start"
+        )
         assert started.returncode == 0, started.stderr
     finally:
         stop_server(process)

@@ -61,8 +61,13 @@ def test_an_existing_database_keeps_the_mode_its_owner_gave_it(tmp_path: Path, l
 
 def test_the_default_data_directory_is_owner_only(tmp_path: Path, lax_umask: None) -> None:
     home = tmp_path / "data"
-    result = run_cli("modconsole-server", "create-event", MAYORS_CALL, "--json",
-                     env={"XDG_DATA_HOME": str(home), "HOME": str(tmp_path)})
+    result = run_cli(
+        "modconsole-server",
+        "create-event",
+        MAYORS_CALL,
+        "--json",
+        env={"XDG_DATA_HOME": str(home), "HOME": str(tmp_path)},
+    )
     assert result.returncode == 0, result.stderr
     assert _mode(home / "modconsole") == 0o700
     assert _mode(home / "modconsole" / "modconsole.db") == 0o600
@@ -83,8 +88,13 @@ async def test_a_backup_of_a_live_server_holds_every_acknowledged_entry(  # type
     mod = await connect(srv.url, srv.tokens.moderator)
     acked = [
         (await mod.command(command)).seq
-        for command in (c.Start(), c.SendMessage(text="private: keep it short", to="all"), c.Next(),
-                        c.AddTime(delta_s=60), c.Pause())
+        for command in (
+            c.Start(),
+            c.SendMessage(text="private: keep it short", to="all"),
+            c.Next(),
+            c.AddTime(delta_s=60),
+            c.Pause(),
+        )
     ]
     wal = Path(f"{srv.db}-wal")
     assert wal.stat().st_size > 0

@@ -126,8 +126,10 @@ def test_a_database_of_a_newer_schema_is_refused_with_the_reason(tmp_path: Path,
     with contextlib.closing(sqlite3.connect(db)) as conn:
         conn.execute("PRAGMA user_version=7")
     before = db.read_bytes()
-    with pytest.raises(StorageError, match=re.escape(
-            "this database was written by a newer modconsole (schema 7; this one reads up to 2)")):
+    with pytest.raises(
+        StorageError,
+        match=re.escape("this database was written by a newer modconsole (schema 7; this one reads up to 2)"),
+    ):
         SqliteStore(db)
     for args in (("report",), ("serve", "--port", "0"), ("create-event", MAYORS_CALL)):
         result = cli("modconsole-server", *args, "--db", db)
@@ -152,11 +154,19 @@ def test_a_database_of_another_program_is_not_taken_over(tmp_path: Path) -> None
 BAD_ROWS = {
     "a newer event type": ("vote_called", 1, '{"type":"vote_called","session":"call","at":1}', "not one this"),
     "damaged JSON": ("hand_raised", 1, '{"type":"hand_raised","session":"call","at":1,"pers', "Invalid JSON"),
-    "a missing field": ("hand_raised", 1, '{"type":"hand_raised","session":"call","person":"sala",'
-                        '"kind":"question"}', "at: Field required"),
+    "a missing field": (
+        "hand_raised",
+        1,
+        '{"type":"hand_raised","session":"call","person":"sala","kind":"question"}',
+        "at: Field required",
+    ),
     "a newer version of a known type": ("hand_raised", 9, '{"type":"hand_raised"}', "at version 9"),
-    "a body of another type": ("turn_ended", 1, '{"type":"queue_closed","session":"call","at":1}',
-                               "holds a 'queue_closed' event"),
+    "a body of another type": (
+        "turn_ended",
+        1,
+        '{"type":"queue_closed","session":"call","at":1}',
+        "holds a 'queue_closed' event",
+    ),
 }
 
 
@@ -196,8 +206,12 @@ def test_serve_leaves_out_the_broken_event_and_serves_the_others_report_names_it
     broken, _seq = _event_with_bad_row(db, kind, version, body)
     good = json.loads(run_cli("modconsole-server", "create-event", MAYORS_CALL, "--db", db, "--json").stdout)
 
-    process = subprocess.Popen([script("modconsole-server"), "serve", "--db", str(db), "--port", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [script("modconsole-server"), "serve", "--db", str(db), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         first = process.stdout.readline()

@@ -79,15 +79,17 @@ class Flood:
             await asyncio.sleep(rng.uniform(*RENEW_S))
 
     def line(self, started: float, **more: object) -> str:
-        return json.dumps({
-            "t": round(time.monotonic() - started, 1),
-            "open": self.open_now,
-            "upgraded": self.upgraded_now,
-            "most_open": self.most_open,
-            "most_upgraded": self.most_upgraded,
-            **self.counts,
-            **more,
-        })
+        return json.dumps(
+            {
+                "t": round(time.monotonic() - started, 1),
+                "open": self.open_now,
+                "upgraded": self.upgraded_now,
+                "most_open": self.most_open,
+                "most_upgraded": self.most_upgraded,
+                **self.counts,
+                **more,
+            }
+        )
 
 
 async def main() -> None:

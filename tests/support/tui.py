@@ -169,8 +169,16 @@ async def until(pilot: Pilot[Any], predicate: Callable[[], object], what: str, t
 def screen_text(app: Any) -> str:
     """What the terminal shows now, as plain text (the same render as a screenshot)."""
     width, height = app.size
-    out = Console(width=width, height=height, file=io.StringIO(), force_terminal=True, color_system="truecolor",
-                  record=True, legacy_windows=False, safe_box=False)
+    out = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+        safe_box=False,
+    )
     out.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
     return out.export_text()
 
@@ -203,8 +211,14 @@ class Meeting:
     def __init__(self) -> None:
         self.state = State()
         self.log: list[Entry] = []
-        self._settle(number(self.state, [EventCreated(event_id="covid-19-mayors-call-snap", agenda=mayors_agenda())],
-                            SYSTEM, at(-30)))
+        self._settle(
+            number(
+                self.state,
+                [EventCreated(event_id="covid-19-mayors-call-snap", agenda=mayors_agenda())],
+                SYSTEM,
+                at(-30),
+            )
+        )
         self._settle(number(self.state, [ClockSet(wall_ms=at(-30), virtual_ms=at(-30), scale=1.0)], SYSTEM, at(-30)))
 
     def _settle(self, new: list[Entry]) -> None:

@@ -36,5 +36,4 @@ def render(report: Report, fmt: str, table: str = "sessions") -> str:
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-__all__ = ["FORMATS", "TABLES", "Report", "SessionReport", "build_report", "csv_cell", "md_text", "one_line",
-           "render"]
+__all__ = ["FORMATS", "TABLES", "Report", "SessionReport", "build_report", "csv_cell", "md_text", "one_line", "render"]

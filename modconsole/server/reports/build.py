@@ -149,14 +149,25 @@ def build_report(
     days = []
     for day_key in sorted({s.day for s in sessions}):
         of_day = [s for s in sessions if s.day == day_key]
-        days.append(DayReport(day=day_key, sessions=[s.id for s in of_day],
-                              totals=_totals(of_day, [t for t in turns if t.session in {s.id for s in of_day}])))
+        days.append(
+            DayReport(
+                day=day_key,
+                sessions=[s.id for s in of_day],
+                totals=_totals(of_day, [t for t in turns if t.session in {s.id for s in of_day}]),
+            )
+        )
     # Undone actions of the sessions in scope (all of them, and those of no session, for the event).
     audit = [
-        AuditEntry(seq=e.seq, at=_local(_last_at(e.event) or e.ts, zone), type=e.event.type,
-                   session=_session_of(e.event), what=_describe(e.event, state),
-                   by=_who(e.actor, state), undone_at=_local(_last_at(u.event) or u.ts, zone),
-                   undone_by=_who(u.actor, state))
+        AuditEntry(
+            seq=e.seq,
+            at=_local(_last_at(e.event) or e.ts, zone),
+            type=e.event.type,
+            session=_session_of(e.event),
+            what=_describe(e.event, state),
+            by=_who(e.actor, state),
+            undone_at=_local(_last_at(u.event) or u.ts, zone),
+            undone_by=_who(u.actor, state),
+        )
         for e in entries
         if (u := voided.get(e.seq)) is not None
         and (_session_of(e.event) in chosen or (session is None and day is None))
@@ -244,11 +255,17 @@ def _observe(fold: _Fold, state: State, entry: Entry) -> None:
             fold.scales.append(scale)
         case SessionExtended(session=session, at=at, delta_s=delta_s):
             fold.extensions[session].append(
-                Extension(at=_observed_at(state, at), by=_who(entry.actor, state), delta_s=delta_s))
+                Extension(at=_observed_at(state, at), by=_who(entry.actor, state), delta_s=delta_s)
+            )
         case PlanApplied(session=session, at=at, target_ms=target_ms, durations=durations):
-            fold.plans[session].append(PlanChange(
-                at=_observed_at(state, at), by=_who(entry.actor, state), target=_observed_at(state, target_ms),
-                durations=dict(durations)))
+            fold.plans[session].append(
+                PlanChange(
+                    at=_observed_at(state, at),
+                    by=_who(entry.actor, state),
+                    target=_observed_at(state, target_ms),
+                    durations=dict(durations),
+                )
+            )
 
 
 def _observed_at(state: State, ms: int) -> str:
@@ -256,8 +273,9 @@ def _observed_at(state: State, ms: int) -> str:
     return _local(ms, state.agenda.zone) if state.agenda else str(ms)
 
 
-def _session_report(state: State, agenda: Agenda, session_id: str, live: SessionState, fold: _Fold,
-                    as_of: int) -> SessionReport:
+def _session_report(
+    state: State, agenda: Agenda, session_id: str, live: SessionState, fold: _Fold, as_of: int
+) -> SessionReport:
     plan = agenda.session(session_id)
     assert plan is not None
     zone = agenda.zone
@@ -287,15 +305,25 @@ def _session_report(state: State, agenda: Agenda, session_id: str, live: Session
                 explained.append(OverrunPart(what=f"item {spec.id}: {spec.title}", seconds=round(over, 1)))
         elif ended:
             not_run += spec.duration_s
-        items.append(ItemReport(
-            id=spec.id, title=spec.title, kind=spec.kind.value, status=item.status,
-            planned_start=_local(schedule[index], zone), planned_duration_s=spec.duration_s,
-            actual_start=_local(started, zone), actual_duration_s=round(ran, 1),
-            over_under_s=round(over, 1) if started is not None else 0.0,
-            pauses=item.timer.pauses, added_s=item.added_s, skipped=item.status == "skipped",
-            reopened=item.reopened, final_planned_s=item.duration_s,
-            turns=len(item.turns) + (1 if item.floor else 0),
-        ))
+        items.append(
+            ItemReport(
+                id=spec.id,
+                title=spec.title,
+                kind=spec.kind.value,
+                status=item.status,
+                planned_start=_local(schedule[index], zone),
+                planned_duration_s=spec.duration_s,
+                actual_start=_local(started, zone),
+                actual_duration_s=round(ran, 1),
+                over_under_s=round(over, 1) if started is not None else 0.0,
+                pauses=item.timer.pauses,
+                added_s=item.added_s,
+                skipped=item.status == "skipped",
+                reopened=item.reopened,
+                final_planned_s=item.duration_s,
+                turns=len(item.turns) + (1 if item.floor else 0),
+            )
+        )
     if ended:
         budget = planned_duration
     if live.started_at is not None:
@@ -312,17 +340,29 @@ def _session_report(state: State, agenda: Agenda, session_id: str, live: Session
     explained.sort(key=lambda part: (-abs(part.seconds), part.what))
     overrun = actual - budget if live.started_at is not None else 0.0
     return SessionReport(
-        id=plan.id, title=plan.title, room=plan.room, day=plan.start.date().isoformat(), status=live.status,
-        planned_start=_local(schedule[0], zone), planned_end=_local(schedule[-1], zone),
-        actual_start=_local(live.started_at, zone), actual_end=_local(live.ended_at, zone),
+        id=plan.id,
+        title=plan.title,
+        room=plan.room,
+        day=plan.start.date().isoformat(),
+        status=live.status,
+        planned_start=_local(schedule[0], zone),
+        planned_end=_local(schedule[-1], zone),
+        actual_start=_local(live.started_at, zone),
+        actual_end=_local(live.ended_at, zone),
         start_delay_s=None if live.started_at is None else round((live.started_at - schedule[0]) / SEC, 1),
-        planned_duration_s=planned_duration, actual_duration_s=round(actual, 1),
-        overrun_s=round(overrun, 1), overrun_pct=_pct(overrun, budget),
-        extended_s=live.extended_s, unplanned_overrun_s=round(overrun - live.extended_s, 1),
+        planned_duration_s=planned_duration,
+        actual_duration_s=round(actual, 1),
+        overrun_s=round(overrun, 1),
+        overrun_pct=_pct(overrun, budget),
+        extended_s=live.extended_s,
+        unplanned_overrun_s=round(overrun - live.extended_s, 1),
         paused_s=round(paused, 1),
         pauses=fold.pauses.get(plan.id, 0),
-        extensions=fold.extensions.get(plan.id, []), plans_applied=fold.plans.get(plan.id, []),
-        items=items, overrun_explained=explained, rehearsal=state.rehearsal,
+        extensions=fold.extensions.get(plan.id, []),
+        plans_applied=fold.plans.get(plan.id, []),
+        items=items,
+        overrun_explained=explained,
+        rehearsal=state.rehearsal,
         planned_so_far_s=round(budget, 1) if live.started_at is not None else 0.0,
     )
 
@@ -338,14 +378,22 @@ def _turns(state: State, agenda: Agenda, as_of: int) -> list[TurnReport]:
                 speaking = turn.timer.elapsed_ms(as_of) / SEC
                 limit = turn.effective_limit_s
                 person = state.person(turn.person)
-                out.append(TurnReport(
-                    session=plan_session.id, item=item.id, person=turn.person,
-                    name=person.name if person else turn.person, kind=turn.kind, start=_local(start, zone) or "",
-                    speaking_s=round(speaking, 1), limit_s=limit,
-                    over_limit_s=round(max(0.0, speaking - limit), 1) if limit is not None else 0.0,
-                    waited_s=None if turn.raised_at is None or start is None
-                    else round((start - turn.raised_at) / SEC, 1),
-                ))
+                out.append(
+                    TurnReport(
+                        session=plan_session.id,
+                        item=item.id,
+                        person=turn.person,
+                        name=person.name if person else turn.person,
+                        kind=turn.kind,
+                        start=_local(start, zone) or "",
+                        speaking_s=round(speaking, 1),
+                        limit_s=limit,
+                        over_limit_s=round(max(0.0, speaking - limit), 1) if limit is not None else 0.0,
+                        waited_s=None
+                        if turn.raised_at is None or start is None
+                        else round((start - turn.raised_at) / SEC, 1),
+                    )
+                )
     return out
 
 
@@ -366,17 +414,23 @@ def _people(state: State, turns: list[TurnReport], fold: _Fold, sessions: set[st
         speaking = sum(t.speaking_s for t in mine)
         raised = raised_by.get(person_id, 0)
         queued_turns = sum(1 for t in mine if t.waited_s is not None)
-        out.append(PersonReport(
-            person=person_id, name=person.name if person else person_id,
-            affiliation=person.affiliation if person else "", participant=bool(person and person.participant),
-            tags=dict(person.tags) if person else {},
-            turns=len(mine), speaking_s=round(speaking, 1),
-            average_s=round(speaking / len(mine), 1) if mine else 0.0,
-            longest_s=max((t.speaking_s for t in mine), default=0.0),
-            turns_over_limit=sum(1 for t in mine if t.over_limit_s > 0),
-            waited_s=round(sum(t.waited_s or 0.0 for t in mine), 1),
-            hands_raised=raised, hands_never_given_floor=max(0, raised - queued_turns),
-        ))
+        out.append(
+            PersonReport(
+                person=person_id,
+                name=person.name if person else person_id,
+                affiliation=person.affiliation if person else "",
+                participant=bool(person and person.participant),
+                tags=dict(person.tags) if person else {},
+                turns=len(mine),
+                speaking_s=round(speaking, 1),
+                average_s=round(speaking / len(mine), 1) if mine else 0.0,
+                longest_s=max((t.speaking_s for t in mine), default=0.0),
+                turns_over_limit=sum(1 for t in mine if t.over_limit_s > 0),
+                waited_s=round(sum(t.waited_s or 0.0 for t in mine), 1),
+                hands_raised=raised,
+                hands_never_given_floor=max(0, raised - queued_turns),
+            )
+        )
     out.sort(key=lambda p: (-p.speaking_s, p.person))
     return out
 
@@ -395,9 +449,15 @@ def _shares(people: list[PersonReport]) -> dict[str, list[Share]]:
             else:
                 value = person.tags.get(key, "(not given)")
             groups[value].append(person)
-        rows = [Share(value=value, speaking_s=round(sum(p.speaking_s for p in group), 1),
-                      share_pct=_pct(sum(p.speaking_s for p in group), total), turns=sum(p.turns for p in group))
-                for value, group in groups.items()]
+        rows = [
+            Share(
+                value=value,
+                speaking_s=round(sum(p.speaking_s for p in group), 1),
+                share_pct=_pct(sum(p.speaking_s for p in group), total),
+                turns=sum(p.turns for p in group),
+            )
+            for value, group in groups.items()
+        ]
         rows.sort(key=lambda s: (-s.speaking_s, s.value))
         shares[key] = rows
     return shares
@@ -413,10 +473,15 @@ def _totals(sessions: Iterable[SessionReport], turns: list[TurnReport]) -> Total
     so_far = sum(s.planned_so_far_s for s in started)
     extended = sum(s.extended_s for s in sessions)
     return Totals(
-        sessions=len(sessions), planned_duration_s=planned, actual_duration_s=round(actual, 1),
-        overrun_s=round(overrun, 1), overrun_pct=_pct(overrun, so_far),
-        extended_s=extended, unplanned_overrun_s=round(sum(s.unplanned_overrun_s for s in started), 1),
-        speaking_s=round(sum(t.speaking_s for t in turns), 1), turns=len(turns),
+        sessions=len(sessions),
+        planned_duration_s=planned,
+        actual_duration_s=round(actual, 1),
+        overrun_s=round(overrun, 1),
+        overrun_pct=_pct(overrun, so_far),
+        extended_s=extended,
+        unplanned_overrun_s=round(sum(s.unplanned_overrun_s for s in started), 1),
+        speaking_s=round(sum(t.speaking_s for t in turns), 1),
+        turns=len(turns),
         planned_so_far_s=round(so_far, 1),
     )
 

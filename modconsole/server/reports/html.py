@@ -44,22 +44,27 @@ def timeline_svg(session: SessionReport, width: int = 760) -> str:
     height = row_h * len(session.items) + 30
     label = html.escape(f"Planned against actual timeline for {session.title}")
     # Inline SVG in HTML needs no namespace: the file stays free of any http reference.
-    parts = [f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-             f'aria-label="{label}">']
+    parts = [f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{label}">']
     for index, item in enumerate(session.items):
         y = 10 + index * row_h
         label = html.escape(item.title if len(item.title) <= 32 else item.title[:31] + "…")
         parts.append(f'<text x="0" y="{y + 14}" font-size="11">{label}</text>')
         px = label_w + (epoch_s(item.planned_start) - t0) * scale
-        parts.append(f'<rect x="{px:.1f}" y="{y}" width="{max(1.0, item.planned_duration_s * scale):.1f}" '
-                     f'height="9" fill="#9db4d6"><title>planned {dur(item.planned_duration_s)}</title></rect>')
+        parts.append(
+            f'<rect x="{px:.1f}" y="{y}" width="{max(1.0, item.planned_duration_s * scale):.1f}" '
+            f'height="9" fill="#9db4d6"><title>planned {dur(item.planned_duration_s)}</title></rect>'
+        )
         if item.actual_start:
             ax = label_w + (epoch_s(item.actual_start) - shift - t0) * scale
             colour = "#c0392b" if item.over_under_s > 0 else "#2e8b57"
-            parts.append(f'<rect x="{ax:.1f}" y="{y + 11}" width="{max(1.0, item.actual_duration_s * scale):.1f}" '
-                         f'height="9" fill="{colour}"><title>actual {dur(item.actual_duration_s)}</title></rect>')
-    parts.append(f'<text x="{label_w}" y="{height - 4}" font-size="10">planned (blue) against actual '
-                 "(green on time, red over)</text>")
+            parts.append(
+                f'<rect x="{ax:.1f}" y="{y + 11}" width="{max(1.0, item.actual_duration_s * scale):.1f}" '
+                f'height="9" fill="{colour}"><title>actual {dur(item.actual_duration_s)}</title></rect>'
+            )
+    parts.append(
+        f'<text x="{label_w}" y="{height - 4}" font-size="10">planned (blue) against actual '
+        "(green on time, red over)</text>"
+    )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -78,15 +83,24 @@ def render_html(report: Report) -> str:
     esc: Callable[[object], str] = lambda v: html.escape(str(v))  # noqa: E731
 
     def row(*cells: object, numeric: tuple[int, ...] = ()) -> str:
-        return "<tr>" + "".join(f'<td class="n">{esc(c)}</td>' if i in numeric else f"<td>{esc(c)}</td>"
-                                for i, c in enumerate(cells)) + "</tr>"
+        return (
+            "<tr>"
+            + "".join(
+                f'<td class="n">{esc(c)}</td>' if i in numeric else f"<td>{esc(c)}</td>" for i, c in enumerate(cells)
+            )
+            + "</tr>"
+        )
 
     def head(*names: str) -> str:
         return "<table><tr>" + "".join(f"<th>{esc(n)}</th>" for n in names) + "</tr>"
 
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           f"<title>{esc(report.title)}: report</title><style>{_CSS}</style></head><body>",
-           f"<h1>{esc(report.title)}</h1>", f"<p>{esc(intro(report))}</p>"]
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{esc(report.title)}: report</title><style>{_CSS}</style></head><body>",
+        f"<h1>{esc(report.title)}</h1>",
+        f"<p>{esc(intro(report))}</p>",
+    ]
     if report.rehearsal:
         out.append('<p class="rehearsal">Rehearsal clock: the figures are on the event clock, not the wall clock.</p>')
     out.append("<h2>Summary</h2><ul>" + "".join(f"<li>{esc(line)}</li>" for line in summary(report)) + "</ul>")
@@ -96,13 +110,23 @@ def render_html(report: Report) -> str:
         out.append("<h2>Days</h2>" + head("day", "sessions", "planned", *extra, "ran", "±", "extended", "turns"))
         for d in report.days:
             t = d.totals
-            cells = [d.day, t.sessions, dur(t.planned_duration_s), *([dur(t.planned_so_far_s)] if so_far else []),
-                     dur(t.actual_duration_s), signed(t.overrun_s), dur(t.extended_s), t.turns]
+            cells = [
+                d.day,
+                t.sessions,
+                dur(t.planned_duration_s),
+                *([dur(t.planned_so_far_s)] if so_far else []),
+                dur(t.actual_duration_s),
+                signed(t.overrun_s),
+                dur(t.extended_s),
+                t.turns,
+            ]
             out.append(row(*cells, numeric=tuple(range(1, len(cells)))))
         out.append("</table>" + (f"<p>{esc(DAYS_SO_FAR)}</p>" if so_far else ""))
     for session in report.sessions:
-        out.append(f"<h2>{esc(session.title)} <small>({esc(session.id)}, {esc(session.day)}"
-                   f"{', ' + esc(session.room) if session.room else ''})</small></h2>")
+        out.append(
+            f"<h2>{esc(session.title)} <small>({esc(session.id)}, {esc(session.day)}"
+            f"{', ' + esc(session.room) if session.room else ''})</small></h2>"
+        )
         out += [f"<p>{esc(line)}</p>" for line in why(session)]
         heading, lines = explained(report, session)
         if lines:
@@ -111,20 +135,50 @@ def render_html(report: Report) -> str:
         out.append(head("item", "planned", "actual", "±", "planned start", "actual start", "notes"))
         for item in session.items:
             ran = item.actual_start is not None
-            out.append(row(item.title, dur(item.planned_duration_s), dur(item.actual_duration_s) if ran else "—",
-                           signed(item.over_under_s) if ran else "", hhmm(item.planned_start),
-                           hhmm(item.actual_start), item_notes(item, item.turns), numeric=(1, 2, 3, 4, 5)))
+            out.append(
+                row(
+                    item.title,
+                    dur(item.planned_duration_s),
+                    dur(item.actual_duration_s) if ran else "—",
+                    signed(item.over_under_s) if ran else "",
+                    hhmm(item.planned_start),
+                    hhmm(item.actual_start),
+                    item_notes(item, item.turns),
+                    numeric=(1, 2, 3, 4, 5),
+                )
+            )
         out.append("</table>")
         out += [f"<p>{esc(plan_line(session, index))}</p>" for index in range(len(session.plans_applied))]
     spoke, waiting = heard(report)
     if report.people:
         out.append("<h2>Speakers</h2>")
         if spoke:
-            out.append(head("person", "turns", "speaking", "average", "longest", "over limit", "waited",
-                            "hands not given the floor"))
-            out += [row(p.name + (" (participant)" if p.participant else ""), p.turns, dur(p.speaking_s),
-                        dur(p.average_s), dur(p.longest_s), p.turns_over_limit, dur(p.waited_s),
-                        p.hands_never_given_floor, numeric=(1, 2, 3, 4, 5, 6, 7)) for p in spoke]
+            out.append(
+                head(
+                    "person",
+                    "turns",
+                    "speaking",
+                    "average",
+                    "longest",
+                    "over limit",
+                    "waited",
+                    "hands not given the floor",
+                )
+            )
+            out += [
+                row(
+                    p.name + (" (participant)" if p.participant else ""),
+                    p.turns,
+                    dur(p.speaking_s),
+                    dur(p.average_s),
+                    dur(p.longest_s),
+                    p.turns_over_limit,
+                    dur(p.waited_s),
+                    p.hands_never_given_floor,
+                    numeric=(1, 2, 3, 4, 5, 6, 7),
+                )
+                for p in spoke
+            ]
             out.append("</table>")
         if waiting:
             out.append(f"<p>{esc(never_line(waiting))}</p>")
@@ -138,10 +192,14 @@ def render_html(report: Report) -> str:
         if silent:
             out.append(f"<p>{esc(silent)}</p>")
     if report.audit:
-        out.append("<h2>Audit: undone actions (left out of every figure)</h2>"
-                   + head("seq", "session", "action", "at", "by", "undone at", "undone by"))
-        out += [row(a.seq, a.session or "", a.what, hhmm(a.at), a.by, hhmm(a.undone_at), a.undone_by, numeric=(0,))
-                for a in report.audit]
+        out.append(
+            "<h2>Audit: undone actions (left out of every figure)</h2>"
+            + head("seq", "session", "action", "at", "by", "undone at", "undone by")
+        )
+        out += [
+            row(a.seq, a.session or "", a.what, hhmm(a.at), a.by, hhmm(a.undone_at), a.undone_by, numeric=(0,))
+            for a in report.audit
+        ]
         out.append("</table>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"

@@ -38,8 +38,9 @@ from .prose import (
 def one_line(text: object) -> str:
     """The text on one line: line breaks and other control characters (a tab excepted) as spaces,
     no whitespace at either end. What a report line shows of a name or a title."""
-    chars = [" " if (unicodedata.category(ch) == "Cc" and ch != "\t") or ch in "\u2028\u2029" else ch
-             for ch in str(text)]
+    chars = [
+        " " if (unicodedata.category(ch) == "Cc" and ch != "\t") or ch in "\u2028\u2029" else ch for ch in str(text)
+    ]
     return "".join(chars).strip()
 
 
@@ -73,41 +74,56 @@ def render_markdown(report: Report) -> str:
     q = md_text
     out: list[str] = [f"# {q(report.title)}", "", intro(report, q)]
     if report.rehearsal:
-        out.append(f"**Rehearsal clock** (time scales: {', '.join(f'×{s:g}' for s in report.time_scales)}): "
-                   "the figures are on the event clock, not the wall clock.")
+        out.append(
+            f"**Rehearsal clock** (time scales: {', '.join(f'×{s:g}' for s in report.time_scales)}): "
+            "the figures are on the event clock, not the wall clock."
+        )
     out += ["", "## Summary", ""]
     out += [f"- {line}" for line in summary(report)]
     out.append("")
     if len(report.days) > 1:
         so_far = days_so_far(report)
-        out += ["## Days", "", f"| day | sessions | planned |{' planned so far |' if so_far else ''} ran | ± | "
-                "extended | turns |", f"| --- | ---: | ---: |{' ---: |' if so_far else ''} ---: | ---: | ---: | ---: |"]
+        out += [
+            "## Days",
+            "",
+            f"| day | sessions | planned |{' planned so far |' if so_far else ''} ran | ± | extended | turns |",
+            f"| --- | ---: | ---: |{' ---: |' if so_far else ''} ---: | ---: | ---: | ---: |",
+        ]
         for d in report.days:
-            out.append(f"| {d.day} | {d.totals.sessions} | {dur(d.totals.planned_duration_s)} | "
-                       + (f"{dur(d.totals.planned_so_far_s)} | " if so_far else "")
-                       + f"{dur(d.totals.actual_duration_s)} | {signed(d.totals.overrun_s)} | "
-                       f"{dur(d.totals.extended_s)} | {d.totals.turns} |")
+            out.append(
+                f"| {d.day} | {d.totals.sessions} | {dur(d.totals.planned_duration_s)} | "
+                + (f"{dur(d.totals.planned_so_far_s)} | " if so_far else "")
+                + f"{dur(d.totals.actual_duration_s)} | {signed(d.totals.overrun_s)} | "
+                f"{dur(d.totals.extended_s)} | {d.totals.turns} |"
+            )
         if so_far:
             out += ["", DAYS_SO_FAR]
         out.append("")
     for session in report.sessions:
         out += [f"## {q(session.title)} ({q(session.id)})", ""]
-        out.append(f"{session.day}{' · ' + q(session.room) if session.room else ''} · planned "
-                   f"{hhmm(session.planned_start)}–{hhmm(session.planned_end)}, {actual_range(session)}"
-                   + (" · rehearsal clock" if session.rehearsal else ""))
+        out.append(
+            f"{session.day}{' · ' + q(session.room) if session.room else ''} · planned "
+            f"{hhmm(session.planned_start)}–{hhmm(session.planned_end)}, {actual_range(session)}"
+            + (" · rehearsal clock" if session.rehearsal else "")
+        )
         out.append("")
         out += why(session, q)
         heading, lines = explained(report, session, q)
         if lines:
             out += ["", heading, ""]
             out += [f"- {line}" for line in lines]
-        out += ["", "| item | planned | actual | ± | start planned | start actual | notes |",
-                "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+        out += [
+            "",
+            "| item | planned | actual | ± | start planned | start actual | notes |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        ]
         for item in session.items:
             ran = item.actual_start is not None
-            out.append(f"| {q(item.title)} | {dur(item.planned_duration_s)} | "
-                       f"{dur(item.actual_duration_s) if ran else '—'} | {signed(item.over_under_s) if ran else ''} | "
-                       f"{hhmm(item.planned_start)} | {hhmm(item.actual_start)} | {item_notes(item, item.turns)} |")
+            out.append(
+                f"| {q(item.title)} | {dur(item.planned_duration_s)} | "
+                f"{dur(item.actual_duration_s) if ran else '—'} | {signed(item.over_under_s) if ran else ''} | "
+                f"{hhmm(item.planned_start)} | {hhmm(item.actual_start)} | {item_notes(item, item.turns)} |"
+            )
         for index in range(len(session.plans_applied)):
             out += ["", plan_line(session, index, q)]
         chart = timeline_text(session)
@@ -119,12 +135,16 @@ def render_markdown(report: Report) -> str:
     if report.people:
         out += ["## Speakers", ""]
         if spoke:
-            out += ["| person | turns | speaking | average | longest | over limit | waited | "
-                    "hands not given the floor |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+            out += [
+                "| person | turns | speaking | average | longest | over limit | waited | hands not given the floor |",
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            ]
             for p in spoke:
-                out.append(f"| {q(p.name)}{' (participant)' if p.participant else ''} | {p.turns} | "
-                           f"{dur(p.speaking_s)} | {dur(p.average_s)} | {dur(p.longest_s)} | {p.turns_over_limit} | "
-                           f"{dur(p.waited_s)} | {p.hands_never_given_floor} |")
+                out.append(
+                    f"| {q(p.name)}{' (participant)' if p.participant else ''} | {p.turns} | "
+                    f"{dur(p.speaking_s)} | {dur(p.average_s)} | {dur(p.longest_s)} | {p.turns_over_limit} | "
+                    f"{dur(p.waited_s)} | {p.hands_never_given_floor} |"
+                )
             out.append("")
         if waiting:
             out += [never_line(waiting, q), ""]
@@ -138,11 +158,17 @@ def render_markdown(report: Report) -> str:
             out += ["", silent]
         out.append("")
     if report.audit:
-        out += ["## Audit: undone actions (left out of every figure)", "",
-                "| seq | session | action | at | by | undone at | undone by |",
-                "| ---: | --- | --- | --- | --- | --- | --- |"]
-        out += [f"| {a.seq} | {q(a.session or '')} | {q(a.what)} | {hhmm(a.at)} | {q(a.by)} | "
-                f"{hhmm(a.undone_at)} | {q(a.undone_by)} |" for a in report.audit]
+        out += [
+            "## Audit: undone actions (left out of every figure)",
+            "",
+            "| seq | session | action | at | by | undone at | undone by |",
+            "| ---: | --- | --- | --- | --- | --- | --- |",
+        ]
+        out += [
+            f"| {a.seq} | {q(a.session or '')} | {q(a.what)} | {hhmm(a.at)} | {q(a.by)} | "
+            f"{hhmm(a.undone_at)} | {q(a.undone_by)} |"
+            for a in report.audit
+        ]
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 

@@ -60,7 +60,7 @@ def _n(count: int, word: str, plural: str | None = None) -> str:
 
 
 def _stamp(iso: str) -> str:
-    """"2020-03-28T00:25:00+09:00" as "2020-03-28 00:25:00"."""
+    """ "2020-03-28T00:25:00+09:00" as "2020-03-28 00:25:00"."""
     return f"{iso[:10]} {iso[11:19]}" if len(iso) >= 19 else iso
 
 
@@ -84,8 +84,10 @@ def _scope(report: Report, q: Quote) -> str:
 
 
 def intro(report: Report, q: Quote = _as_is) -> str:
-    return (f"Report of {_scope(report, q)} from its timing log, as of {_stamp(report.as_of)} "
-            f"({report.timezone} time); {report.log_entries} log entries.")
+    return (
+        f"Report of {_scope(report, q)} from its timing log, as of {_stamp(report.as_of)} "
+        f"({report.timezone} time); {report.log_entries} log entries."
+    )
 
 
 def summary(report: Report) -> list[str]:
@@ -114,13 +116,18 @@ def _summary_line(report: Report, sessions: str) -> str:
     if not started:
         return f"{sessions}: planned {dur(t.planned_duration_s)}; {'none' if t.sessions > 1 else 'not'} started yet"
     if len(ended) == len(report.sessions):
-        return (f"{sessions}: planned {dur(t.planned_duration_s)}, ran {dur(t.actual_duration_s)}, "
-                f"{_over(t.overrun_s)} ({t.overrun_pct:+.1f} %)")
+        return (
+            f"{sessions}: planned {dur(t.planned_duration_s)}, ran {dur(t.actual_duration_s)}, "
+            f"{_over(t.overrun_s)} ({t.overrun_pct:+.1f} %)"
+        )
     if len(report.sessions) == 1:
         head = f"{sessions}, not ended: planned {dur(t.planned_duration_s)}"
     else:
-        counts = [f"{len(ended)} ended" if ended else "", f"{under_way} under way" if under_way else "",
-                  f"{not_started} not started" if not_started else ""]
+        counts = [
+            f"{len(ended)} ended" if ended else "",
+            f"{under_way} under way" if under_way else "",
+            f"{not_started} not started" if not_started else "",
+        ]
         head = f"{sessions}: planned {dur(t.planned_duration_s)} ({', '.join(c for c in counts if c)})"
     so_far = dur(t.planned_so_far_s)
     if not under_way:
@@ -129,10 +136,14 @@ def _summary_line(report: Report, sessions: str) -> str:
     elif not ended:
         which = f"the {so_far} of plan used by the items done or under way"
     else:
-        which = (f"the {so_far} of plan used so far (all of it for the {_n(len(ended), 'session')} ended; "
-                 "for those under way, what their items done or under way used)")
-    return (f"{head}; ran {dur(t.actual_duration_s)} so far, against {which}: "
-            f"{_over(t.overrun_s)} ({t.overrun_pct:+.1f} % of {so_far})")
+        which = (
+            f"the {so_far} of plan used so far (all of it for the {_n(len(ended), 'session')} ended; "
+            "for those under way, what their items done or under way used)"
+        )
+    return (
+        f"{head}; ran {dur(t.actual_duration_s)} so far, against {which}: "
+        f"{_over(t.overrun_s)} ({t.overrun_pct:+.1f} % of {so_far})"
+    )
 
 
 def _over(seconds: float) -> str:
@@ -169,23 +180,31 @@ def why(session: SessionReport, q: Quote = _as_is) -> list[str]:
         if abs(session.overrun_s) < 1:
             behind = "on plan so far"
         else:
-            behind = (f"{dur(abs(session.overrun_s))} {'behind' if session.overrun_s > 0 else 'ahead of'} plan "
-                      f"so far ({session.overrun_pct:+.1f} % of {so_far})")
-        lines.append(f"Not ended: {session.status.replace('_', ' ')} when the log stops. "
-                     f"Planned {dur(session.planned_duration_s)}; ran {dur(session.actual_duration_s)} so far, "
-                     f"against the {so_far} of plan used by the items done or under way: {behind}.")
+            behind = (
+                f"{dur(abs(session.overrun_s))} {'behind' if session.overrun_s > 0 else 'ahead of'} plan "
+                f"so far ({session.overrun_pct:+.1f} % of {so_far})"
+            )
+        lines.append(
+            f"Not ended: {session.status.replace('_', ' ')} when the log stops. "
+            f"Planned {dur(session.planned_duration_s)}; ran {dur(session.actual_duration_s)} so far, "
+            f"against the {so_far} of plan used by the items done or under way: {behind}."
+        )
     else:
-        lines.append(f"Planned {dur(session.planned_duration_s)}, ran {dur(session.actual_duration_s)}: "
-                     f"{_over(session.overrun_s)} ({session.overrun_pct:+.1f} %).")
+        lines.append(
+            f"Planned {dur(session.planned_duration_s)}, ran {dur(session.actual_duration_s)}: "
+            f"{_over(session.overrun_s)} ({session.overrun_pct:+.1f} %)."
+        )
     lines.append(_start_end(session))
     if session.extended_s:
         how = ", ".join(f"{signed(e.delta_s)} at {hhmm(e.at)} by {q(e.by)}" for e in session.extensions)
-        lines.append(f"Extended on purpose by {dur(session.extended_s)} ({how}); "
-                     f"{_unplanned(session.unplanned_overrun_s)}.")
+        lines.append(
+            f"Extended on purpose by {dur(session.extended_s)} ({how}); {_unplanned(session.unplanned_overrun_s)}."
+        )
     if session.paused_s >= 1:
         times = {1: "once", 2: "twice"}.get(session.pauses, f"{session.pauses} times")
-        lines.append(f"Paused {times}, for {dur(session.paused_s)} in all "
-                     "(counted in the session's time, not in its items').")
+        lines.append(
+            f"Paused {times}, for {dur(session.paused_s)} in all (counted in the session's time, not in its items')."
+        )
     return lines
 
 
@@ -197,16 +216,20 @@ def _start_end(session: SessionReport) -> str:
     elif abs(delay) < 1:
         start = f"Started on time, at {_time(session.actual_start)}"
     else:
-        start = (f"Started {dur(abs(delay))} {'late' if delay > 0 else 'early'}, at {_time(session.actual_start)} "
-                 f"(planned {_time(session.planned_start)})")
+        start = (
+            f"Started {dur(abs(delay))} {'late' if delay > 0 else 'early'}, at {_time(session.actual_start)} "
+            f"(planned {_time(session.planned_start)})"
+        )
     if session.actual_end is None or abs(delay) >= 12 * 3600:
         return start + "."
     late = epoch_s(session.actual_end) - epoch_s(session.planned_end)
     if abs(late) < 1:
         end = f"ended at the planned end, {_time(session.planned_end)}"
     else:
-        end = (f"ended {dur(abs(late))} {'after' if late > 0 else 'before'} the planned end, "
-               f"at {_time(session.actual_end)} (planned {_time(session.planned_end)})")
+        end = (
+            f"ended {dur(abs(late))} {'after' if late > 0 else 'before'} the planned end, "
+            f"at {_time(session.actual_end)} (planned {_time(session.planned_end)})"
+        )
     return f"{start}; {end}."
 
 
@@ -263,7 +286,7 @@ def explained(report: Report, session: SessionReport, q: Quote = _as_is) -> tupl
 
 
 def actual_range(session: SessionReport) -> str:
-    """"actual 10:07–16:14"; "actual 05:57– (running)" for a session not ended; "not started"."""
+    """ "actual 10:07–16:14"; "actual 05:57– (running)" for a session not ended; "not started"."""
     if session.actual_start is None:
         return "not started"
     if session.actual_end is None:
@@ -294,8 +317,7 @@ def plan_line(session: SessionReport, plan_index: int, q: Quote = _as_is) -> str
     plan = session.plans_applied[plan_index]
     names = _item_names(session, q)
     changes = ", ".join(f"{names.get(k, q(k))} {dur(v)}" for k, v in plan.durations.items())
-    return (f"Recovery plan applied at {hhmm(plan.at)} by {q(plan.by)}, to end by {hhmm(plan.target)}: "
-            f"{changes}.")
+    return f"Recovery plan applied at {hhmm(plan.at)} by {q(plan.by)}, to end by {hhmm(plan.target)}: {changes}."
 
 
 def heard(report: Report) -> tuple[list[PersonReport], list[PersonReport]]:
@@ -309,11 +331,14 @@ def never_line(waiting: list[PersonReport], q: Quote = _as_is) -> str:
     if not waiting:
         return ""
     if len(waiting) > MAX_NAMES:
-        return (f"{len(waiting)} more people raised a hand but never had the floor "
-                "(all of them are in the people table of the CSV and in the JSON).")
+        return (
+            f"{len(waiting)} more people raised a hand but never had the floor "
+            "(all of them are in the people table of the CSV and in the JSON)."
+        )
     # A participant is marked as one, as in the people table: "Eric Garcetti (participant)" is not the chair.
-    names = ", ".join(q(p.name) + (" (participant)" if p.participant else "")
-                      for p in sorted(waiting, key=lambda p: p.name))
+    names = ", ".join(
+        q(p.name) + (" (participant)" if p.participant else "") for p in sorted(waiting, key=lambda p: p.name)
+    )
     return f"{_n(len(waiting), 'more person', 'more people')} raised a hand but never had the floor: {names}."
 
 
@@ -328,8 +353,7 @@ def share_rows(key: str, shares: list[Share], q: Quote = _as_is) -> tuple[list[S
 
 
 def shown_shares(report: Report) -> list[tuple[str, list[Share]]]:
-    return [(key, shares) for key, shares in report.shares.items()
-            if len(shares) >= 2 or key in ("gender", "country")]
+    return [(key, shares) for key, shares in report.shares.items() if len(shares) >= 2 or key in ("gender", "country")]
 
 
 def days_so_far(report: Report) -> bool:
@@ -337,8 +361,10 @@ def days_so_far(report: Report) -> bool:
     return any(abs(d.totals.planned_so_far_s - d.totals.planned_duration_s) >= 1 for d in report.days)
 
 
-DAYS_SO_FAR = ("± is ran less planned so far: the sessions ended count with all of their plan, those under way "
-               "with the plan their items done or under way used, those not started with none.")
+DAYS_SO_FAR = (
+    "± is ran less planned so far: the sessions ended count with all of their plan, those under way "
+    "with the plan their items done or under way used, those not started with none."
+)
 
 
 def timeline_window(session: SessionReport) -> tuple[float, float, float]:
@@ -346,6 +372,9 @@ def timeline_window(session: SessionReport) -> tuple[float, float, float]:
     rehearsal run, on another day than planned, up at the planned start."""
     shift = (epoch_s(session.actual_start) - epoch_s(session.planned_start)) if session.actual_start else 0.0
     spans = [(epoch_s(i.planned_start), epoch_s(i.planned_start) + i.planned_duration_s) for i in session.items]
-    spans += [(epoch_s(i.actual_start) - shift, epoch_s(i.actual_start) - shift + i.actual_duration_s)
-              for i in session.items if i.actual_start]
+    spans += [
+        (epoch_s(i.actual_start) - shift, epoch_s(i.actual_start) - shift + i.actual_duration_s)
+        for i in session.items
+        if i.actual_start
+    ]
     return min(a for a, _ in spans), max(b for _, b in spans), shift
