@@ -188,8 +188,12 @@ class Gate:
         if max_waiting < 1 or max_per_address < 1:
             raise ValueError("the caps on connections waiting for hello must be at least 1")
         self.descriptors = descriptors if descriptors is not None else fd_limit()
-        # Under a limit too low for the whole reserve, half of it is kept: a burst may then still make an
-        # accept fail now and then (asyncio waits a second before accepting again; that is counted, below).
+        # The accepts of one loop tick are descriptors before the gate sees them: under a low limit fewer are
+        # accepted a tick, so that the whole reserve still fits in half the limit and accept itself does not
+        # fail (asyncio would then wait a second before accepting again, a moderator's connect with it).
+        self.accept_burst = max(8, min(BACKLOG, (self.descriptors // 2 - 64) // 3))
+        if reserve == FD_RESERVE:
+            reserve = 64 + 3 * self.accept_burst
         self.max_open = max(1, self.descriptors - min(reserve, self.descriptors // 2))
         self.max_waiting = min(max_waiting, self.max_open)
         self.max_per_address = min(max_per_address, self.max_waiting)

@@ -58,7 +58,7 @@ from modconsole.protocol import (
 
 from .connection import RATE_STRIKES, Client
 from .events_admin import SYSTEM
-from .gate import BACKLOG, Gate, deepen_accept_queue
+from .gate import Gate, deepen_accept_queue
 from .registrations import (
     DEFAULT_MAX_PARTICIPANTS,
     DEFAULT_REGISTRATIONS_PER_MINUTE,
@@ -208,7 +208,7 @@ class MeetingServer:
             compression=None,
             ssl=ssl,
             create_connection=self.gate.connection_class(),
-            backlog=BACKLOG,
+            backlog=self.gate.accept_burst,  # accepted in one loop tick (the kernel's queue is deepened below)
         )
         sockets = list(self._server.sockets)
         deepen_accept_queue(sockets)
