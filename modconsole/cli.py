@@ -8,20 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .arguments import positive
 from .longlived import gc_paused
 
 if TYPE_CHECKING:
     from .tui import ConsoleApp
-
-
-def positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
 
 
 def parser(*, ctl_verbs: bool = True) -> argparse.ArgumentParser:

@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from modconsole.agenda_files import AgendaError, load_agenda
+from modconsole.arguments import positive
 from modconsole.paths import default_db
 from modconsole.protocol import CLOSE_GOING_AWAY, schema_json
 
@@ -54,14 +55,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--keyfile", help="TLS private key (PEM) for --certfile")
     run.add_argument(
         "--max-participants",
-        type=_positive_int,
+        type=positive,
         default=DEFAULT_MAX_PARTICIPANTS,
         metavar="N",
         help="self-registered participants an event may hold (default: %(default)s)",
     )
     run.add_argument(
         "--registrations-per-minute",
-        type=_positive_int,
+        type=positive,
         default=DEFAULT_REGISTRATIONS_PER_MINUTE,
         metavar="N",
         help="new participants one address may register a minute, in bursts of as many; "
@@ -121,16 +122,6 @@ def _stdout_gone() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: give 1 or more")
-    return value
 
 
 def _fail(message: str) -> int:
