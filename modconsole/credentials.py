@@ -76,16 +76,18 @@ class Credentials:
             return {}  # none kept yet, or a damaged file: a new credential replaces it
         return data if isinstance(data, dict) else {}
 
+    def _field(self, url: str, token: str, field: str) -> str | None:
+        entry = self._read().get(_key(url, token))
+        value = entry.get(field) if isinstance(entry, dict) else None
+        return value if isinstance(value, str) else None
+
     def lookup(self, url: str, token: str) -> str | None:
         """The credential kept for this server and token, if any."""
-        entry = self._read().get(_key(url, token))
-        credential = entry.get("credential") if isinstance(entry, dict) else None
-        return credential if isinstance(credential, str) else None
+        return self._field(url, token, "credential")
 
     def name(self, url: str, token: str) -> str | None:
-        entry = self._read().get(_key(url, token))
-        name = entry.get("name") if isinstance(entry, dict) else None
-        return name if isinstance(name, str) else None
+        """The name the credential was issued under, if any."""
+        return self._field(url, token, "name")
 
     def keep(self, url: str, token: str, *, event_id: str, name: str, credential: str) -> None:
         data = self._read()

@@ -12,7 +12,7 @@ from . import events as e
 from .agenda import Person, local_to_ms, ms_to_local
 from .projection import default_session, project, recovery_plan, upcoming
 from .state import ItemState, SessionState, State, Turn
-from .visibility import referenced_people
+from .visibility import spoken_of
 
 RejectionCode = Literal["forbidden", "not_found", "invalid_state", "stale", "invalid"]
 
@@ -241,7 +241,7 @@ def _raise(state: State, s: SessionState, cmd: c.Raise, actor: c.Actor, now: int
         if known is None:
             name = actor.name or actor.person
             out.append(e.ParticipantRegistered(person=Person(id=actor.person, name=name, participant=True)))
-        elif actor.person not in referenced_people(state):
+        elif not spoken_of(state, actor.person):
             again = known  # snapshots since have left them out: the hand says who it is
     else:
         _known_person(state, actor.person)

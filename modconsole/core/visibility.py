@@ -8,6 +8,7 @@ change the state it is given: ``view_for`` returns a copy where it leaves anythi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 
 from .agenda import Agenda
@@ -40,19 +41,28 @@ def viewer_key(state: State, role: str, person: str | None) -> tuple[object, ...
     return ("audience", own)
 
 
-def referenced_people(state: State) -> set[str]:
-    """Everyone the live state speaks of: a hand up, the floor, a turn taken, a message to or from them."""
-    people: set[str] = set()
+def _spoken_of(state: State) -> Iterator[str]:
+    """The people the live state speaks of, with repeats: a hand up, the floor, a turn taken, a message to or
+    from them."""
     for session in state.sessions:
         for item in session.items:
-            people.update(h.person for h in item.queue)
-            people.update(t.person for t in item.turns)
+            yield from (h.person for h in item.queue)
+            yield from (t.person for t in item.turns)
             if item.floor is not None:
-                people.add(item.floor.person)
+                yield item.floor.person
     for message in state.messages:
-        people.add(message.to)
-        people.update(message.acknowledged)
-    return people
+        yield message.to
+        yield from message.acknowledged
+
+
+def referenced_people(state: State) -> set[str]:
+    """Everyone the live state speaks of (what a snapshot keeps of the participants)."""
+    return set(_spoken_of(state))
+
+
+def spoken_of(state: State, person: str) -> bool:
+    """Whether the live state speaks of ``person``: stops at the first mention (a raise asks it every time)."""
+    return any(mentioned == person for mentioned in _spoken_of(state))
 
 
 _untagged: tuple[Agenda, Agenda] | None = None  # the last agenda stripped of its tags, and the result

@@ -42,10 +42,15 @@ DEFAULT_MAX_WAITING_PER_ADDRESS = 100
 BACKLOG = 100  # asyncio's default: the most accepted in one loop tick (and, as asyncio sets it, the accept queue)
 ACCEPT_QUEUE = 4_096  # the kernel's queue of connections not yet accepted (at most net.core.somaxconn)
 # Descriptors kept for the rest: the log, the listeners, and the sockets accepted but not yet seen by the
-# gate: asyncio accepts up to BACKLOG in one tick, makes their transports in the next and calls their
-# connection_made in the one after, where the gate first counts them (the refused ones until they are
-# closed, a tick later), while it goes on accepting up to BACKLOG a tick.
-FD_RESERVE = 64 + 3 * BACKLOG
+# gate: asyncio accepts up to a burst (at most BACKLOG) in one tick, makes their transports in the next and
+# calls their connection_made in the one after, where the gate first counts them (the refused ones until
+# they are closed, a tick later), while it goes on accepting a burst a tick.
+
+
+def fd_reserve(burst: int) -> int:
+    return 64 + 3 * burst
+
+
 REPORT_EVERY_S = 10.0
 ACCEPT_OUT_OF_RESOURCE = "socket.accept() out of system resource"  # asyncio's message
 
@@ -182,7 +187,7 @@ class Gate:
         max_per_address: int = DEFAULT_MAX_WAITING_PER_ADDRESS,
         *,
         descriptors: int | None = None,
-        reserve: int = FD_RESERVE,
+        reserve: int | None = None,
         reporter: Reporter | None = None,
     ) -> None:
         if max_waiting < 1 or max_per_address < 1:
@@ -192,8 +197,8 @@ class Gate:
         # accepted a tick, so that the whole reserve still fits in half the limit and accept itself does not
         # fail (asyncio would then wait a second before accepting again, a moderator's connect with it).
         self.accept_burst = max(8, min(BACKLOG, (self.descriptors // 2 - 64) // 3))
-        if reserve == FD_RESERVE:
-            reserve = 64 + 3 * self.accept_burst
+        if reserve is None:
+            reserve = fd_reserve(self.accept_burst)
         self.max_open = max(1, self.descriptors - min(reserve, self.descriptors // 2))
         self.max_waiting = min(max_waiting, self.max_open)
         self.max_per_address = min(max_per_address, self.max_waiting)
