@@ -70,7 +70,8 @@ class SessionPlan(BaseModel):
     title: str = Field(min_length=1, max_length=300)
     start: datetime  # local time in the event's zone, naive
     room: str = Field(default="", max_length=200)
-    items: tuple[ItemPlan, ...] = Field(min_length=1, max_length=MAX_ITEMS)
+    # No default: a file must list a session's items. A session added live starts with none.
+    items: tuple[ItemPlan, ...] = Field(max_length=MAX_ITEMS)
 
     @field_validator("start")
     @classmethod
@@ -190,6 +191,18 @@ def slug(text: str) -> str:
     return (out or "item")[:48]
 
 
+def unique_id(text: str, taken: set[str] | frozenset[str], fallback: str = "item") -> str:
+    """A readable id made from free text that none of ``taken`` has: its slug, else the slug with "-2",
+    "-3"... added ("Any other business" -> "any-other-business", then "any-other-business-2")."""
+    base = re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")[:48].strip("-") or fallback
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
+
+
 __all__ = [
     "Agenda",
     "ItemKind",
@@ -201,4 +214,5 @@ __all__ = [
     "ms_to_local",
     "planned_schedule",
     "slug",
+    "unique_id",
 ]
