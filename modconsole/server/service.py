@@ -32,7 +32,7 @@ from websockets.http11 import Request, Response
 from modconsole.core.agenda import Person
 from modconsole.core.commands import Actor, Command
 from modconsole.core.decide import Rejected
-from modconsole.core.events import ClockSet
+from modconsole.core.events import ClockSet, PersonAdded
 from modconsole.core.log import Entry, number, record, settle
 from modconsole.core.names import fold_name
 from modconsole.core.visibility import view_for, viewer_key, visible_to
@@ -469,16 +469,27 @@ class MeetingServer:
             if isinstance(entries, Rejected):
                 client.send(error_frame(entries.code, entries.message, command.id))
                 return
+            # A person added live gets a speaker token, stored (as its hash) with the entry, shown once in the ack.
+            added = next((entry.event.person for entry in entries if isinstance(entry.event, PersonAdded)), None)
+            issued = None if added is None else new_token()
             try:
-                await asyncio.get_running_loop().run_in_executor(
-                    self._writer, self.store.append, runtime.event_id, entries
-                )
+                if added is not None and issued is not None:
+                    grants: list[tuple[str, str | None, str]] = [("speaker", added.id, token_hash(issued))]
+                    await asyncio.get_running_loop().run_in_executor(
+                        self._writer, self.store.append_granting, runtime.event_id, entries, grants
+                    )
+                else:
+                    await asyncio.get_running_loop().run_in_executor(
+                        self._writer, self.store.append, runtime.event_id, entries
+                    )
             except StorageError as exc:
                 log.error("log write failed: %s", exc)
                 client.send(error_frame("storage", f"not done: {exc}", command.id))
                 return
             runtime.state, replayed = settle(runtime.state, runtime.entries, entries)
-            ack = Ack(id=command.id, seq=entries[-1].seq).model_dump_json()
+            ack = Ack(
+                id=command.id, seq=entries[-1].seq, person=added.id if added else None, token=issued
+            ).model_dump_json()
             if replayed:
                 self._broadcast_reset(runtime, "undo")
                 client.send(ack)

@@ -56,6 +56,9 @@ class Store(Protocol):
         self, event_id: str, title: str, grants: list[tuple[str, str | None, str]], entries: list[Entry]
     ) -> None: ...
     def append(self, event_id: str, entries: list[Entry]) -> None: ...
+    def append_granting(
+        self, event_id: str, entries: list[Entry], grants: list[tuple[str, str | None, str]]
+    ) -> None: ...
     def read(self, event_id: str, after: int = 0) -> Iterator[Entry]: ...
     def event_ids(self) -> list[str]: ...
     def grant(self, token_hash: str) -> TokenGrant | None: ...
@@ -291,6 +294,19 @@ class SqliteStore:
 
     def append(self, event_id: str, entries: list[Entry]) -> None:
         self._write([(self._INSERT_LOG, self._rows(event_id, entries))])
+
+    def append_granting(self, event_id: str, entries: list[Entry], grants: list[tuple[str, str | None, str]]) -> None:
+        """Append ``entries`` and store the tokens ``grants`` (role, person, hash) in one transaction: a person
+        added live and their speaker token are durable together, or neither is."""
+        self._write(
+            [
+                (
+                    "INSERT INTO tokens (token_hash, event_id, role, person) VALUES (?,?,?,?)",
+                    [(token_hash, event_id, role, person) for role, person, token_hash in grants],
+                ),
+                (self._INSERT_LOG, self._rows(event_id, entries)),
+            ]
+        )
 
     def read(self, event_id: str, after: int = 0) -> Iterator[Entry]:
         """The event's entries after ``after``, as today's events (older versions upcast). A row that cannot
