@@ -309,12 +309,19 @@ class ItemDialog(ModalScreen[ItemFields | None]):
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
     FIELDS = (
         ("title", "Title"),
-        ("duration", "Duration (5m, 1h30m)"),
-        ("kind", "Kind (" + ", ".join(ITEM_KINDS) + ")"),
-        ("speakers", "Speakers (ids, comma-separated)"),
-        ("turn_limit", "Turn limit (empty: none)"),
-        ("fixed_start", "Fixed start HH:MM (empty: none)"),
+        ("duration", "Duration"),
+        ("kind", "Kind"),
+        ("speakers", "Speakers"),
+        ("turn_limit", "Turn limit"),
+        ("fixed_start", "Fixed start"),
     )
+    HINTS = {
+        "duration": "5m, 1h30m, 90s",
+        "kind": ", ".join(ITEM_KINDS),
+        "speakers": "ids, comma-separated",
+        "turn_limit": "2m, or empty for none",
+        "fixed_start": "HH:MM, or empty for none",
+    }
 
     def __init__(self, heading: str, values: dict[str, str], people: frozenset[str]) -> None:
         super().__init__()
@@ -328,7 +335,12 @@ class ItemDialog(ModalScreen[ItemFields | None]):
             for name, label in self.FIELDS:
                 with Horizontal(classes="item-field"):
                     yield Label(plain(label))
-                    yield Input(self.values.get(name, ""), id=f"item-{name}", max_length=300)
+                    yield Input(
+                        self.values.get(name, ""),
+                        placeholder=self.HINTS.get(name, ""),
+                        id=f"item-{name}",
+                        max_length=300,
+                    )
             yield Static("", id="item-problem")
             with Horizontal(classes="buttons"):
                 yield Button("Save (Enter)", variant="primary", id="save")

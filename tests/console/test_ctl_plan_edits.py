@@ -56,6 +56,43 @@ def test_ctl_edits_the_rundown(cli_server) -> None:  # type: ignore[no-untyped-d
     aob = items[-2]
     assert aob["projected_start"] is not None and aob["planned_start"] < items[-1]["planned_start"]
 
+    edited = _json(
+        srv.ctl(
+            "item-edit",
+            "any-other-business",
+            "--speakers",
+            "garcetti",
+            "--duration",
+            "6m",
+            "--turn-limit",
+            "none",
+            "--json",
+            token=moderator,
+        )
+    )
+    assert edited["item"]["speakers"] == ["garcetti"] and edited["item"]["planned_duration_s"] == 360
+    moved = _json(srv.ctl("item-move", "any-other-business", "--after", "seoul-briefing", "--json", token=moderator))
+    assert moved["item"]["id"] == "any-other-business"
+    assert [i["id"] for i in _items(srv, moderator)][:3] == ["opening", "seoul-briefing", "any-other-business"]
+
+    # Refusals: typed, naming what is wrong, exit status 1.
+    refused = srv.ctl("item-remove", "opening", token=moderator)
+    assert refused.returncode == 1 and "refused (invalid_state)" in refused.stderr and "skip it" in refused.stderr
+    refused = srv.ctl("item-move", "closing", "--first", token=moderator)
+    assert refused.returncode == 1 and "already run" in refused.stderr
+    refused = srv.ctl("item-add", "Dup", "--duration", "1m", "--id", "closing", token=moderator)
+    assert refused.returncode == 1 and "duplicate id" in refused.stderr
+    bad = srv.ctl("item-add", "Bad", "--duration", "soon", token=moderator)
+    assert bad.returncode == 2 and "--duration" in bad.stderr
+
+    removed = _json(srv.ctl("item-remove", "any-other-business", "--json", token=moderator))
+    assert removed["removed"] == "any-other-business"
+    assert "any-other-business" not in [i["id"] for i in _items(srv, moderator)]
+
+
+def test_ctl_adds_sessions_and_people(cli_server) -> None:  # type: ignore[no-untyped-def]
+    srv = cli_server
+    moderator = srv.tokens["tokens"]["moderator"]
     person = _json(
         srv.ctl(
             "person-add",
@@ -81,39 +118,6 @@ def test_ctl_edits_the_rundown(cli_server) -> None:  # type: ignore[no-untyped-d
     # The new speaker's token opens a speaker's connection.
     as_speaker = srv.ctl("state", token=token)
     assert as_speaker.returncode == 0, as_speaker.stderr
-
-    edited = _json(
-        srv.ctl(
-            "item-edit",
-            "any-other-business",
-            "--speakers",
-            "mayor-of-busan",
-            "--duration",
-            "6m",
-            "--turn-limit",
-            "none",
-            "--json",
-            token=moderator,
-        )
-    )
-    assert edited["item"]["speakers"] == ["mayor-of-busan"] and edited["item"]["planned_duration_s"] == 360
-    moved = _json(srv.ctl("item-move", "any-other-business", "--after", "seoul-briefing", "--json", token=moderator))
-    assert moved["item"]["id"] == "any-other-business"
-    assert [i["id"] for i in _items(srv, moderator)][:3] == ["opening", "seoul-briefing", "any-other-business"]
-
-    # Refusals: typed, naming what is wrong, exit status 1.
-    refused = srv.ctl("item-remove", "opening", token=moderator)
-    assert refused.returncode == 1 and "refused (invalid_state)" in refused.stderr and "skip it" in refused.stderr
-    refused = srv.ctl("item-move", "closing", "--first", token=moderator)
-    assert refused.returncode == 1 and "already run" in refused.stderr
-    refused = srv.ctl("item-add", "Dup", "--duration", "1m", "--id", "closing", token=moderator)
-    assert refused.returncode == 1 and "duplicate id" in refused.stderr
-    bad = srv.ctl("item-add", "Bad", "--duration", "soon", token=moderator)
-    assert bad.returncode == 2 and "--duration" in bad.stderr
-
-    removed = _json(srv.ctl("item-remove", "any-other-business", "--json", token=moderator))
-    assert removed["removed"] == "any-other-business"
-    assert "any-other-business" not in [i["id"] for i in _items(srv, moderator)]
 
     session = _json(
         srv.ctl(
