@@ -119,6 +119,11 @@ def _describe(exc: ValidationError) -> str:
     parts = []
     for err in first:
         where = ".".join(str(p) for p in err["loc"]) or "frame"
+        if err["type"] == "union_tag_invalid":
+            # Not the whole list of frame types, which grows with the protocol: docs/protocol.md has it.
+            tag = str(err.get("ctx", {}).get("tag", ""))[:64]
+            parts.append(f"{where}: unknown type {tag!r} (the frame types are listed in docs/protocol.md)")
+            continue
         parts.append(f"{where}: {err['msg']}")
     more = exc.error_count() - len(first)
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
