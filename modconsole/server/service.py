@@ -488,6 +488,8 @@ class MeetingServer:
                 wall = self.clock()
                 entries = record(runtime.state, command, client.actor, runtime.now(wall), wall)
                 if isinstance(entries, Rejected):
+                    if self._unlisten is not None and await self._caught_up(runtime):
+                        continue  # refused on a state another process had moved on from: decide on the newest
                     client.send(error_frame(entries.code, entries.message, command.id))
                     return
                 try:
@@ -498,7 +500,7 @@ class MeetingServer:
                 except SeqTaken:
                     # Another server process appended first: take its entries, then decide again (an
                     # expected_seq the other one moved past is refused now, as on one process).
-                    if not await self._caught_up(runtime):
+                    if await self._caught_up(runtime) is None:
                         client.send(error_frame("storage", "not done: the log could not be read", command.id))
                         return
                 except StorageError as exc:
@@ -575,9 +577,9 @@ class MeetingServer:
             self._to_catch_up.discard(runtime.event_id)
             await self._caught_up(runtime)
 
-    async def _caught_up(self, runtime: EventRuntime) -> bool:
+    async def _caught_up(self, runtime: EventRuntime) -> int | None:
         """With the event's lock held: read what other processes appended after our last seq, settle it and send
-        it to our clients. False when the log could not be read."""
+        it to our clients. How many entries came (0: none), or None when the log could not be read."""
 
         def newer() -> list[Entry]:
             return list(self.store.read(runtime.event_id, runtime.state.seq))
@@ -586,13 +588,13 @@ class MeetingServer:
             entries = await asyncio.get_running_loop().run_in_executor(self._writer, newer)
         except (StorageError, RuntimeError) as exc:  # RuntimeError: the writer shut down (stopping)
             log.warning("could not read the log of %s: %s", runtime.event_id, exc)
-            return False
+            return None
         if not entries:
-            return True
+            return 0
         runtime.state, replayed = settle(runtime.state, runtime.entries, entries)
         if replayed:
             self._broadcast_reset(runtime, "undo")
-            return True
+            return len(entries)
         frames: dict[tuple[str, str | None], str] = {}
         for client in runtime.clients:
             key = (client.actor.role, client.actor.person)
@@ -601,7 +603,7 @@ class MeetingServer:
                 frames[key] = entries_frame(mine) if mine else ""
             if frames[key]:
                 client.send(frames[key])
-        return True
+        return len(entries)
 
 
 def _command_id(raw: str | bytes) -> str | None:

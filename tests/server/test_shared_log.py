@@ -10,7 +10,7 @@ PostgreSQL), real websocket clients spread over them:
 - PostgreSQL stopped and started mid-session: commands are refused while it is down (never acknowledged),
   served again after, nothing lost.
 
-The three-process mayors' call with a kill mid-round is slow-marked: ``pytest -m slow tests/server/test_shared_log.py``.
+and the mayors' call end to end on three processes, one SIGKILLed in the middle of the discussion round.
 """
 
 from __future__ import annotations
@@ -177,3 +177,89 @@ async def test_postgresql_stopped_and_started_mid_session() -> None:
     finally:
         servers.stop_all()
         cluster.remove()
+
+
+async def _resume(client: RecordingClient, timeout: float = 10.0) -> None:
+    """What a console's link does: reconnect, trying every address, until one answers."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            welcome = await client.connect()
+            assert welcome.snapshot is None  # resumed from its last seq
+            return
+        except ClientError:
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.1)
+
+
+async def test_the_mayors_call_on_three_processes_with_one_killed_mid_round(shared: SharedServers) -> None:
+    """Three processes, the desks, displays and 45 mayors spread over them; the call runs to its end, and one
+    process is SIGKILLed in the middle of the discussion round. Its clients resume on the others; every
+    acknowledged command is in the log; every replica equals the log's fold; no client saw an event twice or
+    missed one it may see."""
+    for _ in range(3):
+        shared.start()
+    tokens = shared.tokens
+    mayors = list(tokens["people"])
+    desks = [RecordingClient(shared.addresses(n), tokens["moderator"], client=f"desk-{n}") for n in range(3)]
+    walls = [RecordingClient(shared.addresses(n), tokens["display"], client=f"wall-{n}") for n in range(3)]
+    speakers = {
+        m: RecordingClient(shared.addresses(i % 3), tokens["people"][m], client=m) for i, m in enumerate(mayors)
+    }
+    everyone = [*desks, *walls, *speakers.values()]
+    await asyncio.gather(*(client.connect() for client in everyone))
+    assert {client.url for client in everyone} == {s.url for s in shared.servers}  # spread over the three
+    acked: list[int] = []
+    turn = 0
+
+    async def mod(command: c.Command) -> None:
+        nonlocal turn
+        turn += 1
+        for _attempt in range(50):
+            desk = desks[turn % 3]
+            if desk.connected:
+                acked.append((await desk.command(command)).seq)
+                return
+            turn += 1
+            await asyncio.sleep(0.05)
+        raise AssertionError("no desk connected")
+
+    try:
+        await mod(c.Start())
+        await mod(c.Floor(person="garcetti"))
+        await mod(c.Next())
+        await mod(c.Next())
+        await mod(c.Next())  # the discussion
+        await asyncio.gather(*(_settled(s, shared) for s in speakers.values()))
+        for mayor in mayors:
+            acked.append((await speakers[mayor].command(c.Raise())).seq)
+        killed = shared.servers[1]
+        resumed: asyncio.Future[list[None]] | None = None
+        for index in range(len(mayors)):
+            await mod(c.Floor())
+            await mod(c.EndTurn())
+            if index == 20:  # mid-round: the turns go on while its clients find another process
+                orphans = [client for client in everyone if client.url == killed.url]
+                killed.kill()
+                await asyncio.gather(*(client.closed.wait() for client in orphans))
+                resumed = asyncio.gather(*(_resume(client) for client in orphans))
+        assert resumed is not None
+        await resumed
+        assert killed.url not in {client.url for client in everyone}
+        await mod(c.Next())
+        await mod(c.End())
+        log = shared.log()
+        assert set(acked) <= {e.seq for e in log}
+        assert [e.seq for e in log] == list(range(1, len(log) + 1))
+        state = shared.state()
+        assert state.sessions[0].status == "ended"
+        for client in everyone:
+            await _settled(client, shared)
+            seen = _seqs(client)
+            assert seen == sorted(set(seen))
+            person = client.welcome.person.id if client.welcome and client.welcome.person else None
+            role = client.welcome.role if client.welcome else "display"
+            expected = [e.seq for e in log if e.seq >= seen[0] and visible_to(state, e.event, role, person)]
+            assert seen == expected
+    finally:
+        await asyncio.gather(*(client.close() for client in everyone), return_exceptions=True)
