@@ -32,6 +32,15 @@ class StorageError(Exception):
     """The log could not be read or written; the message says why in plain words."""
 
 
+class SeqTaken(StorageError):
+    """An append found its first sequence number already written: another server process sharing the log got
+    there first. Nothing of this append was written; catch up from the log and decide the command again."""
+
+    def __init__(self, message: str, event_id: str) -> None:
+        super().__init__(message)
+        self.event_id = event_id
+
+
 class UnreadableEntry(StorageError):
     """One entry of an event's log cannot be made into an event (damaged, or written by a newer modconsole):
     that event cannot be replayed; the others can."""
@@ -320,20 +329,32 @@ class SqliteStore:
         )
 
     def append(self, event_id: str, entries: list[Entry]) -> None:
-        self._write([(self._INSERT_LOG, self._rows(event_id, entries))])
+        """Append the entries in one transaction, committed (and synced) before this returns; SeqTaken when
+        a sequence number is already in the log (nothing is written then)."""
+        try:
+            self._write([(self._INSERT_LOG, self._rows(event_id, entries))])
+        except StorageError as exc:
+            if isinstance(exc.__cause__, sqlite3.IntegrityError) and "log.event_id, log.seq" in str(exc.__cause__):
+                raise SeqTaken(f"event {event_id}: seq {entries[0].seq} is already in the log", event_id) from exc
+            raise
 
     def append_granting(self, event_id: str, entries: list[Entry], grants: list[tuple[str, str | None, str]]) -> None:
         """Append ``entries`` and store the tokens ``grants`` (role, person, hash) in one transaction: a person
-        added live and their speaker token are durable together, or neither is."""
-        self._write(
-            [
-                (
-                    "INSERT INTO tokens (token_hash, event_id, role, person) VALUES (?,?,?,?)",
-                    [(token_hash, event_id, role, person) for role, person, token_hash in grants],
-                ),
-                (self._INSERT_LOG, self._rows(event_id, entries)),
-            ]
-        )
+        added live and their speaker token are durable together, or neither is (SeqTaken as ``append``)."""
+        try:
+            self._write(
+                [
+                    (self._INSERT_LOG, self._rows(event_id, entries)),
+                    (
+                        "INSERT INTO tokens (token_hash, event_id, role, person) VALUES (?,?,?,?)",
+                        [(token_hash, event_id, role, person) for role, person, token_hash in grants],
+                    ),
+                ]
+            )
+        except StorageError as exc:
+            if isinstance(exc.__cause__, sqlite3.IntegrityError) and "log.event_id, log.seq" in str(exc.__cause__):
+                raise SeqTaken(f"event {event_id}: seq {entries[0].seq} is already in the log", event_id) from exc
+            raise
 
     def read(self, event_id: str, after: int = 0) -> Iterator[Entry]:
         """The event's entries after ``after``, as today's events (older versions upcast). A row that cannot
@@ -416,7 +437,9 @@ class SqliteStore:
                         (event_id, role, person),
                     ).fetchone()
                     if latest is None:
-                        raise StorageError(f"event {event_id} has no {role} token" + (f" for {person}" if person else ""))
+                        raise StorageError(
+                            f"event {event_id} has no {role} token" + (f" for {person}" if person else "")
+                        )
                     self._revoke(event_id, role, person)
                     token = StoredToken(token_hash, role, person, latest[0], _sessions(latest[1]))
                     self._db.execute(self._INSERT_TOKEN, _token_row(event_id, token))

@@ -62,6 +62,7 @@ class ItemReport(_Model):
     # Graded against the plan in force: ``over_under_s`` is actual less ``final_planned_s``; ``planned_duration_s``
     # is the plan before the event (0 for an item added live, which ``added_live`` marks).
     added_live: bool = False
+    not_heard: list[str] = []  # the item's listed speakers (by id) who never had the floor on it
 
 
 class TurnReport(_Model):
