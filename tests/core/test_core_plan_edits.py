@@ -276,8 +276,8 @@ def test_undo_of_an_edit_equals_the_replay_without_it(steps, edit) -> None:  # t
     without = replay([(seq, ev) for seq, ev in h.log if seq not in (edited_seq, undo_seq)])
     mine = asdict(h.state)
     theirs = asdict(without)
-    for key in ("seq", "voided", "timing_actions"):
-        mine.pop(key), theirs.pop(key)
+    for key in ("seq", "voided", "timing_actions", "redo"):  # the log's bookkeeping: what undo and redo can take
+        mine.pop(key, None), theirs.pop(key, None)
     for session in (*mine["sessions"], *theirs["sessions"]):
         session.pop("rev")
     assert mine == theirs
@@ -297,3 +297,15 @@ def test_times_are_local() -> None:
     start = h.projection().projected_starts[-1]
     assert start == local_to_ms(h.state.plan("s").start.replace(hour=23, minute=40), h.state.agenda.zone)
     assert MOD.role == "moderator"
+
+
+def test_redo_brings_an_edit_back() -> None:
+    h = Harness(make_agenda([600, 600]))
+    h.ok(c.Start())
+    h.ok(c.ItemAdd(title="Any other business", duration_s=300))
+    after = asdict(h.state)["sessions"], h.state.agenda
+    h.ok(c.Undo())
+    assert "any-other-business" not in ids(h)
+    h.ok(c.Redo())
+    assert ids(h) == plan_ids(h) == ["i0", "i1", "any-other-business"]
+    assert (asdict(h.state)["sessions"][0]["items"], h.state.agenda) == (after[0][0]["items"], after[1])
