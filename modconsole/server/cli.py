@@ -172,6 +172,12 @@ def _stdout_gone() -> None:
     os.close(devnull)
 
 
+def _shown(text: str) -> str:
+    """A name from an agenda file as a terminal may print it: characters that are not printable (escape
+    sequences, bidirectional overrides) shown as escapes, never acted on."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 def _fail(message: str) -> int:
     print(f"modconsole-server: {message}", file=sys.stderr)
     return 2
@@ -209,7 +215,7 @@ def cmd_create_event(args: argparse.Namespace) -> int:
             ]
             width = max(12, *(len(label) for label, _, _ in rows))  # the tokens in one column, however long an id
             for label, name, token in rows:  # the name after the token: the tokens stay in one column
-                print(f"  {label:<{width}} {token}" + (f"  {name}" if name else ""))
+                print(f"  {label:<{width}} {token}" + (f"  {_shown(name)}" if name else ""))
         sys.stdout.flush()  # a reader gone (`| head`) shows here, while it can still be said
     except BrokenPipeError:
         _stdout_gone()
@@ -392,7 +398,7 @@ def cmd_tokens(args: argparse.Namespace) -> int:
                 print(f"event {event_id}: {len(holders)} live tokens ({revoked} revoked)")
                 for h in holders:
                     who = h.person or "(the event's)"
-                    name = f"  {h.name}" if h.name else ""
+                    name = f"  {_shown(h.name)}" if h.name else ""
                     scope = f"  sessions: {', '.join(h.sessions)}" if h.sessions is not None else ""
                     print(f"  {h.role:<12} {who}{name}{scope}")
                 return 0
@@ -415,7 +421,7 @@ def cmd_tokens(args: argparse.Namespace) -> int:
         print(json.dumps(issued.as_json(), ensure_ascii=False), flush=True)
     else:
         who = issued.person or f"the event's {issued.role}"
-        name = f" ({issued.name})" if issued.name else ""
+        name = f" ({_shown(issued.name)})" if issued.name else ""
         scope = f", for sessions {', '.join(issued.sessions)} only" if issued.sessions is not None else ""
         print(f"{issued.role} token of {who}{name}{scope} (shown once; keep it safe):")
         print(f"  {issued.token}", flush=True)
