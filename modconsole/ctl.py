@@ -75,7 +75,12 @@ def add_arguments(ctl: argparse.ArgumentParser) -> None:
     """Give the ``modconsole ctl`` parser (made by the ``modconsole`` command line) its options and verbs."""
     common = _common_options(argparse.ArgumentParser(add_help=False))
     _common_options(ctl)
-    ctl.add_argument("url", metavar="URL", help="server address, e.g. ws://127.0.0.1:8765")
+    ctl.add_argument(
+        "url",
+        metavar="URL",
+        help="server address, e.g. ws://127.0.0.1:8765; several, comma-separated, of servers sharing one log "
+        "(ws://a:8765,ws://b:8765)",
+    )
     verbs = ctl.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     def verb(name: str, help_text: str) -> argparse.ArgumentParser:
