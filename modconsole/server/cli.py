@@ -18,7 +18,6 @@ from pathlib import Path
 
 from modconsole.agenda_files import AgendaError, load_agenda
 from modconsole.arguments import positive
-from modconsole.paths import default_db
 from modconsole.protocol import CLOSE_GOING_AWAY, schema_json
 
 from .events_admin import create_event
@@ -137,6 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     rehearse.add_argument("--db", type=Path, help="the event's database (default: $MODCONSOLE_DB or the user data dir)")
     rehearse.add_argument("--to", type=Path, required=True, metavar="DST", help="the copy to write (a new file)")
     rehearse.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
+    _store_option(rehearse)
 
     tokens = sub.add_parser(
         "tokens",
@@ -171,6 +171,7 @@ def _parser() -> argparse.ArgumentParser:
         parser_.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
         parser_.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
         parser_.add_argument("--json", action="store_true", help="print JSON")
+        _store_option(parser_)
 
     report = sub.add_parser("report", help="print a report of an event's timing log: planned against actual")
     report.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
@@ -384,13 +385,13 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_copy_event(args: argparse.Namespace) -> int:
-    db = args.db or default_db()
-    if not db.is_file():
-        return _fail(f"no database at {db}")
+    choice = _store(args)
+    if choice.db is not None and not choice.db.is_file():
+        return _fail(f"no database at {choice.db}")
     if args.to.exists():
         return _fail(f"{args.to} exists; the copy goes to a new file")
     try:
-        source = SqliteStore(db)
+        source = choice.open()
         try:
             event_id = pick_event(source, args.event)
             target = SqliteStore(args.to)
@@ -417,11 +418,11 @@ def cmd_copy_event(args: argparse.Namespace) -> int:
 
 
 def cmd_tokens(args: argparse.Namespace) -> int:
-    db = args.db or default_db()
-    if not db.is_file():
-        return _fail(f"no database at {db}")
+    choice = _store(args)
+    if choice.db is not None and not choice.db.is_file():
+        return _fail(f"no database at {choice.db}")
     try:
-        store = SqliteStore(db)
+        store = choice.open()
         try:
             event_id = pick_event(store, args.event)
             action = args.tokens_command
