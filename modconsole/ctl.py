@@ -400,7 +400,12 @@ def resolve_person(state: State, given: str) -> str:
     if len(found) == 1:
         return found[0]
     if found:
-        listing = ", ".join(f"{people[pid]} [{pid}]" for pid in sorted(found))
+        # Names from the agenda file, printed on a terminal: what is not printable is shown escaped.
+        listing = ", ".join(
+            "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in people[pid])
+            + f" [{pid}]"
+            for pid in sorted(found)
+        )
         raise AmbiguousPerson(f"{given!r} names {len(found)} people: {listing}; give one by its id")
     return given
 

@@ -18,7 +18,6 @@ from pathlib import Path
 
 from modconsole.agenda_files import AgendaError, load_agenda
 from modconsole.arguments import positive
-from modconsole.paths import default_db
 from modconsole.protocol import CLOSE_GOING_AWAY, schema_json
 
 from .events_admin import create_event
@@ -137,6 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     rehearse.add_argument("--db", type=Path, help="the event's database (default: $MODCONSOLE_DB or the user data dir)")
     rehearse.add_argument("--to", type=Path, required=True, metavar="DST", help="the copy to write (a new file)")
     rehearse.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
+    _store_option(rehearse)
 
     tokens = sub.add_parser(
         "tokens",
@@ -171,6 +171,7 @@ def _parser() -> argparse.ArgumentParser:
         parser_.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
         parser_.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
         parser_.add_argument("--json", action="store_true", help="print JSON")
+        _store_option(parser_)
 
     report = sub.add_parser("report", help="print a report of an event's timing log: planned against actual")
     report.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
@@ -196,6 +197,12 @@ def _stdout_gone() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
+
+
+def _shown(text: str) -> str:
+    """A name from an agenda file as a terminal may print it: characters that are not printable (escape
+    sequences, bidirectional overrides) shown as escapes, never acted on."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def _fail(message: str) -> int:
@@ -235,7 +242,7 @@ def cmd_create_event(args: argparse.Namespace) -> int:
             ]
             width = max(12, *(len(label) for label, _, _ in rows))  # the tokens in one column, however long an id
             for label, name, token in rows:  # the name after the token: the tokens stay in one column
-                print(f"  {label:<{width}} {token}" + (f"  {name}" if name else ""))
+                print(f"  {label:<{width}} {token}" + (f"  {_shown(name)}" if name else ""))
         sys.stdout.flush()  # a reader gone (`| head`) shows here, while it can still be said
     except BrokenPipeError:
         _stdout_gone()
@@ -378,13 +385,13 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_copy_event(args: argparse.Namespace) -> int:
-    db = args.db or default_db()
-    if not db.is_file():
-        return _fail(f"no database at {db}")
+    choice = _store(args)
+    if choice.db is not None and not choice.db.is_file():
+        return _fail(f"no database at {choice.db}")
     if args.to.exists():
         return _fail(f"{args.to} exists; the copy goes to a new file")
     try:
-        source = SqliteStore(db)
+        source = choice.open()
         try:
             event_id = pick_event(source, args.event)
             target = SqliteStore(args.to)
@@ -411,11 +418,11 @@ def cmd_copy_event(args: argparse.Namespace) -> int:
 
 
 def cmd_tokens(args: argparse.Namespace) -> int:
-    db = args.db or default_db()
-    if not db.is_file():
-        return _fail(f"no database at {db}")
+    choice = _store(args)
+    if choice.db is not None and not choice.db.is_file():
+        return _fail(f"no database at {choice.db}")
     try:
-        store = SqliteStore(db)
+        store = choice.open()
         try:
             event_id = pick_event(store, args.event)
             action = args.tokens_command
@@ -429,7 +436,7 @@ def cmd_tokens(args: argparse.Namespace) -> int:
                 print(f"event {event_id}: {len(holders)} live tokens ({revoked} revoked)")
                 for h in holders:
                     who = h.person or "(the event's)"
-                    name = f"  {h.name}" if h.name else ""
+                    name = f"  {_shown(h.name)}" if h.name else ""
                     scope = f"  sessions: {', '.join(h.sessions)}" if h.sessions is not None else ""
                     print(f"  {h.role:<12} {who}{name}{scope}")
                 return 0
@@ -452,7 +459,7 @@ def cmd_tokens(args: argparse.Namespace) -> int:
         print(json.dumps(issued.as_json(), ensure_ascii=False), flush=True)
     else:
         who = issued.person or f"the event's {issued.role}"
-        name = f" ({issued.name})" if issued.name else ""
+        name = f" ({_shown(issued.name)})" if issued.name else ""
         scope = f", for sessions {', '.join(issued.sessions)} only" if issued.sessions is not None else ""
         print(f"{issued.role} token of {who}{name}{scope} (shown once; keep it safe):")
         print(f"  {issued.token}", flush=True)

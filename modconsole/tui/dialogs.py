@@ -134,7 +134,7 @@ class TimeInput(Input):
             return False
         return super().check_consume_key(key, character)
 
-    def _on_key(self, event: events.Key) -> None:
+    async def _on_key(self, event: events.Key) -> None:
         # Textual runs Input's own handler after this one unless the default is prevented: a letter is kept
         # from it (it would swallow the key) and bubbles on to the dialog's bindings.
         if event.is_printable and event.character is not None and event.character not in self.ALLOWED:
