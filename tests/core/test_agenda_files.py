@@ -263,7 +263,7 @@ BROKEN_CSV = {
     "bad time": (CSV_HEADER + "S,2024-01-01,9h,5m,A,,,\n", "row 2 (start)"),
     "no title": (CSV_HEADER + "S,2024-01-01,09:00,5m,,,,\n", "row 2 (title)"),
     "bad turn limit": (CSV_HEADER + "S,2024-01-01,09:00,5m,A,,,0\n", "row 2 (turn_limit)"),
-    "unknown column": (CSV_HEADER.replace("\n", ",room\n") + "S,2024-01-01,09:00,5m,A,,,,x\n", "room"),
+    "unknown column": (CSV_HEADER.replace("\n", ",rooom\n") + "S,2024-01-01,09:00,5m,A,,,,x\n", "rooom"),
     "too many fields": (CSV_HEADER + "S,2024-01-01,09:00,5m,A,,,,x\n", "row 2"),
     "repeated column": (CSV_HEADER.replace("\n", ",title\n") + "S,2024-01-01,09:00,5m,A,,,,B\n", "repeated"),
     "header only": (CSV_HEADER, "no items"),
@@ -315,7 +315,7 @@ def test_oversized_file(tmp_path: Path) -> None:
         load_agenda(path)
 
 
-@pytest.mark.parametrize("name", ["agenda.json", "agenda.txt", "agenda"])
+@pytest.mark.parametrize("name", ["agenda.yaml", "agenda.txt", "agenda"])
 def test_unsupported_extension(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     path.write_text(MINIMAL, encoding="utf-8")
