@@ -188,7 +188,9 @@ def zone(value: object, where: str, field: str) -> str:
     try:
         ZoneInfo(value)
     except (ValueError, KeyError, OSError):
-        raise Bad(where, field, f"unknown time zone {short(value)} (use an IANA name such as 'Europe/Zurich')") from None
+        raise Bad(
+            where, field, f"unknown time zone {short(value)} (use an IANA name such as 'Europe/Zurich')"
+        ) from None
     return value
 
 

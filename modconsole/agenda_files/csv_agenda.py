@@ -217,15 +217,14 @@ class _CsvSessions:
         day = _csv_date(row["date"], where) if row["date"] else None
         start = _csv_time(row["start"], where, "start") if row["start"] else None
         fixed = _csv_time(row["fixed_start"], where, "fixed_start") if row.get("fixed_start") else None
-        session = self.sessions.get(name)
+        key = row.get("session_id") or name  # rows with a session_id go by it: two sessions may share a title
+        session = self.sessions.get(key)
         if session is None:
-            session = self._new_session(name, day, start or fixed, row, where)
-            if fixed is not None and start is not None and fixed < start:
-                raise Bad(where, "fixed_start", f"earlier than the session's start {start:%H:%M}")
+            session = self._new_session(key, name, day, start or fixed, row, where)
         elif day is not None and day != session.start.date():
             raise Bad(where, "date", f"a session keeps to one day; this session is on {session.start.date()}")
-        elif row.get("session_id") and row["session_id"] != session.id:
-            raise Bad(where, "session_id", f"session {name!r} has the id {session.id!r} in an earlier row")
+        elif name != session.title:
+            raise Bad(where, "session", f"session {session.id!r} is {session.title!r} in an earlier row")
         item: dict[str, Any] = {"title": row["title"], "kind": row["kind"] or "other"}
         if fixed is not None and start is not None and fixed != start and session.items:
             # (on a session's first row, start is the session's and fixed_start may be later)
@@ -269,9 +268,13 @@ class _CsvSessions:
             session.cursor += timedelta(seconds=item["duration_s"])
         except OverflowError:  # only a session that starts late in the year 9999 gets here
             raise Bad(where, "duration", "the session runs past the year 9999") from None
-        session.items.append(model(ItemPlan, where, item, field_map=_CSV_FIELD | {"id": "id" if row.get("id") else "title"}))
+        session.items.append(
+            model(ItemPlan, where, item, field_map=_CSV_FIELD | {"id": "id" if row.get("id") else "title"})
+        )
 
-    def _new_session(self, name: str, day: date | None, start: time | None, row: dict[str, str], where: str) -> _Session:
+    def _new_session(
+        self, key: str, name: str, day: date | None, start: time | None, row: dict[str, str], where: str
+    ) -> _Session:
         if day is None or start is None:
             raise Bad(where, "date" if day is None else "start", "the first row of a session needs date and start")
         session_start = datetime.combine(day, start)
@@ -288,7 +291,7 @@ class _CsvSessions:
             room=row.get("room", ""),
             cursor=session_start,
         )
-        self.sessions[name] = session
+        self.sessions[key] = session
         return session
 
     def _person(self, name: str, affiliation: str, where: str) -> str:

@@ -142,9 +142,11 @@ def to_ics(agenda: Agenda, *, uid_domain: str = "modconsole") -> str:
         calendar.add(X + "PERSON", json.dumps(person.model_dump(exclude_defaults=True), ensure_ascii=False))
     zone = agenda.zone
     people = {person.id: person.name for person in agenda.people}
+    order = 0
     for session in agenda.sessions:
         starts = planned_schedule(session, zone)
         for n, item in enumerate(session.items):
+            order += 1
             event = icalendar.Event()
             event.add("uid", f"{session.id}/{item.id}@{uid_domain}")
             event.add("summary", item.title)
@@ -159,7 +161,7 @@ def to_ics(agenda: Agenda, *, uid_domain: str = "modconsole") -> str:
             event.add(X + "SESSION-TITLE", session.title)
             event.add(X + "SESSION-START", session.start.isoformat(timespec="seconds"))
             event.add(X + "ITEM", item.id)
-            event.add(X + "ORDER", str(n))
+            event.add(X + "ORDER", str(order))  # across the plan: sessions and items in the plan's order
             event.add(X + "KIND", item.kind.value)
             if item.fixed_start is not None:
                 event.add(X + "FIXED-START", _clock(item.fixed_start))

@@ -39,7 +39,7 @@ def frab_duration(value: object, where: str) -> int:
             hours, minutes, seconds = (int(part or 0) for part in found.groups())
             return duration(f"{hours}h{minutes}m{seconds}s", where, "duration")
         return duration(value, where, "duration")
-    raise Bad(where, "duration", f"expected a duration such as \"00:30\", got {short(value)}")
+    raise Bad(where, "duration", f'expected a duration such as "00:30", got {short(value)}')
 
 
 def _aware(value: object, where: str, field: str) -> datetime | None:
@@ -119,7 +119,7 @@ def _json_agenda(text: str, gaps: Gaps, title: str | None, timezone: str | None)
     schedule = doc.get("schedule") if isinstance(doc, dict) else None
     conference = schedule.get("conference") if isinstance(schedule, dict) else None
     if not isinstance(conference, dict):
-        raise Bad("schedule", "conference", "expected {\"schedule\": {\"conference\": {...}}} (a frab/pretalx schedule)")
+        raise Bad("schedule", "conference", 'expected {"schedule": {"conference": {...}}} (a frab/pretalx schedule)')
     name = title or _text(conference.get("title"), "schedule.conference", "title", required=True)
     zone_name = zone(timezone or conference.get("time_zone_name") or "UTC", "schedule.conference", "time_zone_name")
     tz = ZoneInfo(zone_name)
@@ -140,7 +140,9 @@ def _json_agenda(text: str, gaps: Gaps, title: str | None, timezone: str | None)
                 raise Bad(where_day, "rooms", f"expected {{ROOM: [events]}}, got {short(rooms)}")
             for room, events in rooms.items():
                 if not isinstance(events, list):
-                    problems.add(Bad(f"{where_day}.rooms[{room!r}]", None, f"expected a list of events, got {short(events)}"))
+                    problems.add(
+                        Bad(f"{where_day}.rooms[{room!r}]", None, f"expected a list of events, got {short(events)}")
+                    )
                     continue
                 for e, event in enumerate(events):
                     where = f"{where_day}.rooms[{short(room)}][{e}]"
@@ -151,7 +153,9 @@ def _json_agenda(text: str, gaps: Gaps, title: str | None, timezone: str | None)
     return build_agenda(name, zone_name, slots, gaps=gaps, problems=problems)
 
 
-def _json_slot(event: object, where: str, room: str, day: date | None, day_start: datetime | None, tz: ZoneInfo) -> Slot:
+def _json_slot(
+    event: object, where: str, room: str, day: date | None, day_start: datetime | None, tz: ZoneInfo
+) -> Slot:
     if not isinstance(event, dict):
         raise Bad(where, None, f"expected an event, got {short(event)}")
     ident = _text(event.get("guid"), where, "guid") or _text(event.get("id"), where, "id")
@@ -209,7 +213,9 @@ def _xml_agenda(text: str, gaps: Gaps, title: str | None, timezone: str | None) 
     if conference is None:
         raise Bad("schedule", "conference", "missing <conference>")
     name = title or _text(conference.findtext("title"), "conference", "title", required=True)
-    zone_name = zone(timezone or (conference.findtext("time_zone_name") or "").strip() or "UTC", "conference", "time_zone_name")
+    zone_name = zone(
+        timezone or (conference.findtext("time_zone_name") or "").strip() or "UTC", "conference", "time_zone_name"
+    )
     tz = ZoneInfo(zone_name)
     problems = Problems()
     slots: list[Slot] = []
@@ -242,7 +248,9 @@ def _xml_slot(event: Any, where: str, room: str, day: date | None, day_start: da
         name = (person.text or "").strip()
         if not name:
             raise Bad(where, f"persons[{p}]", "a person without a name")
-        speakers.append(Speaker(name=name, guid=(person.get("guid") or "").strip(), ident=(person.get("id") or "").strip()))
+        speakers.append(
+            Speaker(name=name, guid=(person.get("guid") or "").strip(), ident=(person.get("id") or "").strip())
+        )
     return Slot(
         where=where,
         start=_start(child("date"), child("start"), day, day_start, tz, where),

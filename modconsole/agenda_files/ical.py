@@ -21,9 +21,10 @@ import recurring_ical_events
 from modconsole.core.agenda import Agenda, ItemKind, Person
 
 from ._base import MAX_DURATION_S, Bad, ManyBad, Problems, as_agenda_error, model, precheck, short, zone
-from .schedule import MAX_SLOTS, Gaps, Slot, Speaker, build_agenda
+from .schedule import Gaps, Slot, Speaker, build_agenda
 
 X = "X-MODCONSOLE-"
+MAX_OCCURRENCES = 5_000  # events and their repeats in one calendar: a conference has hundreds
 
 
 def parse_ics(
@@ -62,13 +63,17 @@ def _ics_agenda(text: str, gaps: Gaps, title: str | None, timezone: str | None, 
     roster = _roster(calendar, problems)
     try:
         query = recurring_ical_events.of(calendar)
-        occurrences = list(islice(query.all(), MAX_SLOTS + 1))
+        occurrences = list(islice(query.all(), MAX_OCCURRENCES + 1))
     except RecursionError:
         raise Bad("file", None, "iCalendar components nested too deeply") from None
-    except Exception as exc:  # the expander raises its own types for broken rules and dates  # noqa: BLE001
+    except Exception as exc:  # the expander raises its own types for broken rules and dates
         raise Bad("file", None, f"cannot expand the events: {short(str(exc))}") from None
-    if len(occurrences) > MAX_SLOTS:
-        raise Bad("file", None, f"more than {MAX_SLOTS:,} occurrences: give each repeating event an end (COUNT or UNTIL)")
+    if len(occurrences) > MAX_OCCURRENCES:
+        raise Bad(
+            "file",
+            None,
+            f"more than {MAX_OCCURRENCES:,} occurrences: give each repeating event an end (COUNT or UNTIL)",
+        )
     slots = []
     for n, event in enumerate(occurrences):
         uid = str(event.get("UID") or "")
@@ -190,7 +195,9 @@ def _extra(event: Any, where: str, roster: list[Person]) -> dict[str, Any]:
         try:
             extra["session_start"] = datetime.fromisoformat(str(text("SESSION-START")))
         except ValueError:
-            raise Bad(where, X + "SESSION-START", f"not a local date and time: {short(text('SESSION-START'))}") from None
+            raise Bad(
+                where, X + "SESSION-START", f"not a local date and time: {short(text('SESSION-START'))}"
+            ) from None
         if extra["session_start"].tzinfo is not None:
             raise Bad(where, X + "SESSION-START", "expected a local time without an offset")
     if text("FIXED-START") is not None:
@@ -198,10 +205,11 @@ def _extra(event: Any, where: str, roster: list[Person]) -> dict[str, Any]:
             extra["fixed_start"] = time.fromisoformat(str(text("FIXED-START")))
         except ValueError:
             raise Bad(where, X + "FIXED-START", f"not a time of day: {short(text('FIXED-START'))}") from None
-    if text("KIND") is not None:
-        if text("KIND") not in ItemKind._value2member_map_:
-            raise Bad(where, X + "KIND", f"unknown kind {short(text('KIND'))}")
-        extra["kind"] = ItemKind(text("KIND"))
+    kind = text("KIND")
+    if kind is not None:
+        if kind not in ItemKind._value2member_map_:
+            raise Bad(where, X + "KIND", f"unknown kind {short(kind)}")
+        extra["kind"] = ItemKind(kind)
     for key, name in (("turn_limit_s", "TURN-LIMIT"), ("warning_s", "WARNING"), ("danger_s", "DANGER")):
         value = seconds(name)
         if value is not None:
@@ -225,8 +233,6 @@ def _extra(event: Any, where: str, roster: list[Person]) -> dict[str, Any]:
             raise Bad(where, X + "TAGS", "expected a JSON object of strings")
         extra["tags"] = tags
     return extra
-
-
 
 
 __all__ = ["parse_ics"]

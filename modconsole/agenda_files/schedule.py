@@ -86,15 +86,25 @@ def build_agenda(
     days = sorted({key[1] for key in groups if key[0] == "day"})
     session_ids: set[str] = {str(s.extra["session_id"]) for s in slots if s.extra.get("session_id")}
     sessions: list[SessionPlan] = []
-    for key, group in sorted(groups.items(), key=lambda kv: (min(s.start for s in kv[1]), kv[0])):
-        group.sort(key=lambda s: s.start)
+    for key, group in sorted(groups.items(), key=_session_order):
+        group.sort(key=lambda s: (s.start, int(s.extra.get("order", 0))))
         session = problems.attempt(_session, key, group, days, session_ids, people, zone, gaps)
         if session is not None:
             sessions.append(session)
     problems.check()
     if len(people.people) > MAX_PEOPLE:
         raise Bad("file", None, f"{len(people.people):,} people; at most {MAX_PEOPLE:,}")
-    return model(Agenda, "schedule", {"title": title, "timezone": zone_name, "people": people.people, "sessions": sessions})
+    return model(
+        Agenda, "schedule", {"title": title, "timezone": zone_name, "people": people.people, "sessions": sessions}
+    )
+
+
+def _session_order(entry: tuple[tuple[str, ...], list[Slot]]) -> tuple[Any, ...]:
+    """Sessions by their first start; an export's in the order it wrote them."""
+    key, group = entry
+    if key[0] == "session" and all("order" in slot.extra for slot in group):
+        return (0, min(int(slot.extra["order"]) for slot in group))
+    return (1, min(slot.start for slot in group), key)
 
 
 def _group(slot: Slot, zone: ZoneInfo) -> tuple[str, ...]:

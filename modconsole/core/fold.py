@@ -17,6 +17,7 @@ from typing import Any
 from .events import (
     AUDIENCE_EVENTS,
     TIMING_EVENTS,
+    AgendaReplaced,
     ClockSet,
     Event,
     EventCreated,
@@ -148,6 +149,11 @@ def _event_created(state: State, _s: SessionState | None, e: EventCreated) -> No
         )
         for plan in agenda.sessions
     ]
+
+
+def _agenda_replaced(state: State, _s: SessionState | None, e: AgendaReplaced) -> None:
+    # Only ever logged before any session started: the sessions are laid out anew from the new plan.
+    _event_created(state, None, EventCreated(event_id=state.event_id, agenda=e.agenda))
 
 
 def _clock_set(state: State, _s: SessionState | None, e: ClockSet) -> None:
@@ -397,4 +403,5 @@ _HANDLERS: dict[str, Callable[[State, Any, Any], None]] = {
     "message_sent": _message_sent,
     "message_acknowledged": _message_acknowledged,
     "undone": _undone,
+    "agenda_replaced": _agenda_replaced,
 }

@@ -337,6 +337,47 @@ class SqliteStore:
         )
         return [row[0] for row in rows]
 
+    def speaker_tokens(self, event_id: str) -> set[str]:
+        """The people of the event who hold a speaker token, by id."""
+        rows = self._query("SELECT person FROM tokens WHERE event_id=? AND role='speaker'", (event_id,))
+        return {row[0] for row in rows}
+
+    def replace_plan(
+        self,
+        event_id: str,
+        title: str,
+        entry: Entry,
+        renamed: dict[str, str],
+        added: list[tuple[str, str | None, str]],
+        removed: list[str],
+    ) -> None:
+        """In one transaction: append ``entry`` (the new plan), move kept speaker tokens to their person's new
+        id (``renamed``: old id -> new id; swaps too), add ``added`` grants and drop the tokens of ``removed``."""
+        moves = [(old, new) for old, new in renamed.items() if old != new]
+        self._write(
+            [
+                (self._INSERT_LOG, self._rows(event_id, [entry])),
+                ("UPDATE events SET title=? WHERE id=?", [(title, event_id)]),
+                (
+                    "DELETE FROM tokens WHERE event_id=? AND role='speaker' AND person=?",
+                    [(event_id, person) for person in removed],
+                ),
+                # Through a name no id can have (ids start with a letter or digit), so that swaps cannot collide.
+                (
+                    "UPDATE tokens SET person=? WHERE event_id=? AND role='speaker' AND person=?",
+                    [("\x00" + new, event_id, old) for old, new in moves],
+                ),
+                (
+                    "UPDATE tokens SET person=? WHERE event_id=? AND role='speaker' AND person=?",
+                    [(new, event_id, "\x00" + new) for _old, new in moves],
+                ),
+                (
+                    "INSERT INTO tokens (token_hash, event_id, role, person) VALUES (?,?,?,?)",
+                    [(token_hash, event_id, role, person) for role, person, token_hash in added],
+                ),
+            ]
+        )
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
