@@ -29,6 +29,7 @@ FILE_KEY = {
     "turn_limit_s": "turn_limit",
     "warning_s": "warning",
     "danger_s": "danger",
+    "turn_hard_stop_s": "turn_hard_stop",
 }
 
 _M = TypeVar("_M", bound=BaseModel)

@@ -41,13 +41,20 @@ OPTIONAL_COLUMNS = (
     "session_id",
     "warning",
     "danger",
+    "turn_hard_stop",
     "tags",
 )
 PEOPLE_COLUMNS = ("name", "id", "affiliation")  # any other column of a people file is a tag
 DIRECTIVES = ("title", "timezone")
 SEPARATORS = (",", ";", "\t")
 
-_CSV_FIELD = {"duration_s": "duration", "turn_limit_s": "turn_limit", "warning_s": "warning", "danger_s": "danger"}
+_CSV_FIELD = {
+    "duration_s": "duration",
+    "turn_limit_s": "turn_limit",
+    "warning_s": "warning",
+    "danger_s": "danger",
+    "turn_hard_stop_s": "turn_hard_stop",
+}
 _CLOCK = re.compile(r"^\s*(\d{1,3}):([0-5]\d)(?::([0-5]\d))?\s*$")
 
 
@@ -241,7 +248,7 @@ class _CsvSessions:
         if not row["duration"]:
             raise Bad(where, "duration", "missing duration")
         item["duration_s"] = clock_duration(row["duration"], where, "duration")
-        for key in ("turn_limit", "warning", "danger"):
+        for key in ("turn_limit", "warning", "danger", "turn_hard_stop"):
             if row.get(key):
                 item[f"{key}_s"] = clock_duration(row[key], where, key)
         if row.get("tags"):

@@ -76,6 +76,8 @@ def _toml_item(item: ItemPlan) -> dict[str, Any]:
         data["warning"] = duration_text(item.warning_s)
     if item.danger_s != DEFAULT_DANGER_S:
         data["danger"] = duration_text(item.danger_s)
+    if item.turn_hard_stop_s is not None:
+        data["turn_hard_stop"] = duration_text(item.turn_hard_stop_s)
     if item.tags:
         data["tags"] = dict(item.tags)
     return data
@@ -95,7 +97,7 @@ def to_csv(agenda: Agenda) -> CsvExport:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["#title", agenda.title])
     writer.writerow(["#timezone", agenda.timezone])
-    extra = ["room", "fixed_start", "id", "session_id", "warning", "danger", "tags"]
+    extra = ["room", "fixed_start", "id", "session_id", "warning", "danger", "turn_hard_stop", "tags"]
     writer.writerow([*CSV_COLUMNS, *extra])
     zone = agenda.zone
     for session in agenda.sessions:
@@ -117,6 +119,7 @@ def to_csv(agenda: Agenda) -> CsvExport:
                 "session_id": session.id,
                 "warning": duration_text(item.warning_s),
                 "danger": duration_text(item.danger_s),
+                "turn_hard_stop": duration_text(item.turn_hard_stop_s) if item.turn_hard_stop_s is not None else "",
                 "tags": "; ".join(f"{key}={value}" for key, value in item.tags.items()),
             }
             writer.writerow([cells[name] for name in (*CSV_COLUMNS, *extra)])
@@ -169,6 +172,8 @@ def to_ics(agenda: Agenda, *, uid_domain: str = "modconsole") -> str:
                 event.add(X + "TURN-LIMIT", str(item.turn_limit_s))
             event.add(X + "WARNING", str(item.warning_s))
             event.add(X + "DANGER", str(item.danger_s))
+            if item.turn_hard_stop_s is not None:
+                event.add(X + "TURN-HARD-STOP", str(item.turn_hard_stop_s))
             event.add(X + "SPEAKERS", ",".join(item.speakers))
             event.add(X + "TAGS", json.dumps(dict(item.tags), ensure_ascii=False))
             event.add("dtstamp", datetime(2000, 1, 1, tzinfo=zone))

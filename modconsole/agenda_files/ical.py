@@ -210,7 +210,12 @@ def _extra(event: Any, where: str, roster: list[Person]) -> dict[str, Any]:
         if kind not in ItemKind._value2member_map_:
             raise Bad(where, X + "KIND", f"unknown kind {short(kind)}")
         extra["kind"] = ItemKind(kind)
-    for key, name in (("turn_limit_s", "TURN-LIMIT"), ("warning_s", "WARNING"), ("danger_s", "DANGER")):
+    for key, name in (
+        ("turn_limit_s", "TURN-LIMIT"),
+        ("warning_s", "WARNING"),
+        ("danger_s", "DANGER"),
+        ("turn_hard_stop_s", "TURN-HARD-STOP"),
+    ):
         value = seconds(name)
         if value is not None:
             extra[key] = value

@@ -169,7 +169,7 @@ def _session(
             "speakers": [people.id_for(speaker, slot.where) for speaker in slot.speakers],
             "tags": slot.tags,
         }
-        for name in ("turn_limit_s", "warning_s", "danger_s"):
+        for name in ("turn_limit_s", "warning_s", "danger_s", "turn_hard_stop_s"):
             if slot.extra.get(name) is not None:
                 data[name] = slot.extra[name]
         items.append(model(ItemPlan, slot.where, data))

@@ -28,7 +28,7 @@ from ._base import (
 )
 
 _TOP_KEYS = {"event", "people", "sessions"}
-_EVENT_KEYS = {"title", "timezone", "warning", "danger"}
+_EVENT_KEYS = {"title", "timezone", "warning", "danger", "turn_hard_stop"}
 _PERSON_KEYS = {"id", "name", "affiliation", "tags"}
 _SESSION_KEYS = {"id", "title", "start", "room", "items"}
 _ITEM_KEYS = {
@@ -41,6 +41,7 @@ _ITEM_KEYS = {
     "fixed_start",
     "warning",
     "danger",
+    "turn_hard_stop",
     "tags",
 }
 
@@ -143,7 +144,11 @@ def _event(doc: dict[str, Any]) -> tuple[str, str, dict[str, int]]:
     if "timezone" not in event:
         raise Bad("event", "timezone", "missing 'timezone' (an IANA name such as 'Asia/Seoul')")
     zone_name = zone(event["timezone"], "event", "timezone")
-    defaults = {f"{key}_s": duration(event[key], "event", key) for key in ("warning", "danger") if key in event}
+    defaults = {
+        f"{key}_s": duration(event[key], "event", key)
+        for key in ("warning", "danger", "turn_hard_stop")
+        if key in event
+    }
     return title, zone_name, defaults
 
 
@@ -239,7 +244,7 @@ def _toml_item(table: dict[str, Any], where: str, item_id: str, people: set[str]
         raise Bad(where, "duration", "missing 'duration' (e.g. \"5m\")")
     data: dict[str, Any] = {"id": item_id, "title": _text(table, "title", where)}
     data["duration_s"] = duration(table["duration"], where, "duration")
-    for key in ("turn_limit", "warning", "danger"):
+    for key in ("turn_limit", "warning", "danger", "turn_hard_stop"):
         if key in table:
             data[f"{key}_s"] = duration(table[key], where, key)
     for key, value in defaults.items():

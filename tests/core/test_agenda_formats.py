@@ -369,6 +369,7 @@ def agendas(draw: st.DrawFn) -> Agenda:
                     turn_limit_s=draw(st.none() | st.integers(1, 600)),
                     warning_s=draw(st.sampled_from([120, 60])),
                     danger_s=draw(st.sampled_from([30, 20])),
+                    turn_hard_stop_s=draw(st.none() | st.sampled_from([0, 15])),
                     tags=draw(st.dictionaries(st.sampled_from(["track", "type"]), _words, max_size=2)),
                 )
             )

@@ -26,7 +26,9 @@ def _create(agenda: Path, db: Path, *extra: str) -> dict:  # type: ignore[type-a
 
 def _speaker_grants(db: Path) -> dict[str, str]:
     with sqlite3.connect(db) as con:
-        return dict(con.execute("SELECT token_hash, person FROM tokens WHERE role='speaker'").fetchall())
+        return dict(
+            con.execute("SELECT token_hash, person FROM tokens WHERE role='speaker' AND revoked IS NULL").fetchall()
+        )
 
 
 def test_create_event_from_a_schedule_and_a_russian_csv(tmp_path: Path) -> None:
