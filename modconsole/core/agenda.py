@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+# Letters and digits of any script, then also "_", ".", ":" and "-": an id written in an agenda file may be
+# "доклад-1"; ids the loaders make from names and titles are Latin (transliterated).
+ID_PATTERN = r"^[^\W_][\w.:-]{0,63}$"
 _ID = re.compile(ID_PATTERN)
 
 # Phase thresholds used when an item sets none: the timer turns to
@@ -63,6 +65,7 @@ class ItemPlan(BaseModel):
     turn_hard_stop_s: int | None = Field(default=None, ge=0, le=24 * 3600)
     warning_s: int = Field(default=DEFAULT_WARNING_S, ge=0)
     danger_s: int = Field(default=DEFAULT_DANGER_S, ge=0)
+    tags: dict[str, str] = Field(default_factory=dict)  # e.g. a schedule's track and type, kept as written
 
 
 class SessionPlan(BaseModel):

@@ -40,6 +40,13 @@ class EventCreated(_Event):
     agenda: Agenda
 
 
+class AgendaReplaced(_Event):
+    """The whole plan replaced from a file before any session started (``modconsole-server update-event``)."""
+
+    type: Literal["agenda_replaced"] = "agenda_replaced"
+    agenda: Agenda
+
+
 class ClockSet(_Event):
     """The event clock's mapping from wall time: virtual = virtual_ms + (wall - wall_ms) * scale."""
 
@@ -351,7 +358,8 @@ Event = Annotated[
     | PersonTagged
     | TurnHardStopped
     | Redone
-    | SessionReopened,
+    | SessionReopened
+    | AgendaReplaced,
     Field(discriminator="type"),
 ]
 

@@ -19,6 +19,7 @@ from .events import (
     AUDIENCE_EVENTS,
     REWRITING_EVENTS,
     TIMING_EVENTS,
+    AgendaReplaced,
     ClockSet,
     Event,
     EventCreated,
@@ -180,6 +181,11 @@ def _event_created(state: State, _s: SessionState | None, e: EventCreated) -> No
         )
         for plan in agenda.sessions
     ]
+
+
+def _agenda_replaced(state: State, _s: SessionState | None, e: AgendaReplaced) -> None:
+    # Only ever logged before any session started: the sessions are laid out anew from the new plan.
+    _event_created(state, None, EventCreated(event_id=state.event_id, agenda=e.agenda))
 
 
 def _clock_set(state: State, _s: SessionState | None, e: ClockSet) -> None:
@@ -639,4 +645,5 @@ _HANDLERS: dict[str, Callable[[State, Any, Any], None]] = {
     "turn_hard_stopped": _turn_hard_stopped,
     "redone": _redone,
     "session_reopened": _session_reopened,
+    "agenda_replaced": _agenda_replaced,
 }

@@ -403,6 +403,50 @@ class SqliteStore:
         )
         return [row[0] for row in rows]
 
+    def speaker_tokens(self, event_id: str) -> set[str]:
+        """The people of the event who hold a live speaker token, by id."""
+        rows = self._query(
+            "SELECT person FROM tokens WHERE event_id=? AND role='speaker' AND revoked IS NULL", (event_id,)
+        )
+        return {row[0] for row in rows}
+
+    def replace_plan(
+        self,
+        event_id: str,
+        title: str,
+        entry: Entry,
+        renamed: dict[str, str],
+        added: list[tuple[str, str | None, str]],
+        removed: list[str],
+    ) -> None:
+        """In one transaction: append ``entry`` (the new plan), move kept speaker tokens to their person's new
+        id (``renamed``: old id -> new id; swaps too), add ``added`` grants and revoke the tokens of ``removed``."""
+        moves = [(old, new) for old, new in renamed.items() if old != new]
+        update = "UPDATE tokens SET person=? WHERE event_id=? AND role='speaker' AND person=?"
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._db.executemany(self._INSERT_LOG, self._rows(event_id, [entry]))
+                    self._db.execute("UPDATE events SET title=? WHERE id=?", (title, event_id))
+                    for person in removed:
+                        self._revoke(event_id, "speaker", person)
+                    # Through a name no id can have (ids start with a letter or digit), so swaps cannot collide.
+                    self._db.executemany(update, [("\x00" + new, event_id, old) for old, new in moves])
+                    self._db.executemany(update, [(new, event_id, "\x00" + new) for _old, new in moves])
+                    self._db.executemany(
+                        "INSERT INTO tokens (token_hash, event_id, role, person) VALUES (?,?,?,?)",
+                        [(token_hash, event_id, role, person) for role, person, token_hash in added],
+                    )
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise StorageError(f"the log at {self.path} could not be written: {exc}") from exc
+
     def tokens(self, event_id: str) -> list[StoredToken]:
         """Every token of the event, revoked ones included, in the order they were issued."""
         rows = self._query(
