@@ -158,9 +158,7 @@ def _parser() -> argparse.ArgumentParser:
         help="a moderator token of one's own, printed once: the log and the reports name who did what",
     )
     named.add_argument("name", metavar="NAME", help="the moderator's name, as the audit shows it")
-    named.add_argument(
-        "--id", metavar="ID", help="their id (default: mod- and the name; a roster id makes that person)"
-    )
+    named.add_argument("--id", metavar="ID", help="their id (default: mod- and the name; a roster id makes that person)")
     named.add_argument(
         "--session",
         action="append",
@@ -423,9 +421,7 @@ def cmd_tokens(args: argparse.Namespace) -> int:
             if action == "list":
                 holders, revoked = list_holders(store, event_id)
                 if args.json:
-                    print(
-                        json.dumps({"event_id": event_id, "tokens": [h.as_json() for h in holders]}, ensure_ascii=False)
-                    )
+                    print(json.dumps({"event_id": event_id, "tokens": [h.as_json() for h in holders]}, ensure_ascii=False))
                     return 0
                 print(f"event {event_id}: {len(holders)} live tokens ({revoked} revoked)")
                 for h in holders:

@@ -33,6 +33,7 @@ from modconsole.core.agenda import Person
 from modconsole.core.commands import Actor, Command
 from modconsole.core.decide import Rejected
 from modconsole.core.events import ClockSet
+from modconsole.core.hard_stop import hard_stop_at, hard_stops
 from modconsole.core.log import Entry, number, record, settle
 from modconsole.core.names import fold_name
 from modconsole.core.scope import scoped
@@ -76,10 +77,11 @@ from .tokens import new_token, token_hash
 
 log = logging.getLogger("modconsole.server")
 
-SEQ_RETRIES = 5  # a command whose seq another process took is decided again on the caught-up state, this often
+HARD_STOP_LOOK_S = 1.0  # the longest the server waits before looking again for a turn past its hard stop
 # How often a running server asks the store for tokens revoked since it last looked (``tokens reissue`` and
 # ``tokens revoke`` run in another process): their connections are closed with 1008 within this much.
 REVOCATION_POLL_S = 0.5
+SEQ_RETRIES = 5  # a command whose seq another process took is decided again on the caught-up state, this often
 HELLO_TIMEOUT_S = 5.0  # a client says hello at once; an idle connection must not hold its place for long
 OPEN_TIMEOUT_S = 5.0  # the same for the websocket opening handshake (the HTTP request)
 
@@ -153,12 +155,12 @@ class MeetingServer:
         self._loading = asyncio.Lock()
         self._closing = False
         self.broken: dict[str, str] = {}  # events whose log cannot be read, and why: not served
-        # A store shared with other server processes (PostgreSQL) tells of their appends; see _heard.
-        self._unlisten: Callable[[], None] | None = None
-        self._to_catch_up: set[str] = set()
         self._revoked_seen = 0  # the last revocation number the store was asked past
         self._revoked: set[str] = set()  # hashes revoked while this server runs (few: an organiser's doing)
         self._watch: asyncio.Task[None] | None = None
+        # A store shared with other server processes (PostgreSQL) tells of their appends; see _heard.
+        self._unlisten: Callable[[], None] | None = None
+        self._to_catch_up: set[str] = set()
 
     # --- start and stop -----------------------------------------------------------------------
 
@@ -234,6 +236,8 @@ class MeetingServer:
             create_connection=self.gate.connection_class(),
             backlog=self.gate.accept_burst,  # accepted in one loop tick (the kernel's queue is deepened below)
         )
+        for runtime in self.events.values():
+            self._arm_hard_stop(runtime)
         sockets = list(self._server.sockets)
         deepen_accept_queue(sockets)
         return int(sockets[0].getsockname()[1])
@@ -241,6 +245,9 @@ class MeetingServer:
     async def stop(self, code: int = CLOSE_GOING_AWAY) -> None:
         """Close every connection with ``code`` (1001, or 1012 for a restart) and let writes finish."""
         self._closing = True
+        for runtime in self.events.values():
+            if runtime.hard_stop is not None:
+                runtime.hard_stop.cancel()
         if self._watch is not None:
             self._watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -408,6 +415,7 @@ class MeetingServer:
                 runtime = self.events.get(event_id)
                 if runtime is None:
                     runtime = await asyncio.to_thread(self._load_event, event_id, at_start=False)
+                    self._arm_hard_stop(runtime)
         return runtime
 
     def _welcome(self, admitted: Admitted, last_seq: int | None) -> None:
@@ -586,10 +594,57 @@ class MeetingServer:
             runtime.state, replayed = settle(runtime.state, runtime.entries, entries)
             ack = Ack(id=command.id, seq=entries[-1].seq).model_dump_json()
             if replayed:
-                self._broadcast_reset(runtime, "undo")
+                self._broadcast_reset(runtime, "redo" if entries[-1].event.type == "redone" else "undo")
                 client.send(ack)
             else:
                 self._broadcast(runtime, entries, client, ack)
+            self._arm_hard_stop(runtime)
+
+    # --- the clock's own actions --------------------------------------------------------------
+
+    def _arm_hard_stop(self, runtime: EventRuntime) -> None:
+        """Look again when the next turn running reaches its hard stop (the core says when), or within a second
+        whatever it says: the wall clock, a test's clock or the pace may move in between."""
+        if runtime.hard_stop is not None:
+            runtime.hard_stop.cancel()
+            runtime.hard_stop = None
+        if self._closing:
+            return
+        wall = self.clock()
+        now = runtime.now(wall)
+        due = hard_stop_at(runtime.state, now)
+        if due is None:
+            return
+        delay = min(HARD_STOP_LOOK_S, max(0.0, (due - now) / 1000 / runtime.state.clock.scale))
+        loop = asyncio.get_running_loop()
+        runtime.hard_stop = loop.call_later(delay, lambda: loop.create_task(self._end_hard_stopped(runtime)))
+
+    async def _end_hard_stopped(self, runtime: EventRuntime) -> None:
+        """Log the turns past their hard stop, ended by the clock (the server's actor), and tell everyone."""
+        runtime.hard_stop = None
+        if self._closing:
+            return
+        async with runtime.lock:
+            wall = self.clock()
+            events = hard_stops(runtime.state, runtime.now(wall))
+            if events:
+                entries = number(runtime.state, events, SYSTEM, wall)
+                try:
+                    await asyncio.get_running_loop().run_in_executor(
+                        self._writer, self.store.append, runtime.event_id, entries
+                    )
+                except SeqTaken:
+                    # Another server process logged first (maybe this very stop): take its entries; the next look
+                    # decides on them.
+                    await self._caught_up(runtime)
+                except StorageError as exc:
+                    log.error("log write failed: %s", exc)
+                else:
+                    runtime.state = settle(runtime.state, runtime.entries, entries).state
+                    frame = entries_frame(entries)  # a turn's end is for every viewer
+                    for client in runtime.clients:
+                        client.send(frame)
+            self._arm_hard_stop(runtime)
 
     def _broadcast(self, runtime: EventRuntime, entries: list[Entry], sender: Client, ack: str) -> None:
         """Every client gets the entries it may see. The sender's frame and then its ack go first:
@@ -649,6 +704,7 @@ class MeetingServer:
         async with runtime.lock:
             self._to_catch_up.discard(runtime.event_id)
             await self._caught_up(runtime)
+            self._arm_hard_stop(runtime)  # a turn given on another process may have a hard stop
 
     async def _newer(self, runtime: EventRuntime, client: Client, command_id: str) -> bool | None:
         """Before a refusal, with the lock held: whether other processes appended since (decide again), or None,
@@ -677,7 +733,7 @@ class MeetingServer:
             return 0
         runtime.state, replayed = settle(runtime.state, runtime.entries, entries)
         if replayed:
-            self._broadcast_reset(runtime, "undo")
+            self._broadcast_reset(runtime, "redo" if entries[-1].event.type == "redone" else "undo")
             return len(entries)
         frames: dict[tuple[str, str | None], str] = {}
         for client in runtime.clients:

@@ -416,9 +416,7 @@ class SqliteStore:
                         (event_id, role, person),
                     ).fetchone()
                     if latest is None:
-                        raise StorageError(
-                            f"event {event_id} has no {role} token" + (f" for {person}" if person else "")
-                        )
+                        raise StorageError(f"event {event_id} has no {role} token" + (f" for {person}" if person else ""))
                     self._revoke(event_id, role, person)
                     token = StoredToken(token_hash, role, person, latest[0], _sessions(latest[1]))
                     self._db.execute(self._INSERT_TOKEN, _token_row(event_id, token))
