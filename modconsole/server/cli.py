@@ -20,6 +20,7 @@ from modconsole.agenda_files import EXPORT_FORMATS, GAPS, AgendaError, load_agen
 from modconsole.agenda_files import FORMATS as FORMATS_IN
 from modconsole.arguments import positive
 from modconsole.core.agenda import Agenda
+from modconsole.paths import default_db
 from modconsole.protocol import CLOSE_GOING_AWAY, schema_json
 
 from .events_admin import PlanRefused, create_event, plan_in_force, replace_plan
@@ -163,9 +164,9 @@ def _parser() -> argparse.ArgumentParser:
         "with its own server (another --port), e.g. with --time-scale to rehearse faster.",
     )
     rehearse.add_argument("--db", type=Path, help="the event's database (default: $MODCONSOLE_DB or the user data dir)")
+    _store_option(rehearse)
     rehearse.add_argument("--to", type=Path, required=True, metavar="DST", help="the copy to write (a new file)")
     rehearse.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
-    _store_option(rehearse)
 
     tokens = sub.add_parser(
         "tokens",
@@ -198,9 +199,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     for parser_ in (listing, again, gone, named):
         parser_.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
+        _store_option(parser_)
         parser_.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
         parser_.add_argument("--json", action="store_true", help="print JSON")
-        _store_option(parser_)
 
     report = sub.add_parser("report", help="print a report of an event's timing log: planned against actual")
     report.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
