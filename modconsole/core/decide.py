@@ -14,6 +14,8 @@ from .agenda import unique_id as _unique_id
 from .durations import format_duration
 from .projection import default_session, project, recovery_plan, upcoming
 from .state import Hand, ItemState, RedoEntry, SessionState, State, Turn
+from .questions import DECIDERS as _QUESTION_DECIDERS
+from .questions import Refused as _QuestionRefused
 from .visibility import spoken_of
 
 RejectionCode = Literal["forbidden", "not_found", "invalid_state", "stale", "invalid", "unconfirmed"]
@@ -44,6 +46,8 @@ def decide(state: State, command: c.Command, actor: c.Actor, now: int) -> Decisi
         return _decide(state, command, actor, now)
     except _Reject as reject:
         return reject.rejection
+    except _QuestionRefused as refused:
+        return Rejected(refused.code, refused.message)  # type: ignore[arg-type]  # the codes are RejectionCode's
 
 
 def _decide(state: State, cmd: c.Command, actor: c.Actor, now: int) -> list[e.Event]:
@@ -782,3 +786,4 @@ _HANDLERS: dict[str, Callable[..., list[e.Event]]] = {
     "session_edit": _session_edit,
     "person_add": _person_add,
 }
+_HANDLERS.update(_QUESTION_DECIDERS)

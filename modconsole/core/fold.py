@@ -60,6 +60,7 @@ from .events import (
     TurnTimeAdded,
     Undone,
 )
+from .questions import FOLDS as _QUESTION_FOLDS
 from .state import Clock, Hand, HandRemoval, ItemState, Message, RedoEntry, SessionState, State, Turn
 
 
@@ -647,3 +648,4 @@ _HANDLERS: dict[str, Callable[[State, Any, Any], None]] = {
     "session_reopened": _session_reopened,
     "agenda_replaced": _agenda_replaced,
 }
+_HANDLERS.update(_QUESTION_FOLDS)
