@@ -367,8 +367,10 @@ FOLDS: dict[str, Callable[[State, Any, Any], None]] = {
 }
 
 
-def apply_votes(state: State, votes: dict[str, int]) -> None:
-    """The counts of a ``question_votes`` frame (coalesced by the server) into a viewer's replica."""
+def apply_votes(state: State, votes: dict[str, int], seq: int) -> None:
+    """The counts of a ``question_votes`` frame (coalesced by the server) into a viewer's replica, which is then
+    as of ``seq``: the frames come in order, so it holds every entry up to there that the viewer may see."""
+    state.seq = max(state.seq, seq)
     for question_id, count in votes.items():
         question = state.questions.get(question_id)
         if question is not None:

@@ -448,6 +448,8 @@ class MeetingServer:
         client.send(welcome.model_dump_json())
         if missed:
             client.send(entries_frame(missed))
+        if missed is not None and actor.role != "moderator" and (votes := runtime.all_votes()) is not None:
+            client.send(votes)  # the counts it missed while away
         if actor.role == "moderator":
             client.send(Presence(people=runtime.online()).model_dump_json())
         runtime.clients.add(client)
@@ -615,6 +617,7 @@ class MeetingServer:
                 client.send(ack)
             else:
                 self._broadcast(runtime, entries, client, ack)
+            runtime.votes_changed(entries)
             self._arm_hard_stop(runtime)
 
     # --- the clock's own actions --------------------------------------------------------------
@@ -760,6 +763,7 @@ class MeetingServer:
                 frames[key] = entries_frame(mine) if mine else ""
             if frames[key]:
                 client.send(frames[key])
+        runtime.votes_changed(entries)
         return len(entries)
 
 

@@ -201,3 +201,32 @@ def test_votes_are_one_per_person_per_question(steps: list[tuple[str, str, str]]
             if question.state == "merged":
                 assert question.votes == 0
     assert replay(h.log).questions == h.state.questions
+
+
+def test_the_toml_agenda_sets_the_questions() -> None:
+    from modconsole.agenda_files import AgendaError
+    from modconsole.agenda_files.toml_agenda import parse_toml_agenda
+
+    base = """[event]
+title = "Q&A"
+timezone = "UTC"
+{extra}
+[[sessions]]
+title = "One"
+start = 2030-01-01T10:00:00
+[[sessions.items]]
+title = "Talk"
+duration = "10m"
+"""
+    agenda = parse_toml_agenda(
+        base.format(extra="questions = { moderated = true, anonymous = true, max_length = 140 }"), "a.toml"
+    )
+    assert agenda.questions == QuestionSettings(moderated=True, anonymous=True, max_length=140)
+    assert parse_toml_agenda(base.format(extra=""), "a.toml").questions == QuestionSettings()
+    for bad in ('questions = { moderated = "yes" }', "questions = { max_length = 0 }", "questions = { votes = 1 }"):
+        try:
+            parse_toml_agenda(base.format(extra=bad), "a.toml")
+        except AgendaError as exc:
+            assert "questions" in str(exc)
+        else:
+            raise AssertionError(bad)

@@ -1,0 +1,91 @@
+"""Written questions on a real server: participants over websockets ask and vote, the moderator approves, puts
+live and answers; votes are acknowledged at once and durably, the audience's counts come coalesced, and every
+client's replica agrees with what it may see of the server's state. Scaled down from the large session (150
+questions, 1,000 votes) to 40 participants, 15 questions and 150 votes."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from modconsole.client import CommandRefused
+from modconsole.core import commands as c
+from modconsole.core.agenda import Agenda, QuestionSettings
+from modconsole.core.read_model import question_views
+from modconsole.protocol import QuestionVotes
+
+PARTICIPANTS = 40
+QUESTIONS = 15
+VOTES = 150
+
+
+def _moderated(agenda: Agenda) -> Agenda:
+    return agenda.model_copy(update={"questions": QuestionSettings(moderated=True, anonymous=True, max_length=280)})
+
+
+async def test_questions_asked_voted_and_answered_agree_everywhere(start_server, connect, mayors_agenda) -> None:
+    srv = await start_server(agenda=_moderated(mayors_agenda))
+    chair = await connect(srv.url, srv.tokens.moderator, label="chair")
+    wall = await connect(srv.url, srv.tokens.display, label="wall")
+    audience = await asyncio.gather(
+        *(connect(srv.url, srv.tokens.participant, name=f"Person {i}", label=f"p{i}") for i in range(PARTICIPANTS))
+    )
+    await asyncio.gather(
+        *(
+            audience[i].command(c.Ask(text=f"Question number {i}?", anonymous=i == 0))
+            for i in range(QUESTIONS)
+        )
+    )
+    ids = [q.id for q in srv.state.questions.values()]
+    assert len(ids) == QUESTIONS and all(q.state == "pending" for q in srv.state.questions.values())
+    # pending: the audience sees only its own; the display none
+    await audience[0].wait_for(lambda s: "q1" in s.questions, timeout=3)
+    for client in (wall, audience[QUESTIONS + 1]):
+        assert client.state is not None and not client.state.questions
+    for qid in ids:
+        await chair.command(c.QuestionApprove(question=qid))
+    asker_of = {q.id: q.asker for q in srv.state.questions.values()}
+    rng = random.Random(14)
+    pairs: list[tuple[int, str]] = []
+    while len(pairs) < VOTES:
+        voter, qid = rng.randrange(PARTICIPANTS), rng.choice(ids)
+        person = audience[voter].welcome.person.id  # type: ignore[union-attr]
+        if asker_of[qid] != person and (voter, qid) not in pairs:
+            pairs.append((voter, qid))
+    frames_before = sum(isinstance(f, QuestionVotes) for f in audience[-1].frames)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    acks = await asyncio.gather(*(audience[v].command(c.Vote(question=q)) for v, q in pairs))
+    took = loop.time() - began
+    assert len(acks) == VOTES
+    durable = [e for e in srv.read_log() if e.event.type == "question_voted"]
+    assert len(durable) == VOTES  # every acknowledged vote is in the file
+    with pytest.raises(CommandRefused) as second:
+        await audience[pairs[0][0]].command(c.Vote(question=pairs[0][1]))
+    assert second.value.code == "invalid_state"
+    for client in (chair, wall, *audience):
+        await srv.settled(client)
+    watcher = audience[-1]
+    coalesced = [f for f in watcher.frames if isinstance(f, QuestionVotes)][frames_before:]
+    assert coalesced and len(coalesced) <= int(took) + 2  # at most one a second, not one per vote
+    # the order every client shows is the server's
+    order = [q["id"] for q in question_views(srv.state, None, states=frozenset({"visible"}))]
+    for client in (wall, *audience):
+        assert client.state is not None
+        assert [q["id"] for q in question_views(client.state, None, states=frozenset({"visible"}))] == order
+    # the anonymous asker is nowhere in what the others hold
+    anonymous = next(q for q in srv.state.questions.values() if q.anonymous)
+    for client in (wall, *audience[1:]):
+        assert client.state is not None
+        assert client.state.questions[anonymous.id].asker is None
+    # the moderator puts the most-voted live, then answers it
+    await chair.command(c.QuestionGoLive())
+    live = order[0]
+    await wall.wait_for(lambda s: s.questions[live].state == "live", timeout=3)
+    await chair.command(c.QuestionDismiss(question=order[-1]))  # its asker is not told
+    await chair.command(c.QuestionAnswer(question=live))
+    for client in (chair, wall, *audience):
+        await srv.settled(client)
+    assert srv.replayed() == srv.state
