@@ -13,9 +13,9 @@ from .agenda import MAX_ITEMS, MAX_PEOPLE, MAX_SESSIONS, ItemPlan, Person, Sessi
 from .agenda import unique_id as _unique_id
 from .durations import format_duration
 from .projection import default_session, project, recovery_plan, upcoming
-from .state import Hand, ItemState, RedoEntry, SessionState, State, Turn
 from .questions import DECIDERS as _QUESTION_DECIDERS
 from .questions import Refused as _QuestionRefused
+from .state import Hand, ItemState, RedoEntry, SessionState, State, Turn
 from .visibility import spoken_of
 
 RejectionCode = Literal["forbidden", "not_found", "invalid_state", "stale", "invalid", "unconfirmed"]

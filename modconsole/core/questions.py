@@ -110,7 +110,9 @@ def _ask(state: State, s: SessionState, cmd: c.Ask, actor: c.Actor, now: int) ->
     out: list[e.Event] = []
     if cmd.anonymous:
         out.append(
-            e.QuestionAsked(session=s.id, at=now, question=question, text=text, asker=None, anonymous=True, pending=pending)
+            e.QuestionAsked(
+                session=s.id, at=now, question=question, text=text, asker=None, anonymous=True, pending=pending
+            )
         )
         out.append(e.QuestionAsker(session=s.id, at=now, question=question, person=person, participant=participant))
         return out
@@ -187,9 +189,7 @@ def _live(state: State, s: SessionState, cmd: c.QuestionGoLive, actor: c.Actor, 
         if question.state != "visible":
             hint = " (approve it first)" if question.state == "pending" else ""
             raise Refused("invalid_state", f"question {question.id} is {question.state}, not visible{hint}")
-    before = next(
-        (q.id for q in state.questions.values() if q.session == question.session and q.state == "live"), None
-    )
+    before = next((q.id for q in state.questions.values() if q.session == question.session and q.state == "live"), None)
     return [e.QuestionLive(session=question.session, at=now, question=question.id, answered=before)]
 
 
@@ -286,7 +286,12 @@ def _approved(state: State, _s: SessionState, ev: e.QuestionApproved) -> None:
     question = state.questions.get(ev.question)
     if question is None:
         question = Question(
-            id=ev.question, session=ev.session, text=ev.text, asked_at=ev.asked_at, asker=ev.asker, anonymous=ev.anonymous
+            id=ev.question,
+            session=ev.session,
+            text=ev.text,
+            asked_at=ev.asked_at,
+            asker=ev.asker,
+            anonymous=ev.anonymous,
         )
         state.questions[ev.question] = question
     question.state = "visible"

@@ -6,14 +6,13 @@ from dataclasses import asdict
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.harness import MOD, Harness, make_agenda, participant, speaker
 
 from modconsole.core import commands as c
 from modconsole.core.agenda import Agenda, QuestionSettings
-from modconsole.core.fold import apply, replay
+from modconsole.core.fold import replay
 from modconsole.core.read_model import question_views
-from modconsole.core.state import State
 from modconsole.core.visibility import view_for, viewer_key, visible_to
-from support.harness import DISPLAY, MOD, Harness, make_agenda, participant, speaker
 
 
 def _agenda(**questions: object) -> Agenda:

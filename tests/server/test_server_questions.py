@@ -33,10 +33,7 @@ async def test_questions_asked_voted_and_answered_agree_everywhere(start_server,
         *(connect(srv.url, srv.tokens.participant, name=f"Person {i}", label=f"p{i}") for i in range(PARTICIPANTS))
     )
     await asyncio.gather(
-        *(
-            audience[i].command(c.Ask(text=f"Question number {i}?", anonymous=i == 0))
-            for i in range(QUESTIONS)
-        )
+        *(audience[i].command(c.Ask(text=f"Question number {i}?", anonymous=i == 0)) for i in range(QUESTIONS))
     )
     ids = [q.id for q in srv.state.questions.values()]
     assert len(ids) == QUESTIONS and all(q.state == "pending" for q in srv.state.questions.values())
