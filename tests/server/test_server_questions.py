@@ -6,9 +6,11 @@ questions, 1,000 votes) to 40 participants, 15 questions and 150 votes."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 
 import pytest
+from support.servers import run_cli
 
 from modconsole.client import CommandRefused
 from modconsole.core import commands as c
@@ -86,3 +88,51 @@ async def test_questions_asked_voted_and_answered_agree_everywhere(start_server,
     for client in (chair, wall, *audience):
         await srv.settled(client)
     assert srv.replayed() == srv.state
+
+
+async def test_the_ctl_verbs_for_questions(start_server, connect, mayors_agenda) -> None:
+    srv = await start_server(agenda=_moderated(mayors_agenda))
+    speakers = srv.tokens.people
+
+    def ctl(*args: str, token: str) -> object:
+        return asyncio.to_thread(run_cli, "modconsole", "ctl", srv.url, *args, env={"MODCONSOLE_TOKEN": token})
+
+    sala, breed = speakers["sala"], speakers["breed"]
+    result = await ctl("ask", "How do we fund it?", token=sala)
+    assert result.returncode == 0 and "q1 pending" in result.stdout, result.stderr  # type: ignore[attr-defined]
+    result = await ctl("ask", "Who \x1b[31mdecides?", token=breed)
+    assert result.returncode == 1 and "control characters" in result.stderr  # type: ignore[attr-defined]
+    result = await ctl("ask", "Who decides?", "--anonymous", "--json", token=breed)
+    asked = json.loads(result.stdout)["question"]  # type: ignore[attr-defined]
+    assert asked["id"] == "q2" and asked["asker"] is None and asked["mine"] is True
+    result = await ctl("ask", "", token=breed)
+    assert result.returncode == 1 and "refused (invalid)" in result.stderr  # type: ignore[attr-defined]
+    mod = srv.tokens.moderator
+    for verb in ("question-approve q1", "question-approve q2", "question-edit q2 Who decides on the fund?"):
+        result = await ctl(*verb.split(" ", 2), token=mod)
+        assert result.returncode == 0, result.stderr  # type: ignore[attr-defined]
+    assert (await ctl("vote", "q1", token=breed)).returncode == 0  # type: ignore[attr-defined]
+    refused = await ctl("vote", "q1", token=breed)
+    assert refused.returncode == 1 and "already" in refused.stderr  # type: ignore[attr-defined]
+    refused = await ctl("vote", "q1", token=sala)
+    assert refused.returncode == 1 and "your own" in refused.stderr  # type: ignore[attr-defined]
+    listed = await ctl("questions", "--json", token=breed)
+    rows = json.loads(listed.stdout)  # type: ignore[attr-defined]
+    assert [(r["id"], r["state"], r["votes"], r["voted"]) for r in rows] == [
+        ("q1", "visible", 1, True),
+        ("q2", "visible", 0, False),
+    ]
+    assert {"id", "text", "state", "votes", "asked_at", "asker"} <= set(rows[0])
+    assert rows[0]["asker"] == "sala" and rows[1]["asker"] is None
+    assert (await ctl("unvote", "q1", token=breed)).returncode == 0  # type: ignore[attr-defined]
+    result = await ctl("question-live", token=mod)
+    assert result.returncode == 0 and "q1 live" in result.stdout  # type: ignore[attr-defined]
+    assert (await ctl("question-answered", "q1", token=mod)).returncode == 0  # type: ignore[attr-defined]
+    assert (await ctl("question-merge", "q2", "q1", token=mod)).returncode == 0  # type: ignore[attr-defined]
+    words = (await ctl("questions", "--state", "answered", token=mod)).stdout  # type: ignore[attr-defined]
+    assert "q1 answered" in words and "q2" not in words
+    words = (await ctl("questions", token=mod)).stdout  # type: ignore[attr-defined]
+    assert "anonymous" in words and "Breed" not in words
+    assert (await ctl("question-dismiss", "q1", token=mod)).returncode == 0  # type: ignore[attr-defined]
+    rows = json.loads((await ctl("questions", "--json", token=sala)).stdout)  # type: ignore[attr-defined]
+    assert [(r["id"], r["state"]) for r in rows] == [("q1", "answered"), ("q2", "merged")]  # the asker is not told
