@@ -253,6 +253,17 @@ class PostgresStore:
         seq another process wrote first is SeqTaken (nothing of this append is written then)."""
         self._write([(self._INSERT_LOG, self._rows(event_id, entries)), self._notice(event_id, entries)], event_id)
 
+    def append_granting(self, event_id: str, entries: list[Entry], grants: list[tuple[str, str | None, str]]) -> None:
+        """Append ``entries`` and store the tokens ``grants`` (role, person, hash) in one transaction, as
+        ``append`` does (SeqTaken when another process took the seq; nothing of either is written then)."""
+        tokens: tuple[str, list[tuple[object, ...]]] = (
+            "INSERT INTO tokens (token_hash, event_id, role, person) VALUES (%s, %s, %s, %s)",
+            [(token_hash, event_id, role, person) for role, person, token_hash in grants],
+        )
+        self._write(
+            [(self._INSERT_LOG, self._rows(event_id, entries)), tokens, self._notice(event_id, entries)], event_id
+        )
+
     def read(self, event_id: str, after: int = 0) -> Iterator[Entry]:
         rows = self._query(
             "SELECT seq, ts, role, person, client, type, v, body FROM log WHERE event_id = %s AND seq > %s "

@@ -231,3 +231,18 @@ def test_tokens_listed_added_replaced_and_revoked(opener: Opener) -> None:
     # A copied revoked token stays revoked.
     store.add_tokens(event, [StoredToken(token_hash("old"), "display", None, revoked=True)])
     assert store.grant(token_hash("old")) is None
+
+
+def test_entries_and_their_tokens_are_written_together_or_not_at_all(opener: Opener) -> None:
+    """A person added live and their speaker token: one transaction, and a taken seq keeps neither."""
+    one, two = opener(), opener()
+    created = create_event(one, load_agenda(MAYORS_CALL))
+    first = _entries(one, created.event_id, c.Start())
+    second = _entries(two, created.event_id, c.Start())
+    one.append_granting(created.event_id, first, [("speaker", "new-mayor", token_hash("t-new"))])
+    held = two.grant(token_hash("t-new"))
+    assert held is not None and (held.event_id, held.role, held.person) == (created.event_id, "speaker", "new-mayor")
+    with pytest.raises(SeqTaken):
+        two.append_granting(created.event_id, second, [("speaker", "late-mayor", token_hash("t-late"))])
+    assert two.grant(token_hash("t-late")) is None
+    assert [e.event_json for e in two.read(created.event_id, after=1)] == [e.event_json for e in first]
