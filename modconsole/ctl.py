@@ -23,7 +23,7 @@ from .core.durations import format_duration, parse_duration
 from .core.events import ACTION_WORDS, HAND_KINDS
 from .core.names import shown_name
 from .core.projection import default_session, recovery_plan
-from .core.read_model import FloorView, HandView, SessionView, session_view, state_view
+from .core.read_model import FloorView, HandView, SessionView, session_view, state_view_of
 from .core.state import State
 from .credentials import Credentials, resolve_token
 
@@ -228,9 +228,7 @@ def _print_state(state: State, now: int, as_json: bool, session_id: str | None) 
         known = ", ".join(s.id for s in state.sessions)
         print(f"refused (not_found): no session {session_id!r} (sessions: {known})", file=sys.stderr)
         return 1
-    view = state_view(state, now)
-    if session_id is not None:
-        view["sessions"] = [s for s in view["sessions"] if s["id"] == session_id]
+    view = state_view_of(state, now, session_id)
     if as_json:
         print(json.dumps(view, ensure_ascii=False, indent=2))
         return 0

@@ -22,6 +22,7 @@ from modconsole.protocol import CLOSE_GOING_AWAY, schema_json
 
 from .events_admin import create_event
 from .gate import DEFAULT_MAX_WAITING, DEFAULT_MAX_WAITING_PER_ADDRESS, Gate, raise_fd_limit
+from .http_api import DEFAULT_MAX_CONNECTIONS, HttpApi
 from .registrations import DEFAULT_MAX_PARTICIPANTS, DEFAULT_REGISTRATIONS_PER_MINUTE
 from .reports import FORMATS, TABLES, build_report, render
 from .service import MeetingServer
@@ -83,6 +84,20 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="the same from one IPv4 address or IPv6 /64 "
         f"(default: {DEFAULT_MAX_WAITING_PER_ADDRESS}; a venue's clients behind one NAT share it)",
+    )
+    run.add_argument(
+        "--http-port",
+        type=int,
+        metavar="PORT",
+        help="also serve the HTTP API (docs/http.md: GET /api/state, POST /api/command with a Bearer token) on "
+        "PORT, on the same host; 0 picks a free one (default: no HTTP API)",
+    )
+    run.add_argument(
+        "--http-max-connections",
+        type=positive,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help="HTTP API connections open at once; more are answered 503 (default: %(default)s)",
     )
     run.add_argument("-v", "--verbose", action="store_true", help="log connections and errors")
 
@@ -203,8 +218,19 @@ async def _serve(args: argparse.Namespace) -> int:
     except BaseException:
         store.close()
         raise
+    api: HttpApi | None = None
+    if args.http_port is not None:
+        api = HttpApi(server, max_connections=args.http_max_connections)
+        try:
+            http_port = await api.start(args.host, args.http_port, ssl=context)
+        except BaseException:
+            await server.stop(CLOSE_GOING_AWAY)
+            store.close()
+            raise
     scheme = "wss" if context else "ws"
     print(f"listening on {scheme}://{args.host}:{port}", flush=True)
+    if api is not None:
+        print(f"  HTTP API on {'https' if context else 'http'}://{args.host}:{http_port}/api/", flush=True)
     for event_id, runtime in server.events.items():
         title = runtime.state.agenda.title if runtime.state.agenda is not None else ""
         print(f"  event {event_id}: {title} ({len(runtime.entries):,} log entries)", flush=True)
@@ -218,6 +244,8 @@ async def _serve(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    if api is not None:
+        await api.stop()
     await server.stop(CLOSE_GOING_AWAY)
     store.close()
     print("stopped", flush=True)

@@ -56,7 +56,7 @@ from modconsole.protocol import (
     check_name,
 )
 
-from .connection import RATE_STRIKES, Client
+from .connection import RATE_STRIKES, Client, Sender
 from .events_admin import SYSTEM
 from .gate import Gate, deepen_accept_queue
 from .registrations import (
@@ -148,6 +148,9 @@ class MeetingServer:
         self._loading = asyncio.Lock()
         self._closing = False
         self.broken: dict[str, str] = {}  # events whose log cannot be read, and why: not served
+        # Called with an event's runtime and the entries just settled into its state, after each durable write
+        # (the automations, modconsole/server/hooks.py): they must not block and must not raise.
+        self.listeners: list[Callable[[EventRuntime, list[Entry]], None]] = []
 
     # --- start and stop -----------------------------------------------------------------------
 
@@ -441,7 +444,7 @@ class MeetingServer:
         except ConnectionClosed:
             pass
 
-    async def _report(self, runtime: EventRuntime, request: ReportRequest, client: Client) -> None:
+    async def _report(self, runtime: EventRuntime, request: ReportRequest, client: Sender) -> None:
         if client.actor.role != "moderator":
             client.send(error_frame("forbidden", "reports are for moderators", request.id))
             return
@@ -459,7 +462,7 @@ class MeetingServer:
 
     # --- commands -----------------------------------------------------------------------------
 
-    async def execute(self, runtime: EventRuntime, command: Command, client: Client) -> None:
+    async def execute(self, runtime: EventRuntime, command: Command, client: Sender) -> None:
         if self._closing:
             client.send(error_frame("unavailable", "the server is shutting down", command.id))
             return
@@ -479,13 +482,21 @@ class MeetingServer:
                 return
             runtime.state, replayed = settle(runtime.state, runtime.entries, entries)
             ack = Ack(id=command.id, seq=entries[-1].seq).model_dump_json()
+            self._tell_listeners(runtime, entries)
             if replayed:
                 self._broadcast_reset(runtime, "undo")
                 client.send(ack)
             else:
                 self._broadcast(runtime, entries, client, ack)
 
-    def _broadcast(self, runtime: EventRuntime, entries: list[Entry], sender: Client, ack: str) -> None:
+    def _tell_listeners(self, runtime: EventRuntime, entries: list[Entry]) -> None:
+        for listener in self.listeners:
+            try:
+                listener(runtime, entries)
+            except Exception:  # an automation's fault is logged, never the command's
+                log.exception("a listener failed on entries %s-%s", entries[0].seq, entries[-1].seq)
+
+    def _broadcast(self, runtime: EventRuntime, entries: list[Entry], sender: Sender, ack: str) -> None:
         """Every client gets the entries it may see. The sender's frame and then its ack go first:
         frames are written at once, and its round trip need not wait for everyone else's."""
         public = [e for e in entries if visible_to(runtime.state, e.event, "display", None)]
@@ -499,7 +510,7 @@ class MeetingServer:
             return
         frames: dict[tuple[str, str | None], str] = {}
 
-        def frame_for(client: Client) -> str:
+        def frame_for(client: Sender) -> str:
             key = (client.actor.role, client.actor.person)
             if key not in frames:
                 mine = [e for e in entries if visible_to(runtime.state, e.event, *key)]
