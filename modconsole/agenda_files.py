@@ -34,7 +34,7 @@ _FILE_KEY = {
     "danger_s": "danger",
 }
 
-_TOP_KEYS = {"event", "people", "sessions"}
+_TOP_KEYS = {"event", "people", "sessions", "hooks"}  # [hooks]: read by the server (modconsole-server serve --hooks)
 _EVENT_KEYS = {"title", "timezone", "warning", "danger"}
 _PERSON_KEYS = {"id", "name", "affiliation", "tags"}
 _SESSION_KEYS = {"id", "title", "start", "room", "items"}

@@ -22,6 +22,7 @@ from modconsole.protocol import CLOSE_GOING_AWAY, schema_json
 
 from .events_admin import create_event
 from .gate import DEFAULT_MAX_WAITING, DEFAULT_MAX_WAITING_PER_ADDRESS, Gate, raise_fd_limit
+from .hooks import Hooks, HooksError, load_hooks
 from .http_api import DEFAULT_MAX_CONNECTIONS, HttpApi
 from .registrations import DEFAULT_MAX_PARTICIPANTS, DEFAULT_REGISTRATIONS_PER_MINUTE
 from .reports import FORMATS, TABLES, build_report, render
@@ -99,6 +100,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="HTTP API connections open at once; more are answered 503 (default: %(default)s)",
     )
+    run.add_argument(
+        "--hooks",
+        type=Path,
+        metavar="FILE",
+        help="a TOML file whose [hooks] table names what to call when the floor is given, an item starts, "
+        "a timer reaches its warning... (an HTTP POST or an OSC message; docs/http.md); an agenda file "
+        "with a [hooks] table will do",
+    )
     run.add_argument("-v", "--verbose", action="store_true", help="log connections and errors")
 
     sub.add_parser("schema", help="print the JSON Schema of the wire protocol")
@@ -144,10 +153,21 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _check_hooks(path: str) -> None:
+    """An agenda's [hooks] table, checked now rather than when it is served (HooksError when it is wrong)."""
+    import tomllib
+
+    with open(path, "rb") as handle, contextlib.suppress(tomllib.TOMLDecodeError, UnicodeDecodeError):
+        if "hooks" in tomllib.loads(handle.read().decode("utf-8-sig")):
+            load_hooks(path)
+
+
 def cmd_create_event(args: argparse.Namespace) -> int:
     try:
         agenda = load_agenda(args.agenda)
-    except AgendaError as exc:
+        if str(args.agenda).casefold().endswith(".toml"):
+            _check_hooks(args.agenda)
+    except (AgendaError, HooksError) as exc:
         return _fail(str(exc))
     db = args.db or default_db()
     try:
@@ -204,6 +224,12 @@ async def _serve(args: argparse.Namespace) -> int:
             return _fail(
                 f"cannot use the TLS certificate {args.certfile} and key {args.keyfile}: {exc.strerror or exc}"
             )
+    hooks = None
+    if args.hooks is not None:
+        try:
+            hooks = Hooks(load_hooks(args.hooks))
+        except HooksError as exc:
+            return _fail(str(exc))
     raise_fd_limit()  # every connection is a descriptor: the hard limit is the one to go by
     store = SqliteStore(db)
     server = MeetingServer(
@@ -227,8 +253,13 @@ async def _serve(args: argparse.Namespace) -> int:
             await server.stop(CLOSE_GOING_AWAY)
             store.close()
             raise
+    if hooks is not None:
+        hooks.attach(server)
     scheme = "wss" if context else "ws"
     print(f"listening on {scheme}://{args.host}:{port}", flush=True)
+    if hooks is not None:
+        for target in hooks.targets:
+            print(f"  hook {target.hook.describe()}", flush=True)
     if api is not None:
         print(f"  HTTP API on {'https' if context else 'http'}://{args.host}:{http_port}/api/", flush=True)
     for event_id, runtime in server.events.items():
@@ -246,6 +277,8 @@ async def _serve(args: argparse.Namespace) -> int:
     await stop.wait()
     if api is not None:
         await api.stop()
+    if hooks is not None:
+        await hooks.stop()
     await server.stop(CLOSE_GOING_AWAY)
     store.close()
     print("stopped", flush=True)
