@@ -146,7 +146,7 @@ async def test_an_osc_message_reaches_a_real_osc_server(
     got: asyncio.Queue[tuple[str, tuple[Any, ...]]] = asyncio.Queue()
     dispatcher = Dispatcher()
     dispatcher.map("/cue/*", lambda address, *args: got.put_nowait((address, args)))
-    osc = AsyncIOOSCUDPServer(("127.0.0.1", 0), dispatcher, asyncio.get_running_loop())
+    osc = AsyncIOOSCUDPServer(("127.0.0.1", 0), dispatcher, asyncio.get_running_loop())  # type: ignore[arg-type]
     transport, _ = await osc.create_serve_endpoint()
     try:
         port = transport.get_extra_info("sockname")[1]
@@ -185,7 +185,9 @@ async def test_a_dead_hook_is_logged_and_never_holds_up_a_command(
         async with asyncio.timeout(5):
             while hooks.targets[0].failed < 2:
                 await asyncio.sleep(0.02)
-    assert running.state.session("call").current_item.id == "seoul-briefing"  # type: ignore[union-attr]
+    session = running.state.session("call")
+    assert session is not None and session.current_item is not None
+    assert session.current_item.id == "seoul-briefing"
     assert "hook item_started → http://127.0.0.1:9/nobody failed" in caplog.text
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,7 @@ class Api:
     base: str
     http: aiohttp.ClientSession
 
-    async def get(self, path: str, token: str | None) -> tuple[int, Any, aiohttp.typedefs.LooseHeaders]:
+    async def get(self, path: str, token: str | None) -> tuple[int, Any, Mapping[str, str]]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         async with self.http.get(self.base + path, headers=headers) as response:
             return response.status, await response.json(), response.headers
@@ -139,7 +139,7 @@ async def test_the_tokens_rights_and_typed_errors(api: Api) -> None:
     person, token = next(iter(tokens.people.items()))
     status, ack = await api.post({"type": "raise", "kind": "question"}, token)
     assert status == 200, ack
-    assert api.running.state.session("call").current_item.queue[0].person == person  # type: ignore[union-attr]
+    assert api.running.state.session("call").current_item.queue[0].person == person
     assert api.running.log_rows() == rows + 2  # nothing was written for the refused ones
 
 
