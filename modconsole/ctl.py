@@ -122,6 +122,7 @@ def add_arguments(ctl: argparse.ArgumentParser) -> None:
     p = verb("message", "send a message (default: to whoever has the floor)")
     p.add_argument("text", metavar="TEXT")
     p.add_argument("--to", default="floor", help="PERSON, 'floor' or 'all' (default: floor)")
+    p.add_argument("--lang", metavar="TAG", help="the language the text is written in, e.g. fr (viewers see it)")
     verb("ack", "acknowledge a message to you (default: the latest)").add_argument(
         "message_id", metavar="MESSAGE", nargs="?"
     )
@@ -196,7 +197,7 @@ def build_command(args: argparse.Namespace) -> c.Command | None:
     if verb == "turn-limit":
         return c.SetTurnLimit(limit_s=args.limit, **common)
     if verb == "message":
-        return c.SendMessage(text=args.text, to=args.to, **common)
+        return c.SendMessage(text=args.text, to=args.to, lang=args.lang, **common)
     if verb == "ack":
         return c.Ack(message_id=args.message_id, **common)
     if verb == "plan" and args.apply:

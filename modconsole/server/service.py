@@ -59,6 +59,7 @@ from modconsole.protocol import (
 from .connection import RATE_STRIKES, Client, Sender
 from .events_admin import SYSTEM
 from .gate import Gate, deepen_accept_queue
+from .http_i18n import i18n_response
 from .registrations import (
     DEFAULT_MAX_PARTICIPANTS,
     DEFAULT_REGISTRATIONS_PER_MINUTE,
@@ -235,6 +236,9 @@ class MeetingServer:
         path = request.path.split("?", 1)[0]
         if path == HEALTH_PATH:
             return Response(http.HTTPStatus.OK, "OK", Headers([("Content-Type", "text/plain")]), b"ok\n")
+        catalogue = i18n_response(path)
+        if catalogue is not None:
+            return catalogue
         return None
 
     # --- one connection -----------------------------------------------------------------------
