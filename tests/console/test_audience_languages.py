@@ -78,3 +78,17 @@ def test_join_refuses_a_language_it_does_not_speak() -> None:
 )
 def test_the_language_is_asked_for_else_the_locales(asked: str | None, env: dict[str, str], chosen: str) -> None:
     assert i18n.choose(asked, env) == chosen
+
+
+def test_the_moderator_sees_each_messages_language() -> None:
+    from support.harness import Harness, make_agenda
+
+    from modconsole.tui.figures import message_lines
+
+    h = Harness(make_agenda([600]))
+    h.ok(c.Start())
+    h.ok(c.SendMessage(text="Merci de conclure", to="all", lang="fr"))
+    h.ok(c.SendMessage(text="Thanks", to="all"))
+    lines = message_lines(h.state, h.session)
+    assert lines[0].startswith("✉ “Merci de conclure” [fr] to all")
+    assert lines[1].startswith("✉ “Thanks” to all")
