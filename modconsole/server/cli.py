@@ -12,6 +12,7 @@ import shlex
 import signal
 import ssl
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from .registrations import DEFAULT_MAX_PARTICIPANTS, DEFAULT_REGISTRATIONS_PER_M
 from .reports import FORMATS, TABLES, build_report, render
 from .service import MeetingServer
 from .store import SqliteStore, StorageError, backup
+from .tokens_admin import AdminError, add_moderator, copy_event, list_holders, pick_event, reissue, revoke
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -123,6 +125,50 @@ def _parser() -> argparse.ArgumentParser:
     copy.add_argument("--to", type=Path, required=True, metavar="PATH", help="the copy to write (a new file)")
     copy.add_argument("--force", action="store_true", help="replace PATH if it exists")
 
+    rehearse = sub.add_parser(
+        "copy-event",
+        help="copy an event to another database to rehearse on: the same agenda, people and tokens, an empty log",
+        description="Copy an event's agenda (as it stands), its people and its tokens' hashes into a new database, "
+        "with a log of its own: the same tokens work on the copy, and a rehearsal there (which starts and ends "
+        "sessions, and a session can start only once) leaves the original's log untouched. Serve the copy "
+        "with its own server (another --port), e.g. with --time-scale to rehearse faster.",
+    )
+    rehearse.add_argument("--db", type=Path, help="the event's database (default: $MODCONSOLE_DB or the user data dir)")
+    rehearse.add_argument("--to", type=Path, required=True, metavar="DST", help="the copy to write (a new file)")
+    rehearse.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
+
+    tokens = sub.add_parser(
+        "tokens",
+        help="list, reissue or revoke an event's tokens; add a named moderator",
+        description="Who holds which token of an event (never the tokens: only their hashes are kept). A reissued "
+        "or revoked token stops working at once: a server running on the database closes its open connections "
+        "with 1008 within half a second. WHO is moderator, display or participant (the event's own tokens; "
+        "participant is the event-wide one the audience joins with), or a person's or a named moderator's id "
+        "or name.",
+    )
+    tokens_sub = tokens.add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
+    listing = tokens_sub.add_parser("list", help="who holds which kind of token (never the token itself)")
+    again = tokens_sub.add_parser("reissue", help="a new token in place of WHO's, printed once; the old one stops")
+    again.add_argument("who", metavar="WHO", help="moderator, display, participant, or a person's id or name")
+    gone = tokens_sub.add_parser("revoke", help="WHO's token stops working (reissue gives them a new one)")
+    gone.add_argument("who", metavar="WHO", help="moderator, display, participant, or a person's id or name")
+    named = tokens_sub.add_parser(
+        "add-moderator",
+        help="a moderator token of one's own, printed once: the log and the reports name who did what",
+    )
+    named.add_argument("name", metavar="NAME", help="the moderator's name, as the audit shows it")
+    named.add_argument("--id", metavar="ID", help="their id (default: mod- and the name; a roster id makes that person)")
+    named.add_argument(
+        "--session",
+        action="append",
+        metavar="ID",
+        help="the only session they may act on (repeat for more; default: every session), e.g. one hall of two",
+    )
+    for parser_ in (listing, again, gone, named):
+        parser_.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
+        parser_.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
+        parser_.add_argument("--json", action="store_true", help="print JSON")
+
     report = sub.add_parser("report", help="print a report of an event's timing log: planned against actual")
     report.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
     report.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
@@ -180,20 +226,23 @@ def cmd_create_event(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     try:
         if args.json:
-            print(json.dumps(created.as_json(), ensure_ascii=False))
+            out = created.as_json()
+            out["names"] = {person.id: person.name for person in agenda.people}
+            print(json.dumps(out, ensure_ascii=False))
         else:
             print(f"event {created.event_id}: {agenda.title}")
             print(f"database   {db}")
             print("tokens (shown once; keep them safe):")
+            names = {person.id: person.name for person in agenda.people}
             rows = [
-                ("moderator", created.moderator),
-                ("display", created.display),
-                ("participant", created.participant),
-                *created.people.items(),
+                ("moderator", "", created.moderator),
+                ("display", "", created.display),
+                ("participant", "", created.participant),
+                *((pid, names.get(pid, ""), token) for pid, token in created.people.items()),
             ]
-            width = max(12, *(len(label) for label, _ in rows))  # the tokens in one column, however long an id
-            for label, token in rows:
-                print(f"  {label:<{width}} {token}")
+            width = max(12, *(len(label) for label, _, _ in rows))  # the tokens in one column, however long an id
+            for label, name, token in rows:  # the name after the token: the tokens stay in one column
+                print(f"  {label:<{width}} {token}" + (f"  {name}" if name else ""))
         sys.stdout.flush()  # a reader gone (`| head`) shows here, while it can still be said
     except BrokenPipeError:
         _stdout_gone()
@@ -350,6 +399,86 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_copy_event(args: argparse.Namespace) -> int:
+    db = args.db or default_db()
+    if not db.is_file():
+        return _fail(f"no database at {db}")
+    if args.to.exists():
+        return _fail(f"{args.to} exists; the copy goes to a new file")
+    try:
+        source = SqliteStore(db)
+        try:
+            event_id = pick_event(source, args.event)
+            target = SqliteStore(args.to)
+            try:
+                done = copy_event(source, target, event_id, now_ms=int(time.time() * 1000))
+            except BaseException:
+                target.close()
+                for leftover in (args.to, Path(f"{args.to}-wal"), Path(f"{args.to}-shm")):
+                    leftover.unlink(missing_ok=True)
+                raise
+            target.close()
+        finally:
+            source.close()
+    except (StorageError, AdminError) as exc:
+        return _fail(str(exc))
+    print(
+        f"copied event {done.event_id} ({done.title}) to {args.to}: the agenda, {done.people} people and "
+        f"{done.tokens} tokens (the same tokens work on the copy); its log is empty "
+        f"({done.entries_left:,} entries of the original left behind)",
+        flush=True,
+    )
+    print(f"rehearse on it: modconsole-server serve --db {shlex.quote(str(args.to))} --port 8766", flush=True)
+    return 0
+
+
+def cmd_tokens(args: argparse.Namespace) -> int:
+    db = args.db or default_db()
+    if not db.is_file():
+        return _fail(f"no database at {db}")
+    try:
+        store = SqliteStore(db)
+        try:
+            event_id = pick_event(store, args.event)
+            action = args.tokens_command
+            if action == "list":
+                holders, revoked = list_holders(store, event_id)
+                if args.json:
+                    print(json.dumps({"event_id": event_id, "tokens": [h.as_json() for h in holders]}, ensure_ascii=False))
+                    return 0
+                print(f"event {event_id}: {len(holders)} live tokens ({revoked} revoked)")
+                for h in holders:
+                    who = h.person or "(the event's)"
+                    name = f"  {h.name}" if h.name else ""
+                    scope = f"  sessions: {', '.join(h.sessions)}" if h.sessions is not None else ""
+                    print(f"  {h.role:<12} {who}{name}{scope}")
+                return 0
+            if action == "revoke":
+                role, person, _ = revoke(store, event_id, args.who)
+                if args.json:
+                    print(json.dumps({"person": person, "role": role, "revoked": True}))
+                else:
+                    print(f"revoked the {role} token" + (f" of {person}" if person else "") + f" of event {event_id}")
+                return 0
+            if action == "reissue":
+                issued = reissue(store, event_id, args.who)
+            else:
+                issued = add_moderator(store, event_id, args.name, person=args.id, sessions=args.session)
+        finally:
+            store.close()
+    except (StorageError, AdminError) as exc:
+        return _fail(str(exc))
+    if args.json:
+        print(json.dumps(issued.as_json(), ensure_ascii=False), flush=True)
+    else:
+        who = issued.person or f"the event's {issued.role}"
+        name = f" ({issued.name})" if issued.name else ""
+        scope = f", for sessions {', '.join(issued.sessions)} only" if issued.sessions is not None else ""
+        print(f"{issued.role} token of {who}{name}{scope} (shown once; keep it safe):")
+        print(f"  {issued.token}", flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "create-event":
@@ -361,6 +490,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "report":
             code = cmd_report(args)
+        elif args.command == "copy-event":
+            code = cmd_copy_event(args)
+        elif args.command == "tokens":
+            code = cmd_tokens(args)
         else:
             print(schema_json())
             code = 0

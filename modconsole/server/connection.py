@@ -33,6 +33,9 @@ class Sender(Protocol):
     @property
     def actor(self) -> Actor: ...
 
+    @property
+    def sessions(self) -> tuple[str, ...] | None: ...
+
     def send(self, frame: str) -> None: ...
 
 
@@ -40,6 +43,8 @@ class Sender(Protocol):
 class Client:
     connection: ServerConnection
     actor: Actor
+    token: str = ""  # the hash of the token it came in with: closed when that token is revoked or reissued
+    sessions: tuple[str, ...] | None = None  # a moderator limited to these sessions; None: every session
     # Frames waiting while the connection is backed up; None when none wait. A frame is written at
     # once when nothing waits and the socket's buffer is below its high-water mark, as websockets'
     # broadcast does: an idle client costs no queue and no task, and a broadcast wakes no task.

@@ -78,13 +78,19 @@ class _Answer:
     """A request's side of the write path: the frames the service sends back to it (``connection.Sender``).
     The entries frame is the websocket client's to fold; the request keeps its answer, the last frame."""
 
-    def __init__(self, actor: Actor) -> None:
+    def __init__(self, actor: Actor, sessions: tuple[str, ...] | None) -> None:
         self._actor = actor
+        self._sessions = sessions
         self.frame: dict[str, Any] | None = None
 
     @property
     def actor(self) -> Actor:
         return self._actor
+
+    @property
+    def sessions(self) -> tuple[str, ...] | None:
+        """A named moderator's sessions, the only ones they may act on; None for every session."""
+        return self._sessions
 
     def send(self, frame: str) -> None:
         if not frame.startswith('{"type":"events"'):
@@ -175,7 +181,7 @@ class HttpApi:
 
     # --- who asks ------------------------------------------------------------------------------
 
-    async def _who(self, request: web.Request) -> tuple[EventRuntime, Actor] | web.Response:
+    async def _who(self, request: web.Request) -> tuple[EventRuntime, _Answer] | web.Response:
         """The event and the actor of the request's token, or the error to answer."""
         header = request.headers.get("Authorization", "")
         if not header.lower().startswith("bearer ") or not header[7:].strip():
@@ -198,8 +204,18 @@ class HttpApi:
             runtime = await self.server._runtime(grant.event_id)
         except StorageError as exc:
             return _error("storage", f"the event could not be loaded: {exc}")
-        name = grant.name or grant.person if grant.role == "participant" else None
-        return runtime, Actor(role=grant.role, person=grant.person, name=name, client="http")
+        # Who the log names, as for a websocket client of this token (MeetingServer._authenticate).
+        person: str | None
+        name: str | None = None
+        if grant.role == "participant":
+            person, name = grant.person, grant.name or grant.person
+        elif grant.role == "moderator" and grant.person is not None:
+            person, name = grant.person, grant.name  # a named moderator
+        else:
+            known = runtime.state.person(grant.person) if grant.person is not None else None
+            person = known.id if known is not None else None
+        actor = Actor(role=grant.role, person=person, name=name, client="http")
+        return runtime, _Answer(actor, grant.sessions if grant.role == "moderator" else None)
 
     def _allow(self, hashed: str) -> bool:
         bucket = self._buckets.get(hashed)
@@ -218,8 +234,8 @@ class HttpApi:
         who = await self._who(request)
         if isinstance(who, web.Response):
             return who
-        runtime, actor = who
-        state = runtime.snapshot_for(actor)
+        runtime, answer = who
+        state = runtime.snapshot_for(answer.actor)
         session_id = request.query.get("session")
         if session_id is not None and state.session(session_id) is None:
             return _error("not_found", f"no session {session_id[:64]!r}")
@@ -232,8 +248,8 @@ class HttpApi:
         who = await self._who(request)
         if isinstance(who, web.Response):
             return who
-        runtime, actor = who
-        state = runtime.snapshot_for(actor)
+        runtime, answer = who
+        state = runtime.snapshot_for(answer.actor)
         session_id = request.match_info.get("session")
         session = state.session(session_id) if session_id is not None else default_session(state)
         if session is None:
@@ -245,7 +261,7 @@ class HttpApi:
         who = await self._who(request)
         if isinstance(who, web.Response):
             return who
-        runtime, actor = who
+        runtime, answer = who
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
@@ -262,7 +278,6 @@ class HttpApi:
             return _error("bad_frame", f"a {frame.type} frame is for the websocket; send a command")
         if not frame.id:
             frame = frame.model_copy(update={"id": f"http-{next(self._ids)}"})
-        answer = _Answer(actor)
         if isinstance(frame, ReportRequest):
             await self.server._report(runtime, frame, answer)
         else:

@@ -35,6 +35,7 @@ from modconsole.core.decide import Rejected
 from modconsole.core.events import ClockSet
 from modconsole.core.log import Entry, number, record, settle
 from modconsole.core.names import fold_name
+from modconsole.core.scope import scoped
 from modconsole.core.visibility import view_for, viewer_key, visible_to
 from modconsole.protocol import (
     CLIENT_ADAPTER,
@@ -76,6 +77,9 @@ from .tokens import new_token, token_hash
 
 log = logging.getLogger("modconsole.server")
 
+# How often a running server asks the store for tokens revoked since it last looked (``tokens reissue`` and
+# ``tokens revoke`` run in another process): their connections are closed with 1008 within this much.
+REVOCATION_POLL_S = 0.5
 HELLO_TIMEOUT_S = 5.0  # a client says hello at once; an idle connection must not hold its place for long
 OPEN_TIMEOUT_S = 5.0  # the same for the websocket opening handshake (the HTTP request)
 
@@ -152,6 +156,9 @@ class MeetingServer:
         # Called with an event's runtime and the entries just settled into its state, after each durable write
         # (the automations, modconsole/server/hooks.py): they must not block and must not raise.
         self.listeners: list[Callable[[EventRuntime, list[Entry]], None]] = []
+        self._revoked_seen = 0  # the last revocation number the store was asked past
+        self._revoked: set[str] = set()  # hashes revoked while this server runs (few: an organiser's doing)
+        self._watch: asyncio.Task[None] | None = None
 
     # --- start and stop -----------------------------------------------------------------------
 
@@ -195,6 +202,8 @@ class MeetingServer:
 
     async def start(self, host: str = "127.0.0.1", port: int = 8765, ssl: object = None) -> int:
         self.load()
+        self._revoked_seen, _ = self.store.revoked_since(-1)  # revoked before: refused at connect already
+        self._watch = asyncio.get_running_loop().create_task(self._watch_revocations())
         loop = asyncio.get_running_loop()
         # asyncio's accept failures (EMFILE) are counted and logged once per interval, not one traceback each.
         self._loop_handler_before = loop.get_exception_handler()
@@ -221,6 +230,10 @@ class MeetingServer:
     async def stop(self, code: int = CLOSE_GOING_AWAY) -> None:
         """Close every connection with ``code`` (1001, or 1012 for a restart) and let writes finish."""
         self._closing = True
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
         if self._server is not None:
             self._server.close(close_connections=True, code=code, reason="server shutting down")
             await self._server.wait_closed()
@@ -229,6 +242,38 @@ class MeetingServer:
         loop = asyncio.get_running_loop()
         if self._loop_handler is not None and loop.get_exception_handler() is self._loop_handler:
             loop.set_exception_handler(self._loop_handler_before)
+
+    async def _watch_revocations(self) -> None:
+        """Close the connections of tokens revoked or reissued by another process (``modconsole-server tokens``).
+
+        The store numbers each revocation; this asks it, every REVOCATION_POLL_S, for those past the last
+        number seen: one small indexed query however many clients are connected, where re-checking each
+        client's grant would cost one per client, and re-checking at each command would never close a
+        display, which sends none. A new connection with a revoked token is refused at once (its grant is
+        looked up at connect); an open one is closed with 1008 within the poll interval."""
+        while True:
+            await asyncio.sleep(REVOCATION_POLL_S)
+            try:
+                self._revoked_seen, hashes = await asyncio.to_thread(self.store.revoked_since, self._revoked_seen)
+            except StorageError as exc:
+                log.warning("could not look for revoked tokens: %s", exc)
+                continue
+            if hashes:
+                self.close_revoked(hashes)
+
+    def close_revoked(self, hashes: list[str]) -> int:
+        """Close, with 1008, every connection that came in with one of these token hashes; how many were."""
+        self._revoked.update(hashes)
+        gone = set(hashes)
+        closed = 0
+        for runtime in self.events.values():
+            for client in list(runtime.clients):
+                if client.token in gone:
+                    client.drop(CLOSE_POLICY, "the token was revoked or reissued")
+                    closed += 1
+        if closed:
+            log.info("closed %d connection(s) of revoked tokens", closed)
+        return closed
 
     # --- HTTP ---------------------------------------------------------------------------------
 
@@ -288,9 +333,10 @@ class MeetingServer:
         the person (a first join with the event-wide token registers a participant). None once refused."""
         header = connection.request.headers.get("Authorization", "") if connection.request else ""
         token = header[7:].strip() if header.lower().startswith("bearer ") else hello.token
+        hashed = token_hash(token) if token else ""
         # In a worker thread: the lookup waits for the store's lock, which a write holds for as long as
         # the database is locked by someone else (seconds); the event loop must go on serving the others.
-        grant = await asyncio.to_thread(self.store.grant, token_hash(token)) if token else None
+        grant = await asyncio.to_thread(self.store.grant, hashed) if token else None
         if grant is None:
             # The same answer whether the event exists or not.
             await self._refuse(connection, "unauthorized", "the token was not accepted")
@@ -305,14 +351,23 @@ class MeetingServer:
         except Refused as exc:
             await self._refuse(connection, exc.code, exc.message)
             return None
+        if grant.role == "moderator" and grant.person is not None and person is None:
+            # A named moderator (``tokens add-moderator``): the log's actor names them.
+            actor_person: str | None = grant.person
+            name = grant.name
+        else:
+            actor_person = person.id if person else None
         actor = Actor(
             role=grant.role,
-            person=person.id if person else None,
+            person=actor_person,
             name=name,
             # A label the client chose, never its address: the actor goes to every viewer with the event.
             client=hello.client or "unlabelled",
         )
-        return Admitted(runtime, Client(connection, actor), person, credential)
+        sessions = grant.sessions if grant.role == "moderator" else None
+        if credential is not None:
+            hashed = token_hash(credential)  # a first join: from now on the connection is that credential's
+        return Admitted(runtime, Client(connection, actor, token=hashed, sessions=sessions), person, credential)
 
     async def _person(
         self, runtime: EventRuntime, connection: ServerConnection, grant: TokenGrant, raw_name: str | None
@@ -348,6 +403,9 @@ class MeetingServer:
         broadcast this client receives."""
         runtime, client = admitted.runtime, admitted.client
         actor = client.actor
+        if client.token in self._revoked:  # revoked between its lookup and now: never registered
+            client.drop(CLOSE_POLICY, "the token was revoked or reissued")
+            return
         missed = runtime.missed(last_seq, actor) if last_seq is not None else None
         wall = self.clock()
         welcome = Welcome(
@@ -471,6 +529,12 @@ class MeetingServer:
             client.send(error_frame("unavailable", "the server is shutting down", command.id))
             return
         async with runtime.lock:
+            if client.sessions is not None:
+                limited = scoped(runtime.state, command, client.sessions)
+                if isinstance(limited, Rejected):
+                    client.send(error_frame(limited.code, limited.message, command.id))
+                    return
+                command = limited
             wall = self.clock()
             entries = record(runtime.state, command, client.actor, runtime.now(wall), wall)
             if isinstance(entries, Rejected):
