@@ -185,3 +185,26 @@ async def test_a_server_shutting_down_answers_503(api: Api) -> None:
     status, error = await api.post({"type": "start"}, api.running.tokens.moderator)
     api.running.server._closing = False
     assert status == 503 and error["code"] == "unavailable"
+
+
+async def test_a_named_moderator_is_named_in_the_log_and_kept_to_their_sessions(api: Api) -> None:
+    from modconsole.server.tokens_admin import add_moderator
+
+    anna = add_moderator(api.running.store, api.running.event_id, "Anna Berg", sessions=["call"])
+    status, ack = await api.post({"type": "start"}, anna.token)
+    assert status == 200, ack
+    actor = api.running.server.events[api.running.event_id].entries[-1].actor
+    assert (actor.role, actor.person, actor.name, actor.client) == ("moderator", "mod-anna-berg", "Anna Berg", "http")
+    assert api.running.read_log()[-1].actor.person == "mod-anna-berg"  # on disk too
+    status, error = await api.post({"type": "pause", "session": "elsewhere"}, anna.token)
+    assert (status, error["code"]) == (403, "forbidden"), error
+
+
+async def test_a_revoked_token_is_refused_at_once(api: Api) -> None:
+    from modconsole.server.tokens_admin import revoke
+
+    token = api.running.tokens.display
+    assert (await api.get("/api/session", token))[0] == 200
+    revoke(api.running.store, api.running.event_id, "display")
+    status, error, _ = await api.get("/api/session", token)
+    assert status == 401 and error["code"] == "unauthorized"
