@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from .client import ClientError, CommandRefused, MeetingClient, check_url
 from .core import commands as c
-from .core.decide import resolve_target, undo_target
+from .core.decide import redo_target, resolve_target, undo_target
 from .core.durations import format_duration, parse_duration
 from .core.events import ACTION_WORDS, HAND_KINDS
 from .core.names import fold_name, shown_name
@@ -75,7 +75,12 @@ def add_arguments(ctl: argparse.ArgumentParser) -> None:
     """Give the ``modconsole ctl`` parser (made by the ``modconsole`` command line) its options and verbs."""
     common = _common_options(argparse.ArgumentParser(add_help=False))
     _common_options(ctl)
-    ctl.add_argument("url", metavar="URL", help="server address, e.g. ws://127.0.0.1:8765")
+    ctl.add_argument(
+        "url",
+        metavar="URL",
+        help="server address, e.g. ws://127.0.0.1:8765; several, comma-separated, of servers sharing one log "
+        "(ws://a:8765,ws://b:8765)",
+    )
     verbs = ctl.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     def verb(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -98,12 +103,20 @@ def add_arguments(ctl: argparse.ArgumentParser) -> None:
     p.add_argument("delta", metavar="DURATION", type=_duration(True), nargs="?")
     p.add_argument("--by", dest="delta_opt", type=_duration(True), help=argparse.SUPPRESS)
     verb("end", "end the session")
-    verb("raise", "raise your hand").add_argument("--kind", choices=HAND_KINDS, default="contribution")
+    p = verb("raise", "raise your hand (kept from item to item until you have the floor)")
+    p.add_argument("--kind", choices=HAND_KINDS, default="contribution")
+    p.add_argument(
+        "--for",
+        dest="for_item",
+        metavar="ITEM",
+        help="for a later item: the hand joins that item's queue when it starts",
+    )
     verb("lower", "withdraw your hand")
     person_help = "a person's id, or their name where only one person has it (case and accents aside)"
     p = verb("queue-add", "add someone to the queue")
     p.add_argument("person", metavar="PERSON", help=person_help)
     p.add_argument("--kind", choices=HAND_KINDS, default="contribution")
+    p.add_argument("--for", dest="for_item", metavar="ITEM", help="for a later item (joins its queue when it starts)")
     verb("queue-remove", "remove someone from the queue").add_argument("person", metavar="PERSON", help=person_help)
     p = verb("queue-move", "move someone in the queue")
     p.add_argument("person", metavar="PERSON", help=person_help)
@@ -133,11 +146,14 @@ def add_arguments(ctl: argparse.ArgumentParser) -> None:
     p.add_argument("--target", metavar="HH:MM", help="target end in the event's time zone (default: planned end)")
     p.add_argument("--apply", action="store_true", help="apply the plan")
     p.add_argument("--include-fixed", action="store_true", help="trim breaks and fixed-start items too")
-    verb("undo", "undo the last timing action")
+    verb("undo", "undo the last timing action").add_argument(
+        "--force", action="store_true", help="undo an action older than ten minutes of event time (refused without)"
+    )
+    verb("redo", "bring back what the last undo took back (until a new timing action)")
     verb("state", "print the live state (people by name and [id])")
 
 
-_TAKES_VALUE = frozenset({"--session", "--token", "--token-file", "--name", "--kind", "--target", "--cafile"})
+_TAKES_VALUE = frozenset({"--session", "--token", "--token-file", "--name", "--kind", "--target", "--cafile", "--for"})
 
 
 def normalise_argv(argv: list[str]) -> list[str]:
@@ -172,8 +188,10 @@ def build_command(args: argparse.Namespace) -> c.Command | None:
         "close-queue": c.CloseQueue,
         "clear-queue": c.ClearQueue,
         "open-queue": c.OpenQueue,
-        "undo": c.Undo,
+        "redo": c.Redo,
     }
+    if verb == "undo":
+        return c.Undo(force=args.force, **common)
     if verb in simple:
         return simple[verb](**common)
     if verb == "goto":
@@ -188,9 +206,9 @@ def build_command(args: argparse.Namespace) -> c.Command | None:
             return c.Extend(delta_s=delta, **common)
         return c.AddTime(delta_s=delta, turn=args.turn, **common)
     if verb == "raise":
-        return c.Raise(kind=args.kind, **common)
+        return c.Raise(kind=args.kind, for_item=args.for_item, **common)
     if verb == "queue-add":
-        return c.QueueAdd(person=args.person, kind=args.kind, **common)
+        return c.QueueAdd(person=args.person, kind=args.kind, for_item=args.for_item, **common)
     if verb == "queue-remove":
         return c.QueueRemove(person=args.person, **common)
     if verb == "queue-move":
@@ -290,6 +308,10 @@ def _print_state(state: State, now: int, as_json: bool, session_id: str | None) 
         for hand in session["queue"]:
             wait = format_duration(hand["estimated_wait_s"])
             print(f"    #{hand['position']} {_shown(hand)} ({hand['kind']}), wait ~{wait}")
+        for hand in session["waiting"]:
+            wait = format_duration(hand["estimated_wait_s"])
+            waits_for = f"for {hand['for']}" if hand["for"] else "for the start"
+            print(f"    waiting {_shown(hand)} ({hand['kind']}), {waits_for}, wait ~{wait}")
     return 0
 
 
@@ -404,10 +426,11 @@ async def run(args: argparse.Namespace) -> int:
             print(f"modconsole ctl: {exc}", file=sys.stderr)
             return 2
         undoing = None
-        if isinstance(command, c.Undo):
+        redoing = redo_target(client.state, command.session) if isinstance(command, c.Redo) else None
+        if isinstance(command, c.Undo | c.Redo):
             # What it will take back, said with the answer; guarded, so that had another moderator acted
             # in between, the server refuses it (stale) rather than undo something else.
-            undoing = undo_target(client.state, command.session)
+            undoing = undo_target(client.state, command.session) if isinstance(command, c.Undo) else None
             session = client.state.session(command.session) if command.session else default_session(client.state)
             if session is not None:
                 command = command.model_copy(update={"expected_seq": session.rev})
@@ -448,15 +471,23 @@ async def run(args: argparse.Namespace) -> int:
         if undoing is None
         else {"seq": undoing[0], "type": undoing[1], "what": ACTION_WORDS.get(undoing[1], undoing[1])}
     )
+    redone = (
+        None
+        if redoing is None
+        else {"seq": redoing.seqs[0], "type": redoing.what, "what": ACTION_WORDS.get(redoing.what, redoing.what)}
+    )
     if as_json:
         print(
             json.dumps(
-                {"ok": True, "seq": ack.seq, "session": view} | ({"undone": undone} if undone else {}),
+                {"ok": True, "seq": ack.seq, "session": view}
+                | ({"undone": undone} if undone else {})
+                | ({"redone": redone} if redone else {}),
                 ensure_ascii=False,
             )
         )
     else:
         took_back = f" took back {undone['what']} (seq {undone['seq']})" if undone else ""
+        took_back += f" brought back {redone['what']}" if redone else ""
         print(f"ok ({args.verb}, seq {ack.seq}){took_back}" + (f": {_session_line(view)}" if view else ""))
     return 0
 

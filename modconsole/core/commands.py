@@ -89,6 +89,12 @@ class End(_Command):
 class Raise(_Command):
     type: Literal["raise"] = "raise"
     kind: HandKind = "contribution"
+    for_item: str | None = Field(
+        default=None,
+        max_length=64,
+        description="a later item the hand is for: it joins that item's queue when the item starts "
+        "(default: the session's speakers' list, kept from item to item)",
+    )
 
 
 class Lower(_Command):
@@ -99,6 +105,7 @@ class QueueAdd(_Command):
     type: Literal["queue_add"] = "queue_add"
     person: str = Field(max_length=64)
     kind: HandKind = "contribution"
+    for_item: str | None = Field(default=None, max_length=64, description="a later item the hand is for")
 
 
 class QueueRemove(_Command):
@@ -179,6 +186,15 @@ class ApplyPlan(_Command):
 
 class Undo(_Command):
     type: Literal["undo"] = "undo"
+    force: bool = Field(
+        default=False, description="undo an action older than ten minutes of event time (refused without it)"
+    )
+
+
+class Redo(_Command):
+    """Bring back what the last undo in the session took back (until a new timing action there)."""
+
+    type: Literal["redo"] = "redo"
 
 
 Command = Annotated[
@@ -208,7 +224,8 @@ Command = Annotated[
     | SendMessage
     | Ack
     | ApplyPlan
-    | Undo,
+    | Undo
+    | Redo,
     Field(discriminator="type"),
 ]
 

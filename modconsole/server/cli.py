@@ -29,7 +29,25 @@ from .registrations import DEFAULT_MAX_PARTICIPANTS, DEFAULT_REGISTRATIONS_PER_M
 from .reports import FORMATS, TABLES, build_report, render
 from .service import MeetingServer
 from .store import SqliteStore, StorageError, backup
+from .stores import STORE_ENV, StoreChoice, choose
 from .tokens_admin import AdminError, add_moderator, copy_event, list_holders, pick_event, reissue, revoke
+
+STORE_HELP = (
+    f"a PostgreSQL database shared by several servers, e.g. postgresql://modconsole@db:5432/modconsole "
+    f"(default: ${STORE_ENV}; without it, the SQLite file of --db)"
+)
+
+
+def _store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", metavar="URL", help=STORE_HELP)
+
+
+def _store(args: argparse.Namespace) -> StoreChoice:
+    """The store the options name; a usage error (exit 2) when they are wrong."""
+    try:
+        return choose(args.db, args.store)
+    except ValueError as exc:
+        raise SystemExit(_fail(str(exc))) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,10 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     create = sub.add_parser("create-event", help="create an event from an agenda file and print its tokens")
     create.add_argument("agenda", metavar="AGENDA", help="agenda file (.toml or .csv)")
     create.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
+    _store_option(create)
     create.add_argument("--json", action="store_true", help="print the event id and tokens as JSON")
 
     run = sub.add_parser("serve", help="serve every event in the database over websockets")
     run.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
+    _store_option(run)
     run.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     run.add_argument("--port", type=int, default=8765, help="port to listen on; 0 picks a free one (default: 8765)")
     run.add_argument(
@@ -122,6 +142,11 @@ def _parser() -> argparse.ArgumentParser:
         "The copy is readable by its owner only.",
     )
     copy.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
+    copy.add_argument(
+        "--store",
+        metavar="URL",
+        help="refused for PostgreSQL: back it up with pg_dump or a standby (docs/deployment.md)",
+    )
     copy.add_argument("--to", type=Path, required=True, metavar="PATH", help="the copy to write (a new file)")
     copy.add_argument("--force", action="store_true", help="replace PATH if it exists")
 
@@ -157,7 +182,9 @@ def _parser() -> argparse.ArgumentParser:
         help="a moderator token of one's own, printed once: the log and the reports name who did what",
     )
     named.add_argument("name", metavar="NAME", help="the moderator's name, as the audit shows it")
-    named.add_argument("--id", metavar="ID", help="their id (default: mod- and the name; a roster id makes that person)")
+    named.add_argument(
+        "--id", metavar="ID", help="their id (default: mod- and the name; a roster id makes that person)"
+    )
     named.add_argument(
         "--session",
         action="append",
@@ -171,6 +198,7 @@ def _parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="print a report of an event's timing log: planned against actual")
     report.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
+    _store_option(report)
     report.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
     scope = report.add_mutually_exclusive_group()
     scope.add_argument("--session", metavar="ID", help="one session only")
@@ -215,9 +243,9 @@ def cmd_create_event(args: argparse.Namespace) -> int:
             _check_hooks(args.agenda)
     except (AgendaError, HooksError) as exc:
         return _fail(str(exc))
-    db = args.db or default_db()
+    choice = _store(args)
     try:
-        store = SqliteStore(db)
+        store = choice.open()
         try:
             created = create_event(store, agenda)
         finally:
@@ -231,7 +259,7 @@ def cmd_create_event(args: argparse.Namespace) -> int:
             print(json.dumps(out, ensure_ascii=False))
         else:
             print(f"event {created.event_id}: {agenda.title}")
-            print(f"database   {db}")
+            print(f"database   {choice.describe()}")
             print("tokens (shown once; keep them safe):")
             names = {person.id: person.name for person in agenda.people}
             rows = [
@@ -248,11 +276,12 @@ def cmd_create_event(args: argparse.Namespace) -> int:
         _stdout_gone()
         # The event is committed and only the tokens' hashes are kept: there is no showing them again.
         with contextlib.suppress(OSError):
-            again = f"modconsole-server create-event {shlex.quote(str(args.agenda))} --db {shlex.quote(str(db))}"
+            flag, _, where = choice.flag().partition(" ")
+            again = f"modconsole-server create-event {shlex.quote(str(args.agenda))} {flag} {shlex.quote(where)}"
             print(
                 f"modconsole-server: the output was cut off (broken pipe): the tokens, shown only this once, may "
-                f"not all have got through. Event {created.event_id} is in {db} all the same, and its tokens "
-                f"cannot be shown again (only their hashes are kept): create the event anew and keep the whole "
+                f"not all have got through. Event {created.event_id} is in {choice.describe()} all the same, and its "
+                f"tokens cannot be shown again (only their hashes are kept): create the event anew and keep the whole "
                 f"output, e.g. {again} --json > tokens.json",
                 file=sys.stderr,
             )
@@ -261,8 +290,9 @@ def cmd_create_event(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    db = args.db or default_db()
-    if not db.exists():
+    choice = _store(args)
+    if choice.db is not None and not choice.db.exists():
+        db = choice.db
         return _fail(f"no database at {db}; create an event first (modconsole-server create-event AGENDA --db {db})")
     context = None
     if args.certfile:
@@ -280,7 +310,7 @@ async def _serve(args: argparse.Namespace) -> int:
         except HooksError as exc:
             return _fail(str(exc))
     raise_fd_limit()  # every connection is a descriptor: the hard limit is the one to go by
-    store = SqliteStore(db)
+    store = choice.open()
     server = MeetingServer(
         store,
         time_scale=args.time_scale,
@@ -306,6 +336,8 @@ async def _serve(args: argparse.Namespace) -> int:
         hooks.attach(server)
     scheme = "wss" if context else "ws"
     print(f"listening on {scheme}://{args.host}:{port}", flush=True)
+    if choice.shared:
+        print(f"  log: {choice.describe()}, shared with the other servers on it", flush=True)
     if hooks is not None:
         for target in hooks.targets:
             print(f"  hook {target.hook.describe()}", flush=True)
@@ -354,11 +386,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    db = args.db or default_db()
-    if not db.exists():
+    choice = _store(args)
+    db = choice.describe()
+    if choice.db is not None and not choice.db.exists():
         return _fail(f"no database at {db}")
     try:
-        store = SqliteStore(db)
+        store = choice.open()
         try:
             events = store.event_ids()
             event_id = args.event
@@ -389,7 +422,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    db = args.db or default_db()
+    choice = _store(args)
+    if choice.db is None:
+        return _fail(
+            f"backup copies a SQLite file; {choice.describe()} is PostgreSQL: back it up with pg_dump, "
+            "or keep a standby (docs/deployment.md)"
+        )
+    db = choice.db
     try:
         done = backup(db, args.to, force=args.force)
     except StorageError as exc:
@@ -444,7 +483,9 @@ def cmd_tokens(args: argparse.Namespace) -> int:
             if action == "list":
                 holders, revoked = list_holders(store, event_id)
                 if args.json:
-                    print(json.dumps({"event_id": event_id, "tokens": [h.as_json() for h in holders]}, ensure_ascii=False))
+                    print(
+                        json.dumps({"event_id": event_id, "tokens": [h.as_json() for h in holders]}, ensure_ascii=False)
+                    )
                     return 0
                 print(f"event {event_id}: {len(holders)} live tokens ({revoked} revoked)")
                 for h in holders:

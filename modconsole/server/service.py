@@ -33,6 +33,7 @@ from modconsole.core.agenda import Person
 from modconsole.core.commands import Actor, Command
 from modconsole.core.decide import Rejected
 from modconsole.core.events import ClockSet
+from modconsole.core.hard_stop import hard_stop_at, hard_stops
 from modconsole.core.log import Entry, number, record, settle
 from modconsole.core.names import fold_name
 from modconsole.core.scope import scoped
@@ -72,14 +73,16 @@ from .registrations import (
 )
 from .reports import build_report, render
 from .runtime import EventRuntime
-from .store import StorageError, Store, TokenGrant, UnreadableEntry
+from .store import SeqTaken, StorageError, Store, TokenGrant, UnreadableEntry
 from .tokens import new_token, token_hash
 
 log = logging.getLogger("modconsole.server")
 
+HARD_STOP_LOOK_S = 1.0  # the longest the server waits before looking again for a turn past its hard stop
 # How often a running server asks the store for tokens revoked since it last looked (``tokens reissue`` and
 # ``tokens revoke`` run in another process): their connections are closed with 1008 within this much.
 REVOCATION_POLL_S = 0.5
+SEQ_RETRIES = 5  # a command whose seq another process took is decided again on the caught-up state, this often
 HELLO_TIMEOUT_S = 5.0  # a client says hello at once; an idle connection must not hold its place for long
 OPEN_TIMEOUT_S = 5.0  # the same for the websocket opening handshake (the HTTP request)
 
@@ -159,6 +162,9 @@ class MeetingServer:
         self._revoked_seen = 0  # the last revocation number the store was asked past
         self._revoked: set[str] = set()  # hashes revoked while this server runs (few: an organiser's doing)
         self._watch: asyncio.Task[None] | None = None
+        # A store shared with other server processes (PostgreSQL) tells of their appends; see _heard.
+        self._unlisten: Callable[[], None] | None = None
+        self._to_catch_up: set[str] = set()
 
     # --- start and stop -----------------------------------------------------------------------
 
@@ -174,6 +180,14 @@ class MeetingServer:
                 log.error("not serving %s", exc)
 
     def _load_event(self, event_id: str, *, at_start: bool = True) -> EventRuntime:
+        for _ in range(SEQ_RETRIES):
+            try:
+                return self._load_event_once(event_id, at_start=at_start)
+            except SeqTaken:
+                continue  # another process set the clock meanwhile: read the log again
+        raise StorageError(f"event {event_id}: its log kept moving while it was loaded; try again")
+
+    def _load_event_once(self, event_id: str, *, at_start: bool = True) -> EventRuntime:
         runtime = EventRuntime.load(self.store, event_id, at_start=at_start)
         wall = self.clock()
         clock = runtime.state.clock
@@ -205,6 +219,9 @@ class MeetingServer:
         self._revoked_seen, _ = self.store.revoked_since(-1)  # revoked before: refused at connect already
         self._watch = asyncio.get_running_loop().create_task(self._watch_revocations())
         loop = asyncio.get_running_loop()
+        listen = getattr(self.store, "listen", None)
+        if listen is not None:
+            self._unlisten = listen(lambda event_id, seq: loop.call_soon_threadsafe(self._heard, event_id, seq))
         # asyncio's accept failures (EMFILE) are counted and logged once per interval, not one traceback each.
         self._loop_handler_before = loop.get_exception_handler()
         self._loop_handler = self.gate.reporter.exception_handler(self._loop_handler_before)
@@ -223,6 +240,8 @@ class MeetingServer:
             create_connection=self.gate.connection_class(),
             backlog=self.gate.accept_burst,  # accepted in one loop tick (the kernel's queue is deepened below)
         )
+        for runtime in self.events.values():
+            self._arm_hard_stop(runtime)
         sockets = list(self._server.sockets)
         deepen_accept_queue(sockets)
         return int(sockets[0].getsockname()[1])
@@ -230,6 +249,9 @@ class MeetingServer:
     async def stop(self, code: int = CLOSE_GOING_AWAY) -> None:
         """Close every connection with ``code`` (1001, or 1012 for a restart) and let writes finish."""
         self._closing = True
+        for runtime in self.events.values():
+            if runtime.hard_stop is not None:
+                runtime.hard_stop.cancel()
         if self._watch is not None:
             self._watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -237,6 +259,8 @@ class MeetingServer:
         if self._server is not None:
             self._server.close(close_connections=True, code=code, reason="server shutting down")
             await self._server.wait_closed()
+        if self._unlisten is not None:
+            await asyncio.to_thread(self._unlisten)
         self._writer.shutdown(wait=True)
         self.gate.reporter.flush()  # what was refused since the last line
         loop = asyncio.get_running_loop()
@@ -297,6 +321,9 @@ class MeetingServer:
         if admitted is None:
             return
         runtime, client = admitted.runtime, admitted.client
+        if self._unlisten is not None and hello.last_seq is not None and hello.last_seq > runtime.state.seq:
+            # Resumed here from another process that was further on: this one catches up before it welcomes.
+            await self._catch_up(runtime)
         self._welcome(admitted, hello.last_seq)
         # What the welcome was made of is not kept for the life of the connection.
         del hello, admitted
@@ -395,6 +422,7 @@ class MeetingServer:
                 runtime = self.events.get(event_id)
                 if runtime is None:
                     runtime = await asyncio.to_thread(self._load_event, event_id, at_start=False)
+                    self._arm_hard_stop(runtime)
         return runtime
 
     def _welcome(self, admitted: Admitted, last_seq: int | None) -> None:
@@ -535,27 +563,87 @@ class MeetingServer:
                     client.send(error_frame(limited.code, limited.message, command.id))
                     return
                 command = limited
-            wall = self.clock()
-            entries = record(runtime.state, command, client.actor, runtime.now(wall), wall)
-            if isinstance(entries, Rejected):
-                client.send(error_frame(entries.code, entries.message, command.id))
-                return
-            try:
-                await asyncio.get_running_loop().run_in_executor(
-                    self._writer, self.store.append, runtime.event_id, entries
-                )
-            except StorageError as exc:
-                log.error("log write failed: %s", exc)
-                client.send(error_frame("storage", f"not done: {exc}", command.id))
+            for _ in range(SEQ_RETRIES):
+                wall = self.clock()
+                entries = record(runtime.state, command, client.actor, runtime.now(wall), wall)
+                if isinstance(entries, Rejected):
+                    if self._unlisten is not None and await self._caught_up(runtime):
+                        continue  # refused on a state another process had moved on from: decide on the newest
+                    client.send(error_frame(entries.code, entries.message, command.id))
+                    return
+                try:
+                    await asyncio.get_running_loop().run_in_executor(
+                        self._writer, self.store.append, runtime.event_id, entries
+                    )
+                    break
+                except SeqTaken:
+                    # Another server process appended first: take its entries, then decide again (an
+                    # expected_seq the other one moved past is refused now, as on one process).
+                    if await self._caught_up(runtime) is None:
+                        client.send(error_frame("storage", "not done: the log could not be read", command.id))
+                        return
+                except StorageError as exc:
+                    log.error("log write failed: %s", exc)
+                    client.send(error_frame("storage", f"not done: {exc}", command.id))
+                    return
+            else:
+                client.send(error_frame("storage", "not done: the log kept moving; try again", command.id))
                 return
             runtime.state, replayed = settle(runtime.state, runtime.entries, entries)
             ack = Ack(id=command.id, seq=entries[-1].seq).model_dump_json()
             self._tell_listeners(runtime, entries)
             if replayed:
-                self._broadcast_reset(runtime, "undo")
+                self._broadcast_reset(runtime, "redo" if entries[-1].event.type == "redone" else "undo")
                 client.send(ack)
             else:
                 self._broadcast(runtime, entries, client, ack)
+            self._arm_hard_stop(runtime)
+
+    # --- the clock's own actions --------------------------------------------------------------
+
+    def _arm_hard_stop(self, runtime: EventRuntime) -> None:
+        """Look again when the next turn running reaches its hard stop (the core says when), or within a second
+        whatever it says: the wall clock, a test's clock or the pace may move in between."""
+        if runtime.hard_stop is not None:
+            runtime.hard_stop.cancel()
+            runtime.hard_stop = None
+        if self._closing:
+            return
+        wall = self.clock()
+        now = runtime.now(wall)
+        due = hard_stop_at(runtime.state, now)
+        if due is None:
+            return
+        delay = min(HARD_STOP_LOOK_S, max(0.0, (due - now) / 1000 / runtime.state.clock.scale))
+        loop = asyncio.get_running_loop()
+        runtime.hard_stop = loop.call_later(delay, lambda: loop.create_task(self._end_hard_stopped(runtime)))
+
+    async def _end_hard_stopped(self, runtime: EventRuntime) -> None:
+        """Log the turns past their hard stop, ended by the clock (the server's actor), and tell everyone."""
+        runtime.hard_stop = None
+        if self._closing:
+            return
+        async with runtime.lock:
+            wall = self.clock()
+            events = hard_stops(runtime.state, runtime.now(wall))
+            if events:
+                entries = number(runtime.state, events, SYSTEM, wall)
+                try:
+                    await asyncio.get_running_loop().run_in_executor(
+                        self._writer, self.store.append, runtime.event_id, entries
+                    )
+                except SeqTaken:
+                    # Another server process logged first (maybe this very stop): take its entries; the next look
+                    # decides on them.
+                    await self._caught_up(runtime)
+                except StorageError as exc:
+                    log.error("log write failed: %s", exc)
+                else:
+                    runtime.state = settle(runtime.state, runtime.entries, entries).state
+                    frame = entries_frame(entries)  # a turn's end is for every viewer
+                    for client in runtime.clients:
+                        client.send(frame)
+            self._arm_hard_stop(runtime)
 
     def _tell_listeners(self, runtime: EventRuntime, entries: list[Entry]) -> None:
         for listener in self.listeners:
@@ -602,6 +690,55 @@ class MeetingServer:
                 snapshot = view_for(runtime.state, role, person)
                 frames[key] = Reset(seq=runtime.state.seq, reason=reason, snapshot=snapshot).model_dump_json()
             client.send(frames[key])
+
+    # --- a log shared with other server processes -------------------------------------------------
+
+    def _heard(self, event_id: str | None, seq: int | None) -> None:
+        """The store says another process appended to ``event_id`` up to ``seq`` (both None: anything may
+        have been appended, e.g. after the listener reconnected). The entries are read from the log."""
+        runtimes = [self.events[event_id]] if event_id in self.events else []
+        if event_id is None:
+            runtimes = list(self.events.values())
+        for runtime in runtimes:
+            if seq is not None and seq <= runtime.state.seq:
+                continue  # ours, or already read
+            if runtime.event_id not in self._to_catch_up:
+                self._to_catch_up.add(runtime.event_id)
+                asyncio.get_running_loop().create_task(self._catch_up(runtime))
+
+    async def _catch_up(self, runtime: EventRuntime) -> None:
+        async with runtime.lock:
+            self._to_catch_up.discard(runtime.event_id)
+            await self._caught_up(runtime)
+            self._arm_hard_stop(runtime)  # a turn given on another process may have a hard stop
+
+    async def _caught_up(self, runtime: EventRuntime) -> int | None:
+        """With the event's lock held: read what other processes appended after our last seq, settle it and send
+        it to our clients. How many entries came (0: none), or None when the log could not be read."""
+
+        def newer() -> list[Entry]:
+            return list(self.store.read(runtime.event_id, runtime.state.seq))
+
+        try:
+            entries = await asyncio.get_running_loop().run_in_executor(self._writer, newer)
+        except (StorageError, RuntimeError) as exc:  # RuntimeError: the writer shut down (stopping)
+            log.warning("could not read the log of %s: %s", runtime.event_id, exc)
+            return None
+        if not entries:
+            return 0
+        runtime.state, replayed = settle(runtime.state, runtime.entries, entries)
+        if replayed:
+            self._broadcast_reset(runtime, "redo" if entries[-1].event.type == "redone" else "undo")
+            return len(entries)
+        frames: dict[tuple[str, str | None], str] = {}
+        for client in runtime.clients:
+            key = (client.actor.role, client.actor.person)
+            if key not in frames:
+                mine = [e for e in entries if visible_to(runtime.state, e.event, *key)]
+                frames[key] = entries_frame(mine) if mine else ""
+            if frames[key]:
+                client.send(frames[key])
+        return len(entries)
 
 
 def _command_id(raw: str | bytes) -> str | None:

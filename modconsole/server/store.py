@@ -32,6 +32,15 @@ class StorageError(Exception):
     """The log could not be read or written; the message says why in plain words."""
 
 
+class SeqTaken(StorageError):
+    """An append found its first sequence number already written: another server process sharing the log got
+    there first. Nothing of this append was written; catch up from the log and decide the command again."""
+
+    def __init__(self, message: str, event_id: str) -> None:
+        super().__init__(message)
+        self.event_id = event_id
+
+
 class UnreadableEntry(StorageError):
     """One entry of an event's log cannot be made into an event (damaged, or written by a newer modconsole):
     that event cannot be replayed; the others can."""
@@ -317,7 +326,14 @@ class SqliteStore:
         )
 
     def append(self, event_id: str, entries: list[Entry]) -> None:
-        self._write([(self._INSERT_LOG, self._rows(event_id, entries))])
+        """Append the entries in one transaction, committed (and synced) before this returns; SeqTaken when
+        a sequence number is already in the log (nothing is written then)."""
+        try:
+            self._write([(self._INSERT_LOG, self._rows(event_id, entries))])
+        except StorageError as exc:
+            if isinstance(exc.__cause__, sqlite3.IntegrityError) and "log.event_id, log.seq" in str(exc.__cause__):
+                raise SeqTaken(f"event {event_id}: seq {entries[0].seq} is already in the log", event_id) from exc
+            raise
 
     def read(self, event_id: str, after: int = 0) -> Iterator[Entry]:
         """The event's entries after ``after``, as today's events (older versions upcast). A row that cannot

@@ -42,6 +42,7 @@ from .figures import (
     hhmm,
     live_sessions,
     my_place,
+    my_waiting,
     next_item,
     phase_class,
     phase_style,
@@ -49,6 +50,7 @@ from .figures import (
     place_words,
     programme_lines,
     queue_lines,
+    removal_words,
     stage_floor,
     stage_messages,
     stage_next,
@@ -67,6 +69,7 @@ AUDIENCE_BINDINGS = [
     Binding("y", "raise_hand('reply')", N_("Reply"), tooltip=N_("Ask to reply to what was just said")),
     Binding("w", "raise_hand('question')", N_("Question"), tooltip=N_("Ask a question")),
     Binding("o", "raise_hand('point_of_order')", N_("Point of order"), tooltip=N_("Raise a point of order")),
+    Binding("n", "raise_for_later", N_("For later"), tooltip=N_("Raise your hand for an item still to come")),
     Binding("l", "lower_hand", N_("Withdraw"), tooltip=N_("Withdraw your hand")),
     Binding("a", "acknowledge", N_("Acknowledge"), tooltip=N_("Acknowledge the moderator's message")),
 ]
@@ -225,6 +228,7 @@ class ViewerScreen(Screen[None]):
         self._mine = False  # this person holds the floor
         self._queued = False
         self._can_raise = False
+        self._can_raise_later = False
         self._several_live = False
 
     ready = False  # set once composed: refreshes before that have nothing to draw on
@@ -306,7 +310,13 @@ class ViewerScreen(Screen[None]):
         self.query_one("#floor-line", Static).update(floor_line(view, me, state, self._several_live))
         self._show_you(view, session, me, state)
         self._show_message(state, session, me)
-        keys = (self._queued, self._can_raise, self._shown_message is not None, self._several_live)
+        keys = (
+            self._queued,
+            self._can_raise,
+            self._can_raise_later,
+            self._shown_message is not None,
+            self._several_live,
+        )
         if keys != self._keys:
             self._keys = keys
             self.refresh_bindings()
@@ -318,11 +328,15 @@ class ViewerScreen(Screen[None]):
         digits = self.query_one("#turn-digits", BigDigits)
         floor = view["floor"]
         place = my_place(view, me)
+        waiting = my_waiting(view, me)
         self._mine = floor is not None and me is not None and floor["person"] == me
-        self._queued = place is not None
+        self._queued = place is not None or waiting is not None
         running = view["current_item"] is not None and view["status"] in ("running", "paused")
-        self._can_raise = running and view["queue_open"] and not self._queued and not self._mine
-        mode = "floor" if self._mine else ("queued" if place else "idle")
+        # Hands go up before the start too: they join the first item's queue when it starts.
+        open_now = view["status"] == "not_started" or (running and view["queue_open"])
+        self._can_raise = open_now and not self._queued and not self._mine
+        self._can_raise_later = (open_now or running) and bool(view["coming"]) and not self._queued and not self._mine
+        mode = "floor" if self._mine else ("queued" if self._queued else "idle")
         for name in ("floor", "queued", "idle"):
             you.set_class(name == mode, f"mode-{name}")
         if self._mine:
@@ -343,13 +357,33 @@ class ViewerScreen(Screen[None]):
             kind = _(RAISED_WORDS[place.kind]) if place.kind in RAISED_WORDS else place.kind
             hint.update(plain(_("Raised {kind} · l to withdraw").format(kind=kind)))
             return
+        if waiting is not None:
+            you.border_title = _("Your hand is up")
+            digits.update("")
+            titles = {item["id"]: item["title"] for item in view["items"]}
+            target = waiting["for"]
+            words = (
+                _("For {title}: you join its queue when it starts").format(title=titles.get(target, target))
+                if target is not None
+                else _("You join the queue when the session starts")
+            )
+            status.update(Text(words, style="bold", overflow="ellipsis", no_wrap=True))
+            kind = _(RAISED_WORDS[waiting["kind"]]) if waiting["kind"] in RAISED_WORDS else waiting["kind"]
+            hint.update(plain(_("Raised {kind} · l to withdraw").format(kind=kind)))
+            return
         digits.update("")
         you.border_title = _("You")
         lines = queue_lines(view, me, state) if view["queue"] else programme_lines(view)
         self.query_one("#queue-list", Static).update(lines)
-        if view["status"] == "not_started":
+        removed = removal_words(session, me)
+        if removed is not None:
+            status.update(Text(removed, style="bold"))
+            hint.update(
+                _("Thank you.") if view["status"] == "ended" else _("r to raise your hand again · n for a later item")
+            )
+        elif view["status"] == "not_started":
             status.update(_("The session has not started."))
-            hint.update(_("You can raise your hand once it runs."))
+            hint.update(_("Raise your hand now (r): you join the queue when it starts · n for a later item."))
         elif view["status"] == "ended":
             status.update(_("The session has ended."))
             hint.update(_("Thank you."))
@@ -401,6 +435,8 @@ class ViewerScreen(Screen[None]):
             return False  # a display is read-only: its keys do nothing and it shows no footer
         if action == "raise_hand":
             return self._can_raise
+        if action == "raise_for_later":
+            return self._can_raise_later
         if action == "lower_hand":
             return self._queued
         if action == "acknowledge":
@@ -413,6 +449,23 @@ class ViewerScreen(Screen[None]):
 
     def action_raise_hand(self, kind: str) -> None:
         self._send(c.Raise(kind=kind))
+
+    def action_raise_for_later(self) -> None:
+        state, session = self.visible_state(), self.session()
+        if state is None or session is None:
+            return
+        view = session_view(state, session, self.link.now())
+        titles = {item["id"]: item["title"] for item in view["items"]}
+        items = [(coming["item"], titles[coming["item"]]) for coming in view["coming"]]
+        if not items:
+            return
+        from .dialogs import ItemPicker  # the dialogs are not needed before this
+
+        def chosen(item_id: str | None) -> None:
+            if item_id:
+                self._send(c.Raise(for_item=item_id))
+
+        self.app.push_screen(ItemPicker(items), chosen)
 
     def action_lower_hand(self) -> None:
         self._send(c.Lower())

@@ -238,6 +238,25 @@ class SessionPicker(ModalScreen[str | None]):
         self.dismiss(event.option.id)
 
 
+class ItemPicker(ModalScreen[str | None]):
+    """Pick an item still to come: a hand raised for it joins its queue when it starts."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, items: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.items = items  # (id, title): titles are outside text, shown as text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Raise your hand for", classes="question")
+            yield OptionList(*[Option(plain(title), id=item_id) for item_id, title in self.items], markup=False)
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
 class KeysScreen(ModalScreen[None]):
     """Every key, in a compact dialog: the whole list fits 30 rows; on a smaller terminal the arrows,
     PgUp/PgDn and Home/End scroll it."""
