@@ -42,11 +42,11 @@ def po_path(language: str) -> Path:
     return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-def extract() -> Catalog:
+def extract(sources: Path = SOURCES) -> Catalog:
     """Every marked string in the sources, as a template."""
     template = Catalog(project="modconsole", domain=DOMAIN, charset="utf-8")
     for filename, lineno, message, comments, context in extract_from_dir(
-        SOURCES, METHODS, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",), strip_comment_tags=True
+        sources, METHODS, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",), strip_comment_tags=True
     ):
         template.add(message, None, [(f"modconsole/{filename}", lineno)], auto_comments=comments, context=context)
     return template

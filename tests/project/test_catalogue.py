@@ -5,6 +5,7 @@ sources is in every language's .po and translated, with the English's placeholde
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import catalogue
 from modconsole import i18n
@@ -52,3 +53,21 @@ def test_the_presets_are_the_cores() -> None:
     assert i18n.PRESETS == PRESET_MESSAGES
     assert i18n.message_text("Please wrap up", "en") == "Please wrap up"  # English in use
     assert i18n.message_text("Please wrap up", "fr") == "Please wrap up"  # written in French: kept as it is
+
+
+def test_the_pages_strings_are_extracted_from_their_javascript(tmp_path: Path) -> None:
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    (pages / "join.js").write_text(
+        "import { _, _n } from './i18n.js';\n"
+        "const who = _('You are #{position} of {total}');\n"
+        "// TRANSLATORS: the people waiting for the floor\n"
+        "const n = _n('{count} hand', '{count} hands', hands.length);\n"
+        "const notMarked = 'plain text';\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "tool.py").write_text("from modconsole.i18n import _\nprint(_('From Python'))\n", encoding="utf-8")
+    found = {(m.id if isinstance(m.id, str) else tuple(m.id)): m for m in catalogue.extract(tmp_path) if m.id}
+    assert set(found) == {"You are #{position} of {total}", ("{count} hand", "{count} hands"), "From Python"}
+    assert found["You are #{position} of {total}"].locations == [("modconsole/pages/join.js", 2)]
+    assert found["{count} hand", "{count} hands"].auto_comments == ["the people waiting for the floor"]
