@@ -563,17 +563,26 @@ class MeetingServer:
             client.send(error_frame("unavailable", "the server is shutting down", command.id))
             return
         async with runtime.lock:
-            if client.sessions is not None:
-                limited = scoped(runtime.state, command, client.sessions)
-                if isinstance(limited, Rejected):
-                    client.send(error_frame(limited.code, limited.message, command.id))
-                    return
-                command = limited
             for _ in range(SEQ_RETRIES):
+                decided = command
+                if client.sessions is not None:
+                    limited = scoped(runtime.state, command, client.sessions)
+                    if isinstance(limited, Rejected):
+                        newer = await self._newer(runtime, client, command.id)
+                        if newer is None:
+                            return
+                        if newer:
+                            continue  # refused on a state another process had moved on from: decide on the newest
+                        client.send(error_frame(limited.code, limited.message, command.id))
+                        return
+                    decided = limited
                 wall = self.clock()
-                entries = record(runtime.state, command, client.actor, runtime.now(wall), wall)
+                entries = record(runtime.state, decided, client.actor, runtime.now(wall), wall)
                 if isinstance(entries, Rejected):
-                    if self._unlisten is not None and await self._caught_up(runtime):
+                    newer = await self._newer(runtime, client, command.id)
+                    if newer is None:
+                        return
+                    if newer:
                         continue  # refused on a state another process had moved on from: decide on the newest
                     client.send(error_frame(entries.code, entries.message, command.id))
                     return
@@ -730,6 +739,17 @@ class MeetingServer:
             self._to_catch_up.discard(runtime.event_id)
             await self._caught_up(runtime)
             self._arm_hard_stop(runtime)  # a turn given on another process may have a hard stop
+
+    async def _newer(self, runtime: EventRuntime, client: Client, command_id: str) -> bool | None:
+        """Before a refusal, with the lock held: whether other processes appended since (decide again), or None,
+        once the sender was told "not done", when the log could not be read to know. Alone on its log: False."""
+        if self._unlisten is None:
+            return False
+        newer = await self._caught_up(runtime)
+        if newer is None:
+            client.send(error_frame("storage", "not done: the log could not be read", command_id))
+            return None
+        return newer > 0
 
     async def _caught_up(self, runtime: EventRuntime) -> int | None:
         """With the event's lock held: read what other processes appended after our last seq, settle it and send
