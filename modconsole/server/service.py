@@ -740,7 +740,7 @@ class MeetingServer:
             await self._caught_up(runtime)
             self._arm_hard_stop(runtime)  # a turn given on another process may have a hard stop
 
-    async def _newer(self, runtime: EventRuntime, client: Client, command_id: str) -> bool | None:
+    async def _newer(self, runtime: EventRuntime, client: Sender, command_id: str) -> bool | None:
         """Before a refusal, with the lock held: whether other processes appended since (decide again), or None,
         once the sender was told "not done", when the log could not be read to know. Alone on its log: False."""
         if self._unlisten is None:

@@ -101,7 +101,7 @@ async def test_a_command_is_durable_and_broadcast_before_its_answer(
     watcher = await connect(api.running.url, api.running.tokens.display)
     status, ack = await api.post({"type": "start", "id": "desk-1"}, api.running.tokens.moderator)
     assert status == 200
-    assert ack == {"type": "ack", "id": "desk-1", "seq": ack["seq"]}
+    assert (ack["type"], ack["id"]) == ("ack", "desk-1") and isinstance(ack["seq"], int)
     # On disk by the time the answer came back.
     assert api.running.read_log()[-1].seq == ack["seq"]
     assert [e.event.type for e in api.running.read_log()][-1] == "session_started"
