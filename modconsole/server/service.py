@@ -32,7 +32,7 @@ from websockets.http11 import Request, Response
 from modconsole.core.agenda import Person
 from modconsole.core.commands import Actor, Command
 from modconsole.core.decide import Rejected
-from modconsole.core.events import ClockSet
+from modconsole.core.events import ClockSet, PersonAdded
 from modconsole.core.hard_stop import hard_stop_at, hard_stops
 from modconsole.core.log import Entry, number, record, settle
 from modconsole.core.names import fold_name
@@ -122,6 +122,11 @@ def _describe(exc: ValidationError) -> str:
     parts = []
     for err in first:
         where = ".".join(str(p) for p in err["loc"]) or "frame"
+        if err["type"] == "union_tag_invalid":
+            # Not the whole list of frame types, which grows with the protocol: docs/protocol.md has it.
+            tag = str(err.get("ctx", {}).get("tag", ""))[:64]
+            parts.append(f"{where}: unknown type {tag!r} (the frame types are listed in docs/protocol.md)")
+            continue
         parts.append(f"{where}: {err['msg']}")
     more = exc.error_count() - len(first)
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
@@ -564,10 +569,20 @@ class MeetingServer:
                         continue  # refused on a state another process had moved on from: decide on the newest
                     client.send(error_frame(entries.code, entries.message, command.id))
                     return
+                # A person added live gets a speaker token, stored (as its hash) with the entry, shown once in
+                # the ack.
+                added = next((entry.event.person for entry in entries if isinstance(entry.event, PersonAdded)), None)
+                issued = None if added is None else new_token()
                 try:
-                    await asyncio.get_running_loop().run_in_executor(
-                        self._writer, self.store.append, runtime.event_id, entries
-                    )
+                    if added is not None and issued is not None:
+                        grants: list[tuple[str, str | None, str]] = [("speaker", added.id, token_hash(issued))]
+                        await asyncio.get_running_loop().run_in_executor(
+                            self._writer, self.store.append_granting, runtime.event_id, entries, grants
+                        )
+                    else:
+                        await asyncio.get_running_loop().run_in_executor(
+                            self._writer, self.store.append, runtime.event_id, entries
+                        )
                     break
                 except SeqTaken:
                     # Another server process appended first: take its entries, then decide again (an
@@ -583,7 +598,9 @@ class MeetingServer:
                 client.send(error_frame("storage", "not done: the log kept moving; try again", command.id))
                 return
             runtime.state, replayed = settle(runtime.state, runtime.entries, entries)
-            ack = Ack(id=command.id, seq=entries[-1].seq).model_dump_json()
+            ack = Ack(
+                id=command.id, seq=entries[-1].seq, person=added.id if added else None, token=issued
+            ).model_dump_json()
             if replayed:
                 self._broadcast_reset(runtime, "redo" if entries[-1].event.type == "redone" else "undo")
                 client.send(ack)
