@@ -25,7 +25,15 @@ from .core.durations import format_duration, parse_duration
 from .core.events import ACTION_WORDS, HAND_KINDS
 from .core.names import fold_name, shown_name
 from .core.projection import default_session, recovery_plan
-from .core.read_model import FloorView, HandView, QuestionView, SessionView, question_views, session_view, state_view
+from .core.read_model import (
+    FloorView,
+    HandView,
+    QuestionView,
+    SessionView,
+    question_views,
+    session_view,
+    state_view_of,
+)
 from .core.state import State
 from .credentials import Credentials, resolve_token
 
@@ -140,6 +148,7 @@ def add_arguments(ctl: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--to", default="floor", help="PERSON (an id, or a name only one person has), 'floor' or 'all' (default: floor)"
     )
+    p.add_argument("--lang", metavar="TAG", help="the language the text is written in, e.g. fr (viewers see it)")
     verb("ack", "acknowledge a message to you (default: the latest)").add_argument(
         "message_id", metavar="MESSAGE", nargs="?"
     )
@@ -371,7 +380,7 @@ def build_command(args: argparse.Namespace) -> c.Command | None:
     if verb == "turn-limit":
         return c.SetTurnLimit(limit_s=args.limit, **common)
     if verb == "message":
-        return c.SendMessage(text=args.text, to=args.to, **common)
+        return c.SendMessage(text=args.text, to=args.to, lang=args.lang, **common)
     if verb == "ack":
         return c.Ack(message_id=args.message_id, **common)
     if verb == "plan" and args.apply:
@@ -549,9 +558,7 @@ def _print_state(state: State, now: int, as_json: bool, session_id: str | None) 
         known = ", ".join(s.id for s in state.sessions)
         print(f"refused (not_found): no session {session_id!r} (sessions: {known})", file=sys.stderr)
         return 1
-    view = state_view(state, now)
-    if session_id is not None:
-        view["sessions"] = [s for s in view["sessions"] if s["id"] == session_id]
+    view = state_view_of(state, now, session_id)
     if as_json:
         print(json.dumps(view, ensure_ascii=False, indent=2))
         return 0

@@ -160,6 +160,12 @@ class SendMessage(_Command):
     type: Literal["message"] = "message"
     text: str = Field(min_length=1, max_length=MAX_TEXT)
     to: str = Field(default="floor", max_length=64, description='a person id, "floor" or "all"')
+    lang: str | None = Field(
+        default=None,
+        max_length=35,
+        pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$",
+        description="the language the text is written in, a BCP 47 tag such as fr or es-419; viewers show it",
+    )
 
 
 class Ack(_Command):

@@ -430,7 +430,14 @@ def _message(state: State, cmd: c.SendMessage, actor: c.Actor, now: int) -> list
     else:
         to = _known_person(state, cmd.to).id
     return [
-        e.MessageSent(at=now, message_id=f"m{state.seq + 1}", to=to, text=text, session=session.id if session else None)
+        e.MessageSent(
+            at=now,
+            message_id=f"m{state.seq + 1}",
+            to=to,
+            text=text,
+            session=session.id if session else None,
+            lang=cmd.lang,
+        )
     ]
 
 

@@ -216,6 +216,7 @@ class MessageSent(_Event):
     to: str  # a person id, or "all"
     text: str
     session: str | None = None
+    lang: str | None = None  # the language the text is written in (BCP 47), when the sender said
 
 
 class MessageAcknowledged(_Event):

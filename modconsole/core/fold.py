@@ -475,7 +475,7 @@ def _turn_time_added(state: State, s: SessionState, e: TurnTimeAdded) -> None:
 
 
 def _message_sent(state: State, _s: SessionState | None, e: MessageSent) -> None:
-    state.messages.append(Message(id=e.message_id, to=e.to, text=e.text, at=e.at, session=e.session))
+    state.messages.append(Message(id=e.message_id, to=e.to, text=e.text, at=e.at, session=e.session, lang=e.lang))
 
 
 def _message_acknowledged(state: State, _s: SessionState | None, e: MessageAcknowledged) -> None:

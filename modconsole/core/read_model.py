@@ -358,6 +358,15 @@ def state_view(state: State, now: int) -> StateView:
     }
 
 
+def state_view_of(state: State, now: int, session_id: str | None = None) -> StateView:
+    """What ``modconsole ctl state --json`` prints and ``GET /api/state`` answers: every session's figures, or
+    only those of the session named."""
+    view = state_view(state, now)
+    if session_id is not None:
+        view["sessions"] = [s for s in view["sessions"] if s["id"] == session_id]
+    return view
+
+
 class QuestionView(TypedDict):
     """A written question, as ``modconsole ctl questions --json`` prints it and the consoles list it."""
 

@@ -239,6 +239,8 @@ class Message:
     """The session it was sent in, if any."""
     acknowledged: dict[str, int] = field(default_factory=dict)
     """Who acknowledged it, and when: person -> time."""
+    lang: str | None = None
+    """The language it is written in (a BCP 47 tag), when the sender said."""
 
 
 # The event clock's mapping from the wall clock: virtual = virtual_ms + (wall - wall_ms) * scale.

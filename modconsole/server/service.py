@@ -58,9 +58,10 @@ from modconsole.protocol import (
     check_name,
 )
 
-from .connection import RATE_STRIKES, Client
+from .connection import RATE_STRIKES, Client, Sender
 from .events_admin import SYSTEM
 from .gate import Gate, deepen_accept_queue
+from .http_i18n import i18n_response
 from .registrations import (
     DEFAULT_MAX_PARTICIPANTS,
     DEFAULT_REGISTRATIONS_PER_MINUTE,
@@ -160,6 +161,10 @@ class MeetingServer:
         self._loading = asyncio.Lock()
         self._closing = False
         self.broken: dict[str, str] = {}  # events whose log cannot be read, and why: not served
+        # Called with an event's runtime and the entries this process just wrote and settled into its state
+        # (the automations, modconsole/server/hooks.py; entries another process wrote are that one's to tell):
+        # they must not block and must not raise.
+        self.listeners: list[Callable[[EventRuntime, list[Entry]], None]] = []
         self._revoked_seen = 0  # the last revocation number the store was asked past
         self._revoked: set[str] = set()  # hashes revoked while this server runs (few: an organiser's doing)
         self._watch: asyncio.Task[None] | None = None
@@ -306,6 +311,9 @@ class MeetingServer:
         path = request.path.split("?", 1)[0]
         if path == HEALTH_PATH:
             return Response(http.HTTPStatus.OK, "OK", Headers([("Content-Type", "text/plain")]), b"ok\n")
+        catalogue = i18n_response(path)
+        if catalogue is not None:
+            return catalogue
         return None
 
     # --- one connection -----------------------------------------------------------------------
@@ -534,7 +542,7 @@ class MeetingServer:
         except ConnectionClosed:
             pass
 
-    async def _report(self, runtime: EventRuntime, request: ReportRequest, client: Client) -> None:
+    async def _report(self, runtime: EventRuntime, request: ReportRequest, client: Sender) -> None:
         if client.actor.role != "moderator":
             client.send(error_frame("forbidden", "reports are for moderators", request.id))
             return
@@ -552,7 +560,7 @@ class MeetingServer:
 
     # --- commands -----------------------------------------------------------------------------
 
-    async def execute(self, runtime: EventRuntime, command: Command, client: Client) -> None:
+    async def execute(self, runtime: EventRuntime, command: Command, client: Sender) -> None:
         if self._closing:
             client.send(error_frame("unavailable", "the server is shutting down", command.id))
             return
@@ -612,6 +620,7 @@ class MeetingServer:
             ack = Ack(
                 id=command.id, seq=entries[-1].seq, person=added.id if added else None, token=issued
             ).model_dump_json()
+            self._tell_listeners(runtime, entries)
             if replayed:
                 self._broadcast_reset(runtime, "redo" if entries[-1].event.type == "redone" else "undo")
                 client.send(ack)
@@ -661,12 +670,20 @@ class MeetingServer:
                     log.error("log write failed: %s", exc)
                 else:
                     runtime.state = settle(runtime.state, runtime.entries, entries).state
+                    self._tell_listeners(runtime, entries)
                     frame = entries_frame(entries)  # a turn's end is for every viewer
                     for client in runtime.clients:
                         client.send(frame)
             self._arm_hard_stop(runtime)
 
-    def _broadcast(self, runtime: EventRuntime, entries: list[Entry], sender: Client, ack: str) -> None:
+    def _tell_listeners(self, runtime: EventRuntime, entries: list[Entry]) -> None:
+        for listener in self.listeners:
+            try:
+                listener(runtime, entries)
+            except Exception:  # an automation's fault is logged, never the command's
+                log.exception("a listener failed on entries %s-%s", entries[0].seq, entries[-1].seq)
+
+    def _broadcast(self, runtime: EventRuntime, entries: list[Entry], sender: Sender, ack: str) -> None:
         """Every client gets the entries it may see. The sender's frame and then its ack go first:
         frames are written at once, and its round trip need not wait for everyone else's."""
         public = [e for e in entries if visible_to(runtime.state, e.event, "display", None)]
@@ -680,7 +697,7 @@ class MeetingServer:
             return
         frames: dict[tuple[str, str | None], str] = {}
 
-        def frame_for(client: Client) -> str:
+        def frame_for(client: Sender) -> str:
             key = (client.actor.role, client.actor.person)
             if key not in frames:
                 mine = [e for e in entries if visible_to(runtime.state, e.event, *key)]
@@ -726,7 +743,7 @@ class MeetingServer:
             await self._caught_up(runtime)
             self._arm_hard_stop(runtime)  # a turn given on another process may have a hard stop
 
-    async def _newer(self, runtime: EventRuntime, client: Client, command_id: str) -> bool | None:
+    async def _newer(self, runtime: EventRuntime, client: Sender, command_id: str) -> bool | None:
         """Before a refusal, with the lock held: whether other processes appended since (decide again), or None,
         once the sender was told "not done", when the log could not be read to know. Alone on its log: False."""
         if self._unlisten is None:

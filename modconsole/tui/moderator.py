@@ -250,7 +250,12 @@ class ModeratorScreen(Screen[None]):
         def chosen(result: tuple[str, str] | None) -> None:
             if result is not None:
                 text, to = result
-                self._send(c.SendMessage(text=text, to=to))
+                # A preset goes in English (each viewer reads it in their own language); typed text is in
+                # the language of the moderator's locale.
+                from ..i18n import choose
+
+                lang = "en" if text in c.PRESET_MESSAGES else choose()
+                self._send(c.SendMessage(text=text, to=to, lang=lang))
 
         self.app.push_screen(MessageScreen(recipients), chosen)
 
