@@ -18,6 +18,9 @@ from .events import (
     AUDIENCE_EVENTS,
     TIMING_EVENTS,
     ClockSet,
+    DisplayBlackout,
+    DisplayFlashed,
+    DisplayFocused,
     Event,
     EventCreated,
     HandLowered,
@@ -361,6 +364,18 @@ def _message_acknowledged(state: State, _s: SessionState | None, e: MessageAckno
             message.acknowledged.setdefault(e.person, e.at)
 
 
+def _display_blackout(state: State, _s: SessionState | None, e: DisplayBlackout) -> None:
+    state.display.blackout = e.on
+
+
+def _display_flashed(state: State, _s: SessionState | None, e: DisplayFlashed) -> None:
+    state.display.flashed_at = e.at
+
+
+def _display_focused(state: State, _s: SessionState | None, e: DisplayFocused) -> None:
+    state.display.focus = e.text
+
+
 def _undone(state: State, _s: SessionState | None, e: Undone) -> None:
     # The fold itself is recomputed by ``replay``; here we only remember what was voided.
     state.voided.extend(e.seqs)
@@ -397,4 +412,7 @@ _HANDLERS: dict[str, Callable[[State, Any, Any], None]] = {
     "message_sent": _message_sent,
     "message_acknowledged": _message_acknowledged,
     "undone": _undone,
+    "display_blackout": _display_blackout,
+    "display_flashed": _display_flashed,
+    "display_focused": _display_focused,
 }

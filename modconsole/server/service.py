@@ -59,6 +59,7 @@ from modconsole.protocol import (
 from .connection import RATE_STRIKES, Client
 from .events_admin import SYSTEM
 from .gate import Gate, deepen_accept_queue
+from .http_pages import Routes
 from .registrations import (
     DEFAULT_MAX_PARTICIPANTS,
     DEFAULT_REGISTRATIONS_PER_MINUTE,
@@ -72,6 +73,7 @@ from .reports import build_report, render
 from .runtime import EventRuntime
 from .store import StorageError, Store, TokenGrant, UnreadableEntry
 from .tokens import new_token, token_hash
+from .view_feed import REFRESH_S as VIEW_REFRESH_S
 
 log = logging.getLogger("modconsole.server")
 
@@ -135,6 +137,7 @@ class MeetingServer:
         # Connections not yet past hello are capped, in total and per address (modconsole/server/gate.py); another
         # gate, with other caps, may be put in its place before start.
         self.gate = Gate()
+        self.http = Routes()  # plain GET routes on the websocket's port: the pages (http_pages.py)
         self._loop_handler: Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object] | None = None
         self._loop_handler_before: Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object] | None = None
         self.store = store
@@ -147,6 +150,7 @@ class MeetingServer:
         self._server: Server | None = None
         self._loading = asyncio.Lock()
         self._closing = False
+        self._ticker: asyncio.Task[None] | None = None
         self.broken: dict[str, str] = {}  # events whose log cannot be read, and why: not served
 
     # --- start and stop -----------------------------------------------------------------------
@@ -210,6 +214,7 @@ class MeetingServer:
             create_connection=self.gate.connection_class(),
             backlog=self.gate.accept_burst,  # accepted in one loop tick (the kernel's queue is deepened below)
         )
+        self._ticker = loop.create_task(self._refresh_views())
         sockets = list(self._server.sockets)
         deepen_accept_queue(sockets)
         return int(sockets[0].getsockname()[1])
@@ -217,6 +222,10 @@ class MeetingServer:
     async def stop(self, code: int = CLOSE_GOING_AWAY) -> None:
         """Close every connection with ``code`` (1001, or 1012 for a restart) and let writes finish."""
         self._closing = True
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
         if self._server is not None:
             self._server.close(close_connections=True, code=code, reason="server shutting down")
             await self._server.wait_closed()
@@ -232,7 +241,8 @@ class MeetingServer:
         path = request.path.split("?", 1)[0]
         if path == HEALTH_PATH:
             return Response(http.HTTPStatus.OK, "OK", Headers([("Content-Type", "text/plain")]), b"ok\n")
-        return None
+        # The browser pages and their assets, and any other plain GET route (http_pages.Routes).
+        return self.http.respond(connection, request)
 
     # --- one connection -----------------------------------------------------------------------
 
@@ -245,13 +255,14 @@ class MeetingServer:
         if admitted is None:
             return
         runtime, client = admitted.runtime, admitted.client
-        self._welcome(admitted, hello.last_seq)
+        self._welcome(admitted, hello.last_seq, views=hello.views)
         # What the welcome was made of is not kept for the life of the connection.
         del hello, admitted
         try:
             await self._read(runtime, client)
         finally:
             runtime.clients.discard(client)
+            runtime.feed.pages.discard(client)
             if client.actor.person is not None:
                 runtime.presence_changed()
             await client.stop_writing()
@@ -335,14 +346,32 @@ class MeetingServer:
                     runtime = await asyncio.to_thread(self._load_event, event_id, at_start=False)
         return runtime
 
-    def _welcome(self, admitted: Admitted, last_seq: int | None) -> None:
-        """Send the welcome (a snapshot, or the entries missed since ``last_seq``) and register the client.
-        Not a coroutine: with no await between them, no event can fall between the snapshot and the first
-        broadcast this client receives."""
+    def _welcome(self, admitted: Admitted, last_seq: int | None, *, views: bool = False) -> None:
+        """Send the welcome (a snapshot, or the entries missed since ``last_seq``; for a page that asked for
+        views, none and its view) and register the client. Not a coroutine: with no await between them, no
+        event can fall between the snapshot and the first broadcast this client receives."""
         runtime, client = admitted.runtime, admitted.client
         actor = client.actor
-        missed = runtime.missed(last_seq, actor) if last_seq is not None else None
         wall = self.clock()
+        if views:
+            now = runtime.now(wall)
+            page_welcome = Welcome(
+                event_id=runtime.event_id,
+                role=actor.role,
+                person=admitted.person,
+                server_time=now,
+                wall_time=wall,
+                time_scale=runtime.state.clock.scale,
+                seq=runtime.state.seq,
+                credential=admitted.credential,
+            )
+            client.send(page_welcome.model_dump_json())
+            client.send(runtime.feed.frame_for(runtime.state, client, now))
+            runtime.feed.pages.add(client)
+            if actor.person is not None:
+                runtime.presence_changed()
+            return
+        missed = runtime.missed(last_seq, actor) if last_seq is not None else None
         welcome = Welcome(
             event_id=runtime.event_id,
             role=actor.role,
@@ -481,18 +510,41 @@ class MeetingServer:
             ack = Ack(id=command.id, seq=entries[-1].seq).model_dump_json()
             if replayed:
                 self._broadcast_reset(runtime, "undo")
+                runtime.feed.send_all(runtime.state, runtime.now(wall))
                 client.send(ack)
             else:
                 self._broadcast(runtime, entries, client, ack)
 
+    async def _refresh_views(self) -> None:
+        """While a session runs, the pages get their views anew now and then: the projected starts of what is
+        to come move while an item runs over, though no event says so."""
+        while True:
+            await asyncio.sleep(VIEW_REFRESH_S)
+            for runtime in list(self.events.values()):
+                if runtime.feed.pages and any(s.status == "running" for s in runtime.state.sessions):
+                    runtime.feed.send_all(runtime.state, runtime.now(self.clock()), fresh=True)
+
     def _broadcast(self, runtime: EventRuntime, entries: list[Entry], sender: Client, ack: str) -> None:
-        """Every client gets the entries it may see. The sender's frame and then its ack go first:
-        frames are written at once, and its round trip need not wait for everyone else's."""
+        """Every client gets the entries it may see, and every page its view. The sender's frame and then its
+        ack go first: frames are written at once, and its round trip need not wait for everyone else's."""
+        now = runtime.now(self.clock())
+        if sender in runtime.feed.pages:
+            sender.send(runtime.feed.frame_for(runtime.state, sender, now))
+            sender.send(ack)
+            self._broadcast_entries(runtime, entries, None, ack)
+            runtime.feed.send_all(runtime.state, now, skip=sender)
+        else:
+            self._broadcast_entries(runtime, entries, sender, ack)
+            runtime.feed.send_all(runtime.state, now)
+
+    def _broadcast_entries(self, runtime: EventRuntime, entries: list[Entry], sender: Client | None, ack: str) -> None:
+        """Every client (not the pages) gets the entries it may see; the sender, when it is one, first."""
         public = [e for e in entries if visible_to(runtime.state, e.event, "display", None)]
         if len(public) == len(entries):
             frame = entries_frame(entries)  # serialised once for every client
-            sender.send(frame)
-            sender.send(ack)
+            if sender is not None:
+                sender.send(frame)
+                sender.send(ack)
             for client in runtime.clients:
                 if client is not sender:
                     client.send(frame)
@@ -506,9 +558,10 @@ class MeetingServer:
                 frames[key] = entries_frame(mine) if mine else ""
             return frames[key]
 
-        if frame_for(sender):
-            sender.send(frame_for(sender))
-        sender.send(ack)
+        if sender is not None:
+            if frame_for(sender):
+                sender.send(frame_for(sender))
+            sender.send(ack)
         for client in runtime.clients:
             if client is not sender and frame_for(client):
                 client.send(frame_for(client))

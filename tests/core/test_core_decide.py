@@ -43,6 +43,9 @@ EVERY_COMMAND: list[c.Command] = [
     c.Ack(),
     c.ApplyPlan(),
     c.Undo(),
+    c.Blackout(),
+    c.Flash(),
+    c.Focus(text="ON AIR"),
 ]
 MODERATOR_ONLY = [command for command in EVERY_COMMAND if command.type not in ("raise", "lower", "ack")]
 
