@@ -130,6 +130,13 @@ def add_arguments(ctl: argparse.ArgumentParser) -> None:
     p.add_argument("--apply", action="store_true", help="apply the plan")
     p.add_argument("--include-fixed", action="store_true", help="trim breaks and fixed-start items too")
     verb("undo", "undo the last timing action")
+    verb("blackout", "black out the stage displays ('off' brings them back)").add_argument(
+        "switch", metavar="on|off", nargs="?", choices=("on", "off"), default="on"
+    )
+    verb("flash", "flash the stage displays once")
+    p = verb("focus", "show a text full-screen on the stage displays, e.g. 'ON AIR' (--clear takes it away)")
+    p.add_argument("text", metavar="TEXT", nargs="?")
+    p.add_argument("--clear", action="store_true", help="take the focus text away")
     verb("state", "print the live state")
 
 
@@ -199,6 +206,14 @@ def build_command(args: argparse.Namespace) -> c.Command | None:
         return c.SendMessage(text=args.text, to=args.to, **common)
     if verb == "ack":
         return c.Ack(message_id=args.message_id, **common)
+    if verb == "blackout":
+        return c.Blackout(on=args.switch == "on", **common)
+    if verb == "flash":
+        return c.Flash(**common)
+    if verb == "focus":
+        if args.clear == (args.text is not None):
+            raise ValueError("focus needs a TEXT, or --clear to take it away (not both)")
+        return c.Focus(text=None if args.clear else args.text, **common)
     if verb == "plan" and args.apply:
         return c.ApplyPlan(target=args.target, include_fixed=args.include_fixed, **common)
     return None

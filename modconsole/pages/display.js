@@ -2,7 +2,18 @@
 // item, the floor, messages to all; "Back at 14:00" during a break; blackout, flash and focus from the
 // moderator. Options: session, key=RRGGBB|transparent, mirror=1, scale, hide=next,floor,messages, lang.
 import { _, chooseLanguage, fmt, loadLanguage } from "./i18n.js";
-import { chooseSession, clockText, eventTime, Feed, floorElapsedMs, itemRemainingMs, phaseOf, setText, takeToken } from "./feed.js";
+import {
+  chooseSession,
+  clockText,
+  eventTime,
+  Feed,
+  floorElapsedMs,
+  itemRemainingMs,
+  ltr,
+  phaseOf,
+  setText,
+  takeToken,
+} from "./feed.js";
 
 const $ = (id) => document.getElementById(id);
 const MESSAGE_SHOWN_MS = 120000; // a message to all stays on the display for two minutes
@@ -79,10 +90,10 @@ function render() {
   const upNext = s.coming[0];
   const onBreak = Boolean(item && item.kind === "break" && upNext);
   $("back-at").hidden = !onBreak;
-  if (onBreak) setText($("back-at"), fmt(_("Back at {time}"), { time: eventTime(upNext.start) }));
+  if (onBreak) setText($("back-at"), fmt(_("Back at {time}"), { time: ltr(eventTime(upNext.start)) }));
   const showNext = Boolean(upNext) && !options.hide.has("next");
   $("next").hidden = !showNext;
-  if (showNext) setText($("next"), fmt(_("Next: {title} at {time}"), { title: upNext.title, time: eventTime(upNext.start) }));
+  if (showNext) setText($("next"), fmt(_("Next: {title} at {time}"), { title: upNext.title, time: ltr(eventTime(upNext.start)) }));
   const floor = s.floor;
   $("floor").hidden = !floor || options.hide.has("floor");
   if (floor) setText($("floor-name"), floor.name);

@@ -232,3 +232,9 @@ export function chooseSession(view, wanted) {
 export function setText(element, text) {
   if (element && element.textContent !== text) element.textContent = text;
 }
+
+// A figure kept left to right inside text of either direction (U+2066 LEFT-TO-RIGHT ISOLATE … U+2069):
+// "23:15–00:00" reads the same in an Arabic sentence.
+export function ltr(text) {
+  return text ? `\u2066${text}\u2069` : "";
+}

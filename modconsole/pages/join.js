@@ -9,6 +9,7 @@ import {
   forgetToken,
   itemRemainingMs,
   keepToken,
+  ltr,
   ownTime,
   ownZone,
   phaseOf,
@@ -137,24 +138,24 @@ function render() {
   const upNext = s.coming[0];
   $("break-back").hidden = !(item && item.kind === "break" && upNext);
   if (item && item.kind === "break" && upNext) {
-    setText($("break-back"), fmt(_("Back at {time}"), { time: eventTime(upNext.start) }));
+    setText($("break-back"), fmt(_("Back at {time}"), { time: ltr(eventTime(upNext.start)) }));
   }
   const lang = currentLanguage();
   setText(
     $("times-event"),
     fmt(_("{start}–{end}, expected end {expected} ({zone})"), {
-      start: eventTime(s.planned_start),
-      end: eventTime(s.planned_end),
-      expected: eventTime(s.projected_end),
+      start: ltr(eventTime(s.planned_start)),
+      end: ltr(eventTime(s.planned_end)),
+      expected: ltr(eventTime(s.projected_end)),
       zone: view.timezone,
     }),
   );
   setText(
     $("times-own"),
     fmt(_("{start}–{end}, expected end {expected} ({zone})"), {
-      start: ownTime(s.planned_start, lang),
-      end: ownTime(s.planned_end, lang),
-      expected: ownTime(s.projected_end, lang),
+      start: ltr(ownTime(s.planned_start, lang)),
+      end: ltr(ownTime(s.planned_end, lang)),
+      expected: ltr(ownTime(s.projected_end, lang)),
       zone: ownZone(),
     }),
   );

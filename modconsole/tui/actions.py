@@ -50,6 +50,11 @@ MODERATOR_ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction("switch_session", "s", "Session", "Choose the session to drive", footer=False),
     ConsoleAction("end_session", "E", "End session", "End the session (asks first)", footer=False),
     ConsoleAction("clear_queue", "K", "Clear queue", "Remove everyone from the queue (asks first)", footer=False),
+    ConsoleAction("toggle_blackout", "B", "Blackout", "Black out the stage displays, or bring them back", footer=False),
+    ConsoleAction("flash_display", "F", "Flash", "Flash the stage displays once", footer=False),
+    ConsoleAction(
+        "focus_display", "O", "Focus text", "Show a text full-screen on the stage displays, or clear it", footer=False
+    ),
 )
 
 
