@@ -8,7 +8,8 @@ Every figure stands beside a baseline measured in the same run, and their ratio 
     python -m bench --only roundtrip,timer --duration 20
     python -m bench --markdown bench/results/latest.json   # a results file as a Markdown table
 
-Benchmarks: fanout (1), roundtrip (2), replay (3), report (4), memory (5), tui (6), timer (7);
+Benchmarks: fanout (1), roundtrip (2), replay (3), report (4), memory (5), tui (6), timer (7), page (8),
+views (9);
 docs/performance.md says what each measures, against what, and the figures of a full run.
 """
 
@@ -29,7 +30,7 @@ from typing import Any
 
 from .common import ROOT, loadavg, machine, raise_nofile
 
-BENCHMARKS = ("fanout", "roundtrip", "replay", "report", "memory", "tui", "timer")
+BENCHMARKS = ("fanout", "roundtrip", "replay", "report", "memory", "tui", "timer", "page", "views")
 DEFAULT_OUT = ROOT / "bench" / "results" / "latest.json"
 
 
@@ -44,6 +45,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="processes holding the fan-out clients (default 2)")
     parser.add_argument("--trials", type=int, help="TUI launches of each kind (default 7; quick 1)")
     parser.add_argument("--replay-entries", type=int, help="log entries for replay (default 100,000; quick 3,000)")
+    parser.add_argument("--page-clients", help="page connections for views (default 2000; quick 20)")
     args = parser.parse_args(argv)
     only = [name.strip() for name in args.only.split(",")] if args.only else list(BENCHMARKS)
     unknown = sorted(set(only) - set(BENCHMARKS))
@@ -56,6 +58,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.rounds = args.rounds or (3 if q else 30)
     args.trials = args.trials or (1 if q else 7)
     args.replay_entries = args.replay_entries or (3_000 if q else 100_000)
+    args.page_clients = [int(n) for n in args.page_clients.split(",")] if args.page_clients else None
     return args
 
 
@@ -104,6 +107,10 @@ def run_one(name: str, args: argparse.Namespace) -> dict[str, list[dict[str, Any
         from . import bench_timer
 
         return asyncio.run(bench_timer.run(args.duration))
+    if name in ("page", "views"):
+        from . import bench_pages
+
+        return bench_pages.run(args, name)
     raise ValueError(name)
 
 

@@ -138,13 +138,15 @@ function tick() {
 
 async function main() {
   applyOptions();
-  await loadLanguage(chooseLanguage());
-  setInterval(tick, 200);
   const token = takeToken();
+  const language = loadLanguage(chooseLanguage());
   if (!token) {
+    await language;
     setText($("status"), _("Add #token=YOUR_DISPLAY_TOKEN to the address."));
     return;
   }
+  language.then(() => view && render()); // the connection opens while the catalogue loads
+  setInterval(tick, 200);
   feed = new Feed({
     token,
     client: "stage display",

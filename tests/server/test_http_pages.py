@@ -117,3 +117,11 @@ async def test_another_surface_adds_its_routes_to_the_table(server: RunningServe
     server.server.http.add_prefix("/extra/", answer)
     status, _headers, body = await fetch(server.port, "/extra/anything")
     assert status == 200 and body == b"mine\n"
+
+
+def test_serve_says_where_the_pages_are(cli_server) -> None:
+    assert cli_server.process.stdout is not None
+    cli_server.process.stdout.readline()  # the event's line
+    line = cli_server.process.stdout.readline()
+    assert line.startswith(f"  pages: http://127.0.0.1:{cli_server.port}/join#token=TOKEN"), line
+    assert f"http://127.0.0.1:{cli_server.port}/display#token=DISPLAY_TOKEN" in line
