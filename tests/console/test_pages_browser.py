@@ -291,3 +291,37 @@ async def test_screenshots_of_every_page_in_every_language(served: Served, brows
                 await page.context.close()
                 made.append(path)
     assert all(path.stat().st_size > 1000 for path in made) and len(made) == 24
+
+
+async def test_during_a_break_the_display_says_when_the_session_is_back(tmp_path: Path, browser: Any) -> None:
+    from modconsole.agenda_files import load_agenda
+    from modconsole.client import MeetingClient
+    from modconsole.core.read_model import session_view
+    from modconsole.server.events_admin import create_event
+    from modconsole.server.service import MeetingServer
+    from modconsole.server.store import SqliteStore
+
+    store = SqliteStore(tmp_path / "who.db")
+    tokens = create_event(
+        store, load_agenda(Path(__file__).resolve().parents[2] / "examples" / "who-city-diplomacy.toml")
+    )
+    server = MeetingServer(store)
+    port = await server.start("127.0.0.1", 0)
+    moderator = MeetingClient(f"ws://127.0.0.1:{port}", tokens.moderator, client="desk")
+    try:
+        await moderator.connect()
+        await moderator.command(c.Start())
+        await moderator.command(c.Goto(item="coffee-break"))
+        runtime = server.events[tokens.event_id]
+        back = session_view(runtime.state, runtime.state.sessions[0], runtime.now(server.clock()))["next_start"]
+        assert back is not None
+        page = await open_page(browser, f"http://127.0.0.1:{port}/display#token={tokens.display}")
+        await page.locator("#back-at").wait_for(state="visible", timeout=WAIT_MS)
+        text = await text_of(page, "#back-at")
+        assert text.replace("\u2066", "").replace("\u2069", "") == f"Back at {back[11:16]}"
+        assert await text_of(page, "#timer") == ""  # the break shows when it ends, not a countdown
+        assert page.errors == []
+    finally:
+        await moderator.close()
+        await server.stop()
+        store.close()
