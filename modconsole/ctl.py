@@ -21,7 +21,7 @@ from .core import commands as c
 from .core.decide import resolve_target, undo_target
 from .core.durations import format_duration, parse_duration
 from .core.events import ACTION_WORDS, HAND_KINDS
-from .core.names import shown_name
+from .core.names import fold_name, shown_name
 from .core.projection import default_session, recovery_plan
 from .core.read_model import FloorView, HandView, SessionView, session_view, state_view
 from .core.state import State
@@ -75,7 +75,12 @@ def add_arguments(ctl: argparse.ArgumentParser) -> None:
     """Give the ``modconsole ctl`` parser (made by the ``modconsole`` command line) its options and verbs."""
     common = _common_options(argparse.ArgumentParser(add_help=False))
     _common_options(ctl)
-    ctl.add_argument("url", metavar="URL", help="server address, e.g. ws://127.0.0.1:8765")
+    ctl.add_argument(
+        "url",
+        metavar="URL",
+        help="server address, e.g. ws://127.0.0.1:8765; several, comma-separated, of servers sharing one log "
+        "(ws://a:8765,ws://b:8765)",
+    )
     verbs = ctl.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     def verb(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -100,15 +105,16 @@ def add_arguments(ctl: argparse.ArgumentParser) -> None:
     verb("end", "end the session")
     verb("raise", "raise your hand").add_argument("--kind", choices=HAND_KINDS, default="contribution")
     verb("lower", "withdraw your hand")
+    person_help = "a person's id, or their name where only one person has it (case and accents aside)"
     p = verb("queue-add", "add someone to the queue")
-    p.add_argument("person", metavar="PERSON")
+    p.add_argument("person", metavar="PERSON", help=person_help)
     p.add_argument("--kind", choices=HAND_KINDS, default="contribution")
-    verb("queue-remove", "remove someone from the queue").add_argument("person", metavar="PERSON")
+    verb("queue-remove", "remove someone from the queue").add_argument("person", metavar="PERSON", help=person_help)
     p = verb("queue-move", "move someone in the queue")
-    p.add_argument("person", metavar="PERSON")
+    p.add_argument("person", metavar="PERSON", help=person_help)
     p.add_argument("position", metavar="POSITION", type=int)
     verb("floor", "give the floor to the next in the queue, or to PERSON").add_argument(
-        "person", metavar="PERSON", nargs="?"
+        "person", metavar="PERSON", nargs="?", help=person_help
     )
     verb("end-turn", "end the current turn")
     verb("pause-turn", "pause the current turn's timer")
@@ -121,7 +127,9 @@ def add_arguments(ctl: argparse.ArgumentParser) -> None:
     verb("open-queue", "open the queue for the current item")
     p = verb("message", "send a message (default: to whoever has the floor)")
     p.add_argument("text", metavar="TEXT")
-    p.add_argument("--to", default="floor", help="PERSON, 'floor' or 'all' (default: floor)")
+    p.add_argument(
+        "--to", default="floor", help="PERSON (an id, or a name only one person has), 'floor' or 'all' (default: floor)"
+    )
     verb("ack", "acknowledge a message to you (default: the latest)").add_argument(
         "message_id", metavar="MESSAGE", nargs="?"
     )
@@ -137,7 +145,7 @@ def add_arguments(ctl: argparse.ArgumentParser) -> None:
     p = verb("focus", "show a text full-screen on the stage displays, e.g. 'ON AIR' (--clear takes it away)")
     p.add_argument("text", metavar="TEXT", nargs="?")
     p.add_argument("--clear", action="store_true", help="take the focus text away")
-    verb("state", "print the live state")
+    verb("state", "print the live state (people by name and [id])")
 
 
 _TAKES_VALUE = frozenset({"--session", "--token", "--token-file", "--name", "--kind", "--target", "--cafile"})
@@ -217,6 +225,44 @@ def build_command(args: argparse.Namespace) -> c.Command | None:
     if verb == "plan" and args.apply:
         return c.ApplyPlan(target=args.target, include_fixed=args.include_fixed, **common)
     return None
+
+
+class AmbiguousPerson(ValueError):
+    """A name that more than one person has, or that reads like nobody's; the message lists the candidates."""
+
+
+def resolve_person(state: State, given: str) -> str:
+    """The id of the person ``given`` names: an id as it is; else the one person whose name reads like it (folded:
+    case, accents, spaces and look-alike letters aside), first by the whole name, then by one of its words
+    ("garcetti"). Several: AmbiguousPerson naming them. Nobody: ``given`` as it is (the server answers)."""
+    people: dict[str, str] = {}
+    if state.agenda is not None:
+        people |= {p.id: p.name for p in state.agenda.people}
+    people |= {pid: p.name for pid, p in state.participants.items()}
+    if given in people:
+        return given
+    key = fold_name(given)
+    if not key:
+        return given
+    whole = [pid for pid, name in people.items() if fold_name(name) == key]
+    found = whole or [pid for pid, name in people.items() if key in {fold_name(w) for w in name.split()}]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        listing = ", ".join(f"{people[pid]} [{pid}]" for pid in sorted(found))
+        raise AmbiguousPerson(f"{given!r} names {len(found)} people: {listing}; give one by its id")
+    return given
+
+
+def _with_people_resolved(state: State, command: c.Command) -> c.Command:
+    if isinstance(command, (c.QueueAdd, c.QueueRemove, c.QueueMove)) or (
+        isinstance(command, c.Floor) and command.person is not None
+    ):
+        assert command.person is not None
+        return command.model_copy(update={"person": resolve_person(state, command.person)})
+    if isinstance(command, c.SendMessage) and command.to not in ("floor", "all"):
+        return command.model_copy(update={"to": resolve_person(state, command.to)})
+    return command
 
 
 def _session_line(view: SessionView) -> str:
@@ -314,8 +360,9 @@ def _print_plan(
 
 
 def _shown(who: HandView | FloorView) -> str:
-    """A hand's or the floor's person as people read it: a participant behind the participant mark."""
-    return shown_name(who["name"], who["participant"])
+    """A hand's or the floor's person as people read it: a participant behind the participant mark, and the id
+    that commands take beside the name (a participant's is opaque)."""
+    return shown_name(who["name"], who["participant"]) + (f" [{who['person']}]" if who["person"] != who["name"] else "")
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -370,6 +417,13 @@ async def run(args: argparse.Namespace) -> int:
                     as_json,
                 )
             return _print_state(client.state, client.server_now(), as_json, getattr(args, "session", None))
+        try:
+            command = _with_people_resolved(client.state, command)
+        except AmbiguousPerson as exc:
+            if as_json:
+                print(json.dumps({"ok": False, "code": "ambiguous", "message": str(exc)}, ensure_ascii=False))
+            print(f"modconsole ctl: {exc}", file=sys.stderr)
+            return 2
         undoing = None
         if isinstance(command, c.Undo):
             # What it will take back, said with the answer; guarded, so that had another moderator acted

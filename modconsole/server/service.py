@@ -35,6 +35,7 @@ from modconsole.core.decide import Rejected
 from modconsole.core.events import ClockSet
 from modconsole.core.log import Entry, number, record, settle
 from modconsole.core.names import fold_name
+from modconsole.core.scope import scoped
 from modconsole.core.visibility import view_for, viewer_key, visible_to
 from modconsole.protocol import (
     CLIENT_ADAPTER,
@@ -71,12 +72,16 @@ from .registrations import (
 )
 from .reports import build_report, render
 from .runtime import EventRuntime
-from .store import StorageError, Store, TokenGrant, UnreadableEntry
+from .store import SeqTaken, StorageError, Store, TokenGrant, UnreadableEntry
 from .tokens import new_token, token_hash
 from .view_feed import REFRESH_S as VIEW_REFRESH_S
 
 log = logging.getLogger("modconsole.server")
 
+# How often a running server asks the store for tokens revoked since it last looked (``tokens reissue`` and
+# ``tokens revoke`` run in another process): their connections are closed with 1008 within this much.
+REVOCATION_POLL_S = 0.5
+SEQ_RETRIES = 5  # a command whose seq another process took is decided again on the caught-up state, this often
 HELLO_TIMEOUT_S = 5.0  # a client says hello at once; an idle connection must not hold its place for long
 OPEN_TIMEOUT_S = 5.0  # the same for the websocket opening handshake (the HTTP request)
 
@@ -152,6 +157,12 @@ class MeetingServer:
         self._closing = False
         self._ticker: asyncio.Task[None] | None = None
         self.broken: dict[str, str] = {}  # events whose log cannot be read, and why: not served
+        self._revoked_seen = 0  # the last revocation number the store was asked past
+        self._revoked: set[str] = set()  # hashes revoked while this server runs (few: an organiser's doing)
+        self._watch: asyncio.Task[None] | None = None
+        # A store shared with other server processes (PostgreSQL) tells of their appends; see _heard.
+        self._unlisten: Callable[[], None] | None = None
+        self._to_catch_up: set[str] = set()
 
     # --- start and stop -----------------------------------------------------------------------
 
@@ -167,6 +178,14 @@ class MeetingServer:
                 log.error("not serving %s", exc)
 
     def _load_event(self, event_id: str, *, at_start: bool = True) -> EventRuntime:
+        for _ in range(SEQ_RETRIES):
+            try:
+                return self._load_event_once(event_id, at_start=at_start)
+            except SeqTaken:
+                continue  # another process set the clock meanwhile: read the log again
+        raise StorageError(f"event {event_id}: its log kept moving while it was loaded; try again")
+
+    def _load_event_once(self, event_id: str, *, at_start: bool = True) -> EventRuntime:
         runtime = EventRuntime.load(self.store, event_id, at_start=at_start)
         wall = self.clock()
         clock = runtime.state.clock
@@ -195,7 +214,12 @@ class MeetingServer:
 
     async def start(self, host: str = "127.0.0.1", port: int = 8765, ssl: object = None) -> int:
         self.load()
+        self._revoked_seen, _ = self.store.revoked_since(-1)  # revoked before: refused at connect already
+        self._watch = asyncio.get_running_loop().create_task(self._watch_revocations())
         loop = asyncio.get_running_loop()
+        listen = getattr(self.store, "listen", None)
+        if listen is not None:
+            self._unlisten = listen(lambda event_id, seq: loop.call_soon_threadsafe(self._heard, event_id, seq))
         # asyncio's accept failures (EMFILE) are counted and logged once per interval, not one traceback each.
         self._loop_handler_before = loop.get_exception_handler()
         self._loop_handler = self.gate.reporter.exception_handler(self._loop_handler_before)
@@ -226,14 +250,52 @@ class MeetingServer:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
         if self._server is not None:
             self._server.close(close_connections=True, code=code, reason="server shutting down")
             await self._server.wait_closed()
+        if self._unlisten is not None:
+            await asyncio.to_thread(self._unlisten)
         self._writer.shutdown(wait=True)
         self.gate.reporter.flush()  # what was refused since the last line
         loop = asyncio.get_running_loop()
         if self._loop_handler is not None and loop.get_exception_handler() is self._loop_handler:
             loop.set_exception_handler(self._loop_handler_before)
+
+    async def _watch_revocations(self) -> None:
+        """Close the connections of tokens revoked or reissued by another process (``modconsole-server tokens``).
+
+        The store numbers each revocation; this asks it, every REVOCATION_POLL_S, for those past the last
+        number seen: one small indexed query however many clients are connected, where re-checking each
+        client's grant would cost one per client, and re-checking at each command would never close a
+        display, which sends none. A new connection with a revoked token is refused at once (its grant is
+        looked up at connect); an open one is closed with 1008 within the poll interval."""
+        while True:
+            await asyncio.sleep(REVOCATION_POLL_S)
+            try:
+                self._revoked_seen, hashes = await asyncio.to_thread(self.store.revoked_since, self._revoked_seen)
+            except StorageError as exc:
+                log.warning("could not look for revoked tokens: %s", exc)
+                continue
+            if hashes:
+                self.close_revoked(hashes)
+
+    def close_revoked(self, hashes: list[str]) -> int:
+        """Close, with 1008, every connection that came in with one of these token hashes; how many were."""
+        self._revoked.update(hashes)
+        gone = set(hashes)
+        closed = 0
+        for runtime in self.events.values():
+            for client in [*runtime.clients, *runtime.feed.pages]:
+                if client.token in gone:
+                    client.drop(CLOSE_POLICY, "the token was revoked or reissued")
+                    closed += 1
+        if closed:
+            log.info("closed %d connection(s) of revoked tokens", closed)
+        return closed
 
     # --- HTTP ---------------------------------------------------------------------------------
 
@@ -255,6 +317,9 @@ class MeetingServer:
         if admitted is None:
             return
         runtime, client = admitted.runtime, admitted.client
+        if self._unlisten is not None and hello.last_seq is not None and hello.last_seq > runtime.state.seq:
+            # Resumed here from another process that was further on: this one catches up before it welcomes.
+            await self._catch_up(runtime)
         self._welcome(admitted, hello.last_seq, views=hello.views)
         # What the welcome was made of is not kept for the life of the connection.
         del hello, admitted
@@ -292,9 +357,10 @@ class MeetingServer:
         the person (a first join with the event-wide token registers a participant). None once refused."""
         header = connection.request.headers.get("Authorization", "") if connection.request else ""
         token = header[7:].strip() if header.lower().startswith("bearer ") else hello.token
+        hashed = token_hash(token) if token else ""
         # In a worker thread: the lookup waits for the store's lock, which a write holds for as long as
         # the database is locked by someone else (seconds); the event loop must go on serving the others.
-        grant = await asyncio.to_thread(self.store.grant, token_hash(token)) if token else None
+        grant = await asyncio.to_thread(self.store.grant, hashed) if token else None
         if grant is None:
             # The same answer whether the event exists or not.
             await self._refuse(connection, "unauthorized", "the token was not accepted")
@@ -309,14 +375,23 @@ class MeetingServer:
         except Refused as exc:
             await self._refuse(connection, exc.code, exc.message)
             return None
+        if grant.role == "moderator" and grant.person is not None and person is None:
+            # A named moderator (``tokens add-moderator``): the log's actor names them.
+            actor_person: str | None = grant.person
+            name = grant.name
+        else:
+            actor_person = person.id if person else None
         actor = Actor(
             role=grant.role,
-            person=person.id if person else None,
+            person=actor_person,
             name=name,
             # A label the client chose, never its address: the actor goes to every viewer with the event.
             client=hello.client or "unlabelled",
         )
-        return Admitted(runtime, Client(connection, actor), person, credential)
+        sessions = grant.sessions if grant.role == "moderator" else None
+        if credential is not None:
+            hashed = token_hash(credential)  # a first join: from now on the connection is that credential's
+        return Admitted(runtime, Client(connection, actor, token=hashed, sessions=sessions), person, credential)
 
     async def _person(
         self, runtime: EventRuntime, connection: ServerConnection, grant: TokenGrant, raw_name: str | None
@@ -352,6 +427,9 @@ class MeetingServer:
         event can fall between the snapshot and the first broadcast this client receives."""
         runtime, client = admitted.runtime, admitted.client
         actor = client.actor
+        if client.token in self._revoked:  # revoked between its lookup and now: never registered
+            client.drop(CLOSE_POLICY, "the token was revoked or reissued")
+            return
         wall = self.clock()
         if views:
             now = runtime.now(wall)
@@ -493,24 +571,42 @@ class MeetingServer:
             client.send(error_frame("unavailable", "the server is shutting down", command.id))
             return
         async with runtime.lock:
-            wall = self.clock()
-            entries = record(runtime.state, command, client.actor, runtime.now(wall), wall)
-            if isinstance(entries, Rejected):
-                client.send(error_frame(entries.code, entries.message, command.id))
-                return
-            try:
-                await asyncio.get_running_loop().run_in_executor(
-                    self._writer, self.store.append, runtime.event_id, entries
-                )
-            except StorageError as exc:
-                log.error("log write failed: %s", exc)
-                client.send(error_frame("storage", f"not done: {exc}", command.id))
+            if client.sessions is not None:
+                limited = scoped(runtime.state, command, client.sessions)
+                if isinstance(limited, Rejected):
+                    client.send(error_frame(limited.code, limited.message, command.id))
+                    return
+                command = limited
+            for _ in range(SEQ_RETRIES):
+                wall = self.clock()
+                entries = record(runtime.state, command, client.actor, runtime.now(wall), wall)
+                if isinstance(entries, Rejected):
+                    if self._unlisten is not None and await self._caught_up(runtime):
+                        continue  # refused on a state another process had moved on from: decide on the newest
+                    client.send(error_frame(entries.code, entries.message, command.id))
+                    return
+                try:
+                    await asyncio.get_running_loop().run_in_executor(
+                        self._writer, self.store.append, runtime.event_id, entries
+                    )
+                    break
+                except SeqTaken:
+                    # Another server process appended first: take its entries, then decide again (an
+                    # expected_seq the other one moved past is refused now, as on one process).
+                    if await self._caught_up(runtime) is None:
+                        client.send(error_frame("storage", "not done: the log could not be read", command.id))
+                        return
+                except StorageError as exc:
+                    log.error("log write failed: %s", exc)
+                    client.send(error_frame("storage", f"not done: {exc}", command.id))
+                    return
+            else:
+                client.send(error_frame("storage", "not done: the log kept moving; try again", command.id))
                 return
             runtime.state, replayed = settle(runtime.state, runtime.entries, entries)
             ack = Ack(id=command.id, seq=entries[-1].seq).model_dump_json()
             if replayed:
                 self._broadcast_reset(runtime, "undo")
-                runtime.feed.send_all(runtime.state, runtime.now(wall))
                 client.send(ack)
             else:
                 self._broadcast(runtime, entries, client, ack)
@@ -576,6 +672,56 @@ class MeetingServer:
                 snapshot = view_for(runtime.state, role, person)
                 frames[key] = Reset(seq=runtime.state.seq, reason=reason, snapshot=snapshot).model_dump_json()
             client.send(frames[key])
+        runtime.feed.send_all(runtime.state, runtime.now(self.clock()))  # a page is sent its view anew
+
+    # --- a log shared with other server processes -------------------------------------------------
+
+    def _heard(self, event_id: str | None, seq: int | None) -> None:
+        """The store says another process appended to ``event_id`` up to ``seq`` (both None: anything may
+        have been appended, e.g. after the listener reconnected). The entries are read from the log."""
+        runtimes = [self.events[event_id]] if event_id in self.events else []
+        if event_id is None:
+            runtimes = list(self.events.values())
+        for runtime in runtimes:
+            if seq is not None and seq <= runtime.state.seq:
+                continue  # ours, or already read
+            if runtime.event_id not in self._to_catch_up:
+                self._to_catch_up.add(runtime.event_id)
+                asyncio.get_running_loop().create_task(self._catch_up(runtime))
+
+    async def _catch_up(self, runtime: EventRuntime) -> None:
+        async with runtime.lock:
+            self._to_catch_up.discard(runtime.event_id)
+            await self._caught_up(runtime)
+
+    async def _caught_up(self, runtime: EventRuntime) -> int | None:
+        """With the event's lock held: read what other processes appended after our last seq, settle it and send
+        it to our clients. How many entries came (0: none), or None when the log could not be read."""
+
+        def newer() -> list[Entry]:
+            return list(self.store.read(runtime.event_id, runtime.state.seq))
+
+        try:
+            entries = await asyncio.get_running_loop().run_in_executor(self._writer, newer)
+        except (StorageError, RuntimeError) as exc:  # RuntimeError: the writer shut down (stopping)
+            log.warning("could not read the log of %s: %s", runtime.event_id, exc)
+            return None
+        if not entries:
+            return 0
+        runtime.state, replayed = settle(runtime.state, runtime.entries, entries)
+        if replayed:
+            self._broadcast_reset(runtime, "undo")
+            return len(entries)
+        frames: dict[tuple[str, str | None], str] = {}
+        for client in runtime.clients:
+            key = (client.actor.role, client.actor.person)
+            if key not in frames:
+                mine = [e for e in entries if visible_to(runtime.state, e.event, *key)]
+                frames[key] = entries_frame(mine) if mine else ""
+            if frames[key]:
+                client.send(frames[key])
+        runtime.feed.send_all(runtime.state, runtime.now(self.clock()))  # and the pages their views
+        return len(entries)
 
 
 def _command_id(raw: str | bytes) -> str | None:

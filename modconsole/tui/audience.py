@@ -33,6 +33,7 @@ from .bigfont import BigDigits
 from .figures import (
     PHASE_WORDS,
     RAISED_WORDS,
+    back_at,
     clock_text,
     day_and_time,
     floor_line,
@@ -168,7 +169,9 @@ class StageClock(TimerPanel):
         assert current_remaining is not None  # there is a current item
         remaining = float(current_remaining)
         title.update(Text(item["title"], overflow="ellipsis", no_wrap=True))
-        digits.update(clock_text(remaining))
+        back = back_at(view, item["kind"], remaining)
+        # During a break the room wants to know when to be back, not how long the break has left.
+        digits.update(f"BACK AT {back}" if back else clock_text(remaining))
         planned = format_duration(item["duration_s"])
         words = PHASE_WORDS[item["phase"] or "normal"]
         if remaining >= 0:

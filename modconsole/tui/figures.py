@@ -379,3 +379,10 @@ def plan_figures(state: State, session: SessionState, now: int, target: str | No
         f"trims {format_duration(plan.trimmed_s)} in all; {verdict}."
     )
     return PlanFigures(rows, summary, target_text)
+
+
+def back_at(view: SessionView, kind: str, remaining: float) -> str | None:
+    """During a break that has time left, when the next item starts (HH:MM, fixed starts honoured); else None."""
+    if kind != "break" or remaining < 0 or view["status"] != "running" or not view["next_start"]:
+        return None
+    return hhmm(view["next_start"])
