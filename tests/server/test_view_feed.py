@@ -141,3 +141,34 @@ async def test_pages_are_refreshed_while_a_session_runs(
         assert later["seq"] == page.views[0]["seq"]  # nothing happened: the same view, made anew
     finally:
         await page.close()
+
+
+async def test_a_page_whose_token_is_revoked_is_closed(server: RunningServer) -> None:
+    from websockets.exceptions import ConnectionClosed
+
+    from modconsole.server.tokens import token_hash
+
+    token = server.tokens.people["garcetti"]
+    page = await PageSocket.open(server.url, token)
+    try:
+        assert server.server.close_revoked([token_hash(token)]) == 1
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await page.next_frame()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    finally:
+        await page.close()
+
+
+async def test_an_undo_sends_the_pages_their_view_anew(server: RunningServer, connect: Any) -> None:
+    desk = await connect(server.url, server.tokens.moderator, label="desk")
+    await desk.command(c.Start())
+    await desk.command(c.Next())
+    page = await PageSocket.open(server.url, server.tokens.display)
+    try:
+        assert session0(page.views[0])["current"]["id"] == "seoul-briefing"
+        await desk.command(c.Undo())
+        back = await page.view_where(lambda v: session0(v)["current"]["id"] != "seoul-briefing")
+        assert back["seq"] == server.state.seq
+    finally:
+        await page.close()
