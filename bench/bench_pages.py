@@ -58,6 +58,15 @@ COMPLETE = """() => {
     && document.querySelectorAll('#programme li').length > 0;
 }"""
 RENDERED = "() => performance.getEntriesByName('modconsole:rendered')[0].startTime"
+# Where the time went: the HTML's arrival, the scripts run (the socket opened), the welcome, the first view.
+STEPS = """() => {
+  const out = {html: performance.getEntriesByType('navigation')[0].responseEnd};
+  for (const name of ['connect', 'open', 'welcome', 'view', 'rendered']) {
+    const entry = performance.getEntriesByName('modconsole:' + name)[0];
+    if (entry) out[name] = entry.startTime;
+  }
+  return out;
+}"""
 LOADED = "() => performance.getEntriesByType('navigation')[0].loadEventEnd"
 HTTP_BYTES = """() => performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))
   .reduce((sum, entry) => sum + (entry.transferSize || entry.encodedBodySize || 0), 0)"""
@@ -77,7 +86,9 @@ async def _meeting(url: str, tokens: dict[str, Any]) -> Any:
     return moderator
 
 
-async def _load(browser: Any, url: str, complete: str | None) -> tuple[float, int]:
+async def _load(
+    browser: Any, url: str, complete: str | None, steps: list[dict[str, float]] | None = None
+) -> tuple[float, int]:
     """One cold load in a fresh context: ms to complete (or to the load event) and the bytes transferred."""
     context = await browser.new_context(viewport={"width": 390, "height": 844})
     page = await context.new_page()
@@ -92,6 +103,8 @@ async def _load(browser: Any, url: str, complete: str | None) -> tuple[float, in
         if complete is not None:
             await page.wait_for_function(complete, timeout=15_000)
             ms = float(await page.evaluate(RENDERED))
+            if steps is not None:
+                steps.append(await page.evaluate(STEPS))
         else:
             ms = float(await page.evaluate(LOADED))
         http_bytes = int(await page.evaluate(HTTP_BYTES))
@@ -120,7 +133,8 @@ async def run_page(trials: int) -> dict[str, list[dict[str, Any]]]:
                     try:
                         join = f"{http_url}/join#token={tokens['people']['park-won-soon']}"
                         await _load(browser, join, COMPLETE)  # a first load: the browser's own start-up
-                        ours = [await _load(browser, join, COMPLETE) for _ in range(trials)]
+                        steps: list[dict[str, float]] = []
+                        ours = [await _load(browser, join, COMPLETE, steps) for _ in range(trials)]
                         bare = [await _load(browser, f"{http_url}/healthz", None) for _ in range(trials)]
                     finally:
                         await browser.close()
@@ -141,6 +155,10 @@ async def run_page(trials: int) -> dict[str, list[dict[str, Any]]]:
                 met=render_ms <= RENDER_TARGET_MS,
                 trials=trials,
                 all_ms=[round(t, 1) for t, _b in ours],
+                median_steps_ms={
+                    name: round(statistics.median(step[name] for step in steps if name in step), 1)
+                    for name in ("html", "connect", "open", "welcome", "view", "rendered")
+                },
             ),
             row(
                 "participant page: bytes transferred",

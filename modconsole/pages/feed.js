@@ -71,7 +71,23 @@ export class Feed {
 
   start() {
     this.stopped = false;
-    this._open();
+    if (!this._adopt()) this._open();
+  }
+
+  // The socket the page's first script opened for this token (its hello sent on open), with the frames
+  // that came before the modules ran: taken over, once.
+  _adopt() {
+    const early = window.modconsoleEarly;
+    window.modconsoleEarly = undefined;
+    if (!early || early.token !== this.token || this.name || early.socket.readyState > WebSocket.OPEN) return false;
+    const socket = early.socket;
+    this.socket = socket;
+    socket.removeEventListener("message", early.keep);
+    socket.addEventListener("message", (event) => this._frame(event.data));
+    socket.addEventListener("close", (event) => this._closed(event));
+    this.handlers.onStatus?.("connecting");
+    for (const raw of early.frames) this._frame(raw);
+    return true;
   }
 
   stop() {
@@ -212,17 +228,29 @@ export function eventTime(iso) {
   return iso ? iso.slice(11, 16) : "";
 }
 
+const formats = new Map(); // one formatter per language: making one is the costly part
+
 export function ownTime(iso, lang) {
   if (!iso) return "";
-  return new Date(iso).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
+  let format = formats.get(lang);
+  if (!format) {
+    format = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit" });
+    formats.set(lang, format);
+  }
+  return format.format(new Date(iso));
 }
 
+let zone = null;
+
 export function ownZone() {
-  try {
-    return Intl.DateTimeFormat().resolvedOptions().timeZone || "";
-  } catch (_error) {
-    return "";
+  if (zone === null) {
+    try {
+      zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    } catch (_error) {
+      zone = "";
+    }
   }
+  return zone;
 }
 
 // The session a page follows: `?session=`, else the running one, else the first not ended.

@@ -9,6 +9,7 @@ same table (``Routes.add`` for a path, ``Routes.add_prefix`` for a path and what
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http
 import re
@@ -23,11 +24,14 @@ from websockets.http11 import Request, Response
 PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
 LANGUAGES = ("ar", "zh", "en", "fr", "ru", "es")  # the six UN languages the pages speak
 
-# The pages load only their own scripts, styles and catalogues, and talk only to their own host.
+# The pages load only their own scripts, styles and catalogues, and talk only to their own host. A page's
+# one inline script (it opens the websocket while the modules load) is allowed by its hash, not by
+# 'unsafe-inline': the policy of an HTML page names the hashes of the inline scripts it holds.
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
+INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -46,18 +50,30 @@ class Asset:
     body: bytes
     content_type: str
     etag: str
+    csp: str = CSP
+
+
+def policy_for(html: str) -> str:
+    """The page's policy: CSP, with the hash of each inline script it holds added to ``script-src``."""
+    hashes = [
+        "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+        for script in INLINE_SCRIPT.findall(html)
+    ]
+    return CSP.replace("script-src 'self'", " ".join(["script-src 'self'", *hashes]), 1)
 
 
 def _asset(path: Path) -> Asset:
     body = path.read_bytes()
-    return Asset(body, CONTENT_TYPES[path.suffix], '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
+    etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+    csp = policy_for(body.decode()) if path.suffix == ".html" else CSP
+    return Asset(body, CONTENT_TYPES[path.suffix], etag, csp)
 
 
-def _headers(content_type: str, **extra: str) -> Headers:
+def _headers(content_type: str, csp: str = CSP, **extra: str) -> Headers:
     headers = Headers(
         [
             ("Content-Type", content_type),
-            ("Content-Security-Policy", CSP),
+            ("Content-Security-Policy", csp),
             ("X-Content-Type-Options", "nosniff"),
             ("Referrer-Policy", "no-referrer"),
             ("Cross-Origin-Opener-Policy", "same-origin"),
@@ -81,8 +97,8 @@ def _serve(request: Request, asset: Asset | None) -> Response:
     # Revalidated every time (a server upgraded in place serves new pages at once), answered 304 when unchanged.
     extra = {"Cache_Control": "no-cache", "ETag": asset.etag}
     if request.headers.get("If-None-Match") == asset.etag:
-        return Response(304, "Not Modified", _headers(asset.content_type, **extra), b"")
-    return Response(200, "OK", _headers(asset.content_type, **extra), asset.body)
+        return Response(304, "Not Modified", _headers(asset.content_type, asset.csp, **extra), b"")
+    return Response(200, "OK", _headers(asset.content_type, asset.csp, **extra), asset.body)
 
 
 class Routes:
