@@ -54,7 +54,12 @@ async def open_page(browser: Any, url: str, viewport: dict[str, int] = DESKTOP) 
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.errors = errors  # what the page's scripts threw: checked at the end of each test
+    # What the page's scripts threw, and what its policy refused: checked at the end of each test.
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    page.errors = errors
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.sockets = sockets
     await page.goto(url)
     return page
 
@@ -88,6 +93,9 @@ async def test_a_participant_signs_in_from_a_personal_link_and_sees_their_place_
     # The token is kept for the tab and gone from the address bar (and so from any log or history).
     assert token not in page.url and "#" not in page.url
     assert await page.evaluate("sessionStorage.getItem('modconsole.token')") == token
+    # One connection: the one the first inline script opened (allowed by its hash), taken over by the feed.
+    assert page.sockets == [f"ws://127.0.0.1:{served.port}/"]
+    assert await page.evaluate("performance.getEntriesByName('modconsole:early').length") == 1
     place = page.locator("#my-place")
     assert await place.get_attribute("aria-live") == "polite"
     # By keyboard alone: to the button, and Enter.
