@@ -1,5 +1,5 @@
 // The participant and speaker page (/join): sign in, follow the meeting, raise and withdraw a hand.
-import { _, chooseLanguage, currentLanguage, fmt, loadLanguage } from "./i18n.js";
+import { _, _n, chooseLanguage, currentLanguage, fmt, loadLanguage } from "./i18n.js";
 import {
   chooseSession,
   clockText,
@@ -206,11 +206,16 @@ function renderQueue(s) {
   if (s.floor && s.floor.person === me) {
     place = _("You have the floor.");
   } else if (mine) {
-    place = fmt(_("You are #{position} of {total} — about {minutes} min"), {
-      position: mine.position,
-      total: s.queue_length,
-      minutes: Math.max(1, Math.round(mine.estimated_wait_s / 60)),
-    });
+    const minutes = Math.max(1, Math.round(mine.estimated_wait_s / 60));
+    // A plural by the minutes: languages that inflect the word for "minute" (Russian, Arabic) get each form.
+    place = fmt(
+      _n(
+        "You are #{position} of {total} — about {minutes} min",
+        "You are #{position} of {total} — about {minutes} min",
+        minutes,
+      ),
+      { position: mine.position, total: s.queue_length, minutes },
+    );
   } else {
     place = _("Your hand is not up.");
   }

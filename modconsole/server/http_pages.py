@@ -115,9 +115,13 @@ class Routes:
         self.add_prefix("/i18n/", self._catalogue)
 
     def add(self, path: str, handler: Handler) -> None:
+        """Answer GET ``path`` (the query aside) with ``handler``, in place of any handler it had."""
         self._exact[path] = handler
 
     def add_prefix(self, prefix: str, handler: Handler) -> None:
+        """Answer GET of every path under ``prefix`` with ``handler``, in place of any it had (the longest
+        prefix that matches wins)."""
+        self._prefixes = [entry for entry in self._prefixes if entry[0] != prefix]
         self._prefixes.append((prefix, handler))
         self._prefixes.sort(key=lambda entry: -len(entry[0]))
 

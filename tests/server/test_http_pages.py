@@ -123,6 +123,10 @@ async def test_another_surface_adds_its_routes_to_the_table(server: RunningServe
     server.server.http.add_prefix("/extra/", answer)
     status, _headers, body = await fetch(server.port, "/extra/anything")
     assert status == 200 and body == b"mine\n"
+    # A route put in the place of the pages' own (catalogues made some other way) takes over.
+    server.server.http.add_prefix("/i18n/", answer)
+    status, _headers, body = await fetch(server.port, "/i18n/fr.json")
+    assert status == 200 and body == b"mine\n"
 
 
 def test_serve_says_where_the_pages_are(cli_server) -> None:
