@@ -37,6 +37,7 @@ ErrorCode = Literal[
     "invalid_state",  # not possible now (e.g. "next" on the last item)
     "invalid",  # a value out of range
     "stale",  # expected_seq no longer current
+    "unconfirmed",  # asks to be confirmed: an undo of an action older than ten minutes needs force
     "rate_limited",  # too many frames; slow down
     "storage",  # the log could not be written; nothing was done
     "unavailable",  # the server is shutting down
@@ -146,6 +147,12 @@ class Ack(_Frame):
     type: Literal["ack"] = "ack"
     id: str
     seq: int = Field(description="the sequence of the last event the command produced")
+    person: str | None = Field(default=None, description="person_add: the id of the person added")
+    token: str | None = Field(
+        default=None,
+        description="person_add: the speaker token of the person added, shown only this once and only to the "
+        "moderator who added them (the server keeps its hash)",
+    )
 
 
 class Error(_Frame):

@@ -12,11 +12,12 @@ mistaken "next" then lands in the queue of the item that is current again.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from .agenda import Agenda, Person
+from .agenda import Agenda, ItemPlan, Person, SessionPlan
 
 HandKind = Literal["contribution", "reply", "question", "point_of_order"]
 HAND_KINDS: tuple[HandKind, ...] = ("contribution", "reply", "question", "point_of_order")
@@ -36,6 +37,13 @@ class _SessionEvent(_Event):
 class EventCreated(_Event):
     type: Literal["event_created"] = "event_created"
     event_id: str
+    agenda: Agenda
+
+
+class AgendaReplaced(_Event):
+    """The whole plan replaced from a file before any session started (``modconsole-server update-event``)."""
+
+    type: Literal["agenda_replaced"] = "agenda_replaced"
     agenda: Agenda
 
 
@@ -118,6 +126,9 @@ class HandRaised(_SessionEvent):
     # Who the hand is, when it is a participant the live state no longer spoke of: snapshots leave such
     # participants out, so a viewer that joined since learns the name here.
     participant: Person | None = None
+    # The later item the hand waits for: it joins that item's queue when the item starts. None: the
+    # session's speakers' list, which moves with the session from item to item.
+    for_item: str | None = None
 
 
 class HandLowered(_SessionEvent):
@@ -169,6 +180,19 @@ class TurnEnded(_SessionEvent):
     at: int
 
 
+class TurnHardStopped(_SessionEvent):
+    """The clock ended a turn at its hard stop: its limit plus the grace the agenda gives (``turn_hard_stop``).
+    Logged by the server, never by a moderator; ``started_at`` names the turn, so after an undo it ends no
+    other."""
+
+    type: Literal["turn_hard_stopped"] = "turn_hard_stopped"
+    at: int
+    person: str
+    started_at: int
+    limit_s: int
+    grace_s: int
+
+
 class TurnPaused(_SessionEvent):
     type: Literal["turn_paused"] = "turn_paused"
     at: int
@@ -192,6 +216,7 @@ class MessageSent(_Event):
     to: str  # a person id, or "all"
     text: str
     session: str | None = None
+    lang: str | None = None  # the language the text is written in (BCP 47), when the sender said
 
 
 class MessageAcknowledged(_Event):
@@ -231,6 +256,92 @@ class Undone(_Event):
     at: int
     seqs: tuple[int, ...]
     what: str
+    # The session whose action it voids (what "redo" brings back there); None in logs written before redo.
+    session: str | None = None
+
+
+class Redone(_Event):
+    """Voids the undo entries in ``seqs`` (and what came with them): the action they took back stands again."""
+
+    type: Literal["redone"] = "redone"
+    at: int
+    seqs: tuple[int, ...]
+    what: str
+    session: str
+
+
+class SessionReopened(_SessionEvent):
+    """Logged with the undo of a session's end: the time from the end to the undo counts as a pause, not as
+    the closing item's (or the turn's) running time."""
+
+    type: Literal["session_reopened"] = "session_reopened"
+    at: int
+    ended_at: int
+
+
+# --- the plan edited live ------------------------------------------------------------------------------
+# Each keeps the agenda in the state and the session's items in step: the agenda as it stands is the plan in
+# force, and the ``event_created`` entry keeps the plan as it was before the event.
+
+
+class ItemAdded(_SessionEvent):
+    type: Literal["item_added"] = "item_added"
+    at: int
+    item: ItemPlan
+    index: int  # its place in the session's items, from 0
+
+
+class ItemEdited(_SessionEvent):
+    type: Literal["item_edited"] = "item_edited"
+    at: int
+    item: ItemPlan  # the item's plan after the edit (same id)
+    fields: tuple[str, ...]  # what changed: "title", "duration_s", "kind", ...
+
+
+class ItemRemoved(_SessionEvent):
+    type: Literal["item_removed"] = "item_removed"
+    at: int
+    item: str
+
+
+class ItemMoved(_SessionEvent):
+    type: Literal["item_moved"] = "item_moved"
+    at: int
+    item: str
+    index: int  # its new place in the session's items, from 0
+
+
+class SessionAdded(_SessionEvent):
+    """A session added to the agenda; ``session`` is the one the command was given in (its undo takes it
+    back), ``plan`` the new one."""
+
+    type: Literal["session_added"] = "session_added"
+    at: int
+    plan: SessionPlan
+
+
+class SessionEdited(_SessionEvent):
+    type: Literal["session_edited"] = "session_edited"
+    at: int
+    title: str
+    start: datetime
+    room: str
+
+
+class PersonAdded(_SessionEvent):
+    """A person added to the roster (without tags: those follow in ``person_tagged``, for moderators only);
+    ``session`` is the one the command was given in."""
+
+    type: Literal["person_added"] = "person_added"
+    at: int
+    person: Person
+
+
+class PersonTagged(_SessionEvent):
+    type: Literal["person_tagged"] = "person_tagged"
+    at: int
+    person: str
+    tags: dict[str, str]
 
 
 Event = Annotated[
@@ -261,6 +372,18 @@ Event = Annotated[
     | MessageSent
     | MessageAcknowledged
     | Undone
+    | ItemAdded
+    | ItemEdited
+    | ItemRemoved
+    | ItemMoved
+    | SessionAdded
+    | SessionEdited
+    | PersonAdded
+    | PersonTagged
+    | TurnHardStopped
+    | Redone
+    | SessionReopened
+    | AgendaReplaced
     | DisplayBlackout
     | DisplayFlashed
     | DisplayFocused,
@@ -276,6 +399,12 @@ EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event, config=ConfigDict(defer_b
 AUDIENCE_EVENTS = frozenset(
     {"hand_raised", "hand_lowered", "participant_registered", "message_sent", "message_acknowledged"}
 )
+
+# Events that rewrite the past: the state is replayed from the log, and viewers get a fresh snapshot.
+REWRITING_EVENTS = frozenset({"undone", "redone"})
+
+# How far back, in event-clock time, an undo goes without being confirmed (``force``).
+UNDO_CONFIRM_AFTER_MS = 10 * 60 * 1000
 
 # Moderators' timing actions: each command yields exactly one of these, and
 # "undo" voids the newest one still standing.
@@ -303,6 +432,15 @@ TIMING_EVENTS = frozenset(
     }
 )
 
+# The plan edited live: each command yields one of these (a person's tags follow their addition), which
+# "undo" voids like a timing action.
+PLAN_EDIT_EVENTS = frozenset(
+    {"item_added", "item_edited", "item_removed", "item_moved", "session_added", "session_edited", "person_added"}
+)
+TIMING_EVENTS = TIMING_EVENTS | PLAN_EDIT_EVENTS
+# A person's tags reach moderators only (``visibility``): they must not move the revision the others see.
+AUDIENCE_EVENTS = AUDIENCE_EVENTS | {"person_tagged"}
+
 # A timing action in words, for saying what an undo took back.
 ACTION_WORDS: dict[str, str] = {
     "session_started": "the start of the session",
@@ -324,6 +462,13 @@ ACTION_WORDS: dict[str, str] = {
     "turn_paused": "the pause of the turn",
     "turn_resumed": "the resumption of the turn",
     "turn_time_added": "the time added to the turn",
+    "item_added": "the item added",
+    "item_edited": "the edit of the item",
+    "item_removed": "the removal of the item",
+    "item_moved": "the move of the item",
+    "session_added": "the session added",
+    "session_edited": "the edit of the session",
+    "person_added": "the person added",
 }
 
 

@@ -11,12 +11,15 @@ Callers that need the state before an event keep a copy (``copy.deepcopy``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from .agenda import ItemPlan, SessionPlan
 from .events import (
     AUDIENCE_EVENTS,
+    REWRITING_EVENTS,
     TIMING_EVENTS,
+    AgendaReplaced,
     ClockSet,
     DisplayBlackout,
     DisplayFlashed,
@@ -26,22 +29,33 @@ from .events import (
     HandLowered,
     HandMoved,
     HandRaised,
+    ItemAdded,
     ItemChanged,
+    ItemEdited,
+    ItemMoved,
+    ItemRemoved,
     ItemSkipped,
     ItemTimeAdded,
     MessageAcknowledged,
     MessageSent,
     ParticipantRegistered,
+    PersonAdded,
+    PersonTagged,
     PlanApplied,
     QueueCleared,
     QueueClosed,
     QueueOpened,
+    Redone,
+    SessionAdded,
+    SessionEdited,
     SessionEnded,
     SessionExtended,
     SessionPaused,
+    SessionReopened,
     SessionResumed,
     SessionStarted,
     TurnEnded,
+    TurnHardStopped,
     TurnLimitSet,
     TurnPaused,
     TurnResumed,
@@ -49,7 +63,7 @@ from .events import (
     TurnTimeAdded,
     Undone,
 )
-from .state import Clock, Hand, ItemState, Message, SessionState, State, Turn
+from .state import Clock, Hand, HandRemoval, ItemState, Message, RedoEntry, SessionState, State, Turn
 
 
 def apply(state: State, event: Event, seq: int | None = None) -> State:
@@ -67,21 +81,40 @@ def apply(state: State, event: Event, seq: int | None = None) -> State:
         session = state.session(name)
         if session is None:
             return state
-        if kind not in AUDIENCE_EVENTS and seq is not None:
+        if kind not in AUDIENCE_EVENTS and kind not in REWRITING_EVENTS and seq is not None:
             session.rev = seq
     if kind in TIMING_EVENTS and seq is not None and name is not None:
         state.timing_actions.append((seq, kind, name))
+        state.timing_at.append(event.at)  # type: ignore[union-attr]  # every timing event has its time
+        if state.redo:
+            # A new action in the session: what was undone there can no longer be brought back.
+            state.redo = [r for r in state.redo if r.session != name]
     handler = _HANDLERS[kind]
     handler(state, session, event)
     return state
 
 
+def voided_in(entries: Iterable[tuple[int, Event]]) -> dict[int, int]:
+    """The log entries voided, each with the sequence of the entry that voids it: what an undo names, unless a
+    redo voided that undo itself (then what the redo names: the undo and what came with it)."""
+    voided: dict[int, int] = {}
+    undos: list[tuple[int, Undone]] = []
+    for seq, event in entries:
+        if event.type == "redone":
+            for target in event.seqs:
+                voided[target] = seq
+        elif event.type == "undone":
+            undos.append((seq, event))
+    for seq, undo in undos:
+        if seq not in voided:
+            for target in undo.seqs:
+                voided[target] = seq
+    return voided
+
+
 def replay(entries: list[tuple[int, Event]]) -> State:
     """Fold a log (sequence, event) into a state, leaving out voided entries."""
-    voided: set[int] = set()
-    for _seq, event in entries:
-        if event.type == "undone":
-            voided.update(event.seqs)
+    voided = voided_in(entries)
     state = State()
     for seq, event in entries:
         if seq in voided:
@@ -153,6 +186,11 @@ def _event_created(state: State, _s: SessionState | None, e: EventCreated) -> No
     ]
 
 
+def _agenda_replaced(state: State, _s: SessionState | None, e: AgendaReplaced) -> None:
+    # Only ever logged before any session started: the sessions are laid out anew from the new plan.
+    _event_created(state, None, EventCreated(event_id=state.event_id, agenda=e.agenda))
+
+
 def _clock_set(state: State, _s: SessionState | None, e: ClockSet) -> None:
     state.clock = Clock(wall_ms=e.wall_ms, virtual_ms=e.virtual_ms, scale=e.scale)
     if e.scale != 1:
@@ -165,6 +203,9 @@ def _session_started(state: State, s: SessionState, e: SessionStarted) -> None:
     index = _first_open_item(s)
     if index is not None:
         _enter_item(s, index, e.at)
+        # The hands raised before the start: the session's list, and those for the first item.
+        first = s.items[index].id
+        _join(s.items[index], _take_waiting(s, lambda h: h.for_item is None or h.for_item == first))
 
 
 def _session_paused(state: State, s: SessionState, e: SessionPaused) -> None:
@@ -194,9 +235,32 @@ def _session_ended(state: State, s: SessionState, e: SessionEnded) -> None:
     if s.paused_since is not None:
         s.paused_ms += max(0, e.at - s.paused_since)
         s.paused_since = None
+    # Every hand still up comes down: the speakers' list ends with its session, and its holders are told.
+    item = s.current_item
+    left = (item.queue if item is not None else []) + s.waiting
+    for hand in left:
+        s.removed[hand.person] = HandRemoval(reason="session_ended", at=e.at)
+    if item is not None:
+        item.queue = []
+    s.waiting = []
     _leave_item(s, e.at)
     s.status = "ended"
     s.ended_at = e.at
+
+
+def _session_reopened(state: State, s: SessionState, e: SessionReopened) -> None:
+    # Replayed without its end, the session ran on from the end to now: that span was a pause, not time
+    # the closing item or the turn on the floor ran.
+    if s.status == "running":
+        item = s.current_item
+        if item is not None:
+            for timer in (item.timer, item.floor.timer if item.floor is not None else None):
+                if timer is not None and timer.running:
+                    timer.stop(e.ended_at)
+                    timer.start(e.at)
+        s.paused_ms += max(0, e.at - e.ended_at)
+    if state.redo and state.redo[-1].session == s.id:
+        state.redo[-1].seqs.append(state.seq)  # a redo of the undo voids this entry with it
 
 
 def _session_extended(state: State, s: SessionState, e: SessionExtended) -> None:
@@ -208,10 +272,17 @@ def _item_changed(state: State, s: SessionState, e: ItemChanged) -> None:
     if index is None:
         return
     left = s.current_item
+    # The speakers' list moves with the session: the hands up go to the item entered, and those raised for
+    # that item join them.
+    carried: list[Hand] = []
+    if left is not None:
+        carried, left.queue = left.queue, []
     _leave_item(s, e.at)
     if left is not None and e.how == "next":
         left.finished = True
     _enter_item(s, index, e.at)
+    entered = s.items[index]
+    _join(entered, carried + _take_waiting(s, lambda h: h.for_item == entered.id))
 
 
 def _item_skipped(state: State, s: SessionState, e: ItemSkipped) -> None:
@@ -239,37 +310,74 @@ def _participant_registered(state: State, _s: SessionState | None, e: Participan
     state.participants[e.person.id] = e.person
 
 
+def _insert_hand(queue: list[Hand], hand: Hand) -> None:
+    if hand.kind == "point_of_order":
+        # A point of order goes ahead of everything but earlier points of order.
+        position = sum(1 for h in queue if h.kind == "point_of_order")
+        queue.insert(position, hand)
+    else:
+        queue.append(hand)
+
+
+def _join(item: ItemState, hands: list[Hand]) -> None:
+    """``hands`` join the item's queue in their order, points of order ahead of the other kinds; nobody twice,
+    and never whoever holds the floor."""
+    if not hands:
+        return
+    present = {h.person for h in item.queue}
+    if item.floor is not None:
+        present.add(item.floor.person)
+    for hand in hands:
+        if hand.person not in present:
+            present.add(hand.person)
+            _insert_hand(item.queue, hand)
+
+
+def _take_waiting(s: SessionState, wanted: Callable[[Hand], bool]) -> list[Hand]:
+    """The waiting hands ``wanted`` picks, taken out of ``waiting``, in the order raised."""
+    if not s.waiting:
+        return []
+    taken = [h for h in s.waiting if wanted(h)]
+    if taken:
+        s.waiting = [h for h in s.waiting if not wanted(h)]
+    return taken
+
+
 def _hand_raised(state: State, s: SessionState, e: HandRaised) -> None:
     if e.participant is not None:
         state.participants[e.participant.id] = e.participant
     item = s.current_item
-    if item is None:
-        return
     person = e.person
-    for queued in item.queue:  # a plain loop: the queue is scanned for every hand raised
-        if queued.person == person:
+    if s.removed:
+        s.removed.pop(person, None)
+    if item is not None:
+        for queued in item.queue:  # a plain loop: the queue is scanned for every hand raised
+            if queued.person == person:
+                return
+        if item.floor is not None and item.floor.person == e.person:
+            # Only after an undo (of a "next" or an "end_turn"): the hand was raised elsewhere,
+            # and whoever holds the floor is never queued as well.
             return
-    if item.floor is not None and item.floor.person == e.person:
-        # Only after an undo (of a "next" or an "end_turn"): the hand was raised elsewhere,
-        # and whoever holds the floor is never queued as well.
-        return
-    hand = Hand(person=e.person, kind=e.kind, raised_at=e.at)
-    if e.kind == "point_of_order":
-        # A point of order goes ahead of everything but earlier points of order.
-        position = sum(1 for h in item.queue if h.kind == "point_of_order")
-        item.queue.insert(position, hand)
+    for waiting in s.waiting:
+        if waiting.person == person:
+            return
+    hand = Hand(person=e.person, kind=e.kind, raised_at=e.at, for_item=e.for_item)
+    if item is None or s.status == "not_started" or (e.for_item is not None and e.for_item != item.id):
+        s.waiting.append(hand)  # before the start, or for a later item
     else:
-        item.queue.append(hand)
+        _insert_hand(item.queue, hand)
 
 
 def _hand_lowered(state: State, s: SessionState, e: HandLowered) -> None:
     item = s.current_item
-    if item is not None:
-        # In place, and done at the first: a person has at most one hand in a queue (_hand_raised).
-        person = e.person
-        for index, hand in enumerate(item.queue):
+    person = e.person
+    # In place, and done at the first: a person has at most one hand up in a session (_hand_raised).
+    for queue in (item.queue if item is not None else [], s.waiting):
+        for index, hand in enumerate(queue):
             if hand.person == person:
-                del item.queue[index]
+                del queue[index]
+                if e.by_moderator:
+                    s.removed[person] = HandRemoval(reason="moderator", at=e.at)
                 return
 
 
@@ -287,6 +395,8 @@ def _hand_moved(state: State, s: SessionState, e: HandMoved) -> None:
 
 def _queue_cleared(state: State, s: SessionState, e: QueueCleared) -> None:
     if s.current_item is not None:
+        for hand in s.current_item.queue:
+            s.removed[hand.person] = HandRemoval(reason="cleared", at=e.at)
         s.current_item.queue.clear()
 
 
@@ -315,6 +425,10 @@ def _turn_started(state: State, s: SessionState, e: TurnStarted) -> None:
         return
     _close_turn(item, e.at)
     item.queue = [h for h in item.queue if h.person != e.person]
+    if s.waiting:
+        s.waiting = [h for h in s.waiting if h.person != e.person]  # the floor came before the item waited for
+    if s.removed:
+        s.removed.pop(e.person, None)
     turn = Turn(person=e.person, kind=e.kind, raised_at=e.raised_at, limit_s=e.limit_s)
     if s.status == "running":
         turn.timer.start(e.at)
@@ -326,6 +440,14 @@ def _turn_started(state: State, s: SessionState, e: TurnStarted) -> None:
 def _turn_ended(state: State, s: SessionState, e: TurnEnded) -> None:
     if s.current_item is not None:
         _close_turn(s.current_item, e.at)
+
+
+def _turn_hard_stopped(state: State, s: SessionState, e: TurnHardStopped) -> None:
+    item = s.current_item
+    if item is not None and item.floor is not None:
+        turn = item.floor
+        if turn.person == e.person and turn.timer.first_start == e.started_at:
+            _close_turn(item, e.at)
 
 
 def _turn_paused(state: State, s: SessionState, e: TurnPaused) -> None:
@@ -355,7 +477,7 @@ def _turn_time_added(state: State, s: SessionState, e: TurnTimeAdded) -> None:
 
 
 def _message_sent(state: State, _s: SessionState | None, e: MessageSent) -> None:
-    state.messages.append(Message(id=e.message_id, to=e.to, text=e.text, at=e.at, session=e.session))
+    state.messages.append(Message(id=e.message_id, to=e.to, text=e.text, at=e.at, session=e.session, lang=e.lang))
 
 
 def _message_acknowledged(state: State, _s: SessionState | None, e: MessageAcknowledged) -> None:
@@ -376,9 +498,124 @@ def _display_focused(state: State, _s: SessionState | None, e: DisplayFocused) -
     state.display.focus = e.text
 
 
-def _undone(state: State, _s: SessionState | None, e: Undone) -> None:
-    # The fold itself is recomputed by ``replay``; here we only remember what was voided.
+def _undone(state: State, s: SessionState | None, e: Undone) -> None:
+    # The fold itself is recomputed by ``replay``; here we only remember what was voided, and that a redo
+    # may bring it back.
     state.voided.extend(e.seqs)
+    if s is not None:
+        state.redo.append(RedoEntry(seqs=[state.seq], session=s.id, what=e.what))
+
+
+def _redone(state: State, _s: SessionState, e: Redone) -> None:
+    # Replayed without the undo it voids: the action stands again, and there is nothing else to do.
+    return
+
+
+# --- the plan edited live: the agenda (the plan in force) and the session's items kept in step ----------
+
+
+def _set_session_plan(state: State, plan: SessionPlan) -> None:
+    assert state.agenda is not None
+    sessions = tuple(plan if s.id == plan.id else s for s in state.agenda.sessions)
+    state.agenda = state.agenda.model_copy(update={"sessions": sessions})
+
+
+def _set_items(state: State, s: SessionState, items: list[ItemPlan]) -> None:
+    """The session's plan with ``items``, in the order of ``s.items`` (which the caller has set)."""
+    plan = state.plan(s.id)
+    _set_session_plan(state, plan.model_copy(update={"items": tuple(items)}))
+    current = None if s.current is None else s.items[s.current].id
+    if current is not None:
+        s.current = s.index(current)
+
+
+def _item_added(state: State, s: SessionState, e: ItemAdded) -> None:
+    plan = state.plan(s.id)
+    if plan.item_index(e.item.id) is not None:
+        return
+    index = max(0, min(e.index, len(s.items)))
+    current = None if s.current is None else s.items[s.current].id
+    items = list(plan.items)
+    items.insert(index, e.item)
+    s.items.insert(index, ItemState(id=e.item.id, duration_s=e.item.duration_s, turn_limit_s=e.item.turn_limit_s))
+    if current is not None:
+        s.current = s.index(current)
+    _set_items(state, s, items)
+
+
+def _item_edited(state: State, s: SessionState, e: ItemEdited) -> None:
+    plan = state.plan(s.id)
+    index = plan.item_index(e.item.id)
+    if index is None:
+        return
+    before = plan.items[index]
+    item = s.items[index]
+    if e.item.duration_s != before.duration_s:
+        item.duration_s = e.item.duration_s  # the plan in force is the one just set
+    if e.item.turn_limit_s != before.turn_limit_s:
+        item.turn_limit_s = e.item.turn_limit_s  # for the turns to come; the one on the floor keeps its own
+    items = list(plan.items)
+    items[index] = e.item
+    _set_items(state, s, items)
+
+
+def _item_removed(state: State, s: SessionState, e: ItemRemoved) -> None:
+    plan = state.plan(s.id)
+    index = plan.item_index(e.item)
+    if index is None:
+        return
+    current = None if s.current is None else s.items[s.current].id
+    del s.items[index]
+    if current is not None:
+        s.current = s.index(current)
+    _set_items(state, s, [i for i in plan.items if i.id != e.item])
+
+
+def _item_moved(state: State, s: SessionState, e: ItemMoved) -> None:
+    plan = state.plan(s.id)
+    index = plan.item_index(e.item)
+    if index is None:
+        return
+    current = None if s.current is None else s.items[s.current].id
+    items = list(plan.items)
+    spec = items.pop(index)
+    live = s.items.pop(index)
+    target = max(0, min(e.index, len(items)))
+    items.insert(target, spec)
+    s.items.insert(target, live)
+    if current is not None:
+        s.current = s.index(current)
+    _set_items(state, s, items)
+
+
+def _session_added(state: State, _s: SessionState, e: SessionAdded) -> None:
+    assert state.agenda is not None
+    if state.agenda.session(e.plan.id) is not None:
+        return
+    state.agenda = state.agenda.model_copy(update={"sessions": (*state.agenda.sessions, e.plan)})
+    state.sessions.append(
+        SessionState(
+            id=e.plan.id,
+            items=[ItemState(id=i.id, duration_s=i.duration_s, turn_limit_s=i.turn_limit_s) for i in e.plan.items],
+        )
+    )
+
+
+def _session_edited(state: State, s: SessionState, e: SessionEdited) -> None:
+    plan = state.plan(s.id)
+    _set_session_plan(state, plan.model_copy(update={"title": e.title, "start": e.start, "room": e.room}))
+
+
+def _person_added(state: State, _s: SessionState, e: PersonAdded) -> None:
+    assert state.agenda is not None
+    if state.agenda.person(e.person.id) is None:
+        state.agenda = state.agenda.model_copy(update={"people": (*state.agenda.people, e.person)})
+
+
+def _person_tagged(state: State, _s: SessionState, e: PersonTagged) -> None:
+    assert state.agenda is not None
+    people = tuple(p.model_copy(update={"tags": dict(e.tags)}) if p.id == e.person else p for p in state.agenda.people)
+    state.agenda = state.agenda.model_copy(update={"people": people})
 
 
 # Keyed by event type, for one dictionary lookup per event. Each handler is typed by its event class; the
@@ -412,6 +649,18 @@ _HANDLERS: dict[str, Callable[[State, Any, Any], None]] = {
     "message_sent": _message_sent,
     "message_acknowledged": _message_acknowledged,
     "undone": _undone,
+    "item_added": _item_added,
+    "item_edited": _item_edited,
+    "item_removed": _item_removed,
+    "item_moved": _item_moved,
+    "session_added": _session_added,
+    "session_edited": _session_edited,
+    "person_added": _person_added,
+    "person_tagged": _person_tagged,
+    "turn_hard_stopped": _turn_hard_stopped,
+    "redone": _redone,
+    "session_reopened": _session_reopened,
+    "agenda_replaced": _agenda_replaced,
     "display_blackout": _display_blackout,
     "display_flashed": _display_flashed,
     "display_focused": _display_focused,

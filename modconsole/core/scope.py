@@ -28,9 +28,7 @@ def scoped(state: State, command: Command, sessions: Collection[str] | None) -> 
     if command.session is not None:
         if command.session in sessions:
             return command
-        return Rejected(
-            "forbidden", f"session {command.session!r} is not yours to moderate (your sessions: {listing})"
-        )
+        return Rejected("forbidden", f"session {command.session!r} is not yours to moderate (your sessions: {listing})")
     chosen = next((s for s in theirs if s.status in ("running", "paused")), None)
     chosen = chosen or next((s for s in theirs if s.status != "ended"), None) or (theirs[0] if theirs else None)
     if chosen is None:

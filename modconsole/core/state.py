@@ -80,6 +80,33 @@ class Hand:
     """What it is for: a point of order goes ahead of every other kind."""
     raised_at: int
     """When it went up."""
+    for_item: str | None = None
+    """The later item it waits for (it joins that item's queue when the item starts); None for the session's
+    speakers' list, which moves from item to item with the session."""
+
+
+# Why a hand came down without its holder getting the floor or withdrawing it: told on their screen.
+@dataclass(slots=True, kw_only=True)
+class HandRemoval:
+    __pydantic_config__ = _STRICT
+
+    reason: Literal["moderator", "cleared", "session_ended"]
+    """Taken out by a moderator, the queue cleared, or the session ended before their turn."""
+    at: int
+    """When."""
+
+
+# An undo that "redo" can take back: the undo's log entry and those that came with it.
+@dataclass(slots=True, kw_only=True)
+class RedoEntry:
+    __pydantic_config__ = _STRICT
+
+    seqs: list[int]
+    """The undo's log entry, then any logged with it (the reopening after an undone end)."""
+    session: str
+    """The session it was undone in."""
+    what: str
+    """The event type of the action it took back."""
 
 
 # A turn on the floor: the one in progress (``ItemState.floor``) or one taken (``ItemState.turns``).
@@ -171,6 +198,12 @@ class SessionState:
     ``expected_seq`` is checked against it."""
     items: list[ItemState]
     """Its items, in the agenda's order."""
+    waiting: list[Hand] = field(default_factory=list)
+    """Hands not yet in a queue, in the order raised: those for a later item (``for_item``), and before the
+    start the session's speakers' list, which becomes the first item's queue."""
+    removed: dict[str, HandRemoval] = field(default_factory=dict)
+    """Whose hand came down without the floor, and why (by person, the latest); cleared when they raise
+    another."""
 
     @property
     def current_item(self) -> ItemState | None:
@@ -206,6 +239,8 @@ class Message:
     """The session it was sent in, if any."""
     acknowledged: dict[str, int] = field(default_factory=dict)
     """Who acknowledged it, and when: person -> time."""
+    lang: str | None = None
+    """The language it is written in (a BCP 47 tag), when the sender said."""
 
 
 # The event clock's mapping from the wall clock: virtual = virtual_ms + (wall - wall_ms) * scale.
@@ -264,6 +299,10 @@ class State:
     """The sequences of the log entries undo voided."""
     timing_actions: list[tuple[int, str, str]] = field(default_factory=list)
     """What "undo" can void, newest last: (seq, event type, session)."""
+    timing_at: list[int] = field(default_factory=list)
+    """When each of ``timing_actions`` happened (event clock), in the same order."""
+    redo: list[RedoEntry] = field(default_factory=list)
+    """The undos "redo" can take back, newest last; a new timing action in a session clears its own."""
     display: DisplayState = field(default_factory=DisplayState)
     """What the stage displays show besides the timer: blackout, focus text, the last flash."""
 

@@ -16,13 +16,17 @@ import time
 from datetime import date
 from pathlib import Path
 
-from modconsole.agenda_files import AgendaError, load_agenda
+from modconsole.agenda_files import EXPORT_FORMATS, GAPS, AgendaError, load_agenda, to_csv, to_ics, to_toml
+from modconsole.agenda_files import FORMATS as FORMATS_IN
 from modconsole.arguments import positive
+from modconsole.core.agenda import Agenda
 from modconsole.paths import default_db
 from modconsole.protocol import CLOSE_GOING_AWAY, schema_json
 
-from .events_admin import create_event
+from .events_admin import PlanRefused, create_event, plan_in_force, replace_plan
 from .gate import DEFAULT_MAX_WAITING, DEFAULT_MAX_WAITING_PER_ADDRESS, Gate, raise_fd_limit
+from .hooks import Hooks, HooksError, load_hooks
+from .http_api import DEFAULT_MAX_CONNECTIONS, HttpApi
 from .registrations import DEFAULT_MAX_PARTICIPANTS, DEFAULT_REGISTRATIONS_PER_MINUTE
 from .reports import FORMATS, TABLES, build_report, render
 from .service import MeetingServer
@@ -56,10 +60,37 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     create = sub.add_parser("create-event", help="create an event from an agenda file and print its tokens")
-    create.add_argument("agenda", metavar="AGENDA", help="agenda file (.toml or .csv)")
+    create.add_argument("agenda", metavar="AGENDA", help=AGENDA_HELP)
     create.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
     _store_option(create)
     create.add_argument("--json", action="store_true", help="print the event id and tokens as JSON")
+    _agenda_options(create)
+
+    update = sub.add_parser(
+        "update-event",
+        help="replace an event's plan from an agenda file before any session has started, keeping tokens",
+        description="Replace the plan of an event none of whose sessions has started yet. People found again "
+        "(by the same guid, else id, else email tag) keep their tokens; new people get tokens, shown once; the "
+        "tokens of people no longer in the plan stop working. Once a session has started this is refused: edit "
+        "the plan live. Stop the server that serves the database first, and start it again after.",
+    )
+    update.add_argument("agenda", metavar="AGENDA", help=AGENDA_HELP)
+    update.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
+    update.add_argument("--event", metavar="ID", required=True, help="the event to update")
+    update.add_argument("--json", action="store_true", help="print what was kept and the new tokens as JSON")
+    _agenda_options(update)
+
+    export = sub.add_parser(
+        "export",
+        help="write an event's plan in force as iCalendar, CSV or TOML",
+        description="Write the plan in force (as created, updated or edited live) as iCalendar, for "
+        "participants' calendars, or as CSV or TOML; create-event reads each back as the same plan. With "
+        "--format csv and -o FILE the roster goes to FILE's sibling NAME.people.csv (read it back with --people).",
+    )
+    export.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
+    export.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
+    export.add_argument("--format", choices=EXPORT_FORMATS, required=True, help="ics, csv or toml")
+    export.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
 
     run = sub.add_parser("serve", help="serve every event in the database over websockets")
     run.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
@@ -106,6 +137,28 @@ def _parser() -> argparse.ArgumentParser:
         help="the same from one IPv4 address or IPv6 /64 "
         f"(default: {DEFAULT_MAX_WAITING_PER_ADDRESS}; a venue's clients behind one NAT share it)",
     )
+    run.add_argument(
+        "--http-port",
+        type=int,
+        metavar="PORT",
+        help="also serve the HTTP API (docs/http.md: GET /api/state, POST /api/command with a Bearer token) on "
+        "PORT, on the same host; 0 picks a free one (default: no HTTP API)",
+    )
+    run.add_argument(
+        "--http-max-connections",
+        type=positive,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help="HTTP API connections open at once; more are answered 503 (default: %(default)s)",
+    )
+    run.add_argument(
+        "--hooks",
+        type=Path,
+        metavar="FILE",
+        help="a TOML file whose [hooks] table names what to call when the floor is given, an item starts, "
+        "a timer reaches its warning... (an HTTP POST or an OSC message; docs/http.md); an agenda file "
+        "with a [hooks] table will do",
+    )
     run.add_argument("-v", "--verbose", action="store_true", help="log connections and errors")
 
     sub.add_parser("schema", help="print the JSON Schema of the wire protocol")
@@ -135,6 +188,7 @@ def _parser() -> argparse.ArgumentParser:
         "with its own server (another --port), e.g. with --time-scale to rehearse faster.",
     )
     rehearse.add_argument("--db", type=Path, help="the event's database (default: $MODCONSOLE_DB or the user data dir)")
+    _store_option(rehearse)
     rehearse.add_argument("--to", type=Path, required=True, metavar="DST", help="the copy to write (a new file)")
     rehearse.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
 
@@ -158,7 +212,9 @@ def _parser() -> argparse.ArgumentParser:
         help="a moderator token of one's own, printed once: the log and the reports name who did what",
     )
     named.add_argument("name", metavar="NAME", help="the moderator's name, as the audit shows it")
-    named.add_argument("--id", metavar="ID", help="their id (default: mod- and the name; a roster id makes that person)")
+    named.add_argument(
+        "--id", metavar="ID", help="their id (default: mod- and the name; a roster id makes that person)"
+    )
     named.add_argument(
         "--session",
         action="append",
@@ -167,6 +223,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     for parser_ in (listing, again, gone, named):
         parser_.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
+        _store_option(parser_)
         parser_.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
         parser_.add_argument("--json", action="store_true", help="print JSON")
 
@@ -188,6 +245,31 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+AGENDA_HELP = (
+    "agenda file: .toml, .csv, .json (frab/pretalx schedule), .xml (frab/pentabarf schedule.xml) or .ics "
+    "(iCalendar); see the README for each format's mapping"
+)
+
+
+def _agenda_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=FORMATS_IN, help="read AGENDA as this format whatever its extension")
+    parser.add_argument("--title", help="the event's title (CSV, schedules, calendars): wins over the file's")
+    parser.add_argument("--timezone", metavar="ZONE", help="the event's IANA time zone, e.g. Europe/Moscow (not TOML)")
+    parser.add_argument("--people", type=Path, metavar="PEOPLE.csv", help="with a CSV agenda: the roster")
+    parser.add_argument(
+        "--gaps",
+        choices=GAPS,
+        default="fixed",
+        help="schedules and calendars: a gap before an event is a fixed start (default) or a break item",
+    )
+
+
+def _load(args: argparse.Namespace) -> Agenda:
+    return load_agenda(
+        args.agenda, fmt=args.format, title=args.title, timezone=args.timezone, people=args.people, gaps=args.gaps
+    )
+
+
 def _stdout_gone() -> None:
     """Standard output's reader went away (e.g. `| head`): what is left of it goes to /dev/null, so that
     the interpreter's last flush at exit does not fail a second time."""
@@ -196,15 +278,32 @@ def _stdout_gone() -> None:
     os.close(devnull)
 
 
+def _shown(text: str) -> str:
+    """A name from an agenda file as a terminal may print it: characters that are not printable (escape
+    sequences, bidirectional overrides) shown as escapes, never acted on."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 def _fail(message: str) -> int:
     print(f"modconsole-server: {message}", file=sys.stderr)
     return 2
 
 
+def _check_hooks(path: str) -> None:
+    """An agenda's [hooks] table, checked now rather than when it is served (HooksError when it is wrong)."""
+    import tomllib
+
+    with open(path, "rb") as handle, contextlib.suppress(tomllib.TOMLDecodeError, UnicodeDecodeError):
+        if "hooks" in tomllib.loads(handle.read().decode("utf-8-sig")):
+            load_hooks(path)
+
+
 def cmd_create_event(args: argparse.Namespace) -> int:
     try:
-        agenda = load_agenda(args.agenda)
-    except AgendaError as exc:
+        agenda = _load(args)
+        if str(args.agenda).casefold().endswith(".toml"):
+            _check_hooks(args.agenda)
+    except (AgendaError, HooksError) as exc:
         return _fail(str(exc))
     choice = _store(args)
     try:
@@ -233,7 +332,7 @@ def cmd_create_event(args: argparse.Namespace) -> int:
             ]
             width = max(12, *(len(label) for label, _, _ in rows))  # the tokens in one column, however long an id
             for label, name, token in rows:  # the name after the token: the tokens stay in one column
-                print(f"  {label:<{width}} {token}" + (f"  {name}" if name else ""))
+                print(f"  {label:<{width}} {token}" + (f"  {_shown(name)}" if name else ""))
         sys.stdout.flush()  # a reader gone (`| head`) shows here, while it can still be said
     except BrokenPipeError:
         _stdout_gone()
@@ -266,6 +365,12 @@ async def _serve(args: argparse.Namespace) -> int:
             return _fail(
                 f"cannot use the TLS certificate {args.certfile} and key {args.keyfile}: {exc.strerror or exc}"
             )
+    hooks = None
+    if args.hooks is not None:
+        try:
+            hooks = Hooks(load_hooks(args.hooks))
+        except HooksError as exc:
+            return _fail(str(exc))
     raise_fd_limit()  # every connection is a descriptor: the hard limit is the one to go by
     store = choice.open()
     server = MeetingServer(
@@ -280,10 +385,26 @@ async def _serve(args: argparse.Namespace) -> int:
     except BaseException:
         store.close()
         raise
+    api: HttpApi | None = None
+    if args.http_port is not None:
+        api = HttpApi(server, max_connections=args.http_max_connections)
+        try:
+            http_port = await api.start(args.host, args.http_port, ssl=context)
+        except BaseException:
+            await server.stop(CLOSE_GOING_AWAY)
+            store.close()
+            raise
+    if hooks is not None:
+        hooks.attach(server)
     scheme = "wss" if context else "ws"
     print(f"listening on {scheme}://{args.host}:{port}", flush=True)
     if choice.shared:
         print(f"  log: {choice.describe()}, shared with the other servers on it", flush=True)
+    if hooks is not None:
+        for target in hooks.targets:
+            print(f"  hook {target.hook.describe()}", flush=True)
+    if api is not None:
+        print(f"  HTTP API on {'https' if context else 'http'}://{args.host}:{http_port}/api/", flush=True)
     for event_id, runtime in server.events.items():
         title = runtime.state.agenda.title if runtime.state.agenda is not None else ""
         print(f"  event {event_id}: {title} ({len(runtime.entries):,} log entries)", flush=True)
@@ -303,6 +424,10 @@ async def _serve(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    if api is not None:
+        await api.stop()
+    if hooks is not None:
+        await hooks.stop()
     await server.stop(CLOSE_GOING_AWAY)
     store.close()
     print("stopped", flush=True)
@@ -364,6 +489,86 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _event_of(store: SqliteStore, wanted: str | None, db: Path) -> str:
+    events = store.event_ids()
+    if wanted is None:
+        if len(events) != 1:
+            raise PlanRefused(
+                f"--event is needed: the database holds {len(events)} events ({', '.join(events) or 'none'})"
+            )
+        return events[0]
+    if wanted not in events:
+        raise PlanRefused(f"no event {wanted!r} in {db} (events: {', '.join(events) or 'none'})")
+    return wanted
+
+
+def cmd_update_event(args: argparse.Namespace) -> int:
+    db = args.db or default_db()
+    if not db.exists():
+        return _fail(f"no database at {db}")
+    try:
+        agenda = _load(args)
+    except AgendaError as exc:
+        return _fail(str(exc))
+    try:
+        store = SqliteStore(db)
+        try:
+            done = replace_plan(store, _event_of(store, args.event, db), agenda)
+        finally:
+            store.close()
+    except (StorageError, PlanRefused) as exc:
+        return _fail(f"the plan was not replaced: {exc}")
+    if args.json:
+        print(json.dumps(done.as_json(), ensure_ascii=False))
+        return 0
+    print(f"event {done.event_id}: the plan is now {agenda.title!r} ({len(agenda.sessions)} sessions)")
+    print(f"  {len(done.kept)} people keep their tokens")
+    if done.removed:
+        print(f"  tokens that stopped working (people no longer in the plan): {', '.join(done.removed)}")
+    if done.people:
+        print("  new tokens (shown once; keep them safe):")
+        width = max(12, *(len(person) for person in done.people))
+        for person, token in done.people.items():
+            print(f"    {person:<{width}} {token}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    db = args.db or default_db()
+    if not db.exists():
+        return _fail(f"no database at {db}")
+    try:
+        store = SqliteStore(db)
+        try:
+            agenda = plan_in_force(store, _event_of(store, args.event, db))
+        finally:
+            store.close()
+    except (StorageError, PlanRefused) as exc:
+        return _fail(str(exc))
+    people = None
+    if args.format == "ics":
+        text = to_ics(agenda)
+    elif args.format == "toml":
+        text = to_toml(agenda)
+    else:
+        written = to_csv(agenda)
+        text, people = written.agenda, written.people
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+        if people is not None:
+            roster = args.output.with_name(args.output.stem + ".people.csv")
+            roster.write_text(people, encoding="utf-8")
+            print(
+                f"wrote {roster} (read both back with: create-event {args.output} --people {roster})", file=sys.stderr
+            )
+    else:
+        sys.stdout.write(text)
+        if people is not None:
+            print("the roster is left out; write to a file (-o FILE) to have it beside", file=sys.stderr)
+    return 0
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     choice = _store(args)
     if choice.db is None:
@@ -382,13 +587,13 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_copy_event(args: argparse.Namespace) -> int:
-    db = args.db or default_db()
-    if not db.is_file():
-        return _fail(f"no database at {db}")
+    choice = _store(args)
+    if choice.db is not None and not choice.db.is_file():
+        return _fail(f"no database at {choice.db}")
     if args.to.exists():
         return _fail(f"{args.to} exists; the copy goes to a new file")
     try:
-        source = SqliteStore(db)
+        source = choice.open()
         try:
             event_id = pick_event(source, args.event)
             target = SqliteStore(args.to)
@@ -415,23 +620,25 @@ def cmd_copy_event(args: argparse.Namespace) -> int:
 
 
 def cmd_tokens(args: argparse.Namespace) -> int:
-    db = args.db or default_db()
-    if not db.is_file():
-        return _fail(f"no database at {db}")
+    choice = _store(args)
+    if choice.db is not None and not choice.db.is_file():
+        return _fail(f"no database at {choice.db}")
     try:
-        store = SqliteStore(db)
+        store = choice.open()
         try:
             event_id = pick_event(store, args.event)
             action = args.tokens_command
             if action == "list":
                 holders, revoked = list_holders(store, event_id)
                 if args.json:
-                    print(json.dumps({"event_id": event_id, "tokens": [h.as_json() for h in holders]}, ensure_ascii=False))
+                    print(
+                        json.dumps({"event_id": event_id, "tokens": [h.as_json() for h in holders]}, ensure_ascii=False)
+                    )
                     return 0
                 print(f"event {event_id}: {len(holders)} live tokens ({revoked} revoked)")
                 for h in holders:
                     who = h.person or "(the event's)"
-                    name = f"  {h.name}" if h.name else ""
+                    name = f"  {_shown(h.name)}" if h.name else ""
                     scope = f"  sessions: {', '.join(h.sessions)}" if h.sessions is not None else ""
                     print(f"  {h.role:<12} {who}{name}{scope}")
                 return 0
@@ -454,7 +661,7 @@ def cmd_tokens(args: argparse.Namespace) -> int:
         print(json.dumps(issued.as_json(), ensure_ascii=False), flush=True)
     else:
         who = issued.person or f"the event's {issued.role}"
-        name = f" ({issued.name})" if issued.name else ""
+        name = f" ({_shown(issued.name)})" if issued.name else ""
         scope = f", for sessions {', '.join(issued.sessions)} only" if issued.sessions is not None else ""
         print(f"{issued.role} token of {who}{name}{scope} (shown once; keep it safe):")
         print(f"  {issued.token}", flush=True)
@@ -469,6 +676,10 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_serve(args)
     if args.command == "backup":
         return cmd_backup(args)
+    if args.command == "update-event":
+        return cmd_update_event(args)
+    if args.command == "export":
+        return cmd_export(args)
     try:
         if args.command == "report":
             code = cmd_report(args)

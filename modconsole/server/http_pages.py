@@ -42,7 +42,7 @@ CONTENT_TYPES = {
 ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(?:js|css|svg)$")
 PAGES = {"/join": "join.html", "/display": "display.html"}
 
-Handler = Callable[[ServerConnection, Request], Response]
+Handler = Callable[[ServerConnection, Request], Response | None]  # None: not ours (websockets answers 426)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,8 @@ from websockets.http11 import Request, Response
 from modconsole.core.agenda import Person
 from modconsole.core.commands import Actor, Command
 from modconsole.core.decide import Rejected
-from modconsole.core.events import ClockSet
+from modconsole.core.events import ClockSet, PersonAdded
+from modconsole.core.hard_stop import hard_stop_at, hard_stops
 from modconsole.core.log import Entry, number, record, settle
 from modconsole.core.names import fold_name
 from modconsole.core.scope import scoped
@@ -57,9 +58,10 @@ from modconsole.protocol import (
     check_name,
 )
 
-from .connection import RATE_STRIKES, Client
+from .connection import RATE_STRIKES, Client, Sender
 from .events_admin import SYSTEM
 from .gate import Gate, deepen_accept_queue
+from .http_i18n import i18n_response
 from .http_pages import Routes
 from .registrations import (
     DEFAULT_MAX_PARTICIPANTS,
@@ -78,6 +80,7 @@ from .view_feed import REFRESH_S as VIEW_REFRESH_S
 
 log = logging.getLogger("modconsole.server")
 
+HARD_STOP_LOOK_S = 1.0  # the longest the server waits before looking again for a turn past its hard stop
 # How often a running server asks the store for tokens revoked since it last looked (``tokens reissue`` and
 # ``tokens revoke`` run in another process): their connections are closed with 1008 within this much.
 REVOCATION_POLL_S = 0.5
@@ -122,6 +125,11 @@ def _describe(exc: ValidationError) -> str:
     parts = []
     for err in first:
         where = ".".join(str(p) for p in err["loc"]) or "frame"
+        if err["type"] == "union_tag_invalid":
+            # Not the whole list of frame types, which grows with the protocol: docs/protocol.md has it.
+            tag = str(err.get("ctx", {}).get("tag", ""))[:64]
+            parts.append(f"{where}: unknown type {tag!r} (the frame types are listed in docs/protocol.md)")
+            continue
         parts.append(f"{where}: {err['msg']}")
     more = exc.error_count() - len(first)
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
@@ -143,6 +151,8 @@ class MeetingServer:
         # gate, with other caps, may be put in its place before start.
         self.gate = Gate()
         self.http = Routes()  # plain GET routes on the websocket's port: the pages (http_pages.py)
+        # The pages' catalogues, made from the message catalogue (http_i18n.py), in place of the pages' own files.
+        self.http.add_prefix("/i18n/", lambda _connection, request: i18n_response(request.path.split("?", 1)[0]))
         self._loop_handler: Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object] | None = None
         self._loop_handler_before: Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object] | None = None
         self.store = store
@@ -157,6 +167,10 @@ class MeetingServer:
         self._closing = False
         self._ticker: asyncio.Task[None] | None = None
         self.broken: dict[str, str] = {}  # events whose log cannot be read, and why: not served
+        # Called with an event's runtime and the entries this process just wrote and settled into its state
+        # (the automations, modconsole/server/hooks.py; entries another process wrote are that one's to tell):
+        # they must not block and must not raise.
+        self.listeners: list[Callable[[EventRuntime, list[Entry]], None]] = []
         self._revoked_seen = 0  # the last revocation number the store was asked past
         self._revoked: set[str] = set()  # hashes revoked while this server runs (few: an organiser's doing)
         self._watch: asyncio.Task[None] | None = None
@@ -239,6 +253,8 @@ class MeetingServer:
             backlog=self.gate.accept_burst,  # accepted in one loop tick (the kernel's queue is deepened below)
         )
         self._ticker = loop.create_task(self._refresh_views())
+        for runtime in self.events.values():
+            self._arm_hard_stop(runtime)
         sockets = list(self._server.sockets)
         deepen_accept_queue(sockets)
         return int(sockets[0].getsockname()[1])
@@ -250,6 +266,9 @@ class MeetingServer:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
+        for runtime in self.events.values():
+            if runtime.hard_stop is not None:
+                runtime.hard_stop.cancel()
         if self._watch is not None:
             self._watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -303,7 +322,7 @@ class MeetingServer:
         path = request.path.split("?", 1)[0]
         if path == HEALTH_PATH:
             return Response(http.HTTPStatus.OK, "OK", Headers([("Content-Type", "text/plain")]), b"ok\n")
-        # The browser pages and their assets, and any other plain GET route (http_pages.Routes).
+        # The browser pages and their assets, the catalogues, and any other plain GET route (http_pages.Routes).
         return self.http.respond(connection, request)
 
     # --- one connection -----------------------------------------------------------------------
@@ -419,6 +438,7 @@ class MeetingServer:
                 runtime = self.events.get(event_id)
                 if runtime is None:
                     runtime = await asyncio.to_thread(self._load_event, event_id, at_start=False)
+                    self._arm_hard_stop(runtime)
         return runtime
 
     def _welcome(self, admitted: Admitted, last_seq: int | None, *, views: bool = False) -> None:
@@ -548,7 +568,7 @@ class MeetingServer:
         except ConnectionClosed:
             pass
 
-    async def _report(self, runtime: EventRuntime, request: ReportRequest, client: Client) -> None:
+    async def _report(self, runtime: EventRuntime, request: ReportRequest, client: Sender) -> None:
         if client.actor.role != "moderator":
             client.send(error_frame("forbidden", "reports are for moderators", request.id))
             return
@@ -566,29 +586,48 @@ class MeetingServer:
 
     # --- commands -----------------------------------------------------------------------------
 
-    async def execute(self, runtime: EventRuntime, command: Command, client: Client) -> None:
+    async def execute(self, runtime: EventRuntime, command: Command, client: Sender) -> None:
         if self._closing:
             client.send(error_frame("unavailable", "the server is shutting down", command.id))
             return
         async with runtime.lock:
-            if client.sessions is not None:
-                limited = scoped(runtime.state, command, client.sessions)
-                if isinstance(limited, Rejected):
-                    client.send(error_frame(limited.code, limited.message, command.id))
-                    return
-                command = limited
             for _ in range(SEQ_RETRIES):
+                decided = command
+                if client.sessions is not None:
+                    limited = scoped(runtime.state, command, client.sessions)
+                    if isinstance(limited, Rejected):
+                        newer = await self._newer(runtime, client, command.id)
+                        if newer is None:
+                            return
+                        if newer:
+                            continue  # refused on a state another process had moved on from: decide on the newest
+                        client.send(error_frame(limited.code, limited.message, command.id))
+                        return
+                    decided = limited
                 wall = self.clock()
-                entries = record(runtime.state, command, client.actor, runtime.now(wall), wall)
+                entries = record(runtime.state, decided, client.actor, runtime.now(wall), wall)
                 if isinstance(entries, Rejected):
-                    if self._unlisten is not None and await self._caught_up(runtime):
+                    newer = await self._newer(runtime, client, command.id)
+                    if newer is None:
+                        return
+                    if newer:
                         continue  # refused on a state another process had moved on from: decide on the newest
                     client.send(error_frame(entries.code, entries.message, command.id))
                     return
+                # A person added live gets a speaker token, stored (as its hash) with the entry, shown once in
+                # the ack.
+                added = next((entry.event.person for entry in entries if isinstance(entry.event, PersonAdded)), None)
+                issued = None if added is None else new_token()
                 try:
-                    await asyncio.get_running_loop().run_in_executor(
-                        self._writer, self.store.append, runtime.event_id, entries
-                    )
+                    if added is not None and issued is not None:
+                        grants: list[tuple[str, str | None, str]] = [("speaker", added.id, token_hash(issued))]
+                        await asyncio.get_running_loop().run_in_executor(
+                            self._writer, self.store.append_granting, runtime.event_id, entries, grants
+                        )
+                    else:
+                        await asyncio.get_running_loop().run_in_executor(
+                            self._writer, self.store.append, runtime.event_id, entries
+                        )
                     break
                 except SeqTaken:
                     # Another server process appended first: take its entries, then decide again (an
@@ -604,12 +643,71 @@ class MeetingServer:
                 client.send(error_frame("storage", "not done: the log kept moving; try again", command.id))
                 return
             runtime.state, replayed = settle(runtime.state, runtime.entries, entries)
-            ack = Ack(id=command.id, seq=entries[-1].seq).model_dump_json()
+            ack = Ack(
+                id=command.id, seq=entries[-1].seq, person=added.id if added else None, token=issued
+            ).model_dump_json()
+            self._tell_listeners(runtime, entries)
             if replayed:
-                self._broadcast_reset(runtime, "undo")
+                self._broadcast_reset(runtime, "redo" if entries[-1].event.type == "redone" else "undo")
                 client.send(ack)
             else:
                 self._broadcast(runtime, entries, client, ack)
+            self._arm_hard_stop(runtime)
+
+    # --- the clock's own actions --------------------------------------------------------------
+
+    def _arm_hard_stop(self, runtime: EventRuntime) -> None:
+        """Look again when the next turn running reaches its hard stop (the core says when), or within a second
+        whatever it says: the wall clock, a test's clock or the pace may move in between."""
+        if runtime.hard_stop is not None:
+            runtime.hard_stop.cancel()
+            runtime.hard_stop = None
+        if self._closing:
+            return
+        wall = self.clock()
+        now = runtime.now(wall)
+        due = hard_stop_at(runtime.state, now)
+        if due is None:
+            return
+        delay = min(HARD_STOP_LOOK_S, max(0.0, (due - now) / 1000 / runtime.state.clock.scale))
+        loop = asyncio.get_running_loop()
+        runtime.hard_stop = loop.call_later(delay, lambda: loop.create_task(self._end_hard_stopped(runtime)))
+
+    async def _end_hard_stopped(self, runtime: EventRuntime) -> None:
+        """Log the turns past their hard stop, ended by the clock (the server's actor), and tell everyone."""
+        runtime.hard_stop = None
+        if self._closing:
+            return
+        async with runtime.lock:
+            wall = self.clock()
+            events = hard_stops(runtime.state, runtime.now(wall))
+            if events:
+                entries = number(runtime.state, events, SYSTEM, wall)
+                try:
+                    await asyncio.get_running_loop().run_in_executor(
+                        self._writer, self.store.append, runtime.event_id, entries
+                    )
+                except SeqTaken:
+                    # Another server process logged first (maybe this very stop): take its entries; the next look
+                    # decides on them.
+                    await self._caught_up(runtime)
+                except StorageError as exc:
+                    log.error("log write failed: %s", exc)
+                else:
+                    runtime.state = settle(runtime.state, runtime.entries, entries).state
+                    self._tell_listeners(runtime, entries)
+                    frame = entries_frame(entries)  # a turn's end is for every viewer
+                    for client in runtime.clients:
+                        client.send(frame)
+                    runtime.feed.send_all(runtime.state, runtime.now(wall))  # and the pages their views
+            self._arm_hard_stop(runtime)
+
+    def _tell_listeners(self, runtime: EventRuntime, entries: list[Entry]) -> None:
+        for listener in self.listeners:
+            try:
+                listener(runtime, entries)
+            except Exception:  # an automation's fault is logged, never the command's
+                log.exception("a listener failed on entries %s-%s", entries[0].seq, entries[-1].seq)
 
     async def _refresh_views(self) -> None:
         """While a session runs, the pages get their views anew now and then: the projected starts of what is
@@ -620,7 +718,7 @@ class MeetingServer:
                 if runtime.feed.pages and any(s.status == "running" for s in runtime.state.sessions):
                     runtime.feed.send_all(runtime.state, runtime.now(self.clock()), fresh=True)
 
-    def _broadcast(self, runtime: EventRuntime, entries: list[Entry], sender: Client, ack: str) -> None:
+    def _broadcast(self, runtime: EventRuntime, entries: list[Entry], sender: Sender, ack: str) -> None:
         """Every client gets the entries it may see, and every page its view. The sender's frame and then its
         ack go first: frames are written at once, and its round trip need not wait for everyone else's."""
         now = runtime.now(self.clock())
@@ -633,7 +731,7 @@ class MeetingServer:
             self._broadcast_entries(runtime, entries, sender, ack)
             runtime.feed.send_all(runtime.state, now)
 
-    def _broadcast_entries(self, runtime: EventRuntime, entries: list[Entry], sender: Client | None, ack: str) -> None:
+    def _broadcast_entries(self, runtime: EventRuntime, entries: list[Entry], sender: Sender | None, ack: str) -> None:
         """Every client (not the pages) gets the entries it may see; the sender, when it is one, first."""
         public = [e for e in entries if visible_to(runtime.state, e.event, "display", None)]
         if len(public) == len(entries):
@@ -647,7 +745,7 @@ class MeetingServer:
             return
         frames: dict[tuple[str, str | None], str] = {}
 
-        def frame_for(client: Client) -> str:
+        def frame_for(client: Sender) -> str:
             key = (client.actor.role, client.actor.person)
             if key not in frames:
                 mine = [e for e in entries if visible_to(runtime.state, e.event, *key)]
@@ -693,6 +791,18 @@ class MeetingServer:
         async with runtime.lock:
             self._to_catch_up.discard(runtime.event_id)
             await self._caught_up(runtime)
+            self._arm_hard_stop(runtime)  # a turn given on another process may have a hard stop
+
+    async def _newer(self, runtime: EventRuntime, client: Sender, command_id: str) -> bool | None:
+        """Before a refusal, with the lock held: whether other processes appended since (decide again), or None,
+        once the sender was told "not done", when the log could not be read to know. Alone on its log: False."""
+        if self._unlisten is None:
+            return False
+        newer = await self._caught_up(runtime)
+        if newer is None:
+            client.send(error_frame("storage", "not done: the log could not be read", command_id))
+            return None
+        return newer > 0
 
     async def _caught_up(self, runtime: EventRuntime) -> int | None:
         """With the event's lock held: read what other processes appended after our last seq, settle it and send
@@ -710,7 +820,7 @@ class MeetingServer:
             return 0
         runtime.state, replayed = settle(runtime.state, runtime.entries, entries)
         if replayed:
-            self._broadcast_reset(runtime, "undo")
+            self._broadcast_reset(runtime, "redo" if entries[-1].event.type == "redone" else "undo")
             return len(entries)
         frames: dict[tuple[str, str | None], str] = {}
         for client in runtime.clients:

@@ -33,12 +33,13 @@ from psycopg import errors as pg_errors
 from modconsole.core.events import EVENT_VERSIONS
 from modconsole.core.log import Entry
 
-from .store import SeqTaken, StorageError, TokenGrant, _entries
+from .store import SeqTaken, StorageError, StoredToken, TokenGrant, _entries, _sessions, _token_row
 
 CHANNEL = "modconsole_log"
 SCHEMA_VERSION = 1
 CONNECT_TIMEOUT_S = 3
 _SCHEMA_LOCK = 0x6D6F64636F6E  # the advisory lock held while the schema is created or migrated
+_REVOKE_LOCK = 0x6D6F64726576  # held while revocations are numbered, so that two never share a number
 
 _SCHEMA_V1 = [
     """CREATE TABLE IF NOT EXISTS events (
@@ -52,8 +53,11 @@ _SCHEMA_V1 = [
         role TEXT NOT NULL,
         person TEXT,
         name TEXT,
+        sessions TEXT,       -- a named moderator's sessions (a JSON list); NULL: every session
+        revoked BIGINT,      -- the revocation's number, in the order of revocations; NULL: live
         issued BIGSERIAL NOT NULL
     )""",
+    "CREATE INDEX IF NOT EXISTS tokens_revoked ON tokens (revoked) WHERE revoked IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS tokens_event ON tokens (event_id, issued)",
     """CREATE TABLE IF NOT EXISTS log (
         event_id TEXT NOT NULL REFERENCES events(id),
@@ -249,6 +253,17 @@ class PostgresStore:
         seq another process wrote first is SeqTaken (nothing of this append is written then)."""
         self._write([(self._INSERT_LOG, self._rows(event_id, entries)), self._notice(event_id, entries)], event_id)
 
+    def append_granting(self, event_id: str, entries: list[Entry], grants: list[tuple[str, str | None, str]]) -> None:
+        """Append ``entries`` and store the tokens ``grants`` (role, person, hash) in one transaction, as
+        ``append`` does (SeqTaken when another process took the seq; nothing of either is written then)."""
+        tokens: tuple[str, list[tuple[object, ...]]] = (
+            "INSERT INTO tokens (token_hash, event_id, role, person) VALUES (%s, %s, %s, %s)",
+            [(token_hash, event_id, role, person) for role, person, token_hash in grants],
+        )
+        self._write(
+            [(self._INSERT_LOG, self._rows(event_id, entries)), tokens, self._notice(event_id, entries)], event_id
+        )
+
     def read(self, event_id: str, after: int = 0) -> Iterator[Entry]:
         rows = self._query(
             "SELECT seq, ts, role, person, client, type, v, body FROM log WHERE event_id = %s AND seq > %s "
@@ -262,14 +277,16 @@ class PostgresStore:
 
     def grant(self, token_hash: str) -> TokenGrant | None:
         rows = self._query(
-            "SELECT event_id, role, person, name, token_hash FROM tokens WHERE token_hash = %s", (token_hash,)
+            "SELECT event_id, role, person, name, token_hash, sessions FROM tokens "
+            "WHERE token_hash = %s AND revoked IS NULL",
+            (token_hash,),
         )
         if not rows:
             return None
-        event_id, role, person, name, stored = rows[0]
+        event_id, role, person, name, stored, sessions = rows[0]
         if not hmac.compare_digest(stored, token_hash):
             return None
-        return TokenGrant(event_id, role, person, name)
+        return TokenGrant(event_id, role, person, name, _sessions(sessions))
 
     def issue_participant(self, event_id: str, token_hash: str, person: str, name: str) -> None:
         self._write(
@@ -287,6 +304,80 @@ class PostgresStore:
             (event_id,),
         )
         return [row[0] for row in rows]
+
+    def tokens(self, event_id: str) -> list[StoredToken]:
+        """Every token of the event, revoked ones included, in the order they were issued."""
+        rows = self._query(
+            "SELECT token_hash, role, person, name, sessions, revoked FROM tokens WHERE event_id = %s ORDER BY issued",
+            (event_id,),
+        )
+        return [
+            StoredToken(hash_, role, person, name, _sessions(sessions), revoked is not None)
+            for hash_, role, person, name, sessions, revoked in rows
+        ]
+
+    _INSERT_TOKEN = (
+        "INSERT INTO tokens (token_hash, event_id, role, person, name, sessions, revoked) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s)"
+    )
+
+    def add_tokens(self, event_id: str, tokens: list[StoredToken]) -> None:
+        self._write([(self._INSERT_TOKEN, [_token_row(event_id, t) for t in tokens])])
+
+    def _in_transaction(self, work: Callable[[psycopg.Connection[typing.Any]], typing.Any]) -> typing.Any:
+        with self._lock:
+            db = self._conn()
+            try:
+                with db.transaction():
+                    return work(db)
+            except psycopg.Error as exc:
+                raise StorageError(f"the tokens at {self.where} could not be written: {_first_line(exc)}") from exc
+
+    def replace_token(self, event_id: str, role: str, person: str | None, token_hash: str) -> StoredToken:
+        def work(db: psycopg.Connection[typing.Any]) -> StoredToken:
+            latest = db.execute(
+                "SELECT name, sessions FROM tokens WHERE event_id = %s AND role = %s "
+                "AND person IS NOT DISTINCT FROM %s ORDER BY issued DESC LIMIT 1",
+                (event_id, role, person),
+            ).fetchone()
+            if latest is None:
+                raise StorageError(f"event {event_id} has no {role} token" + (f" for {person}" if person else ""))
+            self._revoke(db, event_id, role, person)
+            token = StoredToken(token_hash, role, person, latest[0], _sessions(latest[1]))
+            db.execute(self._INSERT_TOKEN, _token_row(event_id, token))
+            return token
+
+        token: StoredToken = self._in_transaction(work)
+        return token
+
+    @staticmethod
+    def _revoke(db: psycopg.Connection[typing.Any], event_id: str, role: str, person: str | None) -> int:
+        db.execute("SELECT pg_advisory_xact_lock(%s)", (_REVOKE_LOCK,))
+        row = db.execute("SELECT coalesce(max(revoked), 0) FROM tokens").fetchone()
+        last = int(row[0]) if row else 0
+        hashes = [
+            r[0]
+            for r in db.execute(
+                "SELECT token_hash FROM tokens WHERE event_id = %s AND role = %s "
+                "AND person IS NOT DISTINCT FROM %s AND revoked IS NULL ORDER BY issued",
+                (event_id, role, person),
+            ).fetchall()
+        ]
+        with db.cursor() as cursor:
+            cursor.executemany(
+                "UPDATE tokens SET revoked = %s WHERE token_hash = %s", [(last + n, h) for n, h in enumerate(hashes, 1)]
+            )
+        return len(hashes)
+
+    def revoke_token(self, event_id: str, role: str, person: str | None) -> int:
+        count: int = self._in_transaction(lambda db: self._revoke(db, event_id, role, person))
+        return count
+
+    def revoked_since(self, after: int) -> tuple[int, list[str]]:
+        rows = self._query("SELECT revoked, token_hash FROM tokens WHERE revoked > %s ORDER BY revoked", (after,))
+        if not rows:
+            return after, []
+        return int(rows[-1][0]), [row[1] for row in rows]
 
     def close(self) -> None:
         with self._lock:

@@ -42,7 +42,8 @@ MODERATOR_ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction("extend", "x", "Extend", "Extend the session on purpose (the planned end moves)"),
     ConsoleAction("message", "m", "Message", "Message the speaker, one person or all (presets or free text)"),
     ConsoleAction("toggle_queue", "c", "Queue open/close", "Close or reopen the queue", footer=False),
-    ConsoleAction("undo", "u", "Undo", "Undo the last timing action"),
+    ConsoleAction("undo", "u", "Undo", "Undo the last timing action (asks first when it is over ten minutes old)"),
+    ConsoleAction("redo", "U", "Redo", "Bring back what the last undo took back", footer=False),
     ConsoleAction("recovery_plan", "t", "Trim plan", "Propose trims to end on time, change the target, apply"),
     ConsoleAction("report", "r", "Report", "The report of this session so far: planned against actual"),
     ConsoleAction("goto_selected", "g", "Go to", "Go to the item selected in the rundown", footer=False),
@@ -50,6 +51,19 @@ MODERATOR_ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction("switch_session", "s", "Session", "Choose the session to drive", footer=False),
     ConsoleAction("end_session", "E", "End session", "End the session (asks first)", footer=False),
     ConsoleAction("clear_queue", "K", "Clear queue", "Remove everyone from the queue (asks first)", footer=False),
+    # The rundown editor: each acts on the item selected in the rundown.
+    ConsoleAction(
+        "item_insert", "insert", "Add item", "Add an item to the rundown after the selected one", footer=False
+    ),
+    ConsoleAction(
+        "item_edit", "f2", "Edit item", "Edit the selected item: title, duration, kind, speakers", footer=False
+    ),
+    ConsoleAction("item_delete", "delete", "Remove item", "Remove the selected item (asks first)", footer=False),
+    ConsoleAction("item_move_up", "less_than_sign", "Move up", "Move the selected item up the rundown", footer=False),
+    ConsoleAction(
+        "item_move_down", "greater_than_sign", "Move down", "Move the selected item down the rundown", footer=False
+    ),
+    # The stage displays.
     ConsoleAction("toggle_blackout", "B", "Blackout", "Black out the stage displays, or bring them back", footer=False),
     ConsoleAction("flash_display", "F", "Flash", "Flash the stage displays once", footer=False),
     ConsoleAction(
@@ -70,5 +84,10 @@ def key_label(key: str) -> str:
         "right_square_bracket": "]",
         "left_square_bracket": "[",
         "question_mark": "?",
+        "insert": "Insert",
+        "delete": "Delete",
+        "f2": "F2",
+        "less_than_sign": "<",
+        "greater_than_sign": ">",
     }
     return names.get(key, key)

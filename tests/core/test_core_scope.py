@@ -20,7 +20,12 @@ def _two_halls() -> State:
             "title": "Two halls",
             "timezone": "Europe/Berlin",
             "sessions": [
-                {"id": hall, "title": hall, "start": "2030-05-04T09:00:00", "items": [{"id": f"{hall}-talk", "title": "Talk", "duration_s": 600}]}
+                {
+                    "id": hall,
+                    "title": hall,
+                    "start": "2030-05-04T09:00:00",
+                    "items": [{"id": f"{hall}-talk", "title": "Talk", "duration_s": 600}],
+                }
                 for hall in ("hall-a", "hall-b")
             ],
         }

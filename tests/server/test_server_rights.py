@@ -43,6 +43,7 @@ SAMPLES: dict[str, c.Command] = {
     "ack": c.Ack(),
     "apply_plan": c.ApplyPlan(),
     "undo": c.Undo(),
+    "redo": c.Redo(),
     "queue_remove": c.QueueRemove(person="sala"),
     "end": c.End(),
 }
