@@ -260,6 +260,19 @@ class Clock:
         return self.virtual_ms + int((wall_ms - self.wall_ms) * self.scale)
 
 
+# What the stage displays show besides the timer: set by the moderator's display commands.
+@dataclass(slots=True, kw_only=True)
+class DisplayState:
+    __pydantic_config__ = _STRICT
+
+    blackout: bool = False
+    """The displays are black."""
+    focus: str | None = None
+    """A text the displays show full-screen (such as "ON AIR"); None for none."""
+    flashed_at: int | None = None
+    """When the displays were last told to flash; None if never."""
+
+
 # The whole live state of one event: what the log's events fold into.
 @dataclass(slots=True, kw_only=True)
 class State:
@@ -290,6 +303,8 @@ class State:
     """When each of ``timing_actions`` happened (event clock), in the same order."""
     redo: list[RedoEntry] = field(default_factory=list)
     """The undos "redo" can take back, newest last; a new timing action in a session clears its own."""
+    display: DisplayState = field(default_factory=DisplayState)
+    """What the stage displays show besides the timer: blackout, focus text, the last flash."""
 
     def session(self, session_id: str) -> SessionState | None:
         for session in self.sessions:
