@@ -262,6 +262,10 @@ class QueuePanel(Vertical):
             # Hands still up when the session ended wait for nothing: no places, no estimates.
             hands = f"{len(queue)} hand{'s' if len(queue) != 1 else ''} up"
             queue, shown = [], f"ended · {hands}" if queue else "ended"
+        elif view["waiting"]:
+            # Hands not in the queue yet: raised for a later item, or before the start.
+            later = len(view["waiting"])
+            shown += f" · {later} for later" if view["status"] != "not_started" else f" · {later} for the start"
         self.border_title = f"Queue · {shown}"
         if floor is None:
             floor_label.update(Text("Floor: nobody", style="dim"))
