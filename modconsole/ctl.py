@@ -160,6 +160,13 @@ def add_arguments(ctl: argparse.ArgumentParser) -> None:
         "--force", action="store_true", help="undo an action older than ten minutes of event time (refused without)"
     )
     verb("redo", "bring back what the last undo took back (until a new timing action)")
+    verb("blackout", "black out the stage displays ('off' brings them back)").add_argument(
+        "switch", metavar="on|off", nargs="?", choices=("on", "off"), default="on"
+    )
+    verb("flash", "flash the stage displays once")
+    p = verb("focus", "show a text full-screen on the stage displays, e.g. 'ON AIR' (--clear takes it away)")
+    p.add_argument("text", metavar="TEXT", nargs="?")
+    p.add_argument("--clear", action="store_true", help="take the focus text away")
     verb("state", "print the live state (people by name and [id])")
     _plan_verbs(verb)
     _question_verbs(verb)
@@ -383,6 +390,14 @@ def build_command(args: argparse.Namespace) -> c.Command | None:
         return c.SendMessage(text=args.text, to=args.to, lang=args.lang, **common)
     if verb == "ack":
         return c.Ack(message_id=args.message_id, **common)
+    if verb == "blackout":
+        return c.Blackout(on=args.switch == "on", **common)
+    if verb == "flash":
+        return c.Flash(**common)
+    if verb == "focus":
+        if args.clear == (args.text is not None):
+            raise ValueError("focus needs a TEXT, or --clear to take it away (not both)")
+        return c.Focus(text=None if args.clear else args.text, **common)
     if verb == "plan" and args.apply:
         return c.ApplyPlan(target=args.target, include_fixed=args.include_fixed, **common)
     if verb in _QUESTION_VERBS:

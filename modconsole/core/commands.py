@@ -345,6 +345,29 @@ QUESTION_COMMANDS = frozenset(
         "question_edit",
     }
 )
+# --- the stage displays: event-wide, for every display page and screen at once ---------------------------
+
+MAX_FOCUS_TEXT = 80
+
+
+class Blackout(_Command):
+    """Black out the stage displays (``on``), or bring them back."""
+
+    type: Literal["blackout"] = "blackout"
+    on: bool = True
+
+
+class Flash(_Command):
+    """Flash the stage displays once, to catch a speaker's eye."""
+
+    type: Literal["flash"] = "flash"
+
+
+class Focus(_Command):
+    """Show one text full-screen on the stage displays (such as "ON AIR" or "Wrap up"); none clears it."""
+
+    type: Literal["focus"] = "focus"
+    text: str | None = Field(default=None, max_length=MAX_FOCUS_TEXT)
 
 
 Command = Annotated[
@@ -391,7 +414,10 @@ Command = Annotated[
     | QuestionGoLive
     | QuestionAnswer
     | QuestionMerge
-    | QuestionEdit,
+    | QuestionEdit
+    | Blackout
+    | Flash
+    | Focus,
     Field(discriminator="type"),
 ]
 

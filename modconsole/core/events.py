@@ -226,6 +226,29 @@ class MessageAcknowledged(_Event):
     person: str
 
 
+class DisplayBlackout(_Event):
+    """The stage displays went black (``on``), or came back."""
+
+    type: Literal["display_blackout"] = "display_blackout"
+    at: int
+    on: bool
+
+
+class DisplayFlashed(_Event):
+    """The stage displays flashed once."""
+
+    type: Literal["display_flashed"] = "display_flashed"
+    at: int
+
+
+class DisplayFocused(_Event):
+    """The stage displays show ``text`` full-screen; None clears it."""
+
+    type: Literal["display_focused"] = "display_focused"
+    at: int
+    text: str | None
+
+
 class Undone(_Event):
     """Voids earlier log entries: state is recomputed as though they had not happened."""
 
@@ -483,7 +506,10 @@ Event = Annotated[
     | QuestionAnswered
     | QuestionDismissed
     | QuestionMerged
-    | QuestionEdited,
+    | QuestionEdited
+    | DisplayBlackout
+    | DisplayFlashed
+    | DisplayFocused,
     Field(discriminator="type"),
 ]
 

@@ -21,6 +21,9 @@ from .events import (
     TIMING_EVENTS,
     AgendaReplaced,
     ClockSet,
+    DisplayBlackout,
+    DisplayFlashed,
+    DisplayFocused,
     Event,
     EventCreated,
     HandLowered,
@@ -484,6 +487,18 @@ def _message_acknowledged(state: State, _s: SessionState | None, e: MessageAckno
             message.acknowledged.setdefault(e.person, e.at)
 
 
+def _display_blackout(state: State, _s: SessionState | None, e: DisplayBlackout) -> None:
+    state.display.blackout = e.on
+
+
+def _display_flashed(state: State, _s: SessionState | None, e: DisplayFlashed) -> None:
+    state.display.flashed_at = e.at
+
+
+def _display_focused(state: State, _s: SessionState | None, e: DisplayFocused) -> None:
+    state.display.focus = e.text
+
+
 def _undone(state: State, s: SessionState | None, e: Undone) -> None:
     # The fold itself is recomputed by ``replay``; here we only remember what was voided, and that a redo
     # may bring it back.
@@ -647,5 +662,8 @@ _HANDLERS: dict[str, Callable[[State, Any, Any], None]] = {
     "redone": _redone,
     "session_reopened": _session_reopened,
     "agenda_replaced": _agenda_replaced,
+    "display_blackout": _display_blackout,
+    "display_flashed": _display_flashed,
+    "display_focused": _display_focused,
 }
 _HANDLERS.update(_QUESTION_FOLDS)

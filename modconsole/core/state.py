@@ -301,6 +301,19 @@ class Question:
     """Its text was edited by a moderator."""
 
 
+# What the stage displays show besides the timer: set by the moderator's display commands.
+@dataclass(slots=True, kw_only=True)
+class DisplayState:
+    __pydantic_config__ = _STRICT
+
+    blackout: bool = False
+    """The displays are black."""
+    focus: str | None = None
+    """A text the displays show full-screen (such as "ON AIR"); None for none."""
+    flashed_at: int | None = None
+    """When the displays were last told to flash; None if never."""
+
+
 # The whole live state of one event: what the log's events fold into.
 @dataclass(slots=True, kw_only=True)
 class State:
@@ -333,6 +346,8 @@ class State:
     """The undos "redo" can take back, newest last; a new timing action in a session clears its own."""
     questions: dict[str, Question] = field(default_factory=dict)
     """The written questions, by id, in the order asked; a viewer's copy keeps only those it may see."""
+    display: DisplayState = field(default_factory=DisplayState)
+    """What the stage displays show besides the timer: blackout, focus text, the last flash."""
 
     def session(self, session_id: str) -> SessionState | None:
         for session in self.sessions:

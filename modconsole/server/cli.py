@@ -408,6 +408,12 @@ async def _serve(args: argparse.Namespace) -> int:
     for event_id, runtime in server.events.items():
         title = runtime.state.agenda.title if runtime.state.agenda is not None else ""
         print(f"  event {event_id}: {title} ({len(runtime.entries):,} log entries)", flush=True)
+    web = "https" if context else "http"
+    print(
+        f"  pages: {web}://{args.host}:{port}/join#token=TOKEN (participants, speakers), "
+        f"{web}://{args.host}:{port}/display#token=DISPLAY_TOKEN (stage display)",
+        flush=True,
+    )
     for event_id, why in server.broken.items():
         print(f"  event {event_id}: NOT SERVED: {why}", flush=True)
     if args.time_scale != 1:

@@ -92,3 +92,30 @@ def test_the_moderator_sees_each_messages_language() -> None:
     lines = message_lines(h.state, h.session)
     assert lines[0].startswith("✉ “Merci de conclure” [fr] to all")
     assert lines[1].startswith("✉ “Thanks” to all")
+
+
+async def test_the_moderators_typed_message_carries_the_locales_language_and_a_preset_english(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from support.tui import console
+
+    from modconsole.tui.dialogs import MessageScreen
+    from modconsole.tui.moderator import ModeratorScreen
+
+    monkeypatch.setenv("LANG", "es_ES.UTF-8")
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    desk = await served.client(served.tokens.moderator, label="desk")
+    await desk.command(c.Start())
+    async with console(served, served.tokens.moderator) as (app, pilot):
+        await pilot.press("m")
+        await until(pilot, lambda: isinstance(app.screen, MessageScreen), "the message dialog")
+        await pilot.press("down", "enter", "tab", *"Un momento", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ModeratorScreen), "the dialog to close")
+        await until(pilot, lambda: len(served.state.messages) == 1, "the typed message")
+        await pilot.press("m")
+        await until(pilot, lambda: isinstance(app.screen, MessageScreen), "the message dialog")
+        await pilot.press("down", "enter", "1")
+        await until(pilot, lambda: len(served.state.messages) == 2, "the preset")
+        assert [(m.text, m.lang) for m in served.state.messages] == [("Un momento", "es"), ("Please wrap up", "en")]
+        await until(pilot, lambda: "“Please wrap up” [en] to all" in screen_text(app), "the language shown")

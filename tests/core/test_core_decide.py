@@ -60,6 +60,9 @@ EVERY_COMMAND: list[c.Command] = [
     c.QuestionAnswer(question="q1"),
     c.QuestionMerge(question="q1", into="q2"),
     c.QuestionEdit(question="q1", text="Edited?"),
+    c.Blackout(),
+    c.Flash(),
+    c.Focus(text="ON AIR"),
 ]
 MODERATOR_ONLY = [
     command for command in EVERY_COMMAND if command.type not in ("raise", "lower", "ack", "ask", "vote", "unvote")
