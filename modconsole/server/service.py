@@ -73,7 +73,7 @@ from .registrations import (
     new_participant,
 )
 from .reports import build_report, render
-from .runtime import EventRuntime
+from .runtime import VOTE_EVENTS, EventRuntime
 from .store import SeqTaken, StorageError, Store, TokenGrant, UnreadableEntry
 from .tokens import new_token, token_hash
 from .view_feed import REFRESH_S as VIEW_REFRESH_S
@@ -725,14 +725,19 @@ class MeetingServer:
         """Every client gets the entries it may see, and every page its view. The sender's frame and then its
         ack go first: frames are written at once, and its round trip need not wait for everyone else's."""
         now = runtime.now(self.clock())
+        # Votes change no page's view but its own (the pages show no counts yet): 1,000 votes are not 1,000 views
+        # to every page; the audience's counts go out coalesced (``EventRuntime.votes_changed``).
+        votes_only = all(e.event.type in VOTE_EVENTS for e in entries)
         if sender in runtime.feed.pages:
             sender.send(runtime.feed.frame_for(runtime.state, sender, now))
             sender.send(ack)
             self._broadcast_entries(runtime, entries, None, ack)
-            runtime.feed.send_all(runtime.state, now, skip=sender)
+            if not votes_only:
+                runtime.feed.send_all(runtime.state, now, skip=sender)
         else:
             self._broadcast_entries(runtime, entries, sender, ack)
-            runtime.feed.send_all(runtime.state, now)
+            if not votes_only:
+                runtime.feed.send_all(runtime.state, now)
 
     def _broadcast_entries(self, runtime: EventRuntime, entries: list[Entry], sender: Sender | None, ack: str) -> None:
         """Every client (not the pages) gets the entries it may see; the sender, when it is one, first."""

@@ -6,6 +6,7 @@ questions, 1,000 votes) to 40 participants, 15 questions and 150 votes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 
@@ -136,3 +137,34 @@ async def test_the_ctl_verbs_for_questions(start_server, connect, mayors_agenda)
     assert (await ctl("question-dismiss", "q1", token=mod)).returncode == 0  # type: ignore[attr-defined]
     rows = json.loads((await ctl("questions", "--json", token=sala)).stdout)  # type: ignore[attr-defined]
     assert [(r["id"], r["state"]) for r in rows] == [("q1", "answered"), ("q2", "merged")]  # the asker is not told
+
+
+async def test_votes_send_the_pages_no_view_each(start_server, connect, mayors_agenda) -> None:
+    from support.pages import PageSocket
+
+    srv = await start_server()
+    asker = await connect(srv.url, srv.tokens.people["sala"], label="sala")
+    await asker.command(c.Ask(text="A question for the page?"))
+    page = await PageSocket.open(srv.url, srv.tokens.display)
+
+    async def views_now() -> int:
+        """The views the page is sent until it has been quiet for half a second."""
+        count = len(page.views)
+        with contextlib.suppress(TimeoutError):
+            while True:
+                await page.next_frame(timeout=0.5)
+        return len(page.views) - count
+
+    try:
+        voters = await asyncio.gather(
+            *(connect(srv.url, srv.tokens.participant, name=f"Voter {i}", label=f"v{i}") for i in range(10))
+        )
+        await views_now()
+        await asyncio.gather(*(v.command(c.Vote(question="q1")) for v in voters))
+        assert await views_now() == 0  # the votes moved no page's view
+        assert srv.state.questions["q1"].votes == 10
+        chair = await connect(srv.url, srv.tokens.moderator, label="chair")
+        await chair.command(c.Start())
+        assert await views_now() >= 1  # and the page is listening
+    finally:
+        await page.close()
