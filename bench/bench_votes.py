@@ -255,12 +255,19 @@ async def run(votes: int = 1000, questions: int = 150, voters: int = 200, watche
         url = f"ws://{HOST}:{port}"
         from modconsole.client import MeetingClient
 
-        asker = MeetingClient(url, next(iter(tokens.people.values())), client="bench")
-        await asker.connect()
-        for i in range(questions):
-            await asker.command(c.Ask(text=f"Question {i}: what about it?"))
-        ids = [q for q in server.events[tokens.event_id].state.questions]
-        await asker.close()
+        askers = [MeetingClient(url, token, client="bench") for token in tokens.people.values()]
+        for asker in askers:
+            await asker.connect()
+
+        async def ask(index: int, asker: MeetingClient) -> None:
+            for i in range(index, questions, len(askers)):
+                await asker.command(c.Ask(text=f"Question {i}: what about it?"))
+                await asyncio.sleep(0.06)  # within a client's frame rate
+
+        await asyncio.gather(*(ask(index, asker) for index, asker in enumerate(askers)))
+        ids = sorted(server.events[tokens.event_id].state.questions, key=lambda q: int(q[1:]))
+        for asker in askers:
+            await asker.close()
         job = {"pairs": pairs, "final": final, "watchers": watchers, "ids": ids}
         ours = await _in_worker(
             job | {"kind": "modconsole", "url": url, "display": tokens.display, "participant": tokens.participant}
