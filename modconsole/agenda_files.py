@@ -37,8 +37,19 @@ _FILE_KEY = {
 _TOP_KEYS = {"event", "people", "sessions"}
 _EVENT_KEYS = {"title", "timezone", "warning", "danger"}
 _PERSON_KEYS = {"id", "name", "affiliation", "tags"}
-_SESSION_KEYS = {"id", "title", "start", "room", "items"}
-_ITEM_KEYS = {"id", "title", "kind", "duration", "speakers", "turn_limit", "fixed_start", "warning", "danger"}
+_SESSION_KEYS = {"id", "title", "start", "room", "items", "queue_order"}
+_ITEM_KEYS = {
+    "id",
+    "title",
+    "kind",
+    "duration",
+    "speakers",
+    "turn_limit",
+    "fixed_start",
+    "warning",
+    "danger",
+    "queue_order",
+}
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -289,6 +300,8 @@ def _toml_session(
     data = {"id": session_id, "title": title, "start": start, "items": plans}
     if "room" in table:
         data["room"] = table["room"]
+    if "queue_order" in table:
+        data["queue_order"] = table["queue_order"]
     return _model(SessionPlan, where, data)
 
 
@@ -314,6 +327,8 @@ def _toml_item(table: dict[str, Any], where: str, item_id: str, people: set[str]
         data.setdefault(key, value)
     if "kind" in table:
         data["kind"] = table["kind"]
+    if "queue_order" in table:
+        data["queue_order"] = table["queue_order"]
     if "fixed_start" in table:
         fixed = table["fixed_start"]
         if not isinstance(fixed, time) or fixed.tzinfo is not None:

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+# The speaking orders a queue may have (core/queue_order.py says what each means).
+QUEUE_ORDER_PATTERN = r"^(fifo|first_time_first|tiers(:([1-9]|1[0-9]|20))?|alternate:[A-Za-z0-9_.-]{1,32})$"
 _ID = re.compile(ID_PATTERN)
 
 # Phase thresholds used when an item sets none: the timer turns to
@@ -61,6 +63,8 @@ class ItemPlan(BaseModel):
     turn_limit_s: int | None = Field(default=None, gt=0)
     warning_s: int = Field(default=DEFAULT_WARNING_S, ge=0)
     danger_s: int = Field(default=DEFAULT_DANGER_S, ge=0)
+    # The speaking order of the item's queue (core/queue_order.py); None: the session's.
+    queue_order: str | None = Field(default=None, pattern=QUEUE_ORDER_PATTERN)
 
 
 class SessionPlan(BaseModel):
@@ -71,6 +75,8 @@ class SessionPlan(BaseModel):
     start: datetime  # local time in the event's zone, naive
     room: str = Field(default="", max_length=200)
     items: tuple[ItemPlan, ...] = Field(min_length=1, max_length=MAX_ITEMS)
+    # The speaking order of its items' queues (core/queue_order.py); None: first come, first served.
+    queue_order: str | None = Field(default=None, pattern=QUEUE_ORDER_PATTERN)
 
     @field_validator("start")
     @classmethod

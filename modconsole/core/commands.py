@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .agenda import QUEUE_ORDER_PATTERN
 from .events import HandKind
 
 Role = Literal["moderator", "speaker", "participant", "display"]
@@ -171,6 +172,16 @@ class ApplyPlan(_Command):
     include_fixed: bool = False
 
 
+class SetQueueOrder(_Command):
+    """Change the speaking order of the session's queues, or of one item's, live."""
+
+    type: Literal["set_queue_order"] = "set_queue_order"
+    order: str = Field(
+        pattern=QUEUE_ORDER_PATTERN, description="fifo, first_time_first, tiers, tiers:N or alternate:TAG"
+    )
+    item: str | None = Field(default=None, max_length=64, description="one item only; default: the whole session")
+
+
 class Undo(_Command):
     type: Literal["undo"] = "undo"
 
@@ -202,6 +213,7 @@ Command = Annotated[
     | SendMessage
     | Ack
     | ApplyPlan
+    | SetQueueOrder
     | Undo,
     Field(discriminator="type"),
 ]

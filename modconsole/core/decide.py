@@ -10,6 +10,7 @@ from typing import Literal
 from . import commands as c
 from . import events as e
 from .agenda import Person, local_to_ms, ms_to_local
+from .queue_order import group_tag
 from .projection import default_session, project, recovery_plan, upcoming
 from .state import ItemState, SessionState, State, Turn
 from .visibility import spoken_of
@@ -246,8 +247,41 @@ def _raise(state: State, s: SessionState, cmd: c.Raise, actor: c.Actor, now: int
     else:
         _known_person(state, actor.person)
     _check_can_queue(s, actor.person, "you are")
-    out.append(e.HandRaised(session=s.id, at=now, person=actor.person, kind=cmd.kind, participant=again))
+    group = _group(state, s, actor.person)
+    out.append(
+        e.HandRaised(session=s.id, at=now, person=actor.person, kind=cmd.kind, participant=again, group=group)
+    )
     return out
+
+
+def _group(state: State, s: SessionState, person: str) -> str | None:
+    """The person's value of the tag the current item's speaking order alternates on, if it has one."""
+    item = s.current_item
+    tag = group_tag(s.order_of(item)) if item is not None else None
+    if tag is None:
+        return None
+    found = state.person(person)
+    return found.tags.get(tag) if found is not None else None
+
+
+def _set_queue_order(state: State, s: SessionState, cmd: c.SetQueueOrder, actor: c.Actor, now: int) -> list[e.Event]:
+    if cmd.item is not None and s.item(cmd.item) is None:
+        raise _fail("not_found", f"no item {cmd.item!r} in session {s.id!r}")
+    target = s.item(cmd.item) if cmd.item is not None else None
+    before = target.queue_order if target is not None else s.queue_order
+    if before == cmd.order:
+        raise _fail("invalid_state", f"the speaking order is already {cmd.order}")
+    groups: dict[str, str] = {}
+    item = s.current_item
+    if item is not None and (target is None or target is item):
+        effective = cmd.order if target is not None or item.queue_order is None else item.queue_order
+        tag = group_tag(effective)
+        if tag is not None:
+            for hand in item.queue:
+                person = state.person(hand.person)
+                if person is not None and tag in person.tags:
+                    groups[hand.person] = person.tags[tag]
+    return [e.QueueOrderSet(session=s.id, at=now, item=cmd.item, order=cmd.order, groups=groups)]
 
 
 def _queued(s: SessionState, person: str, who: str) -> None:
@@ -268,7 +302,8 @@ def _lower(state: State, s: SessionState, cmd: c.Lower, actor: c.Actor, now: int
 def _queue_add(state: State, s: SessionState, cmd: c.QueueAdd, actor: c.Actor, now: int) -> list[e.Event]:
     person = _known_person(state, cmd.person)
     _check_can_queue(s, person.id, f"{person.name} is")
-    return [e.HandRaised(session=s.id, at=now, person=person.id, kind=cmd.kind)]
+    group = _group(state, s, person.id)
+    return [e.HandRaised(session=s.id, at=now, person=person.id, kind=cmd.kind, group=group)]
 
 
 def _queue_remove(state: State, s: SessionState, cmd: c.QueueRemove, actor: c.Actor, now: int) -> list[e.Event]:
@@ -478,6 +513,7 @@ _HANDLERS: dict[str, Callable[..., list[e.Event]]] = {
     "end": _end,
     "raise": _raise,
     "lower": _lower,
+    "set_queue_order": _set_queue_order,
     "queue_add": _queue_add,
     "queue_remove": _queue_remove,
     "queue_move": _queue_move,

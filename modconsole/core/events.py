@@ -118,6 +118,8 @@ class HandRaised(_SessionEvent):
     # Who the hand is, when it is a participant the live state no longer spoke of: snapshots leave such
     # participants out, so a viewer that joined since learns the name here.
     participant: Person | None = None
+    # The value of the tag the queue's ``alternate:TAG`` order alternates on, when it has one.
+    group: str | None = None
 
 
 class HandLowered(_SessionEvent):
@@ -201,6 +203,39 @@ class MessageAcknowledged(_Event):
     person: str
 
 
+class PersonJoined(_Event):
+    """A speaker or participant came online: their first connection opened (attendance; moderators only)."""
+
+    type: Literal["person_joined"] = "person_joined"
+    at: int
+    person: str
+    role: Literal["speaker", "participant"]
+    # Who they are, the first time a participant the live state does not know joins (registered from a
+    # list, with their tags): the reports count attendance by country, gender and any tag.
+    participant: Person | None = None
+
+
+class PersonLeft(_Event):
+    """A speaker or participant went offline: their last connection closed at ``at`` and none opened again
+    within the grace period a reconnecting client is given (attendance; moderators only)."""
+
+    type: Literal["person_left"] = "person_left"
+    at: int
+    person: str
+
+
+class QueueOrderSet(_SessionEvent):
+    """The speaking order of a session's queues, or of one item's (``item``), changed live."""
+
+    type: Literal["queue_order_set"] = "queue_order_set"
+    at: int
+    item: str | None = None
+    order: str
+    # The value of the tag an ``alternate:TAG`` order alternates on, for each person queued now: replicas
+    # without the roster's tags compute the same order.
+    groups: dict[str, str] = Field(default_factory=dict)
+
+
 class Undone(_Event):
     """Voids earlier log entries: state is recomputed as though they had not happened."""
 
@@ -237,6 +272,9 @@ Event = Annotated[
     | TurnTimeAdded
     | MessageSent
     | MessageAcknowledged
+    | PersonJoined
+    | PersonLeft
+    | QueueOrderSet
     | Undone,
     Field(discriminator="type"),
 ]
@@ -250,6 +288,9 @@ EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event, config=ConfigDict(defer_b
 AUDIENCE_EVENTS = frozenset(
     {"hand_raised", "hand_lowered", "participant_registered", "message_sent", "message_acknowledged"}
 )
+
+# Attendance: who is online, recorded for the reports and seen by moderators only.
+ATTENDANCE_EVENTS = frozenset({"person_joined", "person_left"})
 
 # Moderators' timing actions: each command yields exactly one of these, and
 # "undo" voids the newest one still standing.
@@ -274,6 +315,7 @@ TIMING_EVENTS = frozenset(
         "turn_paused",
         "turn_resumed",
         "turn_time_added",
+        "queue_order_set",
     }
 )
 
@@ -298,6 +340,7 @@ ACTION_WORDS: dict[str, str] = {
     "turn_paused": "the pause of the turn",
     "turn_resumed": "the resumption of the turn",
     "turn_time_added": "the time added to the turn",
+    "queue_order_set": "the change of the speaking order",
 }
 
 

@@ -29,10 +29,13 @@ from .events import (
     MessageAcknowledged,
     MessageSent,
     ParticipantRegistered,
+    PersonJoined,
+    PersonLeft,
     PlanApplied,
     QueueCleared,
     QueueClosed,
     QueueOpened,
+    QueueOrderSet,
     SessionEnded,
     SessionExtended,
     SessionPaused,
@@ -46,6 +49,7 @@ from .events import (
     TurnTimeAdded,
     Undone,
 )
+from .queue_order import ordered, session_turns
 from .state import Clock, Hand, ItemState, Message, SessionState, State, Turn
 
 
@@ -148,6 +152,11 @@ def _event_created(state: State, _s: SessionState | None, e: EventCreated) -> No
         )
         for plan in agenda.sessions
     ]
+    for plan, session in zip(agenda.sessions, state.sessions, strict=True):
+        if plan.queue_order is not None:
+            session.queue_order = plan.queue_order
+        for item_plan, item in zip(plan.items, session.items, strict=True):
+            item.queue_order = item_plan.queue_order
 
 
 def _clock_set(state: State, _s: SessionState | None, e: ClockSet) -> None:
@@ -250,13 +259,21 @@ def _hand_raised(state: State, s: SessionState, e: HandRaised) -> None:
         # Only after an undo (of a "next" or an "end_turn"): the hand was raised elsewhere,
         # and whoever holds the floor is never queued as well.
         return
-    hand = Hand(person=e.person, kind=e.kind, raised_at=e.at)
+    hand = Hand(person=e.person, kind=e.kind, raised_at=e.at, group=e.group)
     if e.kind == "point_of_order":
         # A point of order goes ahead of everything but earlier points of order.
         position = sum(1 for h in item.queue if h.kind == "point_of_order")
         item.queue.insert(position, hand)
     else:
         item.queue.append(hand)
+    _reorder(s, item)
+
+
+def _reorder(s: SessionState, item: ItemState) -> None:
+    """Put the item's queue in its speaking order (core/queue_order.py); first come, first served as it is."""
+    order = s.order_of(item)
+    if order != "fifo" and len(item.queue) > 2:
+        item.queue = ordered(item.queue, order, session_turns(s))
 
 
 def _hand_lowered(state: State, s: SessionState, e: HandLowered) -> None:
@@ -267,6 +284,7 @@ def _hand_lowered(state: State, s: SessionState, e: HandLowered) -> None:
         for index, hand in enumerate(item.queue):
             if hand.person == person:
                 del item.queue[index]
+                _reorder(s, item)
                 return
 
 
@@ -278,6 +296,7 @@ def _hand_moved(state: State, s: SessionState, e: HandMoved) -> None:
     if not hands:
         return
     rest = [h for h in item.queue if h.person != e.person]
+    hands[0].moved = True  # the speaking order leaves it where the moderator put it
     rest.insert(max(0, min(len(rest), e.position - 1)), hands[0])
     item.queue = rest
 
@@ -318,6 +337,7 @@ def _turn_started(state: State, s: SessionState, e: TurnStarted) -> None:
     else:
         turn.timer.first_start = e.at
     item.floor = turn
+    _reorder(s, item)  # one more turn taken: the orders that count turns may change
 
 
 def _turn_ended(state: State, s: SessionState, e: TurnEnded) -> None:
@@ -361,6 +381,32 @@ def _message_acknowledged(state: State, _s: SessionState | None, e: MessageAckno
             message.acknowledged.setdefault(e.person, e.at)
 
 
+def _person_joined(state: State, _s: SessionState | None, e: PersonJoined) -> None:
+    # Attendance is the log's, for the reports: the live state only learns who a listed participant is.
+    if e.participant is not None:
+        state.participants[e.participant.id] = e.participant
+
+
+def _person_left(state: State, _s: SessionState | None, e: PersonLeft) -> None:
+    pass  # attendance is the log's, for the reports: nothing in the live state changes
+
+
+def _queue_order_set(state: State, s: SessionState, e: QueueOrderSet) -> None:
+    if e.item is None:
+        s.queue_order = e.order
+    else:
+        target = s.item(e.item)
+        if target is None:
+            return
+        target.queue_order = e.order
+    item = s.current_item
+    if item is not None:
+        for hand in item.queue:
+            if hand.person in e.groups:
+                hand.group = e.groups[hand.person]
+        _reorder(s, item)
+
+
 def _undone(state: State, _s: SessionState | None, e: Undone) -> None:
     # The fold itself is recomputed by ``replay``; here we only remember what was voided.
     state.voided.extend(e.seqs)
@@ -396,5 +442,8 @@ _HANDLERS: dict[str, Callable[[State, Any, Any], None]] = {
     "turn_time_added": _turn_time_added,
     "message_sent": _message_sent,
     "message_acknowledged": _message_acknowledged,
+    "person_joined": _person_joined,
+    "person_left": _person_left,
+    "queue_order_set": _queue_order_set,
     "undone": _undone,
 }

@@ -42,6 +42,7 @@ EVERY_COMMAND: list[c.Command] = [
     c.SendMessage(text="One minute", to="all"),
     c.Ack(),
     c.ApplyPlan(),
+    c.SetQueueOrder(order="first_time_first"),
     c.Undo(),
 ]
 MODERATOR_ONLY = [command for command in EVERY_COMMAND if command.type not in ("raise", "lower", "ack")]
