@@ -37,6 +37,7 @@ from .protocol import (
     Hello,
     Ping,
     Pong,
+    Online,
     Presence,
     ReportReady,
     ReportRequest,
@@ -140,6 +141,7 @@ class MeetingClient:
         self.unsolicited_errors: list[Error] = []
         self.unknown_frames = 0
         self.online: set[str] | None = None  # who is connected; known to moderators only
+        self.online_count: int | None = None  # how many speakers and participants are connected, for everyone
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
         self._pending: dict[str, asyncio.Future[Ack | Error | Pong | ReportReady]] = {}
@@ -294,6 +296,9 @@ class MeetingClient:
             self._notify()
         elif isinstance(frame, Presence):
             self.online = set(frame.people)
+            self._notify()
+        elif isinstance(frame, Online):
+            self.online_count = frame.people
             self._notify()
         elif isinstance(frame, Reset):
             self.state = frame.snapshot

@@ -65,6 +65,17 @@ class Hello(_Frame):
     last_seq: int | None = Field(default=None, ge=0, description="set on reconnect: send only what I missed")
     client: str = Field(default="", max_length=64, description="a label for this client, kept in the log")
     protocol: int = PROTOCOL_VERSION
+    country: str | None = Field(
+        default=None,
+        max_length=60,
+        description='a participant joining with the event-wide token may say where they are from (a country\'s '
+        'name or ISO code), or "prefer not to say"; kept for the attendance report',
+    )
+    gender: str | None = Field(
+        default=None,
+        max_length=40,
+        description='the same for their gender, in their own words, or "prefer not to say"',
+    )
 
 
 class Ping(_Frame):
@@ -156,6 +167,14 @@ class Presence(_Frame):
     people: list[str] = Field(description="ids of the speakers and participants with a live connection")
 
 
+class Online(_Frame):
+    """How many speakers and participants are connected right now: a count, sent to every viewer once a
+    second at most while it changes (never the list, which only moderators get, in ``presence``)."""
+
+    type: Literal["online"] = "online"
+    people: int = Field(ge=0)
+
+
 class ReportReady(_Frame):
     type: Literal["report"] = "report"
     id: str = ""
@@ -164,7 +183,7 @@ class ReportReady(_Frame):
 
 
 ServerFrame = Annotated[
-    Welcome | Events | Reset | Ack | Error | Pong | Presence | ReportReady, Field(discriminator="type")
+    Welcome | Events | Reset | Ack | Error | Pong | Presence | Online | ReportReady, Field(discriminator="type")
 ]
 SERVER_ADAPTER: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame, config=ConfigDict(defer_build=True))
 

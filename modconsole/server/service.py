@@ -30,9 +30,11 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from modconsole.core.agenda import Person
+from modconsole.core.attendance import LEAVE_GRACE_MS, still_present
 from modconsole.core.commands import Actor, Command
 from modconsole.core.decide import Rejected
-from modconsole.core.events import ClockSet
+from modconsole.core.events import ATTENDANCE_EVENTS, ClockSet, Event, PersonJoined, PersonLeft
+from modconsole.core.fold import replay
 from modconsole.core.log import Entry, number, record, settle
 from modconsole.core.names import fold_name
 from modconsole.core.visibility import view_for, viewer_key, visible_to
@@ -69,7 +71,7 @@ from .registrations import (
     new_participant,
 )
 from .reports import build_report, render
-from .runtime import EventRuntime
+from .runtime import EventRuntime, Work
 from .store import StorageError, Store, TokenGrant, UnreadableEntry
 from .tokens import new_token, token_hash
 
@@ -129,6 +131,7 @@ class MeetingServer:
         clock: Callable[[], int] = wall_ms,
         max_participants: int = DEFAULT_MAX_PARTICIPANTS,
         registrations_per_minute: float = DEFAULT_REGISTRATIONS_PER_MINUTE,
+        leave_grace_s: float = LEAVE_GRACE_MS / 1000,
     ) -> None:
         if time_scale <= 0:
             raise ValueError("the time scale must be positive")
@@ -141,6 +144,8 @@ class MeetingServer:
         self.max_participants = max_participants
         self.registrations = AddressRate(registrations_per_minute)
         self.time_scale = time_scale
+        # A client that reconnects within this has not left: no leave and no join in the log.
+        self.leave_grace_s = leave_grace_s
         self.clock = clock
         self.events: dict[str, EventRuntime] = {}
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modconsole-log")
@@ -186,6 +191,14 @@ class MeetingServer:
             )
             self.store.append(event_id, entries)
             runtime.state = settle(runtime.state, runtime.entries, entries).state
+        present = still_present(e.event for e in runtime.entries)
+        if present:
+            # The server stopped without logging who left (a crash): they left by the last time it logged.
+            at = runtime.clock_floor
+            left = number(runtime.state, [PersonLeft(at=at, person=p) for p in present], SYSTEM, wall)
+            self.store.append(event_id, left)
+            runtime.state = settle(runtime.state, runtime.entries, left).state
+        runtime.attendance.grace_ms = int(self.leave_grace_s * 1000 * self.time_scale)
         self.events[event_id] = runtime
         return runtime
 
@@ -220,6 +233,14 @@ class MeetingServer:
         if self._server is not None:
             self._server.close(close_connections=True, code=code, reason="server shutting down")
             await self._server.wait_closed()
+        for runtime in self.events.values():
+            if runtime.flusher is not None:
+                await runtime.flusher
+            left = runtime.attendance.all_leave(runtime.now(self.clock()))
+            if left:
+                self._log_events(runtime, [PersonLeft(at=at, person=p) for p, at in left], SYSTEM)
+                if runtime.flusher is not None:
+                    await runtime.flusher
         self._writer.shutdown(wait=True)
         self.gate.reporter.flush()  # what was refused since the last line
         loop = asyncio.get_running_loop()
@@ -245,15 +266,19 @@ class MeetingServer:
         if admitted is None:
             return
         runtime, client = admitted.runtime, admitted.client
-        self._welcome(admitted, hello.last_seq)
+        async with runtime.lock:  # never between a group commit's settling and its durable write
+            self._welcome(admitted, hello.last_seq)
+            self._joined(admitted)
         # What the welcome was made of is not kept for the life of the connection.
         del hello, admitted
         try:
             await self._read(runtime, client)
         finally:
             runtime.clients.discard(client)
+            runtime.moderators.discard(client)
             if client.actor.person is not None:
                 runtime.presence_changed()
+                self._left(runtime, client)
             await client.stop_writing()
 
     async def _hello(self, connection: ServerConnection) -> Hello | None:
@@ -360,8 +385,48 @@ class MeetingServer:
         if actor.role == "moderator":
             client.send(Presence(people=runtime.online()).model_dump_json())
         runtime.clients.add(client)
+        if actor.role == "moderator":
+            runtime.moderators.add(client)
         if actor.person is not None:
             runtime.presence_changed()
+
+    def _joined(self, admitted: Admitted) -> None:
+        """A speaker's or participant's connection is open: the first one of theirs logs that they joined
+        (with who they are, the first time a participant the state does not know joins)."""
+        runtime, actor = admitted.runtime, admitted.client.actor
+        if actor.person is None or actor.role not in ("speaker", "participant"):
+            return
+        runtime.online_changed()
+        if not runtime.attendance.open(actor.person):
+            return
+        person = admitted.person
+        known = runtime.state.participants.get(actor.person)
+        who = person if actor.role == "participant" and person is not None and known != person else None
+        joined = PersonJoined(
+            at=runtime.now(self.clock()),
+            person=actor.person,
+            role=actor.role,  # type: ignore[arg-type]  # checked above
+            participant=who,
+        )
+        self._log_events(runtime, [joined], actor)
+
+    def _left(self, runtime: EventRuntime, client: Client) -> None:
+        """A connection closed: the person's last one starts the grace period, after which they have left
+        (unless they are back by then)."""
+        actor = client.actor
+        if actor.person is None or actor.role not in ("speaker", "participant"):
+            return
+        runtime.online_changed()
+        runtime.attendance.close(actor.person, runtime.now(self.clock()))
+        if not self._closing:
+            asyncio.get_running_loop().call_later(self.leave_grace_s + 0.05, self._leaves_due, runtime)
+
+    def _leaves_due(self, runtime: EventRuntime) -> None:
+        if self._closing:
+            return
+        due = runtime.attendance.due(runtime.now(self.clock()))
+        if due:
+            self._log_events(runtime, [PersonLeft(at=at, person=person) for person, at in due], SYSTEM)
 
     async def _register(
         self, runtime: EventRuntime, connection: ServerConnection, raw_name: str | None
@@ -448,7 +513,8 @@ class MeetingServer:
         if request.session is not None and runtime.state.session(request.session) is None:
             client.send(error_frame("not_found", f"no session {request.session!r}", request.id))
             return
-        entries = list(runtime.entries)  # a snapshot: commands append while the report is made
+        async with runtime.lock:  # what is durable: not a group commit's entries still being written
+            entries = list(runtime.entries)  # a snapshot: commands append while the report is made
         now = runtime.now(self.clock())  # "so far" means up to now, not up to the last command
 
         def make() -> str:
@@ -460,58 +526,148 @@ class MeetingServer:
     # --- commands -----------------------------------------------------------------------------
 
     async def execute(self, runtime: EventRuntime, command: Command, client: Client) -> None:
+        """Decide, log durably and broadcast ``command``; answered (ack or error) once that is done. Commands
+        that arrive while a commit is under way go together in the next one (``_commit``)."""
         if self._closing:
             client.send(error_frame("unavailable", "the server is shutting down", command.id))
             return
-        async with runtime.lock:
-            wall = self.clock()
-            entries = record(runtime.state, command, client.actor, runtime.now(wall), wall)
-            if isinstance(entries, Rejected):
-                client.send(error_frame(entries.code, entries.message, command.id))
-                return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        runtime.pending.append(Work(command, client, done))
+        self._kick(runtime)
+        await done
+
+    def _log_events(self, runtime: EventRuntime, events: list[Event], actor: Actor) -> None:
+        """Log events the server makes of its own accord (attendance), in the next group commit; nobody
+        waits for them."""
+        runtime.pending.append(Work(None, None, None, events, actor))
+        self._kick(runtime)
+
+    def _kick(self, runtime: EventRuntime) -> None:
+        if runtime.flusher is None:
+            runtime.flusher = asyncio.get_running_loop().create_task(self._flush(runtime))
+
+    async def _flush(self, runtime: EventRuntime) -> None:
+        """Commit what waits, batch after batch, until nothing does: the first command goes at once, and
+        those that arrive during its write go together in the next, in one transaction."""
+        try:
+            while runtime.pending:
+                batch, runtime.pending = runtime.pending, []
+                try:
+                    async with runtime.lock:
+                        await self._commit(runtime, batch)
+                finally:
+                    for work in batch:
+                        if work.done is not None and not work.done.done():
+                            work.done.set_result(None)
+        finally:
+            runtime.flusher = None
+
+    async def _commit(self, runtime: EventRuntime, batch: list[Work]) -> None:
+        """One group commit. Each command is decided on the state after the ones before it (a rejection
+        leaves the others as they are); all their entries are appended in one durable transaction; nothing
+        is acknowledged before it commits; then every client gets one frame with what it may see of the
+        whole batch, and each sender its acks and errors. A storage error undoes the whole batch in memory
+        and answers each of its commands so."""
+        wall = self.clock()
+        now = runtime.now(wall)
+        before = len(runtime.entries)
+        state = runtime.state
+        outcomes: list[Rejected | list[Entry]] = []
+        new: list[Entry] = []
+        replayed = False
+        for work in batch:
+            if work.command is not None and work.client is not None:
+                result = record(state, work.command, work.client.actor, now, wall)
+            else:
+                assert work.events is not None and work.actor is not None
+                result = number(state, work.events, work.actor, wall)
+            outcomes.append(result)
+            if isinstance(result, Rejected):
+                continue
+            state, again = settle(state, runtime.entries, result)
+            replayed = replayed or again
+            new.extend(result)
+        if new:
             try:
-                await asyncio.get_running_loop().run_in_executor(
-                    self._writer, self.store.append, runtime.event_id, entries
-                )
+                await asyncio.get_running_loop().run_in_executor(self._writer, self.store.append, runtime.event_id, new)
             except StorageError as exc:
                 log.error("log write failed: %s", exc)
-                client.send(error_frame("storage", f"not done: {exc}", command.id))
+                del runtime.entries[before:]
+                runtime.state = replay([(e.seq, e.event) for e in runtime.entries])
+                for work, outcome in zip(batch, outcomes, strict=True):
+                    if work.client is not None and work.command is not None:
+                        if isinstance(outcome, Rejected):
+                            work.client.send(error_frame(outcome.code, outcome.message, work.command.id))
+                        else:
+                            work.client.send(error_frame("storage", f"not done: {exc}", work.command.id))
                 return
-            runtime.state, replayed = settle(runtime.state, runtime.entries, entries)
-            ack = Ack(id=command.id, seq=entries[-1].seq).model_dump_json()
-            if replayed:
-                self._broadcast_reset(runtime, "undo")
-                client.send(ack)
+        runtime.state = state
+        answers: dict[Client, list[str]] = {}
+        for work, outcome in zip(batch, outcomes, strict=True):
+            if work.client is None or work.command is None:
+                continue
+            if isinstance(outcome, Rejected):
+                answer = error_frame(outcome.code, outcome.message, work.command.id)
             else:
-                self._broadcast(runtime, entries, client, ack)
+                answer = Ack(id=work.command.id, seq=outcome[-1].seq).model_dump_json()
+            answers.setdefault(work.client, []).append(answer)
+        if replayed:
+            self._broadcast_reset(runtime, "undo")
+            for sender, frames in answers.items():
+                for frame in frames:
+                    sender.send(frame)
+        elif new or answers:
+            self._broadcast(runtime, new, answers)
 
-    def _broadcast(self, runtime: EventRuntime, entries: list[Entry], sender: Client, ack: str) -> None:
-        """Every client gets the entries it may see. The sender's frame and then its ack go first:
-        frames are written at once, and its round trip need not wait for everyone else's."""
-        public = [e for e in entries if visible_to(runtime.state, e.event, "display", None)]
-        if len(public) == len(entries):
-            frame = entries_frame(entries)  # serialised once for every client
-            sender.send(frame)
-            sender.send(ack)
-            for client in runtime.clients:
-                if client is not sender:
-                    client.send(frame)
-            return
+    def _broadcast(self, runtime: EventRuntime, entries: list[Entry], answers: dict[Client, list[str]]) -> None:
+        """Every client gets one frame with the entries of the batch it may see. The senders' frames and
+        then their acks go first: frames are written at once, and a round trip need not wait for everyone
+        else's. Entries for moderators only (attendance) reach the moderators alone: a join costs the rest
+        of the audience nothing."""
+        state = runtime.state
+        public: list[Entry] = []
+        own: list[Entry] = []  # for some viewers and not others: private messages and the like
+        only_moderators = False
+        for entry in entries:
+            if visible_to(state, entry.event, "display", None):
+                public.append(entry)
+            elif entry.event.type in ATTENDANCE_EVENTS:
+                only_moderators = True
+            else:
+                own.append(entry)
+        everything = entries_frame(entries) if entries else ""
+        audience = entries_frame(public) if public and not own else ""  # the same for all but moderators
         frames: dict[tuple[str, str | None], str] = {}
 
         def frame_for(client: Client) -> str:
-            key = (client.actor.role, client.actor.person)
+            role = client.actor.role
+            if role == "moderator":
+                return everything
+            if not own:
+                return audience
+            key = (role, client.actor.person)
             if key not in frames:
-                mine = [e for e in entries if visible_to(runtime.state, e.event, *key)]
+                mine = [e for e in entries if visible_to(state, e.event, *key)]
                 frames[key] = entries_frame(mine) if mine else ""
             return frames[key]
 
-        if frame_for(sender):
-            sender.send(frame_for(sender))
-        sender.send(ack)
+        for sender, acks in answers.items():
+            frame = frame_for(sender)
+            if frame:
+                sender.send(frame)
+            for ack in acks:
+                sender.send(ack)
+        if not public and not own:
+            if only_moderators:
+                for client in runtime.moderators:
+                    if client not in answers:
+                        client.send(everything)
+            return
         for client in runtime.clients:
-            if client is not sender and frame_for(client):
-                client.send(frame_for(client))
+            if client not in answers:
+                frame = frame_for(client)
+                if frame:
+                    client.send(frame)
 
     def _broadcast_reset(self, runtime: EventRuntime, reason: str) -> None:
         # One snapshot per distinct view, not per person: with 1,800 participants most share one.
