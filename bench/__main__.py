@@ -8,7 +8,9 @@ Every figure stands beside a baseline measured in the same run, and their ratio 
     python -m bench --only roundtrip,timer --duration 20
     python -m bench --markdown bench/results/latest.json   # a results file as a Markdown table
 
-Benchmarks: fanout (1), roundtrip (2), replay (3), report (4), memory (5), tui (6), timer (7);
+    python -m bench --only burst --participants 1800 --raises 300
+
+Benchmarks: fanout (1), roundtrip (2), replay (3), report (4), memory (5), tui (6), timer (7), burst (8);
 docs/performance.md says what each measures, against what, and the figures of a full run.
 """
 
@@ -29,7 +31,7 @@ from typing import Any
 
 from .common import ROOT, loadavg, machine, raise_nofile
 
-BENCHMARKS = ("fanout", "roundtrip", "replay", "report", "memory", "tui", "timer")
+BENCHMARKS = ("fanout", "roundtrip", "replay", "report", "memory", "tui", "timer", "burst")
 DEFAULT_OUT = ROOT / "bench" / "results" / "latest.json"
 
 
@@ -44,6 +46,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="processes holding the fan-out clients (default 2)")
     parser.add_argument("--trials", type=int, help="TUI launches of each kind (default 7; quick 1)")
     parser.add_argument("--replay-entries", type=int, help="log entries for replay (default 100,000; quick 3,000)")
+    parser.add_argument("--participants", type=int, help="connected participants for burst (default 1,800; quick 60)")
+    parser.add_argument("--raises", type=int, help="hands raised within one second for burst (default 300; quick 20)")
     args = parser.parse_args(argv)
     only = [name.strip() for name in args.only.split(",")] if args.only else list(BENCHMARKS)
     unknown = sorted(set(only) - set(BENCHMARKS))
@@ -56,6 +60,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.rounds = args.rounds or (3 if q else 30)
     args.trials = args.trials or (1 if q else 7)
     args.replay_entries = args.replay_entries or (3_000 if q else 100_000)
+    args.participants = args.participants or (60 if q else 1_800)
+    args.raises = args.raises or (20 if q else 300)
     return args
 
 
@@ -104,6 +110,10 @@ def run_one(name: str, args: argparse.Namespace) -> dict[str, list[dict[str, Any
         from . import bench_timer
 
         return asyncio.run(bench_timer.run(args.duration))
+    if name == "burst":
+        from . import bench_burst
+
+        return asyncio.run(bench_burst.run(args.participants, args.raises, args.workers))
     raise ValueError(name)
 
 
@@ -173,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
             "workers": args.workers,
             "trials": args.trials,
             "replay_entries": args.replay_entries,
+            "participants": args.participants,
+            "raises": args.raises,
         },
     }
     for name in BENCHMARKS:

@@ -37,7 +37,6 @@ from .protocol import (
     Hello,
     Ping,
     Pong,
-    Online,
     Presence,
     ReportReady,
     ReportRequest,
@@ -297,14 +296,14 @@ class MeetingClient:
         elif isinstance(frame, Presence):
             self.online = set(frame.people)
             self._notify()
-        elif isinstance(frame, Online):
-            self.online_count = frame.people
-            self._notify()
+
         elif isinstance(frame, Reset):
             self.state = frame.snapshot
             self.last_seq = frame.seq
             self._notify()
         elif isinstance(frame, (Ack, Pong, ReportReady)) or (isinstance(frame, Error) and frame.id in self._pending):
+            if isinstance(frame, Pong) and frame.online is not None:
+                self.online_count = frame.online
             future = self._pending.pop(frame.id or "", None)
             if future is not None and not future.done():
                 future.set_result(frame)

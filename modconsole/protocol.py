@@ -68,7 +68,7 @@ class Hello(_Frame):
     country: str | None = Field(
         default=None,
         max_length=60,
-        description='a participant joining with the event-wide token may say where they are from (a country\'s '
+        description="a participant joining with the event-wide token may say where they are from (a country's "
         'name or ISO code), or "prefer not to say"; kept for the attendance report',
     )
     gender: str | None = Field(
@@ -158,6 +158,12 @@ class Pong(_Frame):
     server_time: int = Field(description="the event clock, ms since the epoch")
     wall_time: int = Field(default=0, description="the server's wall clock, ms since the epoch")
     time_scale: float = 1.0
+    online: int | None = Field(
+        default=None,
+        ge=0,
+        description="how many speakers and participants are connected now: a count for every viewer (the "
+        "list is the moderators', in presence), answered with each ping so that a join costs the others nothing",
+    )
 
 
 class Presence(_Frame):
@@ -165,14 +171,6 @@ class Presence(_Frame):
 
     type: Literal["presence"] = "presence"
     people: list[str] = Field(description="ids of the speakers and participants with a live connection")
-
-
-class Online(_Frame):
-    """How many speakers and participants are connected right now: a count, sent to every viewer once a
-    second at most while it changes (never the list, which only moderators get, in ``presence``)."""
-
-    type: Literal["online"] = "online"
-    people: int = Field(ge=0)
 
 
 class ReportReady(_Frame):
@@ -183,7 +181,7 @@ class ReportReady(_Frame):
 
 
 ServerFrame = Annotated[
-    Welcome | Events | Reset | Ack | Error | Pong | Presence | Online | ReportReady, Field(discriminator="type")
+    Welcome | Events | Reset | Ack | Error | Pong | Presence | ReportReady, Field(discriminator="type")
 ]
 SERVER_ADAPTER: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame, config=ConfigDict(defer_build=True))
 

@@ -1,4 +1,8 @@
-"""Attendance: who is online, as the log records it (``person_joined``, ``person_left``).
+"""Attendance: who is online, as the attendance log records it (one ``Mark`` a join or a leave).
+
+The attendance log is kept beside the timing log, in the same database (server/store.py), not in it: a
+join is no timing fact, no viewer's replica folds it, so it takes no sequence number that 1,800 replicas
+would have to be told of, and an undo's replay never reads it. The reports read both.
 
 A person may hold several connections (a tab and a phone, or a client reconnecting before the server has
 seen the old connection close): they join when their first connection opens and leave when their last one
@@ -13,10 +17,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal, NamedTuple
 
-from .events import Event
+from .agenda import Person
 
 LEAVE_GRACE_MS = 30_000  # a client that reconnects within this has not left
+
+
+class Mark(NamedTuple):
+    """One row of the attendance log: a speaker or participant joined or left, at ``at`` (event clock)."""
+
+    kind: Literal["joined", "left"]
+    at: int
+    person: str
+    role: str = ""  # "speaker" or "participant" on a join
+    # Who they are, on a participant's join: name and tags (country, gender…) for the report.
+    who: Person | None = None
 
 
 @dataclass(slots=True)
@@ -75,22 +91,30 @@ class Tracker:
 Interval = tuple[int, int | None]  # (joined, left); left None while still present
 
 
-def intervals(events: Iterable[Event]) -> dict[str, list[Interval]]:
-    """Each person's intervals of presence, from the log's events in order. A join while present or a leave
-    while absent (a log cut short by a crash and completed at the next start) is passed over."""
+def intervals(marks: Iterable[Mark]) -> dict[str, list[Interval]]:
+    """Each person's intervals of presence, from the attendance log in order. A join while present or a
+    leave while absent (a log cut short by a crash and completed at the next start) is passed over."""
     out: dict[str, list[Interval]] = {}
-    for event in events:
-        if event.type == "person_joined":
-            mine = out.setdefault(event.person, [])
+    for mark in marks:
+        if mark.kind == "joined":
+            mine = out.setdefault(mark.person, [])
             if not mine or mine[-1][1] is not None:
-                mine.append((event.at, None))
-        elif event.type == "person_left":
-            mine = out.get(event.person, [])
+                mine.append((mark.at, None))
+        else:
+            mine = out.get(mark.person, [])
             if mine and mine[-1][1] is None:
-                mine[-1] = (mine[-1][0], max(mine[-1][0], event.at))
+                mine[-1] = (mine[-1][0], max(mine[-1][0], mark.at))
     return out
 
 
-def still_present(events: Iterable[Event]) -> list[str]:
+def still_present(marks: Iterable[Mark]) -> list[str]:
     """Who the log says is present: joined and not left (after a crash, nobody is)."""
-    return sorted(person for person, mine in intervals(events).items() if mine[-1][1] is None)
+    return sorted(person for person, mine in intervals(marks).items() if mine[-1][1] is None)
+
+
+def joined(at: int, person: str, role: str, who: Person | None = None) -> Mark:
+    return Mark("joined", at, person, role, who)
+
+
+def left(at: int, person: str) -> Mark:
+    return Mark("left", at, person)

@@ -10,8 +10,8 @@ from typing import Literal
 from . import commands as c
 from . import events as e
 from .agenda import Person, local_to_ms, ms_to_local
-from .queue_order import group_tag
 from .projection import default_session, project, recovery_plan, upcoming
+from .queue_order import group_tag
 from .state import ItemState, SessionState, State, Turn
 from .visibility import spoken_of
 
@@ -248,9 +248,7 @@ def _raise(state: State, s: SessionState, cmd: c.Raise, actor: c.Actor, now: int
         _known_person(state, actor.person)
     _check_can_queue(s, actor.person, "you are")
     group = _group(state, s, actor.person)
-    out.append(
-        e.HandRaised(session=s.id, at=now, person=actor.person, kind=cmd.kind, participant=again, group=group)
-    )
+    out.append(e.HandRaised(session=s.id, at=now, person=actor.person, kind=cmd.kind, participant=again, group=group))
     return out
 
 

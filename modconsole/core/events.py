@@ -203,27 +203,6 @@ class MessageAcknowledged(_Event):
     person: str
 
 
-class PersonJoined(_Event):
-    """A speaker or participant came online: their first connection opened (attendance; moderators only)."""
-
-    type: Literal["person_joined"] = "person_joined"
-    at: int
-    person: str
-    role: Literal["speaker", "participant"]
-    # Who they are, the first time a participant the live state does not know joins (registered from a
-    # list, with their tags): the reports count attendance by country, gender and any tag.
-    participant: Person | None = None
-
-
-class PersonLeft(_Event):
-    """A speaker or participant went offline: their last connection closed at ``at`` and none opened again
-    within the grace period a reconnecting client is given (attendance; moderators only)."""
-
-    type: Literal["person_left"] = "person_left"
-    at: int
-    person: str
-
-
 class QueueOrderSet(_SessionEvent):
     """The speaking order of a session's queues, or of one item's (``item``), changed live."""
 
@@ -272,8 +251,6 @@ Event = Annotated[
     | TurnTimeAdded
     | MessageSent
     | MessageAcknowledged
-    | PersonJoined
-    | PersonLeft
     | QueueOrderSet
     | Undone,
     Field(discriminator="type"),
@@ -288,9 +265,6 @@ EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event, config=ConfigDict(defer_b
 AUDIENCE_EVENTS = frozenset(
     {"hand_raised", "hand_lowered", "participant_registered", "message_sent", "message_acknowledged"}
 )
-
-# Attendance: who is online, recorded for the reports and seen by moderators only.
-ATTENDANCE_EVENTS = frozenset({"person_joined", "person_left"})
 
 # Moderators' timing actions: each command yields exactly one of these, and
 # "undo" voids the newest one still standing.

@@ -29,8 +29,6 @@ from .events import (
     MessageAcknowledged,
     MessageSent,
     ParticipantRegistered,
-    PersonJoined,
-    PersonLeft,
     PlanApplied,
     QueueCleared,
     QueueClosed,
@@ -381,16 +379,6 @@ def _message_acknowledged(state: State, _s: SessionState | None, e: MessageAckno
             message.acknowledged.setdefault(e.person, e.at)
 
 
-def _person_joined(state: State, _s: SessionState | None, e: PersonJoined) -> None:
-    # Attendance is the log's, for the reports: the live state only learns who a listed participant is.
-    if e.participant is not None:
-        state.participants[e.participant.id] = e.participant
-
-
-def _person_left(state: State, _s: SessionState | None, e: PersonLeft) -> None:
-    pass  # attendance is the log's, for the reports: nothing in the live state changes
-
-
 def _queue_order_set(state: State, s: SessionState, e: QueueOrderSet) -> None:
     if e.item is None:
         s.queue_order = e.order
@@ -442,8 +430,6 @@ _HANDLERS: dict[str, Callable[[State, Any, Any], None]] = {
     "turn_time_added": _turn_time_added,
     "message_sent": _message_sent,
     "message_acknowledged": _message_acknowledged,
-    "person_joined": _person_joined,
-    "person_left": _person_left,
     "queue_order_set": _queue_order_set,
     "undone": _undone,
 }

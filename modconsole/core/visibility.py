@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from .agenda import Agenda
-from .events import ATTENDANCE_EVENTS, Event
+from .events import Event
 from .state import State
 
 
@@ -21,8 +21,6 @@ def visible_to(state: State, event: Event, role: str, person: str | None) -> boo
     that person and the moderators, and so does its acknowledgement."""
     if role == "moderator":
         return True
-    if event.type in ATTENDANCE_EVENTS:
-        return False  # who comes and goes is the moderators' and the reports': the audience gets counts
     if event.type == "message_sent":
         return event.to in ("all", person)
     if event.type == "message_acknowledged":

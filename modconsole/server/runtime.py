@@ -11,15 +11,15 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from modconsole.core.attendance import Tracker
+from modconsole.core.attendance import Mark, Tracker
 from modconsole.core.commands import Actor, Command
-from modconsole.core.events import ClockSet, Event
+from modconsole.core.events import ClockSet
 from modconsole.core.fold import replay
 from modconsole.core.log import Entry
 from modconsole.core.state import State
 from modconsole.core.visibility import view_for, visible_to
 from modconsole.longlived import gc_paused
-from modconsole.protocol import Online, Presence
+from modconsole.protocol import Presence
 
 from .connection import Client
 from .registrations import Roll, roster_folds
@@ -27,19 +27,15 @@ from .store import Store
 
 RESUME_WINDOW = 20_000  # a client further behind than this gets a fresh snapshot
 PRESENCE_DELAY_S = 0.5  # connects and disconnects within this window make one presence frame
-ONLINE_DELAY_S = 1.0  # the audience's count of who is online: at most one frame a second
 
 
 @dataclass(slots=True, eq=False)
 class Work:
-    """One thing waiting for the next group commit: a client's command (answered once it is durable), or
-    events the server logs of its own accord (attendance), by ``actor``."""
+    """A client's command waiting for the next group commit, answered once it is durable."""
 
-    command: Command | None
-    client: Client | None
-    done: asyncio.Future[None] | None
-    events: list[Event] | None = None
-    actor: Actor | None = None
+    command: Command
+    client: Client
+    done: asyncio.Future[None]
 
 
 def last_logged_time(entries: list[Entry]) -> int:
@@ -67,10 +63,9 @@ class EventRuntime:
         self._presence: asyncio.TimerHandle | None = None
         # Group commit: what arrives while a commit is under way waits here and goes in the next one.
         self.pending: list[Work] = []
+        self.marks: list[Mark] = []  # attendance, written with the next group commit (nobody waits for it)
         self.flusher: asyncio.Task[None] | None = None
         self.attendance = Tracker()
-        self._online: asyncio.TimerHandle | None = None
-        self._online_sent: int | None = None
         # The event clock never goes back, whatever the wall clock does: not behind what the log holds,
         # nor behind what ``now`` returned before.
         self.clock_floor = last_logged_time(entries)
@@ -110,21 +105,6 @@ class EventRuntime:
         for client in self.clients:
             if client.actor.role == "moderator":
                 client.send(frame)
-
-    def online_changed(self) -> None:
-        """Tell every viewer how many are online, once a second at most: a count, O(1) per join."""
-        if self._online is None:
-            self._online = asyncio.get_running_loop().call_later(ONLINE_DELAY_S, self._send_online)
-
-    def _send_online(self) -> None:
-        self._online = None
-        count = self.attendance.online
-        if count == self._online_sent:
-            return
-        self._online_sent = count
-        frame = Online(people=count).model_dump_json()
-        for client in self.clients:
-            client.send(frame)
 
     def now(self, wall: int) -> int:
         """The event clock at wall time ``wall``; never less than it returned before (a wall clock stepped

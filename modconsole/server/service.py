@@ -30,10 +30,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from modconsole.core.agenda import Person
-from modconsole.core.attendance import LEAVE_GRACE_MS, still_present
+from modconsole.core.attendance import LEAVE_GRACE_MS, Mark, joined, left, still_present
 from modconsole.core.commands import Actor, Command
 from modconsole.core.decide import Rejected
-from modconsole.core.events import ATTENDANCE_EVENTS, ClockSet, Event, PersonJoined, PersonLeft
+from modconsole.core.events import ClockSet
 from modconsole.core.fold import replay
 from modconsole.core.log import Entry, number, record, settle
 from modconsole.core.names import fold_name
@@ -61,6 +61,7 @@ from modconsole.protocol import (
 from .connection import RATE_STRIKES, Client
 from .events_admin import SYSTEM
 from .gate import Gate, deepen_accept_queue
+from .registrants import participant_tags
 from .registrations import (
     DEFAULT_MAX_PARTICIPANTS,
     DEFAULT_REGISTRATIONS_PER_MINUTE,
@@ -191,13 +192,10 @@ class MeetingServer:
             )
             self.store.append(event_id, entries)
             runtime.state = settle(runtime.state, runtime.entries, entries).state
-        present = still_present(e.event for e in runtime.entries)
+        present = still_present(self.store.attendance(event_id))
         if present:
             # The server stopped without logging who left (a crash): they left by the last time it logged.
-            at = runtime.clock_floor
-            left = number(runtime.state, [PersonLeft(at=at, person=p) for p in present], SYSTEM, wall)
-            self.store.append(event_id, left)
-            runtime.state = settle(runtime.state, runtime.entries, left).state
+            self.store.append_attendance(event_id, [left(runtime.clock_floor, p) for p in present])
         runtime.attendance.grace_ms = int(self.leave_grace_s * 1000 * self.time_scale)
         self.events[event_id] = runtime
         return runtime
@@ -236,11 +234,16 @@ class MeetingServer:
         for runtime in self.events.values():
             if runtime.flusher is not None:
                 await runtime.flusher
-            left = runtime.attendance.all_leave(runtime.now(self.clock()))
-            if left:
-                self._log_events(runtime, [PersonLeft(at=at, person=p) for p, at in left], SYSTEM)
-                if runtime.flusher is not None:
-                    await runtime.flusher
+            gone = runtime.attendance.all_leave(runtime.now(self.clock()))
+            marks = runtime.marks + [left(at, p) for p, at in gone]
+            runtime.marks = []
+            if marks:
+                try:
+                    await asyncio.get_running_loop().run_in_executor(
+                        self._writer, self.store.append_attendance, runtime.event_id, marks
+                    )
+                except StorageError as exc:
+                    log.error("attendance not written: %s", exc)
         self._writer.shutdown(wait=True)
         self.gate.reporter.flush()  # what was refused since the last line
         loop = asyncio.get_running_loop()
@@ -319,7 +322,7 @@ class MeetingServer:
             await self._refuse(connection, "storage", f"the event could not be loaded: {exc}")
             return None
         try:
-            person, name, credential = await self._person(runtime, connection, grant, hello.name)
+            person, name, credential = await self._person(runtime, connection, grant, hello)
         except Refused as exc:
             await self._refuse(connection, exc.code, exc.message)
             return None
@@ -333,17 +336,27 @@ class MeetingServer:
         return Admitted(runtime, Client(connection, actor), person, credential)
 
     async def _person(
-        self, runtime: EventRuntime, connection: ServerConnection, grant: TokenGrant, raw_name: str | None
+        self, runtime: EventRuntime, connection: ServerConnection, grant: TokenGrant, hello: Hello
     ) -> tuple[Person | None, str | None, str | None]:
         """Who holds the grant, the name shown for a participant, and the credential a first join with the
         event-wide token was just issued; Refused when that registration is refused."""
+        raw_name = hello.name
         if grant.role == "participant" and grant.person is None:
+            try:
+                tags = participant_tags(hello.country, hello.gender)
+            except ValueError as exc:
+                raise Refused("bad_frame", str(exc)) from None
             # The event-wide token: a first join, which makes the person a participant of their own.
-            person, credential = await self._register(runtime, connection, raw_name)
+            person, credential = await self._register(runtime, connection, raw_name, tags)
             return person, person.name, credential
         if grant.role == "participant" and grant.person is not None:
             name = grant.name or grant.person
             known = runtime.state.participants.get(grant.person)
+            if grant.person.startswith("r-"):
+                # Registered from a list: who they are is the registrants table's, updated by a second import.
+                listed = await asyncio.to_thread(self.store.registrant, runtime.event_id, grant.person)
+                if listed is not None:
+                    return listed, listed.name, None
             return known or Person(id=grant.person, name=name, participant=True), name, None
         if grant.person is not None:
             return runtime.state.person(grant.person), None, None
@@ -396,19 +409,10 @@ class MeetingServer:
         runtime, actor = admitted.runtime, admitted.client.actor
         if actor.person is None or actor.role not in ("speaker", "participant"):
             return
-        runtime.online_changed()
         if not runtime.attendance.open(actor.person):
             return
-        person = admitted.person
-        known = runtime.state.participants.get(actor.person)
-        who = person if actor.role == "participant" and person is not None and known != person else None
-        joined = PersonJoined(
-            at=runtime.now(self.clock()),
-            person=actor.person,
-            role=actor.role,  # type: ignore[arg-type]  # checked above
-            participant=who,
-        )
-        self._log_events(runtime, [joined], actor)
+        who = admitted.person if actor.role == "participant" else None
+        self._mark(runtime, [joined(runtime.now(self.clock()), actor.person, actor.role, who)])
 
     def _left(self, runtime: EventRuntime, client: Client) -> None:
         """A connection closed: the person's last one starts the grace period, after which they have left
@@ -416,7 +420,6 @@ class MeetingServer:
         actor = client.actor
         if actor.person is None or actor.role not in ("speaker", "participant"):
             return
-        runtime.online_changed()
         runtime.attendance.close(actor.person, runtime.now(self.clock()))
         if not self._closing:
             asyncio.get_running_loop().call_later(self.leave_grace_s + 0.05, self._leaves_due, runtime)
@@ -426,10 +429,14 @@ class MeetingServer:
             return
         due = runtime.attendance.due(runtime.now(self.clock()))
         if due:
-            self._log_events(runtime, [PersonLeft(at=at, person=person) for person, at in due], SYSTEM)
+            self._mark(runtime, [left(at, person) for person, at in due])
 
     async def _register(
-        self, runtime: EventRuntime, connection: ServerConnection, raw_name: str | None
+        self,
+        runtime: EventRuntime,
+        connection: ServerConnection,
+        raw_name: str | None,
+        tags: dict[str, str] | None = None,
     ) -> tuple[Person, str]:
         """Issue a personal participant credential for a first join with the event-wide token, or raise
         Refused saying why not. The credential is stored durably before it is handed out."""
@@ -453,6 +460,8 @@ class MeetingServer:
                     f"this event is full: it has its {self.max_participants:,} participants; ask the organisers",
                 )
             person = new_participant(name, roll)
+            if tags:
+                person = person.model_copy(update={"tags": tags})
             token = new_token()
             try:
                 await asyncio.to_thread(
@@ -494,7 +503,11 @@ class MeetingServer:
                 if isinstance(frame, Ping):
                     wall = self.clock()
                     pong = Pong(
-                        id=frame.id, server_time=runtime.now(wall), wall_time=wall, time_scale=runtime.state.clock.scale
+                        id=frame.id,
+                        server_time=runtime.now(wall),
+                        wall_time=wall,
+                        time_scale=runtime.state.clock.scale,
+                        online=runtime.attendance.online,
                     )
                     client.send(pong.model_dump_json())
                 elif isinstance(frame, Hello):
@@ -518,7 +531,13 @@ class MeetingServer:
         now = runtime.now(self.clock())  # "so far" means up to now, not up to the last command
 
         def make() -> str:
-            return render(build_report(entries, session=request.session, now=now), request.format)
+            # The store's lock orders these reads after any write in flight: the figures are what is durable.
+            registrants = [person for _email, person in self.store.registrants(runtime.event_id)]
+            marks = self.store.attendance(runtime.event_id)
+            report = build_report(
+                entries, session=request.session, now=now, registrants=registrants, attendance_log=marks
+            )
+            return render(report, request.format)
 
         text = await asyncio.to_thread(make)
         client.send(ReportReady(id=request.id, format=request.format, text=text).model_dump_json())
@@ -536,10 +555,9 @@ class MeetingServer:
         self._kick(runtime)
         await done
 
-    def _log_events(self, runtime: EventRuntime, events: list[Event], actor: Actor) -> None:
-        """Log events the server makes of its own accord (attendance), in the next group commit; nobody
-        waits for them."""
-        runtime.pending.append(Work(None, None, None, events, actor))
+    def _mark(self, runtime: EventRuntime, marks: list[Mark]) -> None:
+        """Attendance, written with the next group commit (its own table; nobody waits for it)."""
+        runtime.marks.extend(marks)
         self._kick(runtime)
 
     def _kick(self, runtime: EventRuntime) -> None:
@@ -550,24 +568,26 @@ class MeetingServer:
         """Commit what waits, batch after batch, until nothing does: the first command goes at once, and
         those that arrive during its write go together in the next, in one transaction."""
         try:
-            while runtime.pending:
+            while runtime.pending or runtime.marks:
                 batch, runtime.pending = runtime.pending, []
+                marks, runtime.marks = runtime.marks, []
                 try:
                     async with runtime.lock:
-                        await self._commit(runtime, batch)
+                        await self._commit(runtime, batch, marks)
                 finally:
                     for work in batch:
-                        if work.done is not None and not work.done.done():
+                        if not work.done.done():
                             work.done.set_result(None)
         finally:
             runtime.flusher = None
 
-    async def _commit(self, runtime: EventRuntime, batch: list[Work]) -> None:
+    async def _commit(self, runtime: EventRuntime, batch: list[Work], marks: list[Mark] | None = None) -> None:
         """One group commit. Each command is decided on the state after the ones before it (a rejection
         leaves the others as they are); all their entries are appended in one durable transaction; nothing
         is acknowledged before it commits; then every client gets one frame with what it may see of the
         whole batch, and each sender its acks and errors. A storage error undoes the whole batch in memory
-        and answers each of its commands so."""
+        and answers each of its commands so. Attendance marks go to their own table in the same turn of the
+        writer thread."""
         wall = self.clock()
         now = runtime.now(wall)
         before = len(runtime.entries)
@@ -576,17 +596,21 @@ class MeetingServer:
         new: list[Entry] = []
         replayed = False
         for work in batch:
-            if work.command is not None and work.client is not None:
-                result = record(state, work.command, work.client.actor, now, wall)
-            else:
-                assert work.events is not None and work.actor is not None
-                result = number(state, work.events, work.actor, wall)
+            result = record(state, work.command, work.client.actor, now, wall)
             outcomes.append(result)
             if isinstance(result, Rejected):
                 continue
             state, again = settle(state, runtime.entries, result)
             replayed = replayed or again
             new.extend(result)
+        if marks:
+            # Attendance goes in the writer thread before the entries: a failure there costs no command.
+            try:
+                await asyncio.get_running_loop().run_in_executor(
+                    self._writer, self.store.append_attendance, runtime.event_id, marks
+                )
+            except StorageError as exc:
+                log.error("attendance not written: %s", exc)
         if new:
             try:
                 await asyncio.get_running_loop().run_in_executor(self._writer, self.store.append, runtime.event_id, new)
@@ -595,17 +619,14 @@ class MeetingServer:
                 del runtime.entries[before:]
                 runtime.state = replay([(e.seq, e.event) for e in runtime.entries])
                 for work, outcome in zip(batch, outcomes, strict=True):
-                    if work.client is not None and work.command is not None:
-                        if isinstance(outcome, Rejected):
-                            work.client.send(error_frame(outcome.code, outcome.message, work.command.id))
-                        else:
-                            work.client.send(error_frame("storage", f"not done: {exc}", work.command.id))
+                    if isinstance(outcome, Rejected):
+                        work.client.send(error_frame(outcome.code, outcome.message, work.command.id))
+                    else:
+                        work.client.send(error_frame("storage", f"not done: {exc}", work.command.id))
                 return
         runtime.state = state
         answers: dict[Client, list[str]] = {}
         for work, outcome in zip(batch, outcomes, strict=True):
-            if work.client is None or work.command is None:
-                continue
             if isinstance(outcome, Rejected):
                 answer = error_frame(outcome.code, outcome.message, work.command.id)
             else:
@@ -622,30 +643,16 @@ class MeetingServer:
     def _broadcast(self, runtime: EventRuntime, entries: list[Entry], answers: dict[Client, list[str]]) -> None:
         """Every client gets one frame with the entries of the batch it may see. The senders' frames and
         then their acks go first: frames are written at once, and a round trip need not wait for everyone
-        else's. Entries for moderators only (attendance) reach the moderators alone: a join costs the rest
-        of the audience nothing."""
+        else's."""
         state = runtime.state
-        public: list[Entry] = []
-        own: list[Entry] = []  # for some viewers and not others: private messages and the like
-        only_moderators = False
-        for entry in entries:
-            if visible_to(state, entry.event, "display", None):
-                public.append(entry)
-            elif entry.event.type in ATTENDANCE_EVENTS:
-                only_moderators = True
-            else:
-                own.append(entry)
+        shared = all(visible_to(state, e.event, "display", None) for e in entries)
         everything = entries_frame(entries) if entries else ""
-        audience = entries_frame(public) if public and not own else ""  # the same for all but moderators
         frames: dict[tuple[str, str | None], str] = {}
 
         def frame_for(client: Client) -> str:
-            role = client.actor.role
-            if role == "moderator":
-                return everything
-            if not own:
-                return audience
-            key = (role, client.actor.person)
+            if shared:
+                return everything  # serialised once for every client
+            key = (client.actor.role, client.actor.person)
             if key not in frames:
                 mine = [e for e in entries if visible_to(state, e.event, *key)]
                 frames[key] = entries_frame(mine) if mine else ""
@@ -657,11 +664,7 @@ class MeetingServer:
                 sender.send(frame)
             for ack in acks:
                 sender.send(ack)
-        if not public and not own:
-            if only_moderators:
-                for client in runtime.moderators:
-                    if client not in answers:
-                        client.send(everything)
+        if not entries:
             return
         for client in runtime.clients:
             if client not in answers:

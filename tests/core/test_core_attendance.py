@@ -3,29 +3,30 @@ each person intervals of presence that never overlap, and a reconnect within the
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modconsole.core.attendance import Tracker, intervals, still_present
-from modconsole.core.events import Event, PersonJoined, PersonLeft
+from modconsole.core.attendance import Mark, Tracker, intervals, joined, left, still_present
 
 steps = st.lists(st.tuples(st.sampled_from(["open", "close", "tick"]), st.integers(0, 3), st.integers(0, 40_000)))
 
 
-def _drive(plan: list[tuple[str, int, int]]) -> tuple[Tracker, list[Event]]:
+def _drive(plan: list[tuple[str, int, int]]) -> tuple[Tracker, list[Mark]]:
     tracker = Tracker(grace_ms=10_000)
-    events: list[Event] = []
+    events: list[Mark] = []
     now = 0
     open_conns = [0, 0, 0, 0]
     for what, who, gap in plan:
         now += gap
         for person, at in tracker.due(now):
-            events.append(PersonLeft(at=at, person=person))
+            events.append(left(at, person))
         person = f"p{who}"
         if what == "open":
             open_conns[who] += 1
             if tracker.open(person):
-                events.append(PersonJoined(at=now, person=person, role="participant"))
+                events.append(joined(now, person, "participant"))
         elif what == "close" and open_conns[who] > 0:
             open_conns[who] -= 1
             tracker.close(person, now)
@@ -37,9 +38,9 @@ def _drive(plan: list[tuple[str, int, int]]) -> tuple[Tracker, list[Event]]:
 def test_intervals_never_overlap_for_one_person(plan: list[tuple[str, int, int]]) -> None:
     tracker, events = _drive(plan)
     for person, left_at in tracker.all_leave(10**9):
-        events.append(PersonLeft(at=left_at, person=person))
+        events.append(left(left_at, person))
     for mine in intervals(events).values():
-        for (start, end), (next_start, _next_end) in zip(mine, mine[1:], strict=False):
+        for (start, end), (next_start, _next_end) in itertools.pairwise(mine):
             assert end is not None and start <= end <= next_start
         assert mine[-1][1] is not None
     assert still_present(events) == []

@@ -7,12 +7,12 @@ from collections import Counter
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.harness import Harness, make_agenda, participant, speaker
 
 from modconsole.core import commands as c
 from modconsole.core.agenda import Agenda, Person
 from modconsole.core.queue_order import ordered, parse_order
 from modconsole.core.state import Hand
-from support.harness import Harness, make_agenda, participant, speaker
 
 ORDERS = ["fifo", "first_time_first", "tiers", "tiers:2", "tiers:5", "alternate:gender"]
 
@@ -53,7 +53,7 @@ def test_an_order_is_a_permutation_with_points_of_order_first_and_the_next_up_ke
     assert [h for h in out if h.kind == "point_of_order"] == [h for h in queue if h.kind == "point_of_order"]
     rest = [h for h in queue if h.kind != "point_of_order"]
     if rest:
-        assert [h for h in out if h.kind != "point_of_order"][0] is rest[0]  # the next up is never bumped
+        assert next(h for h in out if h.kind != "point_of_order") is rest[0]  # the next up is never bumped
     for index, hand in enumerate(queue):
         if hand.moved:
             assert out[index] is hand  # a moderator's move stays where it was put

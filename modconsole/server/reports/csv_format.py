@@ -31,7 +31,7 @@ def csv_cell(value: object) -> object:
     return value.replace("\r\n", "\n").replace("\r", "\n")
 
 
-_SESSION_LISTS = ("items", "extensions", "plans_applied", "overrun_explained")
+_SESSION_LISTS = ("items", "extensions", "plans_applied", "overrun_explained", "attendance")
 
 
 def render_csv(report: Report, table: str = "sessions") -> str:
