@@ -57,6 +57,26 @@ async def serve_plain(db: str, port: int = 0) -> None:
         sql.execute("INSERT INTO log (seq, body) VALUES (?, ?)", (n, body))
         sql.execute("COMMIT")
 
+    backlog: dict[ServerConnection, list[str]] = {}
+
+    async def drain(ws: ServerConnection) -> None:
+        with contextlib.suppress(Exception):
+            while backlog.get(ws):
+                await ws.send(backlog[ws].pop(0))
+        backlog.pop(ws, None)
+
+    def send(ws: ServerConnection, frame: str) -> None:
+        # As modconsole's own outbox does: written at once, or queued in order while the socket is backed up
+        # (websockets' broadcast alone would drop the frame for a client that is behind).
+        transport = ws.transport
+        if ws not in backlog and transport.get_write_buffer_size() <= transport.get_write_buffer_limits()[1]:
+            broadcast((ws,), frame)
+            return
+        if ws not in backlog:
+            backlog[ws] = []
+            asyncio.get_running_loop().create_task(drain(ws))
+        backlog[ws].append(frame)
+
     async def handler(ws: ServerConnection) -> None:
         nonlocal seq
         await ws.recv()  # the hello
@@ -67,10 +87,14 @@ async def serve_plain(db: str, port: int = 0) -> None:
                 frame = json.loads(raw)
                 async with lock:  # one command at a time, as the naive design does
                     seq += 1
-                    event = json.dumps({"type": "hand_raised", "person": frame.get("person", "?"), "at": seq})
+                    event = json.dumps(
+                        {"type": "hand_raised", "person": frame.get("person", "?"), "at": seq}, separators=(",", ":")
+                    )
                     await asyncio.get_running_loop().run_in_executor(writer, insert, seq, event)
-                    broadcast(clients, f'{{"type":"events","events":[{{"seq":{seq},"event":{event}}}]}}')
-                    await ws.send(json.dumps({"type": "ack", "id": frame.get("id", ""), "seq": seq}))
+                    events = f'{{"type":"events","events":[{{"seq":{seq},"event":{event}}}]}}'
+                    for client in clients:
+                        send(client, events)
+                    send(ws, json.dumps({"type": "ack", "id": frame.get("id", ""), "seq": seq}, separators=(",", ":")))
         except Exception:
             pass
         finally:
@@ -129,9 +153,11 @@ async def _worker(conn: Connection, url: str, tokens: list[str], raisers: list[i
                 now = time.time()
                 if '"ack"' in raw and f'"id":"r{index}"' in raw:
                     acks[index] = now
-                hands += raw.count('"hand_raised"')
-                if hands >= expected:
+                counted = raw.count('"hand_raised"')
+                hands += counted
+                if counted and hands >= expected:
                     held.append(now)
+                if hands >= expected and (index not in mine or index in acks):
                     break
         except Exception:
             pass
@@ -139,6 +165,7 @@ async def _worker(conn: Connection, url: str, tokens: list[str], raisers: list[i
         if waiting[0] == 0:
             done.set()
 
+    mine = set(raisers)
     readers = [asyncio.create_task(listen(i, ws)) for i, ws in enumerate(sockets) if ws is not None]
 
     async def raise_one(index: int, at: float) -> None:
@@ -286,6 +313,7 @@ async def run(participants: int, raisers: int, workers: int) -> dict[str, list[d
         with ServerProcess(argv) as server:
             await _start_session(server.url, moderator)
             ours = await burst(server.url, server, tokens, raisers, workers, plain=False)
+        print(f"modconsole: {ours}", file=sys.stderr, flush=True)
         plain_db = Path(tmp) / "plain.db"
         with ServerProcess([sys.executable, "-m", "bench.bench_burst", "serve-plain", str(plain_db)]) as server:
             plain = await burst(

@@ -121,10 +121,15 @@ class MeetingClient:
         cafile: str | None = None,
         open_timeout: float = 10.0,
         keep_credential: Callable[[Welcome, str], None] | None = None,
+        country: str | None = None,
+        gender: str | None = None,
     ) -> None:
         self.url = url
         self.token = token
         self.name = name
+        # What a participant joining with the event-wide token may say of themselves (each optional).
+        self.country = country
+        self.gender = gender
         # Called with the welcome and the personal credential a first join with the event-wide token gets;
         # this client joins with the credential from then on, whatever the callback does with it.
         self.keep_credential = keep_credential
@@ -209,7 +214,11 @@ class MeetingClient:
         except (InvalidHandshake, InvalidURI) as exc:  # not a websocket server, or not a ws:// address
             raise ClientError("unreachable", f"cannot connect to {self.url}: {exc}") from exc
         hello = Hello(
-            name=self.name, last_seq=self.last_seq if self.state is not None else None, client=self.client_label
+            name=self.name,
+            last_seq=self.last_seq if self.state is not None else None,
+            client=self.client_label,
+            country=self.country,
+            gender=self.gender,
         )
         sent_at = time.monotonic()
         try:

@@ -58,7 +58,7 @@ from modconsole.protocol import (
     check_name,
 )
 
-from .connection import RATE_STRIKES, Client
+from .connection import RATE_STRIKES, Client, send_all
 from .events_admin import SYSTEM
 from .gate import Gate, deepen_accept_queue
 from .registrants import participant_tags
@@ -665,6 +665,9 @@ class MeetingServer:
             for ack in acks:
                 sender.send(ack)
         if not entries:
+            return
+        if shared:
+            send_all((client for client in runtime.clients if client not in answers), everything)
             return
         for client in runtime.clients:
             if client not in answers:
