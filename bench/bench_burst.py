@@ -178,7 +178,7 @@ async def _worker(conn: Connection, url: str, tokens: list[str], raisers: list[i
 
     await asyncio.gather(*(raise_one(i, start + slot) for i, slot in zip(raisers, slots, strict=True)))
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(done.wait(), 120)
+        await asyncio.wait_for(done.wait(), 900)
     conn.send(("done", list(sent.values()), list(acks.values()), held, len(raisers) - len(acks)))
     await loop.run_in_executor(None, conn.recv)  # "close"
     for reader in readers:
@@ -187,7 +187,7 @@ async def _worker(conn: Connection, url: str, tokens: list[str], raisers: list[i
     conn.send(("closed",))
 
 
-async def _recv(pipe: Connection, timeout: float = 300) -> Any:
+async def _recv(pipe: Connection, timeout: float = 1000) -> Any:
     def wait() -> Any:
         if not pipe.poll(timeout):
             raise TimeoutError("a participant worker did not answer")

@@ -409,7 +409,9 @@ class SqliteStore:
 
     def append_attendance(self, event_id: str, marks: list[Mark]) -> None:
         """Append to the event's attendance log, in one transaction."""
-        rows = [(event_id, m.kind, m.at, m.person, m.role, m.who.model_dump_json() if m.who else None) for m in marks]
+        rows: list[tuple[object, ...]] = [
+            (event_id, m.kind, m.at, m.person, m.role, m.who.model_dump_json() if m.who else None) for m in marks
+        ]
         self._write(
             [
                 (

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCHMARKS = {"fanout", "roundtrip", "replay", "report", "memory", "tui", "timer"}
+BENCHMARKS = {"fanout", "roundtrip", "replay", "report", "memory", "tui", "timer", "burst"}
 
 
 @pytest.mark.timeout(300)

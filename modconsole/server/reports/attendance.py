@@ -56,6 +56,7 @@ def attendance(
 ) -> Attendance:
     """The figures over the time ``spans`` (one session's, or every session's in scope)."""
     present: dict[str, float] = {}
+    people: dict[str, Person | None]
     edges: list[tuple[int, int]] = []
     for person, mine in presence.items():
         total = 0
@@ -75,8 +76,8 @@ def attendance(
             peak, peak_at = now, at
     people = {pid: who.get(pid) or state.person(pid) for pid in present}
     by_country: dict[str, int] = defaultdict(int)
-    for person in people.values():
-        country = person.tags.get("country") if person is not None else None
+    for known in people.values():
+        country = known.tags.get("country") if known is not None else None
         if country:
             by_country[country] += 1
     return Attendance(
