@@ -8,9 +8,11 @@ Every figure stands beside a baseline measured in the same run, and their ratio 
     python -m bench --only roundtrip,timer --duration 20
     python -m bench --markdown bench/results/latest.json   # a results file as a Markdown table
 
-    python -m bench --only burst --participants 1800 --raises 300
+    python -m bench --only shared --shared-clients 2000 --processes 4   # servers sharing a PostgreSQL log
+    python -m bench --only burst --participants 1800 --raises 300       # a burst of raised hands
 
-Benchmarks: fanout (1), roundtrip (2), replay (3), report (4), memory (5), tui (6), timer (7), burst (8);
+Benchmarks: fanout (1), roundtrip (2), replay (3), report (4), memory (5), tui (6), timer (7), shared (8),
+burst (9);
 docs/performance.md says what each measures, against what, and the figures of a full run.
 """
 
@@ -31,7 +33,7 @@ from typing import Any
 
 from .common import ROOT, loadavg, machine, raise_nofile
 
-BENCHMARKS = ("fanout", "roundtrip", "replay", "report", "memory", "tui", "timer", "burst")
+BENCHMARKS = ("fanout", "roundtrip", "replay", "report", "memory", "tui", "timer", "shared", "burst")
 DEFAULT_OUT = ROOT / "bench" / "results" / "latest.json"
 
 
@@ -46,6 +48,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="processes holding the fan-out clients (default 2)")
     parser.add_argument("--trials", type=int, help="TUI launches of each kind (default 7; quick 1)")
     parser.add_argument("--replay-entries", type=int, help="log entries for replay (default 100,000; quick 3,000)")
+    parser.add_argument(
+        "--shared-clients", type=int, help="shared: displays over all the processes (default 20,000; quick 40)"
+    )
+    parser.add_argument("--processes", type=int, default=4, help="shared: server processes on PostgreSQL (default 4)")
+    parser.add_argument("--consoles", type=int, help="shared: consoles moved by the failover (default 500; quick 20)")
     parser.add_argument("--participants", type=int, help="connected participants for burst (default 1,800; quick 60)")
     parser.add_argument("--raises", type=int, help="hands raised within one second for burst (default 300; quick 20)")
     args = parser.parse_args(argv)
@@ -60,6 +67,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.rounds = args.rounds or (3 if q else 30)
     args.trials = args.trials or (1 if q else 7)
     args.replay_entries = args.replay_entries or (3_000 if q else 100_000)
+    args.shared_clients = args.shared_clients or (40 if q else 20_000)
+    args.consoles = args.consoles or (20 if q else 500)
     args.participants = args.participants or (60 if q else 1_800)
     args.raises = args.raises or (20 if q else 300)
     return args
@@ -106,6 +115,18 @@ def run_one(name: str, args: argparse.Namespace) -> dict[str, list[dict[str, Any
         from . import bench_tui
 
         return bench_tui.run(args.trials)
+    if name == "shared":
+        from . import bench_shared
+
+        return asyncio.run(
+            bench_shared.run(
+                clients=args.shared_clients,
+                processes=max(2, args.processes),
+                rounds=args.rounds,
+                consoles=args.consoles,
+                duration_rounds=20 if args.quick else 200,
+            )
+        )
     if name == "timer":
         from . import bench_timer
 
@@ -183,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
             "workers": args.workers,
             "trials": args.trials,
             "replay_entries": args.replay_entries,
+            "shared_clients": args.shared_clients,
+            "processes": args.processes,
+            "consoles": args.consoles,
             "participants": args.participants,
             "raises": args.raises,
         },

@@ -32,10 +32,11 @@ _FILE_KEY = {
     "turn_limit_s": "turn_limit",
     "warning_s": "warning",
     "danger_s": "danger",
+    "turn_hard_stop_s": "turn_hard_stop",
 }
 
 _TOP_KEYS = {"event", "people", "sessions"}
-_EVENT_KEYS = {"title", "timezone", "warning", "danger"}
+_EVENT_KEYS = {"title", "timezone", "warning", "danger", "turn_hard_stop"}
 _PERSON_KEYS = {"id", "name", "affiliation", "tags"}
 _SESSION_KEYS = {"id", "title", "start", "room", "items", "queue_order"}
 _ITEM_KEYS = {
@@ -49,6 +50,7 @@ _ITEM_KEYS = {
     "warning",
     "danger",
     "queue_order",
+    "turn_hard_stop",
 }
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -246,7 +248,11 @@ def _toml_agenda(doc: dict[str, Any]) -> Agenda:
     if "timezone" not in event:
         raise _Bad("event", "timezone", "missing 'timezone' (an IANA name such as 'Asia/Seoul')")
     zone = _zone(event["timezone"], "event", "timezone")
-    defaults = {f"{key}_s": _duration(event[key], "event", key) for key in ("warning", "danger") if key in event}
+    defaults = {
+        f"{key}_s": _duration(event[key], "event", key)
+        for key in ("warning", "danger", "turn_hard_stop")
+        if key in event
+    }
 
     people: list[Person] = []
     ids: set[str] = set()
@@ -320,7 +326,7 @@ def _toml_item(table: dict[str, Any], where: str, item_id: str, people: set[str]
         raise _Bad(where, "duration", "missing 'duration' (e.g. \"5m\")")
     data: dict[str, Any] = {"id": item_id, "title": _text(table, "title", where)}
     data["duration_s"] = _duration(table["duration"], where, "duration")
-    for key in ("turn_limit", "warning", "danger"):
+    for key in ("turn_limit", "warning", "danger", "turn_hard_stop"):
         if key in table:
             data[f"{key}_s"] = _duration(table[key], where, key)
     for key, value in defaults.items():

@@ -34,7 +34,12 @@ def parser(*, ctl_verbs: bool = True) -> argparse.ArgumentParser:
         ctl_command.add_arguments(ctl)
 
     join = sub.add_parser("join", help="open the console for a token's role (moderator, speaker, participant, display)")
-    join.add_argument("url", metavar="URL", help="server address, e.g. ws://127.0.0.1:8765")
+    join.add_argument(
+        "url",
+        metavar="URL",
+        help="server address, e.g. ws://127.0.0.1:8765; several, comma-separated, of servers sharing one log "
+        "(ws://a:8765,ws://b:8765)",
+    )
     join.add_argument(
         "--token", help="access token (default: $MODCONSOLE_TOKEN; on the command line other users see it)"
     )

@@ -60,7 +60,22 @@ class CommandRefused(ClientError):
     """The server answered a command with an error."""
 
 
+# Failures another server process may not have: a client given several addresses tries the next.
+FAILOVER_CODES = ("unreachable", "closed", "http", "storage", "unavailable")
+
+
+def server_addresses(url: str) -> list[str]:
+    """The addresses of ``ws://a:8765,ws://b:8765``: several server processes sharing one log."""
+    return [part.strip() for part in url.split(",")] if "," in url else [url]
+
+
 def check_url(url: str) -> None:
+    """``check_address`` for each of the comma-separated addresses ``url`` holds."""
+    for address in server_addresses(url):
+        check_address(address)
+
+
+def check_address(url: str) -> None:
     """Raise ClientError "bad_url" unless ``url`` is a server address a connection can be tried on:
     ws:// or wss://, a host (an IPv6 address in brackets) and, if given, a port from 1 to 65535.
 
@@ -124,7 +139,10 @@ class MeetingClient:
         country: str | None = None,
         gender: str | None = None,
     ) -> None:
-        self.url = url
+        # One address, or several (comma-separated) of server processes sharing the log: a connection tries
+        # them in turn from the one that last worked, and a resume on another one carries on from the last seq.
+        self.addresses = server_addresses(url)
+        self.url = self.addresses[0]  # the one connected to, or tried last
         self.token = token
         self.name = name
         # What a participant joining with the event-wide token may say of themselves (each optional).
@@ -160,12 +178,27 @@ class MeetingClient:
         return self._ws is not None and not self.closed.is_set()
 
     async def connect(self) -> Welcome:
-        """Connect (or reconnect, resuming from the last sequence seen) and read the welcome."""
+        """Connect (or reconnect, resuming from the last sequence seen) and read the welcome. With several
+        addresses, each is tried in turn, from the one last connected to, while the failure is one another
+        server process may not have; the last failure is raised when none answers."""
         if self._reader is not None and not self._reader.done():
             # One connection at a time: the old one ends (and its reader with it) before the new one
             # starts, or its ending would mark the new one closed and fail the new one's requests.
             await self.close()
-        check_url(self.url)
+        for address in self.addresses:
+            check_address(address)
+        start = self.addresses.index(self.url) if self.url in self.addresses else 0
+        order = self.addresses[start:] + self.addresses[:start]
+        for i, address in enumerate(order):
+            self.url = address
+            try:
+                return await self._connect_to()
+            except ClientError as exc:
+                if exc.code not in FAILOVER_CODES or i == len(order) - 1:
+                    raise
+        raise AssertionError("unreachable: the last address's failure is raised")
+
+    async def _connect_to(self) -> Welcome:
         headers = {"Authorization": f"Bearer {self.token}"}
         if self.cafile and self.ssl is None and self.url.lower().startswith("wss://"):  # ws:// has no use for it
             try:
@@ -416,4 +449,4 @@ class MeetingClient:
             self.listeners.remove(listener)
 
 
-__all__ = ["MAX_FRAME_BYTES", "ClientError", "CommandRefused", "MeetingClient", "check_url"]
+__all__ = ["MAX_FRAME_BYTES", "ClientError", "CommandRefused", "MeetingClient", "check_url", "server_addresses"]

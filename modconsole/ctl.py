@@ -18,10 +18,10 @@ from pydantic import ValidationError
 
 from .client import ClientError, CommandRefused, MeetingClient, check_url
 from .core import commands as c
-from .core.decide import resolve_target, undo_target
+from .core.decide import redo_target, resolve_target, undo_target
 from .core.durations import format_duration, parse_duration
 from .core.events import ACTION_WORDS, HAND_KINDS
-from .core.names import shown_name
+from .core.names import fold_name, shown_name
 from .core.projection import default_session, recovery_plan
 from .core.queue_order import parse_order
 from .core.read_model import FloorView, HandView, SessionView, session_view, state_view
@@ -84,7 +84,12 @@ def add_arguments(ctl: argparse.ArgumentParser) -> None:
     """Give the ``modconsole ctl`` parser (made by the ``modconsole`` command line) its options and verbs."""
     common = _common_options(argparse.ArgumentParser(add_help=False))
     _common_options(ctl)
-    ctl.add_argument("url", metavar="URL", help="server address, e.g. ws://127.0.0.1:8765")
+    ctl.add_argument(
+        "url",
+        metavar="URL",
+        help="server address, e.g. ws://127.0.0.1:8765; several, comma-separated, of servers sharing one log "
+        "(ws://a:8765,ws://b:8765)",
+    )
     verbs = ctl.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     def verb(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -107,17 +112,26 @@ def add_arguments(ctl: argparse.ArgumentParser) -> None:
     p.add_argument("delta", metavar="DURATION", type=_duration(True), nargs="?")
     p.add_argument("--by", dest="delta_opt", type=_duration(True), help=argparse.SUPPRESS)
     verb("end", "end the session")
-    verb("raise", "raise your hand").add_argument("--kind", choices=HAND_KINDS, default="contribution")
-    verb("lower", "withdraw your hand")
-    p = verb("queue-add", "add someone to the queue")
-    p.add_argument("person", metavar="PERSON")
+    p = verb("raise", "raise your hand (kept from item to item until you have the floor)")
     p.add_argument("--kind", choices=HAND_KINDS, default="contribution")
-    verb("queue-remove", "remove someone from the queue").add_argument("person", metavar="PERSON")
+    p.add_argument(
+        "--for",
+        dest="for_item",
+        metavar="ITEM",
+        help="for a later item: the hand joins that item's queue when it starts",
+    )
+    verb("lower", "withdraw your hand")
+    person_help = "a person's id, or their name where only one person has it (case and accents aside)"
+    p = verb("queue-add", "add someone to the queue")
+    p.add_argument("person", metavar="PERSON", help=person_help)
+    p.add_argument("--kind", choices=HAND_KINDS, default="contribution")
+    p.add_argument("--for", dest="for_item", metavar="ITEM", help="for a later item (joins its queue when it starts)")
+    verb("queue-remove", "remove someone from the queue").add_argument("person", metavar="PERSON", help=person_help)
     p = verb("queue-move", "move someone in the queue")
-    p.add_argument("person", metavar="PERSON")
+    p.add_argument("person", metavar="PERSON", help=person_help)
     p.add_argument("position", metavar="POSITION", type=int)
     verb("floor", "give the floor to the next in the queue, or to PERSON").add_argument(
-        "person", metavar="PERSON", nargs="?"
+        "person", metavar="PERSON", nargs="?", help=person_help
     )
     verb("end-turn", "end the current turn")
     verb("pause-turn", "pause the current turn's timer")
@@ -136,7 +150,9 @@ def add_arguments(ctl: argparse.ArgumentParser) -> None:
     verb("open-queue", "open the queue for the current item")
     p = verb("message", "send a message (default: to whoever has the floor)")
     p.add_argument("text", metavar="TEXT")
-    p.add_argument("--to", default="floor", help="PERSON, 'floor' or 'all' (default: floor)")
+    p.add_argument(
+        "--to", default="floor", help="PERSON (an id, or a name only one person has), 'floor' or 'all' (default: floor)"
+    )
     verb("ack", "acknowledge a message to you (default: the latest)").add_argument(
         "message_id", metavar="MESSAGE", nargs="?"
     )
@@ -144,11 +160,14 @@ def add_arguments(ctl: argparse.ArgumentParser) -> None:
     p.add_argument("--target", metavar="HH:MM", help="target end in the event's time zone (default: planned end)")
     p.add_argument("--apply", action="store_true", help="apply the plan")
     p.add_argument("--include-fixed", action="store_true", help="trim breaks and fixed-start items too")
-    verb("undo", "undo the last timing action")
-    verb("state", "print the live state")
+    verb("undo", "undo the last timing action").add_argument(
+        "--force", action="store_true", help="undo an action older than ten minutes of event time (refused without)"
+    )
+    verb("redo", "bring back what the last undo took back (until a new timing action)")
+    verb("state", "print the live state (people by name and [id])")
 
 
-_TAKES_VALUE = frozenset({"--session", "--token", "--token-file", "--name", "--kind", "--target", "--cafile"})
+_TAKES_VALUE = frozenset({"--session", "--token", "--token-file", "--name", "--kind", "--target", "--cafile", "--for"})
 
 
 def normalise_argv(argv: list[str]) -> list[str]:
@@ -183,8 +202,10 @@ def build_command(args: argparse.Namespace) -> c.Command | None:
         "close-queue": c.CloseQueue,
         "clear-queue": c.ClearQueue,
         "open-queue": c.OpenQueue,
-        "undo": c.Undo,
+        "redo": c.Redo,
     }
+    if verb == "undo":
+        return c.Undo(force=args.force, **common)
     if verb in simple:
         return simple[verb](**common)
     if verb == "goto":
@@ -199,9 +220,9 @@ def build_command(args: argparse.Namespace) -> c.Command | None:
             return c.Extend(delta_s=delta, **common)
         return c.AddTime(delta_s=delta, turn=args.turn, **common)
     if verb == "raise":
-        return c.Raise(kind=args.kind, **common)
+        return c.Raise(kind=args.kind, for_item=args.for_item, **common)
     if verb == "queue-add":
-        return c.QueueAdd(person=args.person, kind=args.kind, **common)
+        return c.QueueAdd(person=args.person, kind=args.kind, for_item=args.for_item, **common)
     if verb == "queue-remove":
         return c.QueueRemove(person=args.person, **common)
     if verb == "queue-move":
@@ -219,6 +240,44 @@ def build_command(args: argparse.Namespace) -> c.Command | None:
     if verb == "plan" and args.apply:
         return c.ApplyPlan(target=args.target, include_fixed=args.include_fixed, **common)
     return None
+
+
+class AmbiguousPerson(ValueError):
+    """A name that more than one person has, or that reads like nobody's; the message lists the candidates."""
+
+
+def resolve_person(state: State, given: str) -> str:
+    """The id of the person ``given`` names: an id as it is; else the one person whose name reads like it (folded:
+    case, accents, spaces and look-alike letters aside), first by the whole name, then by one of its words
+    ("garcetti"). Several: AmbiguousPerson naming them. Nobody: ``given`` as it is (the server answers)."""
+    people: dict[str, str] = {}
+    if state.agenda is not None:
+        people |= {p.id: p.name for p in state.agenda.people}
+    people |= {pid: p.name for pid, p in state.participants.items()}
+    if given in people:
+        return given
+    key = fold_name(given)
+    if not key:
+        return given
+    whole = [pid for pid, name in people.items() if fold_name(name) == key]
+    found = whole or [pid for pid, name in people.items() if key in {fold_name(w) for w in name.split()}]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        listing = ", ".join(f"{people[pid]} [{pid}]" for pid in sorted(found))
+        raise AmbiguousPerson(f"{given!r} names {len(found)} people: {listing}; give one by its id")
+    return given
+
+
+def _with_people_resolved(state: State, command: c.Command) -> c.Command:
+    if isinstance(command, (c.QueueAdd, c.QueueRemove, c.QueueMove)) or (
+        isinstance(command, c.Floor) and command.person is not None
+    ):
+        assert command.person is not None
+        return command.model_copy(update={"person": resolve_person(state, command.person)})
+    if isinstance(command, c.SendMessage) and command.to not in ("floor", "all"):
+        return command.model_copy(update={"to": resolve_person(state, command.to)})
+    return command
 
 
 def _session_line(view: SessionView) -> str:
@@ -267,6 +326,10 @@ def _print_state(state: State, now: int, as_json: bool, session_id: str | None) 
         for hand in session["queue"]:
             wait = format_duration(hand["estimated_wait_s"])
             print(f"    #{hand['position']} {_shown(hand)} ({hand['kind']}), wait ~{wait}")
+        for hand in session["waiting"]:
+            wait = format_duration(hand["estimated_wait_s"])
+            waits_for = f"for {hand['for']}" if hand["for"] else "for the start"
+            print(f"    waiting {_shown(hand)} ({hand['kind']}), {waits_for}, wait ~{wait}")
     return 0
 
 
@@ -316,8 +379,9 @@ def _print_plan(
 
 
 def _shown(who: HandView | FloorView) -> str:
-    """A hand's or the floor's person as people read it: a participant behind the participant mark."""
-    return shown_name(who["name"], who["participant"])
+    """A hand's or the floor's person as people read it: a participant behind the participant mark, and the id
+    that commands take beside the name (a participant's is opaque)."""
+    return shown_name(who["name"], who["participant"]) + (f" [{who['person']}]" if who["person"] != who["name"] else "")
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -372,11 +436,19 @@ async def run(args: argparse.Namespace) -> int:
                     as_json,
                 )
             return _print_state(client.state, client.server_now(), as_json, getattr(args, "session", None))
+        try:
+            command = _with_people_resolved(client.state, command)
+        except AmbiguousPerson as exc:
+            if as_json:
+                print(json.dumps({"ok": False, "code": "ambiguous", "message": str(exc)}, ensure_ascii=False))
+            print(f"modconsole ctl: {exc}", file=sys.stderr)
+            return 2
         undoing = None
-        if isinstance(command, c.Undo):
+        redoing = redo_target(client.state, command.session) if isinstance(command, c.Redo) else None
+        if isinstance(command, c.Undo | c.Redo):
             # What it will take back, said with the answer; guarded, so that had another moderator acted
             # in between, the server refuses it (stale) rather than undo something else.
-            undoing = undo_target(client.state, command.session)
+            undoing = undo_target(client.state, command.session) if isinstance(command, c.Undo) else None
             session = client.state.session(command.session) if command.session else default_session(client.state)
             if session is not None:
                 command = command.model_copy(update={"expected_seq": session.rev})
@@ -417,15 +489,23 @@ async def run(args: argparse.Namespace) -> int:
         if undoing is None
         else {"seq": undoing[0], "type": undoing[1], "what": ACTION_WORDS.get(undoing[1], undoing[1])}
     )
+    redone = (
+        None
+        if redoing is None
+        else {"seq": redoing.seqs[0], "type": redoing.what, "what": ACTION_WORDS.get(redoing.what, redoing.what)}
+    )
     if as_json:
         print(
             json.dumps(
-                {"ok": True, "seq": ack.seq, "session": view} | ({"undone": undone} if undone else {}),
+                {"ok": True, "seq": ack.seq, "session": view}
+                | ({"undone": undone} if undone else {})
+                | ({"redone": redone} if redone else {}),
                 ensure_ascii=False,
             )
         )
     else:
         took_back = f" took back {undone['what']} (seq {undone['seq']})" if undone else ""
+        took_back += f" brought back {redone['what']}" if redone else ""
         print(f"ok ({args.verb}, seq {ack.seq}){took_back}" + (f": {_session_line(view)}" if view else ""))
     return 0
 

@@ -37,6 +37,7 @@ ErrorCode = Literal[
     "invalid_state",  # not possible now (e.g. "next" on the last item)
     "invalid",  # a value out of range
     "stale",  # expected_seq no longer current
+    "unconfirmed",  # asks to be confirmed: an undo of an action older than ten minutes needs force
     "rate_limited",  # too many frames; slow down
     "storage",  # the log could not be written; nothing was done
     "unavailable",  # the server is shutting down

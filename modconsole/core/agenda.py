@@ -61,6 +61,8 @@ class ItemPlan(BaseModel):
     fixed_start: time | None = None
     speakers: tuple[str, ...] = ()
     turn_limit_s: int | None = Field(default=None, gt=0)
+    # The grace after the turn limit at which the clock ends a turn (``turn_hard_stop``); None: it never does.
+    turn_hard_stop_s: int | None = Field(default=None, ge=0, le=24 * 3600)
     warning_s: int = Field(default=DEFAULT_WARNING_S, ge=0)
     danger_s: int = Field(default=DEFAULT_DANGER_S, ge=0)
     # The speaking order of the item's queue (core/queue_order.py); None: the session's.

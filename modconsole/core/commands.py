@@ -26,6 +26,9 @@ class Actor(BaseModel):
     person: str | None = None
     name: str | None = None  # a participant's self-declared name
     client: str = ""
+    # A participant's tags as the server knows them (a registrant's country, gender…), for the value a speaking
+    # order alternates on; never serialised: not in the log, not in any frame.
+    tags: tuple[tuple[str, str], ...] = Field(default=(), exclude=True)
 
 
 class _Command(BaseModel):
@@ -90,6 +93,12 @@ class End(_Command):
 class Raise(_Command):
     type: Literal["raise"] = "raise"
     kind: HandKind = "contribution"
+    for_item: str | None = Field(
+        default=None,
+        max_length=64,
+        description="a later item the hand is for: it joins that item's queue when the item starts "
+        "(default: the session's speakers' list, kept from item to item)",
+    )
 
 
 class Lower(_Command):
@@ -100,6 +109,7 @@ class QueueAdd(_Command):
     type: Literal["queue_add"] = "queue_add"
     person: str = Field(max_length=64)
     kind: HandKind = "contribution"
+    for_item: str | None = Field(default=None, max_length=64, description="a later item the hand is for")
 
 
 class QueueRemove(_Command):
@@ -184,6 +194,15 @@ class SetQueueOrder(_Command):
 
 class Undo(_Command):
     type: Literal["undo"] = "undo"
+    force: bool = Field(
+        default=False, description="undo an action older than ten minutes of event time (refused without it)"
+    )
+
+
+class Redo(_Command):
+    """Bring back what the last undo in the session took back (until a new timing action there)."""
+
+    type: Literal["redo"] = "redo"
 
 
 Command = Annotated[
@@ -214,7 +233,8 @@ Command = Annotated[
     | Ack
     | ApplyPlan
     | SetQueueOrder
-    | Undo,
+    | Undo
+    | Redo,
     Field(discriminator="type"),
 ]
 

@@ -10,12 +10,13 @@ from typing import Literal
 from . import commands as c
 from . import events as e
 from .agenda import Person, local_to_ms, ms_to_local
+from .durations import format_duration
 from .projection import default_session, project, recovery_plan, upcoming
 from .queue_order import group_tag
-from .state import ItemState, SessionState, State, Turn
+from .state import Hand, ItemState, RedoEntry, SessionState, State, Turn
 from .visibility import spoken_of
 
-RejectionCode = Literal["forbidden", "not_found", "invalid_state", "stale", "invalid"]
+RejectionCode = Literal["forbidden", "not_found", "invalid_state", "stale", "invalid", "unconfirmed"]
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,9 @@ def _decide(state: State, cmd: c.Command, actor: c.Actor, now: int) -> list[e.Ev
             f"(now at {session.rev}); look again before repeating the command",
         )
     if cmd.type == "undo":
-        return _undo(state, session, now)
+        return _undo(state, session, now, cmd.force)
+    if cmd.type == "redo":
+        return _redo(state, session, now)
     handler = _HANDLERS[cmd.type]
     return handler(state, session, cmd, actor, now)
 
@@ -220,14 +223,36 @@ def _known_person(state: State, person_id: str) -> Person:
     return person
 
 
-def _check_can_queue(s: SessionState, person: str, who: str) -> None:
-    item = _running_item(s, "queue")
-    if not item.queue_open:
+def _hand_of(s: SessionState, person: str) -> Hand | None:
+    """The person's hand up in the session: in the current item's queue, or waiting (for a later item, or
+    for the start)."""
+    item = s.current_item
+    for hand in item.queue if item is not None else []:
+        if hand.person == person:
+            return hand
+    return next((h for h in s.waiting if h.person == person), None)
+
+
+def _check_can_queue(s: SessionState, person: str, who: str, for_item: str | None) -> str | None:
+    """Refuse a hand that cannot go up; the item it is for (None: the speakers' list)."""
+    if s.status == "ended":
+        raise _fail("invalid_state", f"session {s.id!r} has ended; cannot queue")
+    item = s.current_item if s.status != "not_started" else None
+    if for_item is not None:
+        index = _item_id(s, for_item)
+        target = s.items[index]
+        if index != s.current and index not in upcoming(s):
+            what = "is skipped" if target.status == "skipped" else "has run and does not come again"
+            raise _fail("invalid_state", f"{for_item!r} {what}: a hand can wait only for an item still to come")
+        if not target.queue_open:
+            raise _fail("invalid_state", f"the queue for {target.id!r} is closed")
+    elif item is not None and not item.queue_open:
         raise _fail("invalid_state", f"the queue for {item.id!r} is closed")
-    if any(h.person == person for h in item.queue):
+    if _hand_of(s, person) is not None:
         raise _fail("invalid_state", f"{who} already in the queue")
-    if item.floor is not None and item.floor.person == person:
+    if item is not None and item.floor is not None and item.floor.person == person:
         raise _fail("invalid_state", f"{who} holding the floor")
+    return for_item
 
 
 def _raise(state: State, s: SessionState, cmd: c.Raise, actor: c.Actor, now: int) -> list[e.Event]:
@@ -235,6 +260,7 @@ def _raise(state: State, s: SessionState, cmd: c.Raise, actor: c.Actor, now: int
         raise _fail("invalid", "a moderator adds people to the queue (ctl: queue-add PERSON)")
     if actor.person is None:
         raise _fail("invalid", f"a {actor.role} with no person cannot raise a hand")
+    for_item = _check_can_queue(s, actor.person, "you are", cmd.for_item)
     out: list[e.Event] = []
     again: Person | None = None
     if actor.role == "participant":
@@ -246,20 +272,28 @@ def _raise(state: State, s: SessionState, cmd: c.Raise, actor: c.Actor, now: int
             again = known  # snapshots since have left them out: the hand says who it is
     else:
         _known_person(state, actor.person)
-    _check_can_queue(s, actor.person, "you are")
-    group = _group(state, s, actor.person)
-    out.append(e.HandRaised(session=s.id, at=now, person=actor.person, kind=cmd.kind, participant=again, group=group))
+    group = _group(state, s, actor.person, dict(actor.tags))
+    out.append(
+        e.HandRaised(
+            session=s.id, at=now, person=actor.person, kind=cmd.kind, participant=again, for_item=for_item, group=group
+        )
+    )
     return out
 
 
-def _group(state: State, s: SessionState, person: str) -> str | None:
-    """The person's value of the tag the current item's speaking order alternates on, if it has one."""
+def _group(state: State, s: SessionState, person: str, known: dict[str, str] | None = None) -> str | None:
+    """The person's value of the tag a speaking order of the session alternates on (the current item's, else
+    the session's or any item's: hands move from item to item), if one does."""
     item = s.current_item
-    tag = group_tag(s.order_of(item)) if item is not None else None
+    orders = [s.order_of(item)] if item is not None else []
+    orders += [s.queue_order, *(i.queue_order for i in s.items if i.queue_order)]
+    tag = next((t for t in map(group_tag, orders) if t is not None), None)
     if tag is None:
         return None
     found = state.person(person)
-    return found.tags.get(tag) if found is not None else None
+    if found is not None and tag in found.tags:
+        return found.tags[tag]
+    return (known or {}).get(tag)
 
 
 def _set_queue_order(state: State, s: SessionState, cmd: c.SetQueueOrder, actor: c.Actor, now: int) -> list[e.Event]:
@@ -283,9 +317,12 @@ def _set_queue_order(state: State, s: SessionState, cmd: c.SetQueueOrder, actor:
 
 
 def _queued(s: SessionState, person: str, who: str) -> None:
-    item = _running_item(s, "change the queue")
-    if not any(h.person == person for h in item.queue):
-        raise _fail("not_found", f"{who} not in the queue for {item.id!r}")
+    if s.status == "ended":
+        raise _fail("invalid_state", f"session {s.id!r} has ended; cannot change the queue")
+    if _hand_of(s, person) is None:
+        item = s.current_item
+        where = f"for {item.id!r}" if item is not None and s.status != "not_started" else f"of session {s.id!r}"
+        raise _fail("not_found", f"{who} not in the queue {where}")
 
 
 def _lower(state: State, s: SessionState, cmd: c.Lower, actor: c.Actor, now: int) -> list[e.Event]:
@@ -299,9 +336,9 @@ def _lower(state: State, s: SessionState, cmd: c.Lower, actor: c.Actor, now: int
 
 def _queue_add(state: State, s: SessionState, cmd: c.QueueAdd, actor: c.Actor, now: int) -> list[e.Event]:
     person = _known_person(state, cmd.person)
-    _check_can_queue(s, person.id, f"{person.name} is")
+    for_item = _check_can_queue(s, person.id, f"{person.name} is", cmd.for_item)
     group = _group(state, s, person.id)
-    return [e.HandRaised(session=s.id, at=now, person=person.id, kind=cmd.kind, group=group)]
+    return [e.HandRaised(session=s.id, at=now, person=person.id, kind=cmd.kind, for_item=for_item, group=group)]
 
 
 def _queue_remove(state: State, s: SessionState, cmd: c.QueueRemove, actor: c.Actor, now: int) -> list[e.Event]:
@@ -310,10 +347,10 @@ def _queue_remove(state: State, s: SessionState, cmd: c.QueueRemove, actor: c.Ac
 
 
 def _queue_move(state: State, s: SessionState, cmd: c.QueueMove, actor: c.Actor, now: int) -> list[e.Event]:
-    _queued(s, cmd.person, f"{cmd.person!r} is")
-    item = s.current_item
-    assert item is not None
-    hand = next(h for h in item.queue if h.person == cmd.person)
+    item = _running_item(s, "change the queue")
+    hand = next((h for h in item.queue if h.person == cmd.person), None)
+    if hand is None:
+        raise _fail("not_found", f"{cmd.person!r} is not in the queue for {item.id!r}")
     others = [h for h in item.queue if h.person != cmd.person]
     points = sum(1 for h in others if h.kind == "point_of_order")
     if hand.kind == "point_of_order":
@@ -353,7 +390,7 @@ def _floor(state: State, s: SessionState, cmd: c.Floor, actor: c.Actor, now: int
     else:
         found = _known_person(state, cmd.person)
         person = found.id
-        queued = next((h for h in item.queue if h.person == person), None)
+        queued = _hand_of(s, person)
         kind = queued.kind if queued else "contribution"
         raised_at = queued.raised_at if queued else None
         if item.floor is not None and item.floor.person == person:
@@ -490,12 +527,49 @@ def undo_target(state: State, session_id: str | None) -> tuple[int, str] | None:
     return mine[-1] if mine else None
 
 
-def _undo(state: State, s: SessionState, now: int) -> list[e.Event]:
+def undo_age_ms(state: State, session_id: str | None, now: int) -> int | None:
+    """How long ago (event clock) the action an undo would void happened; None when there is none."""
+    found = state.session(session_id) if session_id is not None else default_session(state)
+    if found is None:
+        return None
+    for index in range(len(state.timing_actions) - 1, -1, -1):
+        if state.timing_actions[index][2] == found.id:
+            return max(0, now - state.timing_at[index]) if index < len(state.timing_at) else None
+    return None
+
+
+def _undo(state: State, s: SessionState, now: int, force: bool) -> list[e.Event]:
     target = undo_target(state, s.id)
     if target is None:
         raise _fail("invalid_state", f"nothing to undo in session {s.id!r}")
     seq, kind = target
-    return [e.Undone(at=now, seqs=(seq,), what=kind)]
+    age = undo_age_ms(state, s.id, now)
+    if age is not None and age > e.UNDO_CONFIRM_AFTER_MS and not force:
+        raise _fail(
+            "unconfirmed",
+            f"{e.ACTION_WORDS.get(kind, kind)} was {format_duration(age / 1000)} ago (event time), more than "
+            f"{format_duration(e.UNDO_CONFIRM_AFTER_MS / 1000)}: confirm the undo (ctl: undo --force)",
+        )
+    out: list[e.Event] = [e.Undone(at=now, seqs=(seq,), what=kind, session=s.id)]
+    if kind == "session_ended":
+        assert s.ended_at is not None  # the end stands: it is the newest action
+        out.append(e.SessionReopened(session=s.id, at=now, ended_at=s.ended_at))
+    return out
+
+
+def redo_target(state: State, session_id: str | None) -> RedoEntry | None:
+    """The undo a redo in the session would take back, or None: the newest since its last timing action."""
+    found = state.session(session_id) if session_id is not None else default_session(state)
+    if found is None:
+        return None
+    return next((r for r in reversed(state.redo) if r.session == found.id), None)
+
+
+def _redo(state: State, s: SessionState, now: int) -> list[e.Event]:
+    target = redo_target(state, s.id)
+    if target is None:
+        raise _fail("invalid_state", f"nothing to redo in session {s.id!r}")
+    return [e.Redone(at=now, seqs=tuple(target.seqs), what=target.what, session=s.id)]
 
 
 _HANDLERS: dict[str, Callable[..., list[e.Event]]] = {

@@ -120,6 +120,9 @@ class HandRaised(_SessionEvent):
     participant: Person | None = None
     # The value of the tag the queue's ``alternate:TAG`` order alternates on, when it has one.
     group: str | None = None
+    # The later item the hand waits for: it joins that item's queue when the item starts. None: the
+    # session's speakers' list, which moves with the session from item to item.
+    for_item: str | None = None
 
 
 class HandLowered(_SessionEvent):
@@ -169,6 +172,19 @@ class TurnStarted(_SessionEvent):
 class TurnEnded(_SessionEvent):
     type: Literal["turn_ended"] = "turn_ended"
     at: int
+
+
+class TurnHardStopped(_SessionEvent):
+    """The clock ended a turn at its hard stop: its limit plus the grace the agenda gives (``turn_hard_stop``).
+    Logged by the server, never by a moderator; ``started_at`` names the turn, so after an undo it ends no
+    other."""
+
+    type: Literal["turn_hard_stopped"] = "turn_hard_stopped"
+    at: int
+    person: str
+    started_at: int
+    limit_s: int
+    grace_s: int
 
 
 class TurnPaused(_SessionEvent):
@@ -222,6 +238,27 @@ class Undone(_Event):
     at: int
     seqs: tuple[int, ...]
     what: str
+    # The session whose action it voids (what "redo" brings back there); None in logs written before redo.
+    session: str | None = None
+
+
+class Redone(_Event):
+    """Voids the undo entries in ``seqs`` (and what came with them): the action they took back stands again."""
+
+    type: Literal["redone"] = "redone"
+    at: int
+    seqs: tuple[int, ...]
+    what: str
+    session: str
+
+
+class SessionReopened(_SessionEvent):
+    """Logged with the undo of a session's end: the time from the end to the undo counts as a pause, not as
+    the closing item's (or the turn's) running time."""
+
+    type: Literal["session_reopened"] = "session_reopened"
+    at: int
+    ended_at: int
 
 
 Event = Annotated[
@@ -252,7 +289,10 @@ Event = Annotated[
     | MessageSent
     | MessageAcknowledged
     | QueueOrderSet
-    | Undone,
+    | Undone
+    | TurnHardStopped
+    | Redone
+    | SessionReopened,
     Field(discriminator="type"),
 ]
 
@@ -265,6 +305,12 @@ EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event, config=ConfigDict(defer_b
 AUDIENCE_EVENTS = frozenset(
     {"hand_raised", "hand_lowered", "participant_registered", "message_sent", "message_acknowledged"}
 )
+
+# Events that rewrite the past: the state is replayed from the log, and viewers get a fresh snapshot.
+REWRITING_EVENTS = frozenset({"undone", "redone"})
+
+# How far back, in event-clock time, an undo goes without being confirmed (``force``).
+UNDO_CONFIRM_AFTER_MS = 10 * 60 * 1000
 
 # Moderators' timing actions: each command yields exactly one of these, and
 # "undo" voids the newest one still standing.

@@ -11,11 +11,12 @@ Callers that need the state before an event keep a copy (``copy.deepcopy``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .events import (
     AUDIENCE_EVENTS,
+    REWRITING_EVENTS,
     TIMING_EVENTS,
     ClockSet,
     Event,
@@ -34,12 +35,15 @@ from .events import (
     QueueClosed,
     QueueOpened,
     QueueOrderSet,
+    Redone,
     SessionEnded,
     SessionExtended,
     SessionPaused,
+    SessionReopened,
     SessionResumed,
     SessionStarted,
     TurnEnded,
+    TurnHardStopped,
     TurnLimitSet,
     TurnPaused,
     TurnResumed,
@@ -48,7 +52,7 @@ from .events import (
     Undone,
 )
 from .queue_order import ordered, session_turns
-from .state import Clock, Hand, ItemState, Message, SessionState, State, Turn
+from .state import Clock, Hand, HandRemoval, ItemState, Message, RedoEntry, SessionState, State, Turn
 
 
 def apply(state: State, event: Event, seq: int | None = None) -> State:
@@ -66,21 +70,40 @@ def apply(state: State, event: Event, seq: int | None = None) -> State:
         session = state.session(name)
         if session is None:
             return state
-        if kind not in AUDIENCE_EVENTS and seq is not None:
+        if kind not in AUDIENCE_EVENTS and kind not in REWRITING_EVENTS and seq is not None:
             session.rev = seq
     if kind in TIMING_EVENTS and seq is not None and name is not None:
         state.timing_actions.append((seq, kind, name))
+        state.timing_at.append(event.at)  # type: ignore[union-attr]  # every timing event has its time
+        if state.redo:
+            # A new action in the session: what was undone there can no longer be brought back.
+            state.redo = [r for r in state.redo if r.session != name]
     handler = _HANDLERS[kind]
     handler(state, session, event)
     return state
 
 
+def voided_in(entries: Iterable[tuple[int, Event]]) -> dict[int, int]:
+    """The log entries voided, each with the sequence of the entry that voids it: what an undo names, unless a
+    redo voided that undo itself (then what the redo names: the undo and what came with it)."""
+    voided: dict[int, int] = {}
+    undos: list[tuple[int, Undone]] = []
+    for seq, event in entries:
+        if event.type == "redone":
+            for target in event.seqs:
+                voided[target] = seq
+        elif event.type == "undone":
+            undos.append((seq, event))
+    for seq, undo in undos:
+        if seq not in voided:
+            for target in undo.seqs:
+                voided[target] = seq
+    return voided
+
+
 def replay(entries: list[tuple[int, Event]]) -> State:
     """Fold a log (sequence, event) into a state, leaving out voided entries."""
-    voided: set[int] = set()
-    for _seq, event in entries:
-        if event.type == "undone":
-            voided.update(event.seqs)
+    voided = voided_in(entries)
     state = State()
     for seq, event in entries:
         if seq in voided:
@@ -169,6 +192,10 @@ def _session_started(state: State, s: SessionState, e: SessionStarted) -> None:
     index = _first_open_item(s)
     if index is not None:
         _enter_item(s, index, e.at)
+        # The hands raised before the start: the session's list, and those for the first item.
+        first = s.items[index].id
+        _join(s.items[index], _take_waiting(s, lambda h: h.for_item is None or h.for_item == first))
+        _reorder(s, s.items[index])
 
 
 def _session_paused(state: State, s: SessionState, e: SessionPaused) -> None:
@@ -198,9 +225,32 @@ def _session_ended(state: State, s: SessionState, e: SessionEnded) -> None:
     if s.paused_since is not None:
         s.paused_ms += max(0, e.at - s.paused_since)
         s.paused_since = None
+    # Every hand still up comes down: the speakers' list ends with its session, and its holders are told.
+    item = s.current_item
+    left = (item.queue if item is not None else []) + s.waiting
+    for hand in left:
+        s.removed[hand.person] = HandRemoval(reason="session_ended", at=e.at)
+    if item is not None:
+        item.queue = []
+    s.waiting = []
     _leave_item(s, e.at)
     s.status = "ended"
     s.ended_at = e.at
+
+
+def _session_reopened(state: State, s: SessionState, e: SessionReopened) -> None:
+    # Replayed without its end, the session ran on from the end to now: that span was a pause, not time
+    # the closing item or the turn on the floor ran.
+    if s.status == "running":
+        item = s.current_item
+        if item is not None:
+            for timer in (item.timer, item.floor.timer if item.floor is not None else None):
+                if timer is not None and timer.running:
+                    timer.stop(e.ended_at)
+                    timer.start(e.at)
+        s.paused_ms += max(0, e.at - e.ended_at)
+    if state.redo and state.redo[-1].session == s.id:
+        state.redo[-1].seqs.append(state.seq)  # a redo of the undo voids this entry with it
 
 
 def _session_extended(state: State, s: SessionState, e: SessionExtended) -> None:
@@ -212,10 +262,18 @@ def _item_changed(state: State, s: SessionState, e: ItemChanged) -> None:
     if index is None:
         return
     left = s.current_item
+    # The speakers' list moves with the session: the hands up go to the item entered, and those raised for
+    # that item join them.
+    carried: list[Hand] = []
+    if left is not None:
+        carried, left.queue = left.queue, []
     _leave_item(s, e.at)
     if left is not None and e.how == "next":
         left.finished = True
     _enter_item(s, index, e.at)
+    entered = s.items[index]
+    _join(entered, carried + _take_waiting(s, lambda h: h.for_item == entered.id))
+    _reorder(s, entered)  # the item entered may have a speaking order of its own
 
 
 def _item_skipped(state: State, s: SessionState, e: ItemSkipped) -> None:
@@ -243,28 +301,63 @@ def _participant_registered(state: State, _s: SessionState | None, e: Participan
     state.participants[e.person.id] = e.person
 
 
+def _insert_hand(queue: list[Hand], hand: Hand) -> None:
+    if hand.kind == "point_of_order":
+        # A point of order goes ahead of everything but earlier points of order.
+        position = sum(1 for h in queue if h.kind == "point_of_order")
+        queue.insert(position, hand)
+    else:
+        queue.append(hand)
+
+
+def _join(item: ItemState, hands: list[Hand]) -> None:
+    """``hands`` join the item's queue in their order, points of order ahead of the other kinds; nobody twice,
+    and never whoever holds the floor."""
+    if not hands:
+        return
+    present = {h.person for h in item.queue}
+    if item.floor is not None:
+        present.add(item.floor.person)
+    for hand in hands:
+        if hand.person not in present:
+            present.add(hand.person)
+            _insert_hand(item.queue, hand)
+
+
+def _take_waiting(s: SessionState, wanted: Callable[[Hand], bool]) -> list[Hand]:
+    """The waiting hands ``wanted`` picks, taken out of ``waiting``, in the order raised."""
+    if not s.waiting:
+        return []
+    taken = [h for h in s.waiting if wanted(h)]
+    if taken:
+        s.waiting = [h for h in s.waiting if not wanted(h)]
+    return taken
+
+
 def _hand_raised(state: State, s: SessionState, e: HandRaised) -> None:
     if e.participant is not None:
         state.participants[e.participant.id] = e.participant
     item = s.current_item
-    if item is None:
-        return
     person = e.person
-    for queued in item.queue:  # a plain loop: the queue is scanned for every hand raised
-        if queued.person == person:
+    if s.removed:
+        s.removed.pop(person, None)
+    if item is not None:
+        for queued in item.queue:  # a plain loop: the queue is scanned for every hand raised
+            if queued.person == person:
+                return
+        if item.floor is not None and item.floor.person == e.person:
+            # Only after an undo (of a "next" or an "end_turn"): the hand was raised elsewhere,
+            # and whoever holds the floor is never queued as well.
             return
-    if item.floor is not None and item.floor.person == e.person:
-        # Only after an undo (of a "next" or an "end_turn"): the hand was raised elsewhere,
-        # and whoever holds the floor is never queued as well.
-        return
-    hand = Hand(person=e.person, kind=e.kind, raised_at=e.at, group=e.group)
-    if e.kind == "point_of_order":
-        # A point of order goes ahead of everything but earlier points of order.
-        position = sum(1 for h in item.queue if h.kind == "point_of_order")
-        item.queue.insert(position, hand)
+    for waiting in s.waiting:
+        if waiting.person == person:
+            return
+    hand = Hand(person=e.person, kind=e.kind, raised_at=e.at, for_item=e.for_item, group=e.group)
+    if item is None or s.status == "not_started" or (e.for_item is not None and e.for_item != item.id):
+        s.waiting.append(hand)  # before the start, or for a later item
     else:
-        item.queue.append(hand)
-    _reorder(s, item)
+        _insert_hand(item.queue, hand)
+        _reorder(s, item)
 
 
 def _reorder(s: SessionState, item: ItemState) -> None:
@@ -276,13 +369,16 @@ def _reorder(s: SessionState, item: ItemState) -> None:
 
 def _hand_lowered(state: State, s: SessionState, e: HandLowered) -> None:
     item = s.current_item
-    if item is not None:
-        # In place, and done at the first: a person has at most one hand in a queue (_hand_raised).
-        person = e.person
-        for index, hand in enumerate(item.queue):
+    person = e.person
+    # In place, and done at the first: a person has at most one hand up in a session (_hand_raised).
+    for queue in (item.queue if item is not None else [], s.waiting):
+        for index, hand in enumerate(queue):
             if hand.person == person:
-                del item.queue[index]
-                _reorder(s, item)
+                del queue[index]
+                if e.by_moderator:
+                    s.removed[person] = HandRemoval(reason="moderator", at=e.at)
+                if item is not None and queue is item.queue:
+                    _reorder(s, item)
                 return
 
 
@@ -301,6 +397,8 @@ def _hand_moved(state: State, s: SessionState, e: HandMoved) -> None:
 
 def _queue_cleared(state: State, s: SessionState, e: QueueCleared) -> None:
     if s.current_item is not None:
+        for hand in s.current_item.queue:
+            s.removed[hand.person] = HandRemoval(reason="cleared", at=e.at)
         s.current_item.queue.clear()
 
 
@@ -329,6 +427,10 @@ def _turn_started(state: State, s: SessionState, e: TurnStarted) -> None:
         return
     _close_turn(item, e.at)
     item.queue = [h for h in item.queue if h.person != e.person]
+    if s.waiting:
+        s.waiting = [h for h in s.waiting if h.person != e.person]  # the floor came before the item waited for
+    if s.removed:
+        s.removed.pop(e.person, None)
     turn = Turn(person=e.person, kind=e.kind, raised_at=e.raised_at, limit_s=e.limit_s)
     if s.status == "running":
         turn.timer.start(e.at)
@@ -341,6 +443,14 @@ def _turn_started(state: State, s: SessionState, e: TurnStarted) -> None:
 def _turn_ended(state: State, s: SessionState, e: TurnEnded) -> None:
     if s.current_item is not None:
         _close_turn(s.current_item, e.at)
+
+
+def _turn_hard_stopped(state: State, s: SessionState, e: TurnHardStopped) -> None:
+    item = s.current_item
+    if item is not None and item.floor is not None:
+        turn = item.floor
+        if turn.person == e.person and turn.timer.first_start == e.started_at:
+            _close_turn(item, e.at)
 
 
 def _turn_paused(state: State, s: SessionState, e: TurnPaused) -> None:
@@ -395,9 +505,17 @@ def _queue_order_set(state: State, s: SessionState, e: QueueOrderSet) -> None:
         _reorder(s, item)
 
 
-def _undone(state: State, _s: SessionState | None, e: Undone) -> None:
-    # The fold itself is recomputed by ``replay``; here we only remember what was voided.
+def _undone(state: State, s: SessionState | None, e: Undone) -> None:
+    # The fold itself is recomputed by ``replay``; here we only remember what was voided, and that a redo
+    # may bring it back.
     state.voided.extend(e.seqs)
+    if s is not None:
+        state.redo.append(RedoEntry(seqs=[state.seq], session=s.id, what=e.what))
+
+
+def _redone(state: State, _s: SessionState, e: Redone) -> None:
+    # Replayed without the undo it voids: the action stands again, and there is nothing else to do.
+    return
 
 
 # Keyed by event type, for one dictionary lookup per event. Each handler is typed by its event class; the
@@ -432,4 +550,7 @@ _HANDLERS: dict[str, Callable[[State, Any, Any], None]] = {
     "message_acknowledged": _message_acknowledged,
     "queue_order_set": _queue_order_set,
     "undone": _undone,
+    "turn_hard_stopped": _turn_hard_stopped,
+    "redone": _redone,
+    "session_reopened": _session_reopened,
 }

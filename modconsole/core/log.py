@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from .commands import Actor, Command
 from .decide import Rejected, decide
-from .events import Event
+from .events import REWRITING_EVENTS, Event
 from .fold import apply, replay
 from .state import State
 
@@ -66,7 +66,7 @@ def settle(state: State, log: list[Entry], new: list[Entry]) -> Settled:
     them into the state: applied to ``state`` in place, or, when an undo is among them, the whole log
     replayed without the entries voided. The returned state is the one to keep."""
     log.extend(new)
-    if any(entry.event.type == "undone" for entry in new):
+    if any(entry.event.type in REWRITING_EVENTS for entry in new):
         return Settled(replay([(entry.seq, entry.event) for entry in log]), True)
     for entry in new:
         apply(state, entry.event, entry.seq)

@@ -165,20 +165,59 @@ def expected_turn_s(session: SessionState, item: ItemState) -> int:
     return max(1, round(sum(lengths) / len(lengths) / 1000))
 
 
+def turn_left_s(session: SessionState, item: ItemState, now: int) -> int:
+    """What the queue still waits for the turn in progress, in whole seconds (0 with nobody on the floor).
+
+    A turn with a limit: what is left of it; past it, as long again as it has already run past it (a speaker
+    27 minutes over a minute's limit is not about to stop). A turn with no limit (a talk): the time left in
+    the item, or once that is used up, an expected turn."""
+    turn = item.floor
+    if turn is None:
+        return 0
+    elapsed = turn.timer.elapsed_ms(now) // 1000
+    limit = turn.effective_limit_s
+    if limit is not None:
+        return limit - elapsed if elapsed < limit else elapsed - limit
+    item_left = item.duration_s - item.timer.elapsed_ms(now) // 1000
+    return item_left if item_left > 0 else expected_turn_s(session, item)
+
+
 def queue_waits(session: SessionState, now: int) -> list[int]:
-    """Estimated seconds until each queued person gets the floor, in queue order."""
+    """Estimated seconds until each queued person gets the floor, in queue order: the turn in progress
+    (``turn_left_s``), then an expected turn per hand ahead."""
     item = session.current_item
     if item is None:
         return []
     expected = expected_turn_s(session, item)
-    wait = 0
-    if item.floor is not None:
-        limit = item.floor.effective_limit_s or expected
-        wait = max(0, limit - item.floor.timer.elapsed_ms(now) // 1000)
+    wait = turn_left_s(session, item, now)
     waits = []
     for _hand in item.queue:
         waits.append(wait)
         wait += expected
+    return waits
+
+
+def waiting_waits(state: State, session: SessionState, now: int) -> list[int]:
+    """Estimated seconds until each waiting hand (``session.waiting``) can have the floor, in its order: until
+    the item it waits for begins (the session's start, for the speakers' list before it), then an expected
+    turn per hand waiting ahead of it for the same item. A hand for an item that is not to come: 0."""
+    if not session.waiting:
+        return []
+    proj = project(state, session, now)
+    begins = {session.items[index].id: at for index, at in proj.coming}
+    first = session.items[proj.coming[0][0]].id if proj.coming and session.current is None else None
+    ahead: dict[str | None, int] = {}
+    waits = []
+    for hand in session.waiting:
+        target = hand.for_item if hand.for_item is not None else first
+        index = session.index(target) if target is not None else None
+        item = session.items[index] if index is not None else None
+        expected = expected_turn_s(session, item) if item is not None else DEFAULT_TURN_S
+        key = first if target == first else target  # before the start, the list and the first item's join
+        count = ahead.get(key, 0)
+        ahead[key] = count + 1
+        start = begins.get(target) if target is not None else None
+        waits.append(0 if start is None else max(0, (start - now) // 1000) + count * expected)
     return waits
 
 

@@ -16,8 +16,8 @@ from typing import TypedDict, overload
 
 from .agenda import ms_to_local
 from .events import HandKind
-from .projection import Phase, item_phase, project, queue_waits, session_elapsed_ms, turn_phase
-from .state import ItemStatus, SessionState, SessionStatus, State
+from .projection import Phase, item_phase, project, queue_waits, session_elapsed_ms, turn_phase, waiting_waits
+from .state import Hand, ItemStatus, SessionState, SessionStatus, State
 
 
 class ItemView(TypedDict):
@@ -66,8 +66,8 @@ class ComingView(TypedDict):
     """When it is expected to begin, or for a done item opened again, to resume."""
 
 
-class HandView(TypedDict):
-    """A hand up in the current item's queue."""
+class _Hand(TypedDict):
+    """The fields of a hand a class body can declare (``HandView`` is the view)."""
 
     position: int
     """Its place in the queue, from 1."""
@@ -85,9 +85,22 @@ class HandView(TypedDict):
     waited_s: int
     """How long it has been up, in whole seconds."""
     estimated_wait_s: int
-    """The expected wait for the floor, in whole seconds: what is left of the turn in progress (of its limit,
-    else of an expected turn), then an expected turn per hand ahead (the item's turn limit, else the
-    session's average turn so far, else two minutes)."""
+    """The expected wait for the floor, in whole seconds. In the queue: the turn in progress (what is left of
+    its limit; past it, as long again as it has run past it; with no limit, what is left of the item), then an
+    expected turn per hand ahead (the item's turn limit, else the session's average turn so far, else two
+    minutes). Waiting: until the item it is for begins (the session's start, before it), then an expected turn
+    per hand waiting ahead of it for the same item."""
+
+
+# "for" is a Python keyword: the one key of HandView a class body cannot declare comes from this base.
+_HandFor = TypedDict("_HandFor", {"for": str | None})
+"""The later item the hand was raised for, by id: it joins that item's queue when the item starts (in
+``waiting`` until then; in ``queue`` once it has). None for the session's speakers' list, which moves from
+item to item with the session."""
+
+
+class HandView(_Hand, _HandFor):
+    """A hand up: in the current item's queue (``queue``), or waiting (``waiting``)."""
 
 
 class FloorView(TypedDict):
@@ -164,7 +177,13 @@ class SessionView(TypedDict):
     items: list[ItemView]
     """Every item, in the agenda's order."""
     queue: list[HandView]
-    """The current item's queue, in speaking order; empty when no item is current."""
+    """The list the next "floor" takes from: the current item's queue, in speaking order (the session's
+    speakers' list, which moves from item to item, and the hands raised for this item); empty when no item is
+    current."""
+    waiting: list[HandView]
+    """The hands not in the queue yet, in the order raised, positions counted from 1 apart from the queue's:
+    those raised for a later item (``for`` names it), and before the start every hand up, which joins the first
+    item's queue when the session starts."""
     floor: FloorView | None
     """The turn in progress; None when nobody has the floor."""
 
@@ -256,20 +275,7 @@ def session_view(state: State, session: SessionState, now: int) -> SessionView:
     queue: list[HandView] = []
     floor: FloorView | None = None
     if current is not None:
-        waits = queue_waits(session, now)
-        for position, (hand, wait) in enumerate(zip(current.queue, waits, strict=True), start=1):
-            queue.append(
-                {
-                    "position": position,
-                    "person": hand.person,
-                    "name": _name(state, hand.person),
-                    "participant": _is_participant(state, hand.person),
-                    "kind": hand.kind,
-                    "raised_at": _iso(hand.raised_at, state),
-                    "waited_s": max(0, (now - hand.raised_at) // 1000),
-                    "estimated_wait_s": wait,
-                }
-            )
+        queue = _hands(state, current.queue, queue_waits(session, now), now)
         if current.floor is not None:
             turn = current.floor
             floor = {
@@ -314,8 +320,26 @@ def session_view(state: State, session: SessionState, now: int) -> SessionView:
         "turn_limit_s": current.turn_limit_s if current is not None else None,
         "items": items,
         "queue": queue,
+        "waiting": _hands(state, session.waiting, waiting_waits(state, session, now), now),
         "floor": floor,
     }
+
+
+def _hands(state: State, hands: list[Hand], waits: list[int], now: int) -> list[HandView]:
+    return [
+        {
+            "position": position,
+            "person": hand.person,
+            "name": _name(state, hand.person),
+            "participant": _is_participant(state, hand.person),
+            "kind": hand.kind,
+            "raised_at": _iso(hand.raised_at, state),
+            "waited_s": max(0, (now - hand.raised_at) // 1000),
+            "estimated_wait_s": wait,
+            "for": hand.for_item,
+        }
+        for position, (hand, wait) in enumerate(zip(hands, waits, strict=True), start=1)
+    ]
 
 
 def state_view(state: State, now: int) -> StateView:

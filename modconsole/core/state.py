@@ -84,6 +84,33 @@ class Hand:
     """The value of the tag an ``alternate:TAG`` speaking order alternates on; None when not known."""
     moved: bool = False
     """Put in its place by a moderator: the speaking order leaves it there."""
+    for_item: str | None = None
+    """The later item it waits for (it joins that item's queue when the item starts); None for the session's
+    speakers' list, which moves from item to item with the session."""
+
+
+# Why a hand came down without its holder getting the floor or withdrawing it: told on their screen.
+@dataclass(slots=True, kw_only=True)
+class HandRemoval:
+    __pydantic_config__ = _STRICT
+
+    reason: Literal["moderator", "cleared", "session_ended"]
+    """Taken out by a moderator, the queue cleared, or the session ended before their turn."""
+    at: int
+    """When."""
+
+
+# An undo that "redo" can take back: the undo's log entry and those that came with it.
+@dataclass(slots=True, kw_only=True)
+class RedoEntry:
+    __pydantic_config__ = _STRICT
+
+    seqs: list[int]
+    """The undo's log entry, then any logged with it (the reopening after an undone end)."""
+    session: str
+    """The session it was undone in."""
+    what: str
+    """The event type of the action it took back."""
 
 
 # A turn on the floor: the one in progress (``ItemState.floor``) or one taken (``ItemState.turns``).
@@ -179,6 +206,12 @@ class SessionState:
     """Its items, in the agenda's order."""
     queue_order: str = "fifo"
     """The speaking order of its items' queues, unless an item has its own (core/queue_order.py)."""
+    waiting: list[Hand] = field(default_factory=list)
+    """Hands not yet in a queue, in the order raised: those for a later item (``for_item``), and before the
+    start the session's speakers' list, which becomes the first item's queue."""
+    removed: dict[str, HandRemoval] = field(default_factory=dict)
+    """Whose hand came down without the floor, and why (by person, the latest); cleared when they raise
+    another."""
 
     def order_of(self, item: ItemState) -> str:
         """The speaking order of ``item``'s queue."""
@@ -263,6 +296,10 @@ class State:
     """The sequences of the log entries undo voided."""
     timing_actions: list[tuple[int, str, str]] = field(default_factory=list)
     """What "undo" can void, newest last: (seq, event type, session)."""
+    timing_at: list[int] = field(default_factory=list)
+    """When each of ``timing_actions`` happened (event clock), in the same order."""
+    redo: list[RedoEntry] = field(default_factory=list)
+    """The undos "redo" can take back, newest last; a new timing action in a session clears its own."""
 
     def session(self, session_id: str) -> SessionState | None:
         for session in self.sessions:

@@ -45,6 +45,7 @@ def _spoken_of(state: State) -> Iterator[str]:
     """The people the live state speaks of, with repeats: a hand up, the floor, a turn taken, a message to or
     from them."""
     for session in state.sessions:
+        yield from (h.person for h in session.waiting)
         for item in session.items:
             yield from (h.person for h in item.queue)
             yield from (t.person for t in item.turns)

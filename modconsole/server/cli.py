@@ -12,6 +12,7 @@ import shlex
 import signal
 import ssl
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -27,8 +28,27 @@ from .registrants import Invitation, RegistrantsError, read_registrants, write_i
 from .registrations import DEFAULT_MAX_PARTICIPANTS, DEFAULT_REGISTRATIONS_PER_MINUTE
 from .reports import FORMATS, TABLES, build_report, render
 from .service import MeetingServer
-from .store import SqliteStore, StorageError, backup
+from .store import SqliteStore, StorageError, StoredToken, backup
+from .stores import STORE_ENV, StoreChoice, choose
 from .tokens import new_token, token_hash
+from .tokens_admin import AdminError, add_moderator, copy_event, list_holders, pick_event, reissue, revoke
+
+STORE_HELP = (
+    f"a PostgreSQL database shared by several servers, e.g. postgresql://modconsole@db:5432/modconsole "
+    f"(default: ${STORE_ENV}; without it, the SQLite file of --db)"
+)
+
+
+def _store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", metavar="URL", help=STORE_HELP)
+
+
+def _store(args: argparse.Namespace) -> StoreChoice:
+    """The store the options name; a usage error (exit 2) when they are wrong."""
+    try:
+        return choose(args.db, args.store)
+    except ValueError as exc:
+        raise SystemExit(_fail(str(exc))) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,10 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     create = sub.add_parser("create-event", help="create an event from an agenda file and print its tokens")
     create.add_argument("agenda", metavar="AGENDA", help="agenda file (.toml or .csv)")
     create.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
+    _store_option(create)
     create.add_argument("--json", action="store_true", help="print the event id and tokens as JSON")
 
     run = sub.add_parser("serve", help="serve every event in the database over websockets")
     run.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
+    _store_option(run)
     run.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     run.add_argument("--port", type=int, default=8765, help="port to listen on; 0 picks a free one (default: 8765)")
     run.add_argument(
@@ -99,28 +121,60 @@ def _parser() -> argparse.ArgumentParser:
         "The copy is readable by its owner only.",
     )
     copy.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
+    copy.add_argument(
+        "--store",
+        metavar="URL",
+        help="refused for PostgreSQL: back it up with pg_dump or a standby (docs/deployment.md)",
+    )
     copy.add_argument("--to", type=Path, required=True, metavar="PATH", help="the copy to write (a new file)")
     copy.add_argument("--force", action="store_true", help="replace PATH if it exists")
 
-    register = sub.add_parser(
-        "register",
-        help="register people from a CSV file, each with a personal participant token, and write their invitations",
-        description="Register the people of REGISTRANTS.csv (header name,email,affiliation,country,gender; any "
-        "further columns are tags) for an event, each with a personal participant token (only its hash is kept). "
-        "Run it again with new rows to add people: a row with the email of someone registered updates them. Every "
-        "bad row is reported (row, column, why) and then nothing is imported. The tokens of the people added are "
-        "written once, to --invitations, for a mail merge: name,email,role,token,join_command,link.",
+    rehearse = sub.add_parser(
+        "copy-event",
+        help="copy an event to another database to rehearse on: the same agenda, people and tokens, an empty log",
+        description="Copy an event's agenda (as it stands), its people and its tokens' hashes into a new database, "
+        "with a log of its own: the same tokens work on the copy, and a rehearsal there (which starts and ends "
+        "sessions, and a session can start only once) leaves the original's log untouched. Serve the copy "
+        "with its own server (another --port), e.g. with --time-scale to rehearse faster.",
     )
-    register.add_argument("registrants", metavar="REGISTRANTS.csv", type=Path, help="the people to register")
-    register.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
-    register.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
-    register.add_argument(
-        "--invitations", metavar="OUT.csv", type=Path, help="write the invitations of the people added (owner-only)"
-    )
-    _invitation_address(register)
+    rehearse.add_argument("--db", type=Path, help="the event's database (default: $MODCONSOLE_DB or the user data dir)")
+    rehearse.add_argument("--to", type=Path, required=True, metavar="DST", help="the copy to write (a new file)")
+    rehearse.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
 
-    tokens = sub.add_parser("tokens", help="an event's tokens")
+    tokens = sub.add_parser(
+        "tokens",
+        help="list, reissue or revoke an event's tokens; add a named moderator",
+        description="Who holds which token of an event (never the tokens: only their hashes are kept). A reissued "
+        "or revoked token stops working at once: a server running on the database closes its open connections "
+        "with 1008 within half a second. WHO is moderator, display or participant (the event's own tokens; "
+        "participant is the event-wide one the audience joins with), or a person's or a named moderator's id "
+        "or name.",
+    )
     tokens_sub = tokens.add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
+    listing = tokens_sub.add_parser("list", help="who holds which kind of token (never the token itself)")
+    again = tokens_sub.add_parser("reissue", help="a new token in place of WHO's, printed once; the old one stops")
+    again.add_argument("who", metavar="WHO", help="moderator, display, participant, or a person's id or name")
+    gone = tokens_sub.add_parser("revoke", help="WHO's token stops working (reissue gives them a new one)")
+    gone.add_argument("who", metavar="WHO", help="moderator, display, participant, or a person's id or name")
+    named = tokens_sub.add_parser(
+        "add-moderator",
+        help="a moderator token of one's own, printed once: the log and the reports name who did what",
+    )
+    named.add_argument("name", metavar="NAME", help="the moderator's name, as the audit shows it")
+    named.add_argument(
+        "--id", metavar="ID", help="their id (default: mod- and the name; a roster id makes that person)"
+    )
+    named.add_argument(
+        "--session",
+        action="append",
+        metavar="ID",
+        help="the only session they may act on (repeat for more; default: every session), e.g. one hall of two",
+    )
+    for parser_ in (listing, again, gone, named):
+        parser_.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
+        parser_.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
+        parser_.add_argument("--json", action="store_true", help="print JSON")
+
     invite = tokens_sub.add_parser(
         "invitations",
         help="issue fresh tokens for the listed speakers (and moderators named) and write their invitations",
@@ -140,8 +194,26 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument("-o", "--output", type=Path, metavar="OUT.csv", required=True, help="the invitations file")
     _invitation_address(invite)
 
+    register = sub.add_parser(
+        "register",
+        help="register people from a CSV file, each with a personal participant token, and write their invitations",
+        description="Register the people of REGISTRANTS.csv (header name,email,affiliation,country,gender; any "
+        "further columns are tags) for an event, each with a personal participant token (only its hash is kept). "
+        "Run it again with new rows to add people: a row with the email of someone registered updates them. Every "
+        "bad row is reported (row, column, why) and then nothing is imported. The tokens of the people added are "
+        "written once, to --invitations, for a mail merge: name,email,role,token,join_command,link.",
+    )
+    register.add_argument("registrants", metavar="REGISTRANTS.csv", type=Path, help="the people to register")
+    register.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
+    register.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
+    register.add_argument(
+        "--invitations", metavar="OUT.csv", type=Path, help="write the invitations of the people added (owner-only)"
+    )
+    _invitation_address(register)
+
     report = sub.add_parser("report", help="print a report of an event's timing log: planned against actual")
     report.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
+    _store_option(report)
     report.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
     scope = report.add_mutually_exclusive_group()
     scope.add_argument("--session", metavar="ID", help="one session only")
@@ -183,9 +255,9 @@ def cmd_create_event(args: argparse.Namespace) -> int:
         agenda = load_agenda(args.agenda)
     except AgendaError as exc:
         return _fail(str(exc))
-    db = args.db or default_db()
+    choice = _store(args)
     try:
-        store = SqliteStore(db)
+        store = choice.open()
         try:
             created = create_event(store, agenda)
         finally:
@@ -194,30 +266,34 @@ def cmd_create_event(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     try:
         if args.json:
-            print(json.dumps(created.as_json(), ensure_ascii=False))
+            out = created.as_json()
+            out["names"] = {person.id: person.name for person in agenda.people}
+            print(json.dumps(out, ensure_ascii=False))
         else:
             print(f"event {created.event_id}: {agenda.title}")
-            print(f"database   {db}")
+            print(f"database   {choice.describe()}")
             print("tokens (shown once; keep them safe):")
+            names = {person.id: person.name for person in agenda.people}
             rows = [
-                ("moderator", created.moderator),
-                ("display", created.display),
-                ("participant", created.participant),
-                *created.people.items(),
+                ("moderator", "", created.moderator),
+                ("display", "", created.display),
+                ("participant", "", created.participant),
+                *((pid, names.get(pid, ""), token) for pid, token in created.people.items()),
             ]
-            width = max(12, *(len(label) for label, _ in rows))  # the tokens in one column, however long an id
-            for label, token in rows:
-                print(f"  {label:<{width}} {token}")
+            width = max(12, *(len(label) for label, _, _ in rows))  # the tokens in one column, however long an id
+            for label, name, token in rows:  # the name after the token: the tokens stay in one column
+                print(f"  {label:<{width}} {token}" + (f"  {name}" if name else ""))
         sys.stdout.flush()  # a reader gone (`| head`) shows here, while it can still be said
     except BrokenPipeError:
         _stdout_gone()
         # The event is committed and only the tokens' hashes are kept: there is no showing them again.
         with contextlib.suppress(OSError):
-            again = f"modconsole-server create-event {shlex.quote(str(args.agenda))} --db {shlex.quote(str(db))}"
+            flag, _, where = choice.flag().partition(" ")
+            again = f"modconsole-server create-event {shlex.quote(str(args.agenda))} {flag} {shlex.quote(where)}"
             print(
                 f"modconsole-server: the output was cut off (broken pipe): the tokens, shown only this once, may "
-                f"not all have got through. Event {created.event_id} is in {db} all the same, and its tokens "
-                f"cannot be shown again (only their hashes are kept): create the event anew and keep the whole "
+                f"not all have got through. Event {created.event_id} is in {choice.describe()} all the same, and its "
+                f"tokens cannot be shown again (only their hashes are kept): create the event anew and keep the whole "
                 f"output, e.g. {again} --json > tokens.json",
                 file=sys.stderr,
             )
@@ -226,8 +302,9 @@ def cmd_create_event(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    db = args.db or default_db()
-    if not db.exists():
+    choice = _store(args)
+    if choice.db is not None and not choice.db.exists():
+        db = choice.db
         return _fail(f"no database at {db}; create an event first (modconsole-server create-event AGENDA --db {db})")
     context = None
     if args.certfile:
@@ -239,7 +316,7 @@ async def _serve(args: argparse.Namespace) -> int:
                 f"cannot use the TLS certificate {args.certfile} and key {args.keyfile}: {exc.strerror or exc}"
             )
     raise_fd_limit()  # every connection is a descriptor: the hard limit is the one to go by
-    store = SqliteStore(db)
+    store = choice.open()
     server = MeetingServer(
         store,
         time_scale=args.time_scale,
@@ -254,6 +331,8 @@ async def _serve(args: argparse.Namespace) -> int:
         raise
     scheme = "wss" if context else "ws"
     print(f"listening on {scheme}://{args.host}:{port}", flush=True)
+    if choice.shared:
+        print(f"  log: {choice.describe()}, shared with the other servers on it", flush=True)
     for event_id, runtime in server.events.items():
         title = runtime.state.agenda.title if runtime.state.agenda is not None else ""
         print(f"  event {event_id}: {title} ({len(runtime.entries):,} log entries)", flush=True)
@@ -293,11 +372,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    db = args.db or default_db()
-    if not db.exists():
+    choice = _store(args)
+    db = choice.describe()
+    if choice.db is not None and not choice.db.exists():
         return _fail(f"no database at {db}")
     try:
-        store = SqliteStore(db)
+        store = choice.open()
         try:
             events = store.event_ids()
             event_id = args.event
@@ -381,7 +461,7 @@ def cmd_register(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_tokens(args: argparse.Namespace) -> int:
+def cmd_tokens_invitations(args: argparse.Namespace) -> int:
     db = args.db or default_db()
     if not db.exists():
         return _fail(f"no database at {db}")
@@ -400,15 +480,15 @@ def cmd_tokens(args: argparse.Namespace) -> int:
             if not isinstance(first, EventCreated):
                 return _fail(f"event {event_id} has no agenda")
             invitations = []
-            grants: list[tuple[str, str | None, str]] = []
+            grants: list[StoredToken] = []
             for name, email in moderators:
                 token = new_token()
                 invitations.append(Invitation(name, email, "moderator", token))
-                grants.append(("moderator", None, token_hash(token)))
+                grants.append(StoredToken(token_hash(token), "moderator", None, name))
             for person in first.agenda.people:
                 token = new_token()
                 invitations.append(Invitation(person.name, person.tags.get("email", ""), "speaker", token))
-                grants.append(("speaker", person.id, token_hash(token)))
+                grants.append(StoredToken(token_hash(token), "speaker", person.id))
             write_invitations(args.output, invitations, args.host, args.port, args.tls)
             store.add_tokens(event_id, grants)
         finally:
@@ -422,13 +502,103 @@ def cmd_tokens(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    db = args.db or default_db()
+    choice = _store(args)
+    if choice.db is None:
+        return _fail(
+            f"backup copies a SQLite file; {choice.describe()} is PostgreSQL: back it up with pg_dump, "
+            "or keep a standby (docs/deployment.md)"
+        )
+    db = choice.db
     try:
         done = backup(db, args.to, force=args.force)
     except StorageError as exc:
         return _fail(str(exc))
     events = f"{done.events} event" + ("" if done.events == 1 else "s")
     print(f"backed up {db} to {done.path}: {events}, {done.entries:,} log entries, {done.size:,} bytes", flush=True)
+    return 0
+
+
+def cmd_copy_event(args: argparse.Namespace) -> int:
+    db = args.db or default_db()
+    if not db.is_file():
+        return _fail(f"no database at {db}")
+    if args.to.exists():
+        return _fail(f"{args.to} exists; the copy goes to a new file")
+    try:
+        source = SqliteStore(db)
+        try:
+            event_id = pick_event(source, args.event)
+            target = SqliteStore(args.to)
+            try:
+                done = copy_event(source, target, event_id, now_ms=int(time.time() * 1000))
+            except BaseException:
+                target.close()
+                for leftover in (args.to, Path(f"{args.to}-wal"), Path(f"{args.to}-shm")):
+                    leftover.unlink(missing_ok=True)
+                raise
+            target.close()
+        finally:
+            source.close()
+    except (StorageError, AdminError) as exc:
+        return _fail(str(exc))
+    print(
+        f"copied event {done.event_id} ({done.title}) to {args.to}: the agenda, {done.people} people and "
+        f"{done.tokens} tokens (the same tokens work on the copy); its log is empty "
+        f"({done.entries_left:,} entries of the original left behind)",
+        flush=True,
+    )
+    print(f"rehearse on it: modconsole-server serve --db {shlex.quote(str(args.to))} --port 8766", flush=True)
+    return 0
+
+
+def cmd_tokens(args: argparse.Namespace) -> int:
+    if args.tokens_command == "invitations":
+        return cmd_tokens_invitations(args)
+    db = args.db or default_db()
+    if not db.is_file():
+        return _fail(f"no database at {db}")
+    try:
+        store = SqliteStore(db)
+        try:
+            event_id = pick_event(store, args.event)
+            action = args.tokens_command
+            if action == "list":
+                holders, revoked = list_holders(store, event_id)
+                if args.json:
+                    print(
+                        json.dumps({"event_id": event_id, "tokens": [h.as_json() for h in holders]}, ensure_ascii=False)
+                    )
+                    return 0
+                print(f"event {event_id}: {len(holders)} live tokens ({revoked} revoked)")
+                for h in holders:
+                    who = h.person or "(the event's)"
+                    name = f"  {h.name}" if h.name else ""
+                    scope = f"  sessions: {', '.join(h.sessions)}" if h.sessions is not None else ""
+                    print(f"  {h.role:<12} {who}{name}{scope}")
+                return 0
+            if action == "revoke":
+                role, person, _ = revoke(store, event_id, args.who)
+                if args.json:
+                    print(json.dumps({"person": person, "role": role, "revoked": True}))
+                else:
+                    print(f"revoked the {role} token" + (f" of {person}" if person else "") + f" of event {event_id}")
+                return 0
+            if action == "reissue":
+                issued = reissue(store, event_id, args.who)
+            else:
+                issued = add_moderator(store, event_id, args.name, person=args.id, sessions=args.session)
+        finally:
+            store.close()
+    except (StorageError, AdminError) as exc:
+        return _fail(str(exc))
+    if args.json:
+        print(json.dumps(issued.as_json(), ensure_ascii=False), flush=True)
+    else:
+        who = issued.person or f"the event's {issued.role}"
+        name = f" ({issued.name})" if issued.name else ""
+        scope = f", for sessions {', '.join(issued.sessions)} only" if issued.sessions is not None else ""
+        print(f"{issued.role} token of {who}{name}{scope} (shown once; keep it safe):")
+        print(f"  {issued.token}", flush=True)
     return 0
 
 
@@ -442,11 +612,13 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_backup(args)
     if args.command == "register":
         return cmd_register(args)
-    if args.command == "tokens":
-        return cmd_tokens(args)
     try:
         if args.command == "report":
             code = cmd_report(args)
+        elif args.command == "copy-event":
+            code = cmd_copy_event(args)
+        elif args.command == "tokens":
+            code = cmd_tokens(args)
         else:
             print(schema_json())
             code = 0

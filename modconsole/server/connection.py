@@ -30,6 +30,8 @@ RATE_STRIKES = 100  # rate-limit errors before the connection is closed
 class Client:
     connection: ServerConnection
     actor: Actor
+    token: str = ""  # the hash of the token it came in with: closed when that token is revoked or reissued
+    sessions: tuple[str, ...] | None = None  # a moderator limited to these sessions; None: every session
     # Frames waiting while the connection is backed up; None when none wait. A frame is written at
     # once when nothing waits and the socket's buffer is below its high-water mark, as websockets'
     # broadcast does: an idle client costs no queue and no task, and a broadcast wakes no task.

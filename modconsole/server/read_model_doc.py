@@ -26,7 +26,7 @@ The read model is what a client reads of the live state: the figures of each ses
 `modconsole ctl` prints them:
 
 - `modconsole ctl state --json` prints a `StateView`; a command run with `--json` prints
-  `{"ok": true, "seq": ..., "session": SessionView}` (with `"undone"` after an undo).
+  `{"ok": true, "seq": ..., "session": SessionView}` (with `"undone"` after an undo, `"redone"` after a redo).
 - Keys come in the order listed, and every key is always present: a value that does not apply is `null`
   (None, below), never left out.
 - Times are ISO 8601 strings in the event's time zone, to the second; durations are in seconds (`_s`).
@@ -55,6 +55,27 @@ def _words(text: str) -> str:
 def views() -> list[View]:
     """Every ``TypedDict`` of the read model, in the order of the source, with its fields' descriptions."""
     tree = ast.parse(inspect.getsource(read_model))
+    # Keys a class body cannot declare (a keyword such as "for") come from a base made with TypedDict's
+    # functional form, ``X = TypedDict("X", {"key": type})``, described by the string under it. A private
+    # class (``_Name``) is a base too, not a view: a view lists its bases' fields in order, then its own.
+    bases: dict[str, list[Field]] = {}
+    for index, node in enumerate(tree.body):
+        if not isinstance(node, ast.Assign):
+            continue
+        value = node.value
+        if not (isinstance(value, ast.Call) and ast.unparse(value.func) == "TypedDict" and len(value.args) == 2):
+            continue
+        keys = value.args[1]
+        after = tree.body[index + 1] if index + 1 < len(tree.body) else None
+        if not isinstance(keys, ast.Dict) or not (
+            isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant) and isinstance(after.value.value, str)
+        ):
+            raise ValueError(f"{ast.unparse(node)[:40]}: a functional TypedDict needs a description under it")
+        bases[ast.unparse(node.targets[0])] = [
+            Field(ast.literal_eval(key), ast.unparse(annotation), _words(after.value.value))
+            for key, annotation in zip(keys.keys, keys.values, strict=True)
+            if key is not None
+        ]
     found = []
     for node in tree.body:
         if not isinstance(node, ast.ClassDef) or not is_typeddict(getattr(read_model, node.name, None)):
@@ -72,6 +93,11 @@ def views() -> list[View]:
             ):
                 raise ValueError(f"{node.name}.{statement.target.id} has no description (a string under it)")
             fields.append(Field(statement.target.id, ast.unparse(statement.annotation), _words(after.value.value)))
+        inherited = [field for base in node.bases for field in bases.get(ast.unparse(base), [])]
+        fields = inherited + fields
+        if node.name.startswith("_"):
+            bases[node.name] = fields
+            continue
         found.append(View(node.name, _words(ast.get_docstring(node) or ""), tuple(fields)))
     return found
 

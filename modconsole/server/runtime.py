@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from modconsole.core.attendance import Mark, Tracker
 from modconsole.core.commands import Actor, Command
-from modconsole.core.events import ClockSet
+from modconsole.core.events import REWRITING_EVENTS, ClockSet
 from modconsole.core.fold import replay
 from modconsole.core.log import Entry
 from modconsole.core.state import State
@@ -71,6 +71,7 @@ class EventRuntime:
         self.clock_floor = last_logged_time(entries)
         self.roll: Roll | None = None  # the participants issued so far: read from the store at the first join
         self._roster: tuple[object, set[str]] | None = None  # (agenda, its names folded)
+        self.hard_stop: asyncio.TimerHandle | None = None  # when the server looks next for a turn to end
 
     def roster(self) -> set[str]:
         """The listed people's names, folded: a participant may not take one."""
@@ -127,6 +128,6 @@ class EventRuntime:
             return None
         start = last_seq - first + 1
         tail = self.entries[start:]
-        if any(e.event.type == "undone" for e in tail):
+        if any(e.event.type in REWRITING_EVENTS for e in tail):
             return None  # an undo rewrites the past: only a fresh snapshot is right
         return [e for e in tail if visible_to(self.state, e.event, actor.role, actor.person)]

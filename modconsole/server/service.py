@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from pydantic import ValidationError
@@ -35,8 +36,10 @@ from modconsole.core.commands import Actor, Command
 from modconsole.core.decide import Rejected
 from modconsole.core.events import ClockSet
 from modconsole.core.fold import replay
+from modconsole.core.hard_stop import hard_stop_at, hard_stops
 from modconsole.core.log import Entry, number, record, settle
 from modconsole.core.names import fold_name
+from modconsole.core.scope import scoped
 from modconsole.core.visibility import view_for, viewer_key, visible_to
 from modconsole.protocol import (
     CLIENT_ADAPTER,
@@ -73,11 +76,16 @@ from .registrations import (
 )
 from .reports import build_report, render
 from .runtime import EventRuntime, Work
-from .store import StorageError, Store, TokenGrant, UnreadableEntry
+from .store import SeqTaken, StorageError, Store, TokenGrant, UnreadableEntry
 from .tokens import new_token, token_hash
 
 log = logging.getLogger("modconsole.server")
 
+HARD_STOP_LOOK_S = 1.0  # the longest the server waits before looking again for a turn past its hard stop
+# How often a running server asks the store for tokens revoked since it last looked (``tokens reissue`` and
+# ``tokens revoke`` run in another process): their connections are closed with 1008 within this much.
+REVOCATION_POLL_S = 0.5
+SEQ_RETRIES = 5  # a command whose seq another process took is decided again on the caught-up state, this often
 HELLO_TIMEOUT_S = 5.0  # a client says hello at once; an idle connection must not hold its place for long
 OPEN_TIMEOUT_S = 5.0  # the same for the websocket opening handshake (the HTTP request)
 
@@ -99,6 +107,20 @@ class Admitted(NamedTuple):
     client: Client
     person: Person | None
     credential: str | None
+
+
+@dataclass(slots=True)
+class _Decided:
+    """A batch decided: where the log in memory stood before it, each command's outcome, the entries to
+    append, the last accepted command's entries (settled once durable), and whether any were settled
+    before the write (a failure then rebuilds the state) or replayed the log (an undo or a redo)."""
+
+    before: int
+    outcomes: list[Rejected | list[Entry]]
+    new: list[Entry]
+    held: list[Entry]
+    speculative: bool = False
+    replayed: bool = False
 
 
 def entries_frame(entries: list[Entry]) -> str:
@@ -154,6 +176,12 @@ class MeetingServer:
         self._loading = asyncio.Lock()
         self._closing = False
         self.broken: dict[str, str] = {}  # events whose log cannot be read, and why: not served
+        self._revoked_seen = 0  # the last revocation number the store was asked past
+        self._revoked: set[str] = set()  # hashes revoked while this server runs (few: an organiser's doing)
+        self._watch: asyncio.Task[None] | None = None
+        # A store shared with other server processes (PostgreSQL) tells of their appends; see _heard.
+        self._unlisten: Callable[[], None] | None = None
+        self._to_catch_up: set[str] = set()
 
     # --- start and stop -----------------------------------------------------------------------
 
@@ -169,6 +197,14 @@ class MeetingServer:
                 log.error("not serving %s", exc)
 
     def _load_event(self, event_id: str, *, at_start: bool = True) -> EventRuntime:
+        for _ in range(SEQ_RETRIES):
+            try:
+                return self._load_event_once(event_id, at_start=at_start)
+            except SeqTaken:
+                continue  # another process set the clock meanwhile: read the log again
+        raise StorageError(f"event {event_id}: its log kept moving while it was loaded; try again")
+
+    def _load_event_once(self, event_id: str, *, at_start: bool = True) -> EventRuntime:
         runtime = EventRuntime.load(self.store, event_id, at_start=at_start)
         wall = self.clock()
         clock = runtime.state.clock
@@ -202,7 +238,12 @@ class MeetingServer:
 
     async def start(self, host: str = "127.0.0.1", port: int = 8765, ssl: object = None) -> int:
         self.load()
+        self._revoked_seen, _ = self.store.revoked_since(-1)  # revoked before: refused at connect already
+        self._watch = asyncio.get_running_loop().create_task(self._watch_revocations())
         loop = asyncio.get_running_loop()
+        listen = getattr(self.store, "listen", None)
+        if listen is not None:
+            self._unlisten = listen(lambda event_id, seq: loop.call_soon_threadsafe(self._heard, event_id, seq))
         # asyncio's accept failures (EMFILE) are counted and logged once per interval, not one traceback each.
         self._loop_handler_before = loop.get_exception_handler()
         self._loop_handler = self.gate.reporter.exception_handler(self._loop_handler_before)
@@ -221,6 +262,8 @@ class MeetingServer:
             create_connection=self.gate.connection_class(),
             backlog=self.gate.accept_burst,  # accepted in one loop tick (the kernel's queue is deepened below)
         )
+        for runtime in self.events.values():
+            self._arm_hard_stop(runtime)
         sockets = list(self._server.sockets)
         deepen_accept_queue(sockets)
         return int(sockets[0].getsockname()[1])
@@ -228,9 +271,18 @@ class MeetingServer:
     async def stop(self, code: int = CLOSE_GOING_AWAY) -> None:
         """Close every connection with ``code`` (1001, or 1012 for a restart) and let writes finish."""
         self._closing = True
+        for runtime in self.events.values():
+            if runtime.hard_stop is not None:
+                runtime.hard_stop.cancel()
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
         if self._server is not None:
             self._server.close(close_connections=True, code=code, reason="server shutting down")
             await self._server.wait_closed()
+        if self._unlisten is not None:
+            await asyncio.to_thread(self._unlisten)
         for runtime in self.events.values():
             if runtime.flusher is not None:
                 await runtime.flusher
@@ -249,6 +301,38 @@ class MeetingServer:
         loop = asyncio.get_running_loop()
         if self._loop_handler is not None and loop.get_exception_handler() is self._loop_handler:
             loop.set_exception_handler(self._loop_handler_before)
+
+    async def _watch_revocations(self) -> None:
+        """Close the connections of tokens revoked or reissued by another process (``modconsole-server tokens``).
+
+        The store numbers each revocation; this asks it, every REVOCATION_POLL_S, for those past the last
+        number seen: one small indexed query however many clients are connected, where re-checking each
+        client's grant would cost one per client, and re-checking at each command would never close a
+        display, which sends none. A new connection with a revoked token is refused at once (its grant is
+        looked up at connect); an open one is closed with 1008 within the poll interval."""
+        while True:
+            await asyncio.sleep(REVOCATION_POLL_S)
+            try:
+                self._revoked_seen, hashes = await asyncio.to_thread(self.store.revoked_since, self._revoked_seen)
+            except StorageError as exc:
+                log.warning("could not look for revoked tokens: %s", exc)
+                continue
+            if hashes:
+                self.close_revoked(hashes)
+
+    def close_revoked(self, hashes: list[str]) -> int:
+        """Close, with 1008, every connection that came in with one of these token hashes; how many were."""
+        self._revoked.update(hashes)
+        gone = set(hashes)
+        closed = 0
+        for runtime in self.events.values():
+            for client in list(runtime.clients):
+                if client.token in gone:
+                    client.drop(CLOSE_POLICY, "the token was revoked or reissued")
+                    closed += 1
+        if closed:
+            log.info("closed %d connection(s) of revoked tokens", closed)
+        return closed
 
     # --- HTTP ---------------------------------------------------------------------------------
 
@@ -269,6 +353,9 @@ class MeetingServer:
         if admitted is None:
             return
         runtime, client = admitted.runtime, admitted.client
+        if self._unlisten is not None and hello.last_seq is not None and hello.last_seq > runtime.state.seq:
+            # Resumed here from another process that was further on: this one catches up before it welcomes.
+            await self._catch_up(runtime)
         async with runtime.lock:  # never between a group commit's settling and its durable write
             self._welcome(admitted, hello.last_seq)
             self._joined(admitted)
@@ -309,9 +396,10 @@ class MeetingServer:
         the person (a first join with the event-wide token registers a participant). None once refused."""
         header = connection.request.headers.get("Authorization", "") if connection.request else ""
         token = header[7:].strip() if header.lower().startswith("bearer ") else hello.token
+        hashed = token_hash(token) if token else ""
         # In a worker thread: the lookup waits for the store's lock, which a write holds for as long as
         # the database is locked by someone else (seconds); the event loop must go on serving the others.
-        grant = await asyncio.to_thread(self.store.grant, token_hash(token)) if token else None
+        grant = await asyncio.to_thread(self.store.grant, hashed) if token else None
         if grant is None:
             # The same answer whether the event exists or not.
             await self._refuse(connection, "unauthorized", "the token was not accepted")
@@ -326,14 +414,24 @@ class MeetingServer:
         except Refused as exc:
             await self._refuse(connection, exc.code, exc.message)
             return None
+        if grant.role == "moderator" and grant.person is not None and person is None:
+            # A named moderator (``tokens add-moderator``): the log's actor names them.
+            actor_person: str | None = grant.person
+            name = grant.name
+        else:
+            actor_person = person.id if person else None
         actor = Actor(
             role=grant.role,
-            person=person.id if person else None,
+            person=actor_person,
             name=name,
             # A label the client chose, never its address: the actor goes to every viewer with the event.
             client=hello.client or "unlabelled",
+            tags=tuple(sorted(person.tags.items())) if person is not None and grant.role == "participant" else (),
         )
-        return Admitted(runtime, Client(connection, actor), person, credential)
+        sessions = grant.sessions if grant.role == "moderator" else None
+        if credential is not None:
+            hashed = token_hash(credential)  # a first join: from now on the connection is that credential's
+        return Admitted(runtime, Client(connection, actor, token=hashed, sessions=sessions), person, credential)
 
     async def _person(
         self, runtime: EventRuntime, connection: ServerConnection, grant: TokenGrant, hello: Hello
@@ -371,6 +469,7 @@ class MeetingServer:
                 runtime = self.events.get(event_id)
                 if runtime is None:
                     runtime = await asyncio.to_thread(self._load_event, event_id, at_start=False)
+                    self._arm_hard_stop(runtime)
         return runtime
 
     def _welcome(self, admitted: Admitted, last_seq: int | None) -> None:
@@ -379,6 +478,9 @@ class MeetingServer:
         broadcast this client receives."""
         runtime, client = admitted.runtime, admitted.client
         actor = client.actor
+        if client.token in self._revoked:  # revoked between its lookup and now: never registered
+            client.drop(CLOSE_POLICY, "the token was revoked or reissued")
+            return
         missed = runtime.missed(last_seq, actor) if last_seq is not None else None
         wall = self.clock()
         welcome = Welcome(
@@ -574,6 +676,8 @@ class MeetingServer:
                 try:
                     async with runtime.lock:
                         await self._commit(runtime, batch, marks)
+                        if batch:
+                            self._arm_hard_stop(runtime)
                 finally:
                     for work in batch:
                         if not work.done.done():
@@ -581,28 +685,52 @@ class MeetingServer:
         finally:
             runtime.flusher = None
 
+    def _decide_batch(self, runtime: EventRuntime, batch: list[Work]) -> _Decided:
+        """Each command of the batch decided on the state after the ones before it: an accepted command
+        followed by another is settled into the runtime at once (the next is decided on it); the last one is
+        settled once durable, so that a batch of one changes nothing before its write."""
+        wall = self.clock()
+        now = runtime.now(wall)
+        decided = _Decided(len(runtime.entries), [], [], [])
+        state = runtime.state
+        results: list[Rejected | list[Entry]] = []
+        for work in batch:
+            if decided.held:  # another command follows the one before: settle it now, to decide on it
+                state, again = settle(state, runtime.entries, decided.held)
+                decided.replayed = decided.replayed or again
+                decided.speculative = True
+                decided.held = []
+                runtime.state = state
+            command = work.command
+            if work.client.sessions is not None:
+                limited = scoped(state, command, work.client.sessions)
+                if isinstance(limited, Rejected):
+                    results.append(limited)
+                    continue
+                command = limited
+            result = record(state, command, work.client.actor, now, wall)
+            results.append(result)
+            if isinstance(result, Rejected):
+                continue
+            decided.held = result
+            decided.new.extend(result)
+        decided.outcomes = results
+        return decided
+
+    def _roll_back(self, runtime: EventRuntime, decided: _Decided) -> None:
+        """Undo a batch's settling in memory: the log cut back, the state its replay."""
+        if decided.speculative:
+            del runtime.entries[decided.before :]
+            runtime.state = replay([(e.seq, e.event) for e in runtime.entries])
+
     async def _commit(self, runtime: EventRuntime, batch: list[Work], marks: list[Mark] | None = None) -> None:
         """One group commit. Each command is decided on the state after the ones before it (a rejection
         leaves the others as they are); all their entries are appended in one durable transaction; nothing
         is acknowledged before it commits; then every client gets one frame with what it may see of the
         whole batch, and each sender its acks and errors. A storage error undoes the whole batch in memory
-        and answers each of its commands so. Attendance marks go to their own table in the same turn of the
-        writer thread."""
-        wall = self.clock()
-        now = runtime.now(wall)
-        before = len(runtime.entries)
-        state = runtime.state
-        outcomes: list[Rejected | list[Entry]] = []
-        new: list[Entry] = []
-        replayed = False
-        for work in batch:
-            result = record(state, work.command, work.client.actor, now, wall)
-            outcomes.append(result)
-            if isinstance(result, Rejected):
-                continue
-            state, again = settle(state, runtime.entries, result)
-            replayed = replayed or again
-            new.extend(result)
+        and answers each of its commands so. When another server process appended first (``SeqTaken``), or
+        a command was refused on a state another process had moved on from, the batch is decided again on
+        the newest log. Attendance marks go to their own table in the same turn of the writer thread."""
         if marks:
             # Attendance goes in the writer thread before the entries: a failure there costs no command.
             try:
@@ -611,34 +739,114 @@ class MeetingServer:
                 )
             except StorageError as exc:
                 log.error("attendance not written: %s", exc)
-        if new:
+        if not batch:
+            return
+        checked = False
+        for _ in range(SEQ_RETRIES):
+            decided = self._decide_batch(runtime, batch)
+            refused = any(isinstance(o, Rejected) for o in decided.outcomes)
+            if refused and self._unlisten is not None and not checked:
+                checked = True
+                self._roll_back(runtime, decided)
+                if await self._caught_up(runtime):
+                    continue  # refused on a state another process had moved on from: decide on the newest
+                decided = self._decide_batch(runtime, batch)
+            if not decided.new:
+                break
             try:
-                await asyncio.get_running_loop().run_in_executor(self._writer, self.store.append, runtime.event_id, new)
+                await asyncio.get_running_loop().run_in_executor(
+                    self._writer, self.store.append, runtime.event_id, decided.new
+                )
+                break
+            except SeqTaken:
+                # Another server process appended first: take its entries, then decide again (an expected_seq
+                # the other one moved past is refused now, as on one process).
+                self._roll_back(runtime, decided)
+                if await self._caught_up(runtime) is None:
+                    self._refuse_batch(batch, decided, "not done: the log could not be read")
+                    return
             except StorageError as exc:
                 log.error("log write failed: %s", exc)
-                del runtime.entries[before:]
-                runtime.state = replay([(e.seq, e.event) for e in runtime.entries])
-                for work, outcome in zip(batch, outcomes, strict=True):
-                    if isinstance(outcome, Rejected):
-                        work.client.send(error_frame(outcome.code, outcome.message, work.command.id))
-                    else:
-                        work.client.send(error_frame("storage", f"not done: {exc}", work.command.id))
+                self._roll_back(runtime, decided)
+                self._refuse_batch(batch, decided, f"not done: {exc}")
                 return
-        runtime.state = state
+        else:
+            self._roll_back(runtime, decided)
+            self._refuse_batch(batch, decided, "not done: the log kept moving; try again")
+            return
+        if decided.held:
+            runtime.state, again = settle(runtime.state, runtime.entries, decided.held)
+            decided.replayed = decided.replayed or again
         answers: dict[Client, list[str]] = {}
-        for work, outcome in zip(batch, outcomes, strict=True):
+        for work, outcome in zip(batch, decided.outcomes, strict=True):
             if isinstance(outcome, Rejected):
                 answer = error_frame(outcome.code, outcome.message, work.command.id)
             else:
                 answer = Ack(id=work.command.id, seq=outcome[-1].seq).model_dump_json()
             answers.setdefault(work.client, []).append(answer)
-        if replayed:
-            self._broadcast_reset(runtime, "undo")
+        if decided.replayed:
+            redone = any(e.event.type == "redone" for e in decided.new)
+            self._broadcast_reset(runtime, "redo" if redone else "undo")
             for sender, frames in answers.items():
                 for frame in frames:
                     sender.send(frame)
-        elif new or answers:
-            self._broadcast(runtime, new, answers)
+        else:
+            self._broadcast(runtime, decided.new, answers)
+
+    @staticmethod
+    def _refuse_batch(batch: list[Work], decided: _Decided, message: str) -> None:
+        """Answer every command of a batch that could not be made durable (a refusal as it was decided)."""
+        for work, outcome in zip(batch, decided.outcomes, strict=True):
+            if isinstance(outcome, Rejected):
+                work.client.send(error_frame(outcome.code, outcome.message, work.command.id))
+            else:
+                work.client.send(error_frame("storage", message, work.command.id))
+
+    # --- the clock's own actions --------------------------------------------------------------
+
+    def _arm_hard_stop(self, runtime: EventRuntime) -> None:
+        """Look again when the next turn running reaches its hard stop (the core says when), or within a second
+        whatever it says: the wall clock, a test's clock or the pace may move in between."""
+        if runtime.hard_stop is not None:
+            runtime.hard_stop.cancel()
+            runtime.hard_stop = None
+        if self._closing:
+            return
+        wall = self.clock()
+        now = runtime.now(wall)
+        due = hard_stop_at(runtime.state, now)
+        if due is None:
+            return
+        delay = min(HARD_STOP_LOOK_S, max(0.0, (due - now) / 1000 / runtime.state.clock.scale))
+        loop = asyncio.get_running_loop()
+        runtime.hard_stop = loop.call_later(delay, lambda: loop.create_task(self._end_hard_stopped(runtime)))
+
+    async def _end_hard_stopped(self, runtime: EventRuntime) -> None:
+        """Log the turns past their hard stop, ended by the clock (the server's actor), and tell everyone."""
+        runtime.hard_stop = None
+        if self._closing:
+            return
+        async with runtime.lock:
+            wall = self.clock()
+            events = hard_stops(runtime.state, runtime.now(wall))
+            if events:
+                entries = number(runtime.state, events, SYSTEM, wall)
+                try:
+                    await asyncio.get_running_loop().run_in_executor(
+                        self._writer, self.store.append, runtime.event_id, entries
+                    )
+                except SeqTaken:
+                    # Another server process logged first (maybe this very stop): take its entries; the next look
+                    # decides on them.
+                    await self._caught_up(runtime)
+                except StorageError as exc:
+                    log.error("log write failed: %s", exc)
+                else:
+                    runtime.state = settle(runtime.state, runtime.entries, entries).state
+                    frame = entries_frame(entries)  # a turn's end is for every viewer
+                    for client in runtime.clients:
+                        client.send(frame)
+            self._arm_hard_stop(runtime)
 
     def _broadcast(self, runtime: EventRuntime, entries: list[Entry], answers: dict[Client, list[str]]) -> None:
         """Every client gets one frame with the entries of the batch it may see. The senders' frames and
@@ -685,6 +893,55 @@ class MeetingServer:
                 snapshot = view_for(runtime.state, role, person)
                 frames[key] = Reset(seq=runtime.state.seq, reason=reason, snapshot=snapshot).model_dump_json()
             client.send(frames[key])
+
+    # --- a log shared with other server processes -------------------------------------------------
+
+    def _heard(self, event_id: str | None, seq: int | None) -> None:
+        """The store says another process appended to ``event_id`` up to ``seq`` (both None: anything may
+        have been appended, e.g. after the listener reconnected). The entries are read from the log."""
+        runtimes = [self.events[event_id]] if event_id in self.events else []
+        if event_id is None:
+            runtimes = list(self.events.values())
+        for runtime in runtimes:
+            if seq is not None and seq <= runtime.state.seq:
+                continue  # ours, or already read
+            if runtime.event_id not in self._to_catch_up:
+                self._to_catch_up.add(runtime.event_id)
+                asyncio.get_running_loop().create_task(self._catch_up(runtime))
+
+    async def _catch_up(self, runtime: EventRuntime) -> None:
+        async with runtime.lock:
+            self._to_catch_up.discard(runtime.event_id)
+            await self._caught_up(runtime)
+            self._arm_hard_stop(runtime)  # a turn given on another process may have a hard stop
+
+    async def _caught_up(self, runtime: EventRuntime) -> int | None:
+        """With the event's lock held: read what other processes appended after our last seq, settle it and send
+        it to our clients. How many entries came (0: none), or None when the log could not be read."""
+
+        def newer() -> list[Entry]:
+            return list(self.store.read(runtime.event_id, runtime.state.seq))
+
+        try:
+            entries = await asyncio.get_running_loop().run_in_executor(self._writer, newer)
+        except (StorageError, RuntimeError) as exc:  # RuntimeError: the writer shut down (stopping)
+            log.warning("could not read the log of %s: %s", runtime.event_id, exc)
+            return None
+        if not entries:
+            return 0
+        runtime.state, replayed = settle(runtime.state, runtime.entries, entries)
+        if replayed:
+            self._broadcast_reset(runtime, "redo" if entries[-1].event.type == "redone" else "undo")
+            return len(entries)
+        frames: dict[tuple[str, str | None], str] = {}
+        for client in runtime.clients:
+            key = (client.actor.role, client.actor.person)
+            if key not in frames:
+                mine = [e for e in entries if visible_to(runtime.state, e.event, *key)]
+                frames[key] = entries_frame(mine) if mine else ""
+            if frames[key]:
+                client.send(frames[key])
+        return len(entries)
 
 
 def _command_id(raw: str | bytes) -> str | None:

@@ -34,6 +34,15 @@ class StorageError(Exception):
     """The log could not be read or written; the message says why in plain words."""
 
 
+class SeqTaken(StorageError):
+    """An append found its first sequence number already written: another server process sharing the log got
+    there first. Nothing of this append was written; catch up from the log and decide the command again."""
+
+    def __init__(self, message: str, event_id: str) -> None:
+        super().__init__(message)
+        self.event_id = event_id
+
+
 class UnreadableEntry(StorageError):
     """One entry of an event's log cannot be made into an event (damaged, or written by a newer modconsole):
     that event cannot be replayed; the others can."""
@@ -51,6 +60,21 @@ class TokenGrant:
     role: str
     person: str | None
     name: str | None = None  # a participant credential's display name, given when it was issued
+    # A named moderator's sessions: the only ones that moderator may act on; None for every session.
+    sessions: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredToken:
+    """One token of an event as the store keeps it: its hash (never the token), who holds it, and whether it
+    was revoked. ``tokens list`` shows all but the hash; ``copy-event`` copies the hashes."""
+
+    token_hash: str
+    role: str
+    person: str | None
+    name: str | None = None
+    sessions: tuple[str, ...] | None = None
+    revoked: bool = False
 
 
 class Store(Protocol):
@@ -63,12 +87,16 @@ class Store(Protocol):
     def grant(self, token_hash: str) -> TokenGrant | None: ...
     def issue_participant(self, event_id: str, token_hash: str, person: str, name: str) -> None: ...
     def participant_names(self, event_id: str) -> list[str]: ...
+    def tokens(self, event_id: str) -> list[StoredToken]: ...
+    def add_tokens(self, event_id: str, tokens: list[StoredToken]) -> None: ...
+    def replace_token(self, event_id: str, role: str, person: str | None, token_hash: str) -> StoredToken: ...
+    def revoke_token(self, event_id: str, role: str, person: str | None) -> int: ...
+    def revoked_since(self, after: int) -> tuple[int, list[str]]: ...
     def register_people(
         self, event_id: str, people: list[tuple[str, Person]], grants: list[tuple[str, str, str]]
     ) -> None: ...
     def registrants(self, event_id: str) -> list[tuple[str, Person]]: ...
     def registrant(self, event_id: str, person: str) -> Person | None: ...
-    def add_tokens(self, event_id: str, grants: list[tuple[str, str | None, str]]) -> None: ...
     def append_attendance(self, event_id: str, marks: list[Mark]) -> None: ...
     def attendance(self, event_id: str) -> list[Mark]: ...
     def close(self) -> None: ...
@@ -76,7 +104,7 @@ class Store(Protocol):
 
 # The schema's version is the file's ``PRAGMA user_version``. Version 1 had none (it reads 0); each later
 # version is reached from the one before by the statements of _MIGRATIONS, in one transaction.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA_V1 = [
     """CREATE TABLE IF NOT EXISTS events (
@@ -109,8 +137,15 @@ _MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE tokens ADD COLUMN name TEXT",
         "ALTER TABLE log ADD COLUMN v INTEGER NOT NULL DEFAULT 1",
     ],
-    # 2 -> 3: people registered from a list before the event (modconsole-server register).
+    # 2 -> 3: a named moderator's sessions (a JSON list); a revoked token's number in the order of
+    # revocations (a running server polls for numbers above the last it saw, and closes those connections).
     2: [
+        "ALTER TABLE tokens ADD COLUMN sessions TEXT",
+        "ALTER TABLE tokens ADD COLUMN revoked INTEGER",
+        "CREATE INDEX IF NOT EXISTS tokens_revoked ON tokens (revoked) WHERE revoked IS NOT NULL",
+    ],
+    # 3 -> 4: people registered from a list before the event (modconsole-server register).
+    3: [
         """CREATE TABLE registrants (
             event_id TEXT NOT NULL REFERENCES events(id),
             email TEXT NOT NULL,              -- casefolded: a second import with the same email updates
@@ -329,7 +364,14 @@ class SqliteStore:
         )
 
     def append(self, event_id: str, entries: list[Entry]) -> None:
-        self._write([(self._INSERT_LOG, self._rows(event_id, entries))])
+        """Append the entries in one transaction, committed (and synced) before this returns; SeqTaken when
+        a sequence number is already in the log (nothing is written then)."""
+        try:
+            self._write([(self._INSERT_LOG, self._rows(event_id, entries))])
+        except StorageError as exc:
+            if isinstance(exc.__cause__, sqlite3.IntegrityError) and "log.event_id, log.seq" in str(exc.__cause__):
+                raise SeqTaken(f"event {event_id}: seq {entries[0].seq} is already in the log", event_id) from exc
+            raise
 
     def read(self, event_id: str, after: int = 0) -> Iterator[Entry]:
         """The event's entries after ``after``, as today's events (older versions upcast). A row that cannot
@@ -345,15 +387,17 @@ class SqliteStore:
 
     def grant(self, token_hash: str) -> TokenGrant | None:
         rows = self._query(
-            "SELECT event_id, role, person, name, token_hash FROM tokens WHERE token_hash=?", (token_hash,)
+            "SELECT event_id, role, person, name, token_hash, sessions FROM tokens "
+            "WHERE token_hash=? AND revoked IS NULL",
+            (token_hash,),
         )
         if not rows:
             return None
-        event_id, role, person, name, stored = rows[0]
+        event_id, role, person, name, stored, sessions = rows[0]
         # The lookup went by hash; compare in constant time all the same, as a matter of hygiene.
         if not hmac.compare_digest(stored, token_hash):
             return None
-        return TokenGrant(event_id, role, person, name)
+        return TokenGrant(event_id, role, person, name, _sessions(sessions))
 
     def issue_participant(self, event_id: str, token_hash: str, person: str, name: str) -> None:
         """Store a participant's own credential (its hash), for ``person`` shown as ``name``; committed (and
@@ -429,22 +473,112 @@ class SqliteStore:
         )
         return [Mark(kind, at, person, role, _person(who) if who else None) for kind, at, person, role, who in rows]
 
-    def add_tokens(self, event_id: str, grants: list[tuple[str, str | None, str]]) -> None:
-        """Store more tokens (role, person, hash) for an event, in one transaction."""
-        if not self._query("SELECT 1 FROM events WHERE id=?", (event_id,)):
-            raise StorageError(f"no event {event_id!r} in {self.path}")
-        self._write(
-            [
-                (
-                    "INSERT INTO tokens (token_hash, event_id, role, person) VALUES (?,?,?,?)",
-                    [(token_hash, event_id, role, person) for role, person, token_hash in grants],
-                )
-            ]
+    def tokens(self, event_id: str) -> list[StoredToken]:
+        """Every token of the event, revoked ones included, in the order they were issued."""
+        rows = self._query(
+            "SELECT token_hash, role, person, name, sessions, revoked FROM tokens WHERE event_id=? ORDER BY rowid",
+            (event_id,),
         )
+        return [
+            StoredToken(hash_, role, person, name, _sessions(sessions), revoked is not None)
+            for hash_, role, person, name, sessions, revoked in rows
+        ]
+
+    _INSERT_TOKEN = (
+        "INSERT INTO tokens (token_hash, event_id, role, person, name, sessions, revoked) VALUES (?,?,?,?,?,?,?)"
+    )
+
+    def add_tokens(self, event_id: str, tokens: list[StoredToken]) -> None:
+        """Store tokens (their hashes) for an existing event, in one transaction; a revoked one stays revoked.
+        A hash already stored, or an unknown event, is a StorageError and nothing is stored."""
+        self._write([(self._INSERT_TOKEN, [_token_row(event_id, t) for t in tokens])])
+
+    def replace_token(self, event_id: str, role: str, person: str | None, token_hash: str) -> StoredToken:
+        """Revoke the live tokens held as ``role`` by ``person`` (None: the event's own display, participant or
+        moderator token) and store ``token_hash`` in their place, with the latest one's name and sessions, in
+        one transaction. A StorageError when there was never such a token."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    latest = self._db.execute(
+                        "SELECT name, sessions FROM tokens WHERE event_id=? AND role=? AND person IS ? "
+                        "ORDER BY rowid DESC LIMIT 1",
+                        (event_id, role, person),
+                    ).fetchone()
+                    if latest is None:
+                        raise StorageError(
+                            f"event {event_id} has no {role} token" + (f" for {person}" if person else "")
+                        )
+                    self._revoke(event_id, role, person)
+                    token = StoredToken(token_hash, role, person, latest[0], _sessions(latest[1]))
+                    self._db.execute(self._INSERT_TOKEN, _token_row(event_id, token))
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise StorageError(f"the tokens at {self.path} could not be written: {exc}") from exc
+        return token
+
+    def _revoke(self, event_id: str, role: str, person: str | None) -> int:
+        """In a transaction: number the live tokens of (role, person) as revoked, after the last revoked."""
+        (last,) = self._db.execute("SELECT coalesce(max(revoked), 0) FROM tokens").fetchone()
+        hashes = [
+            row[0]
+            for row in self._db.execute(
+                "SELECT token_hash FROM tokens WHERE event_id=? AND role=? AND person IS ? AND revoked IS NULL "
+                "ORDER BY rowid",
+                (event_id, role, person),
+            )
+        ]
+        self._db.executemany(
+            "UPDATE tokens SET revoked=? WHERE token_hash=?", [(last + n, h) for n, h in enumerate(hashes, 1)]
+        )
+        return len(hashes)
+
+    def revoke_token(self, event_id: str, role: str, person: str | None) -> int:
+        """Revoke the live tokens held as ``role`` by ``person``; how many were."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    count = self._revoke(event_id, role, person)
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise StorageError(f"the tokens at {self.path} could not be written: {exc}") from exc
+        return count
+
+    def revoked_since(self, after: int) -> tuple[int, list[str]]:
+        """The hashes revoked after revocation number ``after`` (of any event), and the last number: a running
+        server asks this every half second and closes the connections those tokens opened."""
+        rows = self._query("SELECT revoked, token_hash FROM tokens WHERE revoked > ? ORDER BY revoked", (after,))
+        if not rows:
+            return after, []
+        return int(rows[-1][0]), [row[1] for row in rows]
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _sessions(stored: str | None) -> tuple[str, ...] | None:
+    if stored is None:
+        return None
+    return tuple(str(s) for s in json.loads(stored))
+
+
+def _token_row(event_id: str, token: StoredToken) -> tuple[object, ...]:
+    sessions = None if token.sessions is None else json.dumps(list(token.sessions))
+    # A revoked token copied stays revoked: it gets a number the running servers have already passed (0).
+    return (token.token_hash, event_id, token.role, token.person, token.name, sessions, 0 if token.revoked else None)
 
 
 @dataclass(frozen=True)

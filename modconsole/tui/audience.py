@@ -33,18 +33,21 @@ from .bigfont import BigDigits
 from .figures import (
     PHASE_WORDS,
     RAISED_WORDS,
+    back_at,
     clock_text,
     day_and_time,
     floor_line,
     hhmm,
     live_sessions,
     my_place,
+    my_waiting,
     next_item,
     phase_class,
     phase_style,
     place_words,
     programme_lines,
     queue_lines,
+    removal_words,
     stage_floor,
     stage_messages,
     stage_next,
@@ -63,6 +66,7 @@ AUDIENCE_BINDINGS = [
     Binding("y", "raise_hand('reply')", "Reply", tooltip="Ask to reply to what was just said"),
     Binding("w", "raise_hand('question')", "Question", tooltip="Ask a question"),
     Binding("o", "raise_hand('point_of_order')", "Point of order", tooltip="Raise a point of order"),
+    Binding("n", "raise_for_later", "For later", tooltip="Raise your hand for an item still to come"),
     Binding("l", "lower_hand", "Withdraw", tooltip="Withdraw your hand"),
     Binding("a", "acknowledge", "Acknowledge", tooltip="Acknowledge the moderator's message"),
 ]
@@ -168,7 +172,9 @@ class StageClock(TimerPanel):
         assert current_remaining is not None  # there is a current item
         remaining = float(current_remaining)
         title.update(Text(item["title"], overflow="ellipsis", no_wrap=True))
-        digits.update(clock_text(remaining))
+        back = back_at(view, item["kind"], remaining)
+        # During a break the room wants to know when to be back, not how long the break has left.
+        digits.update(f"BACK AT {back}" if back else clock_text(remaining))
         planned = format_duration(item["duration_s"])
         words = PHASE_WORDS[item["phase"] or "normal"]
         if remaining >= 0:
@@ -199,6 +205,7 @@ class ViewerScreen(Screen[None]):
         self._mine = False  # this person holds the floor
         self._queued = False
         self._can_raise = False
+        self._can_raise_later = False
         self._several_live = False
 
     ready = False  # set once composed: refreshes before that have nothing to draw on
@@ -278,7 +285,13 @@ class ViewerScreen(Screen[None]):
         self.query_one("#floor-line", Static).update(floor_line(view, me, state, self._several_live))
         self._show_you(view, session, me, state)
         self._show_message(state, session, me)
-        keys = (self._queued, self._can_raise, self._shown_message is not None, self._several_live)
+        keys = (
+            self._queued,
+            self._can_raise,
+            self._can_raise_later,
+            self._shown_message is not None,
+            self._several_live,
+        )
         if keys != self._keys:
             self._keys = keys
             self.refresh_bindings()
@@ -290,11 +303,15 @@ class ViewerScreen(Screen[None]):
         digits = self.query_one("#turn-digits", BigDigits)
         floor = view["floor"]
         place = my_place(view, me)
+        waiting = my_waiting(view, me)
         self._mine = floor is not None and me is not None and floor["person"] == me
-        self._queued = place is not None
+        self._queued = place is not None or waiting is not None
         running = view["current_item"] is not None and view["status"] in ("running", "paused")
-        self._can_raise = running and view["queue_open"] and not self._queued and not self._mine
-        mode = "floor" if self._mine else ("queued" if place else "idle")
+        # Hands go up before the start too: they join the first item's queue when it starts.
+        open_now = view["status"] == "not_started" or (running and view["queue_open"])
+        self._can_raise = open_now and not self._queued and not self._mine
+        self._can_raise_later = (open_now or running) and bool(view["coming"]) and not self._queued and not self._mine
+        mode = "floor" if self._mine else ("queued" if self._queued else "idle")
         for name in ("floor", "queued", "idle"):
             you.set_class(name == mode, f"mode-{name}")
         if self._mine:
@@ -314,13 +331,32 @@ class ViewerScreen(Screen[None]):
             status.update(Text(place_words(place), style="bold"))
             hint.update(plain(f"Raised {RAISED_WORDS.get(place.kind, place.kind)} · l to withdraw"))
             return
+        if waiting is not None:
+            you.border_title = "Your hand is up"
+            digits.update("")
+            titles = {item["id"]: item["title"] for item in view["items"]}
+            target = waiting["for"]
+            words = (
+                f"For {titles.get(target, target)}: you join its queue when it starts"
+                if target is not None
+                else "You join the queue when the session starts"
+            )
+            status.update(Text(words, style="bold", overflow="ellipsis", no_wrap=True))
+            hint.update(plain(f"Raised {RAISED_WORDS.get(waiting['kind'], waiting['kind'])} · l to withdraw"))
+            return
         digits.update("")
         you.border_title = "You"
         lines = queue_lines(view, me, state) if view["queue"] else programme_lines(view)
         self.query_one("#queue-list", Static).update(lines)
-        if view["status"] == "not_started":
+        removed = removal_words(session, me)
+        if removed is not None:
+            status.update(Text(removed, style="bold"))
+            hint.update(
+                "Thank you." if view["status"] == "ended" else "r to raise your hand again · n for a later item"
+            )
+        elif view["status"] == "not_started":
             status.update("The session has not started.")
-            hint.update("You can raise your hand once it runs.")
+            hint.update("Raise your hand now (r): you join the queue when it starts · n for a later item.")
         elif view["status"] == "ended":
             status.update("The session has ended.")
             hint.update("Thank you.")
@@ -369,6 +405,8 @@ class ViewerScreen(Screen[None]):
             return False  # a display is read-only: its keys do nothing and it shows no footer
         if action == "raise_hand":
             return self._can_raise
+        if action == "raise_for_later":
+            return self._can_raise_later
         if action == "lower_hand":
             return self._queued
         if action == "acknowledge":
@@ -381,6 +419,23 @@ class ViewerScreen(Screen[None]):
 
     def action_raise_hand(self, kind: str) -> None:
         self._send(c.Raise(kind=kind))
+
+    def action_raise_for_later(self) -> None:
+        state, session = self.visible_state(), self.session()
+        if state is None or session is None:
+            return
+        view = session_view(state, session, self.link.now())
+        titles = {item["id"]: item["title"] for item in view["items"]}
+        items = [(coming["item"], titles[coming["item"]]) for coming in view["coming"]]
+        if not items:
+            return
+        from .dialogs import ItemPicker  # the dialogs are not needed before this
+
+        def chosen(item_id: str | None) -> None:
+            if item_id:
+                self._send(c.Raise(for_item=item_id))
+
+        self.app.push_screen(ItemPicker(items), chosen)
 
     def action_lower_hand(self) -> None:
         self._send(c.Lower())

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -45,7 +45,12 @@ class ConfirmScreen(ModalScreen[bool]):
 
 
 class MessageScreen(ModalScreen[tuple[str, str] | None]):
-    """Pick a preset (1-3) or type a message; choose who gets it."""
+    """Choose who gets it, then pick a preset (1-3) or type a message.
+
+    The focus starts at the top, on the recipients, and Tab follows the layout (recipients, presets, text).
+    Typing while a list has the focus types into the text box, and Enter sends what the screen shows: the
+    typed text when there is some, else the preset Enter is pressed on; Enter on the recipients with
+    nothing typed moves on to the presets."""
 
     # The digits pick a preset wherever the focus is but in the text box (which types them).
     BINDINGS = [
@@ -66,11 +71,32 @@ class MessageScreen(ModalScreen[tuple[str, str] | None]):
                 id="presets",
                 markup=False,
             )
-            yield Input(placeholder="…or type a message and press Enter", max_length=500, id="text")
+            # Not selected on focus: a character typed on a list lands here and the next ones follow it.
+            yield Input(
+                placeholder="…or type a message and press Enter", max_length=500, id="text", select_on_focus=False
+            )
 
     def on_mount(self) -> None:
         self.query_one("#to", OptionList).highlighted = 0
-        self.query_one("#presets", OptionList).focus()
+        self.query_one("#to", OptionList).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """A character typed on a list goes to the text box (the digits of the presets aside): it never lands
+        in a list, to be followed by an Enter that sends a preset nobody read."""
+        if not isinstance(self.focused, OptionList) or not event.is_printable or event.character is None:
+            return
+        if event.character in self._preset_keys:
+            return
+        box = self.query_one("#text", Input)
+        box.focus()
+        box.insert_text_at_cursor(event.character)
+        event.stop()
+        event.prevent_default()
+
+    _preset_keys = frozenset(str(n) for n in range(1, len(PRESET_MESSAGES) + 1))
+
+    def _typed_text(self) -> str:
+        return self.query_one("#text", Input).value.strip()
 
     def _to(self) -> str:
         to = self.query_one("#to", OptionList)
@@ -86,12 +112,33 @@ class MessageScreen(ModalScreen[tuple[str, str] | None]):
 
     @on(OptionList.OptionSelected, "#to")
     def _chose_recipient(self) -> None:
+        if self._typed_text():
+            self.dismiss((self._typed_text(), self._to()))
+            return
         self.query_one("#presets", OptionList).focus()
 
     @on(Input.Submitted)
     def _typed(self, event: Input.Submitted) -> None:
         if event.value.strip():
             self.dismiss((event.value.strip(), self._to()))
+
+
+class TimeInput(Input):
+    """A time of day typed as HH:MM: it takes digits and colons only, so that the dialog's letter keys ("a" to
+    apply) still work while it has the focus."""
+
+    ALLOWED = frozenset("0123456789:")
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        if character is not None and character.isprintable() and character not in self.ALLOWED:
+            return False
+        return super().check_consume_key(key, character)
+
+    def _on_key(self, event: events.Key) -> None:
+        # Textual runs Input's own handler after this one unless the default is prevented: a letter is kept
+        # from it (it would swallow the key) and bubbles on to the dialog's bindings.
+        if event.is_printable and event.character is not None and event.character not in self.ALLOWED:
+            event.prevent_default()
 
 
 class PlanScreen(ModalScreen[str | None]):
@@ -114,7 +161,7 @@ class PlanScreen(ModalScreen[str | None]):
             yield table
             with Horizontal(classes="buttons"):
                 yield Label("Target end (HH:MM):")
-                yield Input(self.target, id="target", max_length=5, restrict=r"[0-9:]*")
+                yield TimeInput(self.target, id="target", max_length=5, restrict=r"[0-9:]*", select_on_focus=False)
                 yield Button("Apply (a)", variant="warning", id="apply")
                 yield Button("Close (Esc)", id="close")
 
@@ -133,6 +180,8 @@ class PlanScreen(ModalScreen[str | None]):
             )
         if not self.rows:
             table.add_row(Text("no trims needed", style="dim"), "", "", "")
+        # The target takes typing at once: a new time, Enter, and the plan is computed for it.
+        self.query_one("#target", Input).focus()
 
     def action_apply(self) -> None:
         self.dismiss(self.query_one("#target", Input).value.strip() or None)
@@ -183,6 +232,25 @@ class SessionPicker(ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             yield Label("Session", classes="question")
             yield OptionList(*[Option(plain(label), id=sid) for sid, label in self.sessions], markup=False)
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+class ItemPicker(ModalScreen[str | None]):
+    """Pick an item still to come: a hand raised for it joins its queue when it starts."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, items: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.items = items  # (id, title): titles are outside text, shown as text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Raise your hand for", classes="question")
+            yield OptionList(*[Option(plain(title), id=item_id) for item_id, title in self.items], markup=False)
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:

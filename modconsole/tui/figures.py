@@ -17,11 +17,11 @@ from datetime import datetime, tzinfo
 
 from rich.text import Text
 
-from ..core.decide import resolve_target, undo_target
+from ..core.decide import redo_target, resolve_target, undo_age_ms, undo_target
 from ..core.durations import format_duration
-from ..core.events import ACTION_WORDS
+from ..core.events import ACTION_WORDS, UNDO_CONFIRM_AFTER_MS
 from ..core.projection import default_session, recovery_plan
-from ..core.read_model import FloorView, ItemView, SessionView, session_view
+from ..core.read_model import FloorView, HandView, ItemView, SessionView, session_view
 from ..core.state import Message, SessionState, State
 from .labels import person_label
 
@@ -177,6 +177,23 @@ def message_recipients(state: State, session: SessionState | None) -> list[tuple
     return recipients
 
 
+def redone_words(state: State | None, session: SessionState | None) -> str | None:
+    """What a redo would bring back, said once it has (None when there is nothing to redo)."""
+    target = redo_target(state, session.id) if session is not None and state is not None else None
+    return f"Redone: {ACTION_WORDS.get(target.what, target.what)}." if target else None
+
+
+def undo_question(state: State | None, session: SessionState | None, now: int) -> str | None:
+    """The question an undo asks first, when what it takes back is older than ten minutes of event time."""
+    if state is None or session is None:
+        return None
+    target = undo_target(state, session.id)
+    age = undo_age_ms(state, session.id, now)
+    if target is None or age is None or age <= UNDO_CONFIRM_AFTER_MS:
+        return None
+    return f"Undo {ACTION_WORDS.get(target[1], target[1])}, {format_duration(age / 1000)} ago?"
+
+
 def undone_words(state: State | None, session: SessionState | None) -> str | None:
     """What an undo would take back, said once it has (None when there is nothing the core would undo)."""
     target = undo_target(state, session.id) if session is not None and state is not None else None
@@ -204,6 +221,26 @@ def my_place(view: SessionView, me: str | None) -> Place | None:
         if hand["person"] == me:
             return Place(hand["position"], len(queue), hand["estimated_wait_s"], hand["kind"])
     return None
+
+
+def my_waiting(view: SessionView, me: str | None) -> HandView | None:
+    """My hand waiting (for a later item, or for the start), if it is."""
+    if me is None:
+        return None
+    return next((hand for hand in view["waiting"] if hand["person"] == me), None)
+
+
+REMOVAL_WORDS = {
+    "moderator": "The moderator took your hand down.",
+    "cleared": "The moderator cleared the queue: your hand came down.",
+    "session_ended": "The session ended before your turn: your hand came down.",
+}
+
+
+def removal_words(session: SessionState, me: str | None) -> str | None:
+    """Why my hand came down without my having had the floor, if it did (until I raise another)."""
+    removal = session.removed.get(me) if me is not None else None
+    return REMOVAL_WORDS.get(removal.reason) if removal is not None else None
 
 
 def place_words(place: Place) -> str:
@@ -379,3 +416,10 @@ def plan_figures(state: State, session: SessionState, now: int, target: str | No
         f"trims {format_duration(plan.trimmed_s)} in all; {verdict}."
     )
     return PlanFigures(rows, summary, target_text)
+
+
+def back_at(view: SessionView, kind: str, remaining: float) -> str | None:
+    """During a break that has time left, when the next item starts (HH:MM, fixed starts honoured); else None."""
+    if kind != "break" or remaining < 0 or view["status"] != "running" or not view["next_start"]:
+        return None
+    return hhmm(view["next_start"])

@@ -32,7 +32,15 @@ from .dialogs import (
     ReportScreen,
     pick_session,
 )
-from .figures import driven_session, message_lines, message_recipients, plan_figures, undone_words
+from .figures import (
+    driven_session,
+    message_lines,
+    message_recipients,
+    plan_figures,
+    redone_words,
+    undo_question,
+    undone_words,
+)
 from .link import Link
 from .messages import SendCommand
 from .widgets import ConnectionBar, QueuePanel, Rundown, SummaryPanel, TimerPanel
@@ -164,7 +172,21 @@ class ModeratorScreen(Screen[None]):
     def action_undo(self) -> None:
         # Guarded, so that what it says it took back is what it took back: had another moderator acted in
         # between, the server refuses it (stale) rather than undo something else.
-        self._send(c.Undo(), guarded=True, done=undone_words(self.link.state, self.session()))
+        state, session = self.link.state, self.session()
+        done = undone_words(state, session)
+        question = undo_question(state, session, self.link.now())
+        if question is None:
+            self._send(c.Undo(), guarded=True, done=done)
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._send(c.Undo(force=True), guarded=True, done=done)
+
+        self.app.push_screen(ConfirmScreen(question), confirmed)
+
+    def action_redo(self) -> None:
+        self._send(c.Redo(), guarded=True, done=redone_words(self.link.state, self.session()))
 
     def action_goto_selected(self) -> None:
         item = self.query_one(Rundown).selected_item

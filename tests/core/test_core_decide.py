@@ -44,6 +44,7 @@ EVERY_COMMAND: list[c.Command] = [
     c.ApplyPlan(),
     c.SetQueueOrder(order="first_time_first"),
     c.Undo(),
+    c.Redo(),
 ]
 MODERATOR_ONLY = [command for command in EVERY_COMMAND if command.type not in ("raise", "lower", "ack")]
 
@@ -161,9 +162,11 @@ def test_commands_that_need_a_running_session() -> None:
     h = Harness(make_agenda([300, 600]))
     for command in (c.Next(), c.Prev(), c.Goto(item="i1"), c.Pause(), c.Resume(), c.End(), c.Floor(), c.EndTurn()):
         h.rejected(command, code="invalid_state")
-    h.rejected(c.QueueAdd(person="ann"), code="invalid_state")
-    h.rejected(c.Raise(), speaker("ann"), code="invalid_state")
+    # Hands go up before the start (mayors join early): the speakers' list the first item's queue starts with.
+    h.ok(c.QueueAdd(person="ann"))
+    h.ok(c.Raise(), speaker("cho"))
     h.ok(c.Start())
+    assert [hand.person for hand in h.current.queue] == ["ann", "cho"]
     h.rejected(c.Goto(item="i0"), code="invalid_state")  # already current
     h.rejected(c.Skip(item="i0"), code="invalid_state")  # already running
     h.rejected(c.Resume(), code="invalid_state")

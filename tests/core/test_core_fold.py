@@ -41,5 +41,6 @@ def test_each_handler_is_typed_by_its_event_class() -> None:
         assert hints[state_param] is State, kind
         assert hints[event_param] is classes[kind], (kind, hints[event_param])
         # A session's event gets its session; the others get None.
-        session_event = "session" in classes[kind].model_fields and kind != "message_sent"
+        fields = classes[kind].model_fields
+        session_event = "session" in fields and fields["session"].is_required() and kind != "message_sent"
         assert hints[session_param] == (SessionState if session_event else SessionState | None), kind

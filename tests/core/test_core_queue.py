@@ -186,8 +186,12 @@ class QueueMachine(RuleBasedStateMachine):
         self.run(command, ok)
         if ok:
             assert target is not None
-            # Leaving an item closes its turn; its queue stays for when it is re-opened.
+            # Leaving an item closes its turn; the hands up are the session's, and go with it to the item entered.
             self.floor[self.current] = None
+            self.queues[target] = self.queues[target] + self.queues[self.current]
+            self.queues[self.current] = []
+            self.withdrawn[target] |= self.withdrawn[self.current]
+            self.points_moved[target] = self.points_moved[target] or self.points_moved[self.current]
             self.finished[self.current] = command.type == "next"
             self.current = target
             self.visited[target] = True

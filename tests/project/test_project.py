@@ -63,7 +63,8 @@ def test_read_model_doc_lists_every_field_of_every_view() -> None:
     from modconsole.core import read_model
     from modconsole.server.read_model_doc import views
 
-    declared = {name: cls for name, cls in vars(read_model).items() if is_typeddict(cls)}
+    # Private ones (``_Hand``, ``_HandFor``) are bases of a view, documented with it, not views of their own.
+    declared = {name: cls for name, cls in vars(read_model).items() if is_typeddict(cls) and not name.startswith("_")}
     documented = {view.name: [field.name for field in view.fields] for view in views()}
     assert set(documented) == set(declared) and len(declared) >= 6
     for name, cls in declared.items():

@@ -30,7 +30,7 @@ def test_create_event_prints_the_tokens_as_json(cli, tmp_path: Path) -> None:
     result = cli("modconsole-server", "create-event", MAYORS_CALL, "--db", db, "--json")
     assert result.returncode == 0, result.stderr
     created = json.loads(result.stdout)
-    assert set(created) == {"event_id", "tokens"}
+    assert set(created) == {"event_id", "tokens", "names"}
     assert set(created["tokens"]) == {"moderator", "display", "participant", "people"}
     people = created["tokens"]["people"]
     assert len(people) == 45 and "garcetti" in people and "park-won-soon" in people
@@ -68,7 +68,9 @@ def test_create_event_lines_the_tokens_up_whatever_the_ids_length(cli, tmp_path:
     columns = {line.index("mc_") for line in rows}
     assert len(columns) == 1, rows
     assert columns == {2 + len("dar-es-salaam") + 2}
-    assert all(re.fullmatch(r"  [a-z-]+ +mc_\S+", line) for line in rows)
+    # Each person's name follows their token; the event's own tokens have none.
+    assert all(re.fullmatch(r"  [a-z-]+ +mc_\S+(  \S.*)?", line) for line in rows)
+    assert any(line.startswith("  garcetti ") and line.endswith("  Eric Garcetti") for line in rows)
 
 
 def _create_event_into_a_closed_pipe(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

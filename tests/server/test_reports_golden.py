@@ -235,13 +235,15 @@ def test_who_seminar_report_per_day(logs: dict[str, list[Entry]], day: date) -> 
     assert {t.session for t in report.turns} <= set(expected)
     assert report.turns == [t for t in whole.turns if t.session in expected]
     assert {a.session for a in report.audit} <= set(expected)
-    # People: exactly those who spoke or raised a hand that day, with that day's figures.
+    # People: the whole roster (with zeros for those not heard), and the participants who spoke or raised a hand
+    # that day, with that day's figures.
     raised = {
         e.event.person
         for e in entries  # type: ignore[union-attr]
         if e.event.type == "hand_raised" and e.event.session in expected
     }  # type: ignore[union-attr]
-    assert {p.person for p in report.people} == {t.person for t in report.turns} | raised
+    roster = {p.id for p in entries[0].event.agenda.people}  # type: ignore[union-attr]
+    assert {p.person for p in report.people} == {t.person for t in report.turns} | raised | roster
     for person in report.people:
         mine = [t for t in report.turns if t.person == person.person]
         assert person.turns == len(mine)

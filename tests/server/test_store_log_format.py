@@ -83,7 +83,7 @@ def test_a_log_of_the_first_schema_is_migrated_in_place_and_replays_to_the_same_
         entries = list(store.read(V1_EVENT))
     finally:
         store.close()
-    assert _user_version(v1_db) == SCHEMA_VERSION == 3
+    assert _user_version(v1_db) == SCHEMA_VERSION == 4
     assert {"registrants", "attendance"} <= _tables(v1_db)
     assert "name" in _columns(v1_db, "tokens") and "v" in _columns(v1_db, "log")
     assert len(entries) == 22 and [e.seq for e in entries] == list(range(1, 23))
@@ -134,13 +134,15 @@ def test_a_database_of_a_newer_schema_is_refused_with_the_reason(tmp_path: Path,
     before = db.read_bytes()
     with pytest.raises(
         StorageError,
-        match=re.escape("this database was written by a newer modconsole (schema 7; this one reads up to 3)"),
+        match=re.escape(
+            f"this database was written by a newer modconsole (schema 7; this one reads up to {SCHEMA_VERSION})"
+        ),
     ):
         SqliteStore(db)
     for args in (("report",), ("serve", "--port", "0"), ("create-event", MAYORS_CALL)):
         result = cli("modconsole-server", *args, "--db", db)
         assert result.returncode == 2, (args, result.stdout, result.stderr)
-        assert "schema 7; this one reads up to 3" in result.stderr and "Traceback" not in result.stderr
+        assert f"schema 7; this one reads up to {SCHEMA_VERSION}" in result.stderr and "Traceback" not in result.stderr
     assert db.read_bytes() == before  # left as it was
 
 

@@ -200,8 +200,9 @@ def command_steps(items: int = 4):  # type: ignore[no-untyped-def]
                 c.Floor(),
                 c.Floor(),
                 c.Undo(),
-                c.Undo(),
-                c.Undo(),
+                c.Undo(force=True),
+                c.Undo(force=True),
+                c.Redo(),
                 c.ApplyPlan(),
             ]
         ),
@@ -210,6 +211,7 @@ def command_steps(items: int = 4):  # type: ignore[no-untyped-def]
         st.builds(c.AddTime, delta_s=st.sampled_from([-120, -30, 30, 60, 300]), turn=st.booleans()),
         st.builds(c.Extend, delta_s=st.sampled_from([-300, 60, 300, 1500])),
         st.builds(c.QueueAdd, person=people, kind=kinds),
+        st.builds(c.QueueAdd, person=people, kind=kinds, for_item=item_ids),
         st.builds(c.QueueRemove, person=people),
         st.builds(c.QueueMove, person=people, position=st.integers(1, 4)),
         st.builds(c.Floor, person=st.sampled_from(("ann", "bob"))),
@@ -220,6 +222,7 @@ def command_steps(items: int = 4):  # type: ignore[no-untyped-def]
         st.tuples(moderator, st.just(MOD), waits),
         st.tuples(moderator, st.just(MOD), waits),
         st.tuples(st.builds(c.Raise, kind=kinds), people.map(actor_for), waits),
+        st.tuples(st.builds(c.Raise, kind=kinds, for_item=item_ids), people.map(actor_for), waits),
         st.tuples(st.just(c.Lower()), people.map(actor_for), waits),
         st.tuples(st.just(c.Ack()), people.map(actor_for), waits),
     )
@@ -233,7 +236,14 @@ def check_structure(state: State) -> None:
             assert currents == [session.current]
         else:
             assert currents == []
+        # A person has at most one hand up in a session: in the current item's queue, or waiting.
+        everyone = [h.person for item in session.items for h in item.queue] + [h.person for h in session.waiting]
+        assert len(everyone) == len(set(everyone)), f"someone has two hands up in {session.id}: {everyone}"
+        if session.status == "ended":
+            assert everyone == [], "a hand still up after the end"
         for item in session.items:
+            if item is not session.current_item or session.status == "not_started":
+                assert item.queue == [], f"a queue on {item.id}, which is not current"
             persons = [h.person for h in item.queue]
             assert len(persons) == len(set(persons)), f"someone queued twice in {item.id}: {persons}"
             points = [h.kind == "point_of_order" for h in item.queue]

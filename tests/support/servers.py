@@ -275,7 +275,7 @@ def run_cli(
     *args: str | Path, env: dict[str, str] | None = None, timeout: float = 30
 ) -> subprocess.CompletedProcess[str]:
     """Run ``modconsole-server ...`` or ``modconsole ...`` (the first argument names which)."""
-    base = {k: v for k, v in os.environ.items() if k not in ("MODCONSOLE_TOKEN", "MODCONSOLE_DB")}
+    base = {k: v for k, v in os.environ.items() if k not in ("MODCONSOLE_TOKEN", "MODCONSOLE_DB", "MODCONSOLE_STORE")}
     return subprocess.run(
         [script(str(args[0])), *map(str, args[1:])],
         capture_output=True,

@@ -31,6 +31,7 @@ from modconsole.core.attendance import Mark, intervals
 from modconsole.core.commands import Actor
 from modconsole.core.durations import format_duration
 from modconsole.core.events import (
+    TIMING_EVENTS,
     ClockSet,
     Event,
     EventCreated,
@@ -45,9 +46,8 @@ from modconsole.core.events import (
     TurnLimitSet,
     TurnStarted,
     TurnTimeAdded,
-    Undone,
 )
-from modconsole.core.fold import apply
+from modconsole.core.fold import apply, voided_in
 from modconsole.core.projection import upcoming
 from modconsole.core.state import SessionState, State
 
@@ -117,11 +117,10 @@ def build_report(
     it the report runs to the log's last entry, so the same log gives the same bytes."""
     if not entries or not isinstance(entries[0].event, EventCreated):
         raise ValueError("the log does not start with an event")
-    voided: dict[int, Entry] = {}
-    for entry in entries:
-        if isinstance(entry.event, Undone):
-            for seq in entry.event.seqs:
-                voided[seq] = entry
+    by_seq = {entry.seq: entry for entry in entries}
+    voided: dict[int, Entry] = {
+        seq: by_seq[undo] for seq, undo in voided_in((entry.seq, entry.event) for entry in entries).items()
+    }
     state = State()
     fold = _Fold()
     last_at = 0  # the latest event time in the log, voided entries included
@@ -178,6 +177,7 @@ def build_report(
         )
         for e in entries
         if (u := voided.get(e.seq)) is not None
+        and e.event.type in TIMING_EVENTS  # an undo a redo voided is no action of its own
         and (_session_of(e.event) in chosen or (session is None and day is None))
     ]
     # Attendance: who was present live, per session and for the sessions in scope (registrants, from the
@@ -352,6 +352,11 @@ def _session_report(
                 reopened=item.reopened,
                 final_planned_s=item.duration_s,
                 turns=len(item.turns) + (1 if item.floor else 0),
+                not_heard=[
+                    p
+                    for p in spec.speakers
+                    if p not in {t.person for t in item.turns} and not (item.floor and item.floor.person == p)
+                ],
             )
         )
     if ended:
@@ -436,7 +441,10 @@ def _people(state: State, turns: list[TurnReport], fold: _Fold, sessions: set[st
     for (session_id, person_id), count in fold.raised.items():
         if session_id in sessions:
             raised_by[person_id] += count
-    ids = sorted(set(by_person) | {p for p, n in raised_by.items() if n})
+    # The whole roster, with zeros for those not heard; participants once they spoke or raised a hand.
+    assert state.agenda is not None
+    roster = {p.id for p in state.agenda.people}
+    ids = sorted(roster | set(by_person) | {p for p, n in raised_by.items() if n})
     out = []
     for person_id in ids:
         person = state.person(person_id)

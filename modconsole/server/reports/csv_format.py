@@ -43,7 +43,11 @@ def render_csv(report: Report, table: str = "sessions") -> str:
         rows = [s.model_dump(exclude=set(_SESSION_LISTS)) for s in report.sessions]
     elif table == "items":
         fields = ["session", *ItemReport.model_fields]
-        rows = [{"session": s.id, **i.model_dump()} for s in report.sessions for i in s.items]
+        rows = [
+            {"session": s.id, **i.model_dump(), "not_heard": " ".join(i.not_heard)}  # ids never hold a space
+            for s in report.sessions
+            for i in s.items
+        ]
     elif table == "turns":
         fields = list(TurnReport.model_fields)
         rows = [t.model_dump() for t in report.turns]

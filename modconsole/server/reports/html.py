@@ -23,6 +23,7 @@ from .prose import (
     intro,
     item_notes,
     never_line,
+    not_heard_line,
     plan_line,
     share_rows,
     shown_shares,
@@ -149,6 +150,9 @@ def render_html(report: Report) -> str:
             )
         out.append("</table>")
         out += [f"<p>{esc(plan_line(session, index))}</p>" for index in range(len(session.plans_applied))]
+        unheard = not_heard_line(report, session)
+        if unheard:
+            out.append(f"<p>{esc(unheard)}</p>")
     spoke, waiting = heard(report)
     if report.people:
         out.append("<h2>Speakers</h2>")

@@ -26,6 +26,7 @@ from .prose import (
     intro,
     item_notes,
     never_line,
+    not_heard_line,
     plan_line,
     share_rows,
     shown_shares,
@@ -127,6 +128,9 @@ def render_markdown(report: Report) -> str:
             )
         for index in range(len(session.plans_applied)):
             out += ["", plan_line(session, index, q)]
+        unheard = not_heard_line(report, session, q)
+        if unheard:
+            out += ["", unheard]
         chart = timeline_text(session)
         if chart:  # a code block shows its lines as they are: the titles in it need no escaping, only a fence
             fence = _fence(chart)

@@ -72,6 +72,7 @@ class ItemReport(_Model):
     reopened: int
     final_planned_s: int  # after added time and applied plans
     turns: int
+    not_heard: list[str] = []  # the item's listed speakers (by id) who never had the floor on it
 
 
 class TurnReport(_Model):

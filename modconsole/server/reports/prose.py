@@ -321,10 +321,22 @@ def plan_line(session: SessionReport, plan_index: int, q: Quote = _as_is) -> str
 
 
 def heard(report: Report) -> tuple[list[PersonReport], list[PersonReport]]:
-    """People who had the floor, and people who raised a hand but never had it."""
+    """People who had the floor, and people who raised a hand but never had it (the rest of the roster, with
+    zeros, is in the people table and the JSON)."""
     spoke = [p for p in report.people if p.turns]
-    waiting = [p for p in report.people if not p.turns]
+    waiting = [p for p in report.people if not p.turns and p.hands_raised]
     return spoke, waiting
+
+
+def not_heard_line(report: Report, session: SessionReport, q: Quote = _as_is) -> str:
+    """The listed speakers who never had the floor on their item, item by item; empty when all were heard."""
+    names = {p.person: p.name for p in report.people}
+    parts = [
+        f"{q(item.title)}: " + ", ".join(q(names.get(person, person)) for person in item.not_heard)
+        for item in session.items
+        if item.not_heard
+    ]
+    return ("Listed speakers who never had the floor: " + "; ".join(parts) + ".") if parts else ""
 
 
 def never_line(waiting: list[PersonReport], q: Quote = _as_is) -> str:
