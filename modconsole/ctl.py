@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import json
 import re
 import sys
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 
 from .client import ClientError, CommandRefused, MeetingClient, check_url
 from .core import commands as c
+from .core.agenda import ItemKind
 from .core.decide import redo_target, resolve_target, undo_target
 from .core.durations import format_duration, parse_duration
 from .core.events import ACTION_WORDS, HAND_KINDS
@@ -165,6 +167,157 @@ def add_arguments(ctl: argparse.ArgumentParser) -> None:
     )
     verb("redo", "bring back what the last undo took back (until a new timing action)")
     verb("state", "print the live state (people by name and [id])")
+    _plan_verbs(verb)
+
+
+# --- the plan edited live ---------------------------------------------------------------------------
+
+
+def _none_or(parse: Callable[[str], object]) -> Callable[[str], object]:
+    def parse_or_none(text: str) -> object:
+        return None if text.lower() == "none" else parse(text)
+
+    return parse_or_none
+
+
+def _hhmm(text: str) -> str:
+    if not re.match(r"^\d{1,2}:\d{2}$", text):
+        raise argparse.ArgumentTypeError(f"not a time of day: {text!r} (write HH:MM)")
+    return text
+
+
+def _ids(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _tag(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"a tag is KEY=VALUE, not {text!r}")
+    return key.strip(), value.strip()
+
+
+def _placement(parser: argparse.ArgumentParser, required: bool) -> None:
+    where = parser.add_mutually_exclusive_group(required=required)
+    where.add_argument("--after", metavar="ITEM", help="place it after ITEM")
+    where.add_argument("--before", metavar="ITEM", help="place it before ITEM")
+    where.add_argument("--first", action="store_true", default=False, help="place it first")
+
+
+_KINDS = [kind.value for kind in ItemKind]
+
+
+def _plan_verbs(verb: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    p = verb("item-add", "add an item to the session's rundown (default: last)")
+    p.add_argument("title", metavar="TITLE")
+    p.add_argument("--duration", metavar="D", type=_duration(False), required=True, help="e.g. 5m, 1h30m")
+    _placement(p, required=False)
+    p.add_argument("--kind", choices=_KINDS, default="other")
+    p.add_argument("--speakers", metavar="ID,ID", type=_ids, default=(), help="listed speakers, by id")
+    p.add_argument("--turn-limit", metavar="D", type=_duration(False), help="the limit of each turn")
+    p.add_argument("--fixed-start", metavar="HH:MM", type=_hhmm, help="the time of day it must start at")
+    p.add_argument("--id", dest="item_id", metavar="ID", help="its id (default: made from the title)")
+    p = verb("item-edit", "change an item that has not run (or the current one): only the fields given")
+    p.add_argument("item", metavar="ITEM")
+    p.add_argument("--title", metavar="T")
+    p.add_argument("--duration", metavar="D", type=_duration(False))
+    p.add_argument("--kind", choices=_KINDS)
+    p.add_argument("--speakers", metavar="ID,ID", type=_ids)
+    p.add_argument("--turn-limit", metavar="D|none", type=_none_or(_duration(False)), default=argparse.SUPPRESS)
+    p.add_argument("--fixed-start", metavar="HH:MM|none", type=_none_or(_hhmm), default=argparse.SUPPRESS)
+    verb("item-remove", "remove an item that has not run (one that has can be skipped)").add_argument(
+        "item", metavar="ITEM"
+    )
+    p = verb("item-move", "move an item that has not run")
+    p.add_argument("item", metavar="ITEM")
+    _placement(p, required=True)
+    p = verb("session-add", "add a session to the event")
+    p.add_argument("session_id", metavar="ID")
+    p.add_argument("title", metavar="TITLE")
+    p.add_argument("--start", metavar="YYYY-MM-DDTHH:MM", required=True, help="local time in the event's zone")
+    p.add_argument("--room", metavar="R", default="")
+    p = verb("session-edit", "change a session's title, start (before it starts) or room")
+    p.add_argument("session_id", metavar="ID")
+    p.add_argument("--title", metavar="T")
+    p.add_argument("--start", metavar="YYYY-MM-DDTHH:MM")
+    p.add_argument("--room", metavar="R")
+    p = verb("person-add", "add a person to the roster; prints their speaker token, once")
+    p.add_argument("person_name", metavar="NAME")
+    p.add_argument("--id", dest="person_id", metavar="ID", help="their id (default: made from the name)")
+    p.add_argument("--affiliation", metavar="A", default="")
+    p.add_argument("--tag", metavar="KEY=VALUE", type=_tag, action="append", default=[], help="repeatable")
+
+
+def _plan_command(args: argparse.Namespace, session: str | None) -> c.Command | None:
+    verb = args.verb
+    if verb == "item-add":
+        return c.ItemAdd(
+            session=session,
+            title=args.title,
+            duration_s=args.duration,
+            kind=args.kind,
+            speakers=args.speakers,
+            turn_limit_s=args.turn_limit,
+            fixed_start=args.fixed_start,
+            item_id=args.item_id,
+            after=args.after,
+            before=args.before,
+            first=args.first,
+        )
+    if verb == "item-edit":
+        fields: dict[str, object] = {"session": session, "item": args.item}
+        for name, key in (("title", "title"), ("duration", "duration_s"), ("kind", "kind"), ("speakers", "speakers")):
+            if getattr(args, name) is not None:
+                fields[key] = getattr(args, name)
+        if hasattr(args, "turn_limit"):
+            fields["turn_limit_s"] = args.turn_limit
+        if hasattr(args, "fixed_start"):
+            fields["fixed_start"] = args.fixed_start
+        return c.ItemEdit.model_validate(fields)
+    if verb == "item-remove":
+        return c.ItemRemove(session=session, item=args.item)
+    if verb == "item-move":
+        return c.ItemMove(session=session, item=args.item, after=args.after, before=args.before, first=args.first)
+    if verb == "session-add":
+        return c.SessionAdd(
+            session=session, session_id=args.session_id, title=args.title, start=args.start, room=args.room
+        )
+    if verb == "session-edit":
+        return c.SessionEdit(session=args.session_id, title=args.title, start=args.start, room=args.room)
+    if verb == "person-add":
+        return c.PersonAdd(
+            session=session,
+            name=args.person_name,
+            person_id=args.person_id,
+            affiliation=args.affiliation,
+            tags=dict(args.tag),
+        )
+    return None
+
+
+def _plan_change(before: State, after: State, command: c.Command, ack_person: str | None) -> dict[str, object]:
+    """What a plan edit created or changed, for ``--json`` and the line printed."""
+    if isinstance(command, c.SessionAdd | c.SessionEdit):
+        session_id = command.session_id if isinstance(command, c.SessionAdd) else command.session
+        plan = after.agenda.session(session_id or "") if after.agenda else None
+        if plan is None:
+            return {}
+        return {"session_id": plan.id, "title": plan.title, "start": plan.start.isoformat(), "room": plan.room}
+    if isinstance(command, c.PersonAdd):
+        person = after.person(ack_person or "")
+        return {} if person is None else {"person": person.model_dump(mode="json")}
+    session = after.session(command.session) if command.session else default_session(after)
+    old = before.session(session.id) if session is not None else None
+    if session is None or old is None:
+        return {}
+    if isinstance(command, c.ItemRemove):
+        return {"removed": command.item}
+    if isinstance(command, c.ItemAdd):
+        new = [i.id for i in session.items if old.item(i.id) is None]
+        item_id = new[0] if new else None
+    else:
+        item_id = getattr(command, "item", None)
+    return {"item": next((i for i in session_view(after, session, 0)["items"] if i["id"] == item_id), None)}
 
 
 _TAKES_VALUE = frozenset({"--session", "--token", "--token-file", "--name", "--kind", "--target", "--cafile", "--for"})
@@ -239,7 +392,7 @@ def build_command(args: argparse.Namespace) -> c.Command | None:
         return c.Ack(message_id=args.message_id, **common)
     if verb == "plan" and args.apply:
         return c.ApplyPlan(target=args.target, include_fixed=args.include_fixed, **common)
-    return None
+    return _plan_command(args, session)
 
 
 class AmbiguousPerson(ValueError):
@@ -264,7 +417,12 @@ def resolve_person(state: State, given: str) -> str:
     if len(found) == 1:
         return found[0]
     if found:
-        listing = ", ".join(f"{people[pid]} [{pid}]" for pid in sorted(found))
+        # Names from the agenda file, printed on a terminal: what is not printable is shown escaped.
+        listing = ", ".join(
+            "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in people[pid])
+            + f" [{pid}]"
+            for pid in sorted(found)
+        )
         raise AmbiguousPerson(f"{given!r} names {len(found)} people: {listing}; give one by its id")
     return given
 
@@ -452,6 +610,7 @@ async def run(args: argparse.Namespace) -> int:
             session = client.state.session(command.session) if command.session else default_session(client.state)
             if session is not None:
                 command = command.model_copy(update={"expected_seq": session.rev})
+        before = copy.deepcopy(client.state) if command.type in _PLAN_EDITS else None
         ack = await client.command(command)
         state = await client.wait_for(lambda s: s.seq >= ack.seq)
     except CommandRefused as exc:
@@ -494,20 +653,58 @@ async def run(args: argparse.Namespace) -> int:
         if redoing is None
         else {"seq": redoing.seqs[0], "type": redoing.what, "what": ACTION_WORDS.get(redoing.what, redoing.what)}
     )
+    changed: dict[str, object] = {}
+    if before is not None:
+        changed = _plan_change(before, state, command, ack.person)
+        if isinstance(command, c.SessionAdd) and state.session(command.session_id) is not None:
+            added = state.session(command.session_id)
+            assert added is not None
+            view = session_view(state, added, now)
+        if ack.token is not None:
+            changed["token"] = ack.token
     if as_json:
         print(
             json.dumps(
                 {"ok": True, "seq": ack.seq, "session": view}
                 | ({"undone": undone} if undone else {})
-                | ({"redone": redone} if redone else {}),
+                | ({"redone": redone} if redone else {})
+                | changed,
                 ensure_ascii=False,
             )
         )
+    elif before is not None:
+        print(f"ok ({args.verb}, seq {ack.seq}): {_plan_line(changed)}")
+        if ack.token is not None:
+            print(f"speaker token for {ack.person} (shown only this once; keep it): {ack.token}")
     else:
         took_back = f" took back {undone['what']} (seq {undone['seq']})" if undone else ""
         took_back += f" brought back {redone['what']}" if redone else ""
         print(f"ok ({args.verb}, seq {ack.seq}){took_back}" + (f": {_session_line(view)}" if view else ""))
     return 0
+
+
+_PLAN_EDITS = frozenset(
+    {"item_add", "item_edit", "item_remove", "item_move", "session_add", "session_edit", "person_add"}
+)
+
+
+def _plan_line(changed: dict[str, object]) -> str:
+    item = changed.get("item")
+    if isinstance(item, dict):
+        start = item["projected_start"] or item["planned_start"]
+        return (
+            f"item {item['id']} “{item['title']}”, {item['kind']}, {format_duration(item['planned_duration_s'])}"
+            f", {item['status']}, starts {start}"
+        )
+    if "removed" in changed:
+        return f"item {changed['removed']} removed"
+    person = changed.get("person")
+    if isinstance(person, dict):
+        return f"person {person['id']} “{person['name']}” added to the roster"
+    if "session_id" in changed:
+        room = f", room {changed['room']}" if changed.get("room") else ""
+        return f"session {changed['session_id']} “{changed['title']}”, starts {changed['start']}{room}"
+    return "done"
 
 
 def main(args: argparse.Namespace) -> int:

@@ -144,6 +144,12 @@ class Ack(_Frame):
     type: Literal["ack"] = "ack"
     id: str
     seq: int = Field(description="the sequence of the last event the command produced")
+    person: str | None = Field(default=None, description="person_add: the id of the person added")
+    token: str | None = Field(
+        default=None,
+        description="person_add: the speaker token of the person added, shown only this once and only to the "
+        "moderator who added them (the server keeps its hash)",
+    )
 
 
 class Error(_Frame):

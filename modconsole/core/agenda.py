@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+# Letters and digits of any script, then also "_", ".", ":" and "-": an id written in an agenda file may be
+# "доклад-1"; ids the loaders make from names and titles are Latin (transliterated).
+ID_PATTERN = r"^[^\W_][\w.:-]{0,63}$"
 # The speaking orders a queue may have (core/queue_order.py says what each means).
 QUEUE_ORDER_PATTERN = r"^(fifo|first_time_first|tiers(:([1-9]|1[0-9]|20))?|alternate:[A-Za-z0-9_.-]{1,32})$"
 _ID = re.compile(ID_PATTERN)
@@ -65,6 +67,7 @@ class ItemPlan(BaseModel):
     turn_hard_stop_s: int | None = Field(default=None, ge=0, le=24 * 3600)
     warning_s: int = Field(default=DEFAULT_WARNING_S, ge=0)
     danger_s: int = Field(default=DEFAULT_DANGER_S, ge=0)
+    tags: dict[str, str] = Field(default_factory=dict)  # e.g. a schedule's track and type, kept as written
     # The speaking order of the item's queue (core/queue_order.py); None: the session's.
     queue_order: str | None = Field(default=None, pattern=QUEUE_ORDER_PATTERN)
 
@@ -76,7 +79,8 @@ class SessionPlan(BaseModel):
     title: str = Field(min_length=1, max_length=300)
     start: datetime  # local time in the event's zone, naive
     room: str = Field(default="", max_length=200)
-    items: tuple[ItemPlan, ...] = Field(min_length=1, max_length=MAX_ITEMS)
+    # No default: a file must list a session's items. A session added live starts with none.
+    items: tuple[ItemPlan, ...] = Field(max_length=MAX_ITEMS)
     # The speaking order of its items' queues (core/queue_order.py); None: first come, first served.
     queue_order: str | None = Field(default=None, pattern=QUEUE_ORDER_PATTERN)
 
@@ -198,6 +202,18 @@ def slug(text: str) -> str:
     return (out or "item")[:48]
 
 
+def unique_id(text: str, taken: set[str] | frozenset[str], fallback: str = "item") -> str:
+    """A readable id made from free text that none of ``taken`` has: its slug, else the slug with "-2",
+    "-3"... added ("Any other business" -> "any-other-business", then "any-other-business-2")."""
+    base = re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")[:48].strip("-") or fallback
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
+
+
 __all__ = [
     "Agenda",
     "ItemKind",
@@ -209,4 +225,5 @@ __all__ = [
     "ms_to_local",
     "planned_schedule",
     "slug",
+    "unique_id",
 ]

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .agenda import QUEUE_ORDER_PATTERN
+from .agenda import ID_PATTERN, QUEUE_ORDER_PATTERN, ItemKind
 from .events import HandKind
 
 Role = Literal["moderator", "speaker", "participant", "display"]
@@ -205,6 +205,84 @@ class Redo(_Command):
     type: Literal["redo"] = "redo"
 
 
+# --- the plan edited live: items, sessions, people --------------------------------------------------
+#
+# An item goes after or before another item, or first (at most one of the three); with none, last. An
+# edit changes only the fields it sends: a field sent as null (``turn_limit_s``, ``fixed_start``) clears it.
+
+MAX_SPEAKERS = 200
+MAX_TAGS = 20
+_HHMM = r"^\d{1,2}:\d{2}$"
+_ITEM_REF = Field(default=None, max_length=64)
+
+
+class ItemAdd(_Command):
+    type: Literal["item_add"] = "item_add"
+    title: str = Field(min_length=1, max_length=300)
+    duration_s: int = Field(ge=0, le=24 * 3600)
+    kind: ItemKind = ItemKind.other
+    speakers: tuple[str, ...] = Field(default=(), max_length=MAX_SPEAKERS, description="people on the roster, by id")
+    turn_limit_s: int | None = Field(default=None, gt=0, le=24 * 3600)
+    fixed_start: str | None = Field(default=None, pattern=_HHMM, description="HH:MM in the event's time zone")
+    item_id: str | None = Field(
+        default=None, pattern=ID_PATTERN, description="the new item's id; default: made from the title"
+    )
+    after: str | None = _ITEM_REF
+    before: str | None = _ITEM_REF
+    first: bool = False
+
+
+class ItemEdit(_Command):
+    type: Literal["item_edit"] = "item_edit"
+    item: str = Field(max_length=64)
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    duration_s: int | None = Field(default=None, ge=0, le=24 * 3600)
+    kind: ItemKind | None = None
+    speakers: tuple[str, ...] | None = Field(default=None, max_length=MAX_SPEAKERS)
+    turn_limit_s: int | None = Field(default=None, gt=0, le=24 * 3600, description="sent as null: no limit")
+    fixed_start: str | None = Field(default=None, pattern=_HHMM, description="HH:MM; sent as null: none")
+
+
+class ItemRemove(_Command):
+    type: Literal["item_remove"] = "item_remove"
+    item: str = Field(max_length=64)
+
+
+class ItemMove(_Command):
+    type: Literal["item_move"] = "item_move"
+    item: str = Field(max_length=64)
+    after: str | None = _ITEM_REF
+    before: str | None = _ITEM_REF
+    first: bool = False
+
+
+class SessionAdd(_Command):
+    type: Literal["session_add"] = "session_add"
+    session_id: str = Field(pattern=ID_PATTERN, description="the new session's id")
+    title: str = Field(min_length=1, max_length=300)
+    start: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$", description="YYYY-MM-DDTHH:MM, local time")
+    room: str = Field(default="", max_length=200)
+
+
+class SessionEdit(_Command):
+    """Edits the session the command names (``session``)."""
+
+    type: Literal["session_edit"] = "session_edit"
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    start: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")
+    room: str | None = Field(default=None, max_length=200)
+
+
+class PersonAdd(_Command):
+    """A person on the roster; they get a speaker token, shown once in the ack to the moderator."""
+
+    type: Literal["person_add"] = "person_add"
+    name: str = Field(min_length=1, max_length=200)
+    person_id: str | None = Field(default=None, pattern=ID_PATTERN, description="default: made from the name")
+    affiliation: str = Field(default="", max_length=200)
+    tags: dict[str, str] = Field(default_factory=dict, max_length=MAX_TAGS)
+
+
 Command = Annotated[
     Start
     | Pause
@@ -234,6 +312,13 @@ Command = Annotated[
     | ApplyPlan
     | SetQueueOrder
     | Undo
+    | ItemAdd
+    | ItemEdit
+    | ItemRemove
+    | ItemMove
+    | SessionAdd
+    | SessionEdit
+    | PersonAdd
     | Redo,
     Field(discriminator="type"),
 ]

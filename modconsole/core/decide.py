@@ -9,7 +9,8 @@ from typing import Literal
 
 from . import commands as c
 from . import events as e
-from .agenda import Person, local_to_ms, ms_to_local
+from .agenda import MAX_ITEMS, MAX_PEOPLE, MAX_SESSIONS, ItemPlan, Person, SessionPlan, local_to_ms, ms_to_local
+from .agenda import unique_id as _unique_id
 from .durations import format_duration
 from .projection import default_session, project, recovery_plan, upcoming
 from .queue_order import group_tag
@@ -106,6 +107,8 @@ def _start(state: State, s: SessionState, cmd: c.Start, actor: c.Actor, now: int
             f"session {s.id!r} is {s.status.replace('_', ' ')}; "
             + ("use resume" if s.status == "paused" else "it can start once"),
         )
+    if not s.items:
+        raise _fail("invalid_state", f"session {s.id!r} has no items yet (add one: item-add TITLE --duration D)")
     if all(item.status == "skipped" for item in s.items):
         raise _fail("invalid_state", f"every item of session {s.id!r} is skipped")
     return [e.SessionStarted(session=s.id, at=now)]
@@ -572,6 +575,220 @@ def _redo(state: State, s: SessionState, now: int) -> list[e.Event]:
     return [e.Redone(at=now, seqs=tuple(target.seqs), what=target.what, session=s.id)]
 
 
+# --- the plan edited live ----------------------------------------------------------------------------
+#
+# Items may be added, edited, moved and removed, sessions added and edited, people added, while the event
+# runs. What has run stays as it ran: an item that has run is neither removed (skip it instead), moved nor
+# edited, nothing goes before an item that has run, and an ended session takes no edit.
+
+
+def _clean_text(value: str, what: str) -> str:
+    text = " ".join(value.split())
+    if not text or any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value if ch not in " \t"):
+        raise _fail("invalid", f"{what} needs text without control characters")
+    return text
+
+
+def _open_session(s: SessionState) -> None:
+    if s.status == "ended":
+        raise _fail("invalid_state", f"session {s.id!r} has ended; its plan can no longer change")
+
+
+def _ran(item: ItemState) -> bool:
+    return item.status in ("current", "done")
+
+
+def _not_ran(s: SessionState, item_id: str, what: str) -> int:
+    index = _item_id(s, item_id)
+    item = s.items[index]
+    if _ran(item):
+        hint = "; skip it instead" if what == "removed" else ""
+        raise _fail("invalid_state", f"item {item_id!r} has already run ({item.status}): it cannot be {what}{hint}")
+    return index
+
+
+def _place(
+    state: State, s: SessionState, after: str | None, before: str | None, first: bool, moving: str | None
+) -> int:
+    """The index a new or moved item takes in the session's items (without the moving one), refused
+    when it would go before an item that has run."""
+    if sum((after is not None, before is not None, first)) > 1:
+        raise _fail("invalid", "place the item after an item, before one, or first: one of them")
+    ids = [i.id for i in s.items if i.id != moving]
+    for ref in (after, before):
+        if ref is not None and (ref == moving or ref not in ids):
+            if ref == moving:
+                raise _fail("invalid", f"an item cannot be placed next to itself ({ref!r})")
+            _item_id(s, ref)  # not_found, naming the items
+    if first:
+        index = 0
+    elif after is not None:
+        index = ids.index(after) + 1
+    elif before is not None:
+        index = ids.index(before)
+    else:
+        index = len(ids)
+    ran = [n for n, i in enumerate(i for i in s.items if i.id != moving) if _ran(i)]
+    if ran and index <= ran[-1]:
+        titles = {i.id: i.title for i in state.plan(s.id).items}
+        last = ids[ran[-1]]
+        raise _fail(
+            "invalid_state",
+            f"cannot place an item before {last!r} (“{titles.get(last, last)}”), which has already run",
+        )
+    return index
+
+
+def _fixed(hhmm: str) -> time:
+    hours, minutes = (int(p) for p in hhmm.split(":"))
+    if not (0 <= hours <= 23 and 0 <= minutes <= 59):
+        raise _fail("invalid", f"not a time of day: {hhmm!r} (write HH:MM)")
+    return time(hours, minutes)
+
+
+def _speakers(state: State, speakers: tuple[str, ...]) -> tuple[str, ...]:
+    assert state.agenda is not None
+    seen: list[str] = []
+    for person_id in speakers:
+        if state.agenda.person(person_id) is None:
+            raise _fail("not_found", f"no person {person_id!r} on the roster (add them first: person-add NAME)")
+        if person_id not in seen:
+            seen.append(person_id)
+    return tuple(seen)
+
+
+def _item_add(state: State, s: SessionState, cmd: c.ItemAdd, actor: c.Actor, now: int) -> list[e.Event]:
+    _open_session(s)
+    if len(s.items) >= MAX_ITEMS:
+        raise _fail("invalid", f"session {s.id!r} has {MAX_ITEMS} items, as many as a session may")
+    title = _clean_text(cmd.title, "an item's title")
+    taken = {i.id for i in s.items}
+    if cmd.item_id is not None and cmd.item_id in taken:
+        raise _fail("invalid", f"duplicate id: session {s.id!r} already has an item {cmd.item_id!r}")
+    item_id = cmd.item_id or _unique_id(title, taken)
+    index = _place(state, s, cmd.after, cmd.before, cmd.first, None)
+    plan = ItemPlan(
+        id=item_id,
+        title=title,
+        kind=cmd.kind,
+        duration_s=cmd.duration_s,
+        fixed_start=None if cmd.fixed_start is None else _fixed(cmd.fixed_start),
+        speakers=_speakers(state, cmd.speakers),
+        turn_limit_s=cmd.turn_limit_s,
+    )
+    return [e.ItemAdded(session=s.id, at=now, item=plan, index=index)]
+
+
+def _item_edit(state: State, s: SessionState, cmd: c.ItemEdit, actor: c.Actor, now: int) -> list[e.Event]:
+    _open_session(s)
+    index = _item_id(s, cmd.item)
+    item = s.items[index]
+    if item.status == "done":
+        raise _fail("invalid_state", f"item {cmd.item!r} has already run: its plan stays as it ran")
+    before = state.plan(s.id).items[index]
+    given = cmd.model_fields_set
+    update: dict[str, object] = {}
+    if cmd.title is not None:
+        update["title"] = _clean_text(cmd.title, "an item's title")
+    if cmd.duration_s is not None:
+        update["duration_s"] = cmd.duration_s
+    if cmd.kind is not None:
+        update["kind"] = cmd.kind
+    if cmd.speakers is not None:
+        update["speakers"] = _speakers(state, cmd.speakers)
+    if "turn_limit_s" in given:
+        update["turn_limit_s"] = cmd.turn_limit_s
+    if "fixed_start" in given:
+        if item.status == "current" and cmd.fixed_start is not None:
+            raise _fail("invalid_state", f"item {cmd.item!r} has started: a fixed start no longer applies")
+        update["fixed_start"] = None if cmd.fixed_start is None else _fixed(cmd.fixed_start)
+    changed = tuple(k for k, v in update.items() if getattr(before, k) != v)
+    if not changed:
+        raise _fail("invalid", f"nothing to change on item {cmd.item!r}: give a new value")
+    after = ItemPlan.model_validate({**before.model_dump(), **update})
+    return [e.ItemEdited(session=s.id, at=now, item=after, fields=changed)]
+
+
+def _item_remove(state: State, s: SessionState, cmd: c.ItemRemove, actor: c.Actor, now: int) -> list[e.Event]:
+    _open_session(s)
+    _not_ran(s, cmd.item, "removed")
+    return [e.ItemRemoved(session=s.id, at=now, item=cmd.item)]
+
+
+def _item_move(state: State, s: SessionState, cmd: c.ItemMove, actor: c.Actor, now: int) -> list[e.Event]:
+    _open_session(s)
+    old = _not_ran(s, cmd.item, "moved")
+    if cmd.after is None and cmd.before is None and not cmd.first:
+        raise _fail("invalid", "say where to: after an item, before one, or first")
+    index = _place(state, s, cmd.after, cmd.before, cmd.first, cmd.item)
+    if index == old:
+        raise _fail("invalid", f"item {cmd.item!r} is already there")
+    return [e.ItemMoved(session=s.id, at=now, item=cmd.item, index=index)]
+
+
+def _local_start(value: str) -> datetime:
+    try:
+        start = datetime.fromisoformat(value)
+    except ValueError:
+        raise _fail("invalid", f"not a start: {value!r} (write YYYY-MM-DDTHH:MM)") from None
+    if not 1970 <= start.year <= 2999:
+        raise _fail("invalid", f"not a start: {value!r} (the year must lie between 1970 and 2999)")
+    return start
+
+
+def _session_add(state: State, s: SessionState, cmd: c.SessionAdd, actor: c.Actor, now: int) -> list[e.Event]:
+    assert state.agenda is not None
+    if state.session(cmd.session_id) is not None:
+        raise _fail("invalid", f"duplicate id: there is already a session {cmd.session_id!r}")
+    if len(state.sessions) >= MAX_SESSIONS:
+        raise _fail("invalid", f"the event has {MAX_SESSIONS} sessions, as many as it may")
+    plan = SessionPlan(
+        id=cmd.session_id,
+        title=_clean_text(cmd.title, "a session's title"),
+        start=_local_start(cmd.start),
+        room=" ".join(cmd.room.split()),
+        items=(),
+    )
+    return [e.SessionAdded(session=s.id, at=now, plan=plan)]
+
+
+def _session_edit(state: State, s: SessionState, cmd: c.SessionEdit, actor: c.Actor, now: int) -> list[e.Event]:
+    _open_session(s)
+    plan = state.plan(s.id)
+    title = plan.title if cmd.title is None else _clean_text(cmd.title, "a session's title")
+    start = plan.start if cmd.start is None else _local_start(cmd.start)
+    room = plan.room if cmd.room is None else " ".join(cmd.room.split())
+    if cmd.start is not None and s.status != "not_started" and start != plan.start:
+        raise _fail("invalid_state", f"session {s.id!r} has started: its start is what it was")
+    if (title, start, room) == (plan.title, plan.start, plan.room):
+        raise _fail("invalid", f"nothing to change on session {s.id!r}: give a new value")
+    return [e.SessionEdited(session=s.id, at=now, title=title, start=start, room=room)]
+
+
+def _person_add(state: State, s: SessionState, cmd: c.PersonAdd, actor: c.Actor, now: int) -> list[e.Event]:
+    assert state.agenda is not None
+    if len(state.agenda.people) >= MAX_PEOPLE:
+        raise _fail("invalid", f"the roster has {MAX_PEOPLE:,} people, as many as it may")
+    name = _clean_text(cmd.name, "a person's name")
+    taken = {p.id for p in state.agenda.people} | set(state.participants)
+    if cmd.person_id is not None and cmd.person_id in taken:
+        raise _fail("invalid", f"duplicate id: there is already a person {cmd.person_id!r}")
+    tags: dict[str, str] = {}
+    for key, value in cmd.tags.items():
+        if not (0 < len(key) <= 64 and len(value) <= 200):
+            raise _fail("invalid", "a tag is KEY=VALUE, the key up to 64 characters, the value up to 200")
+        tags[_clean_text(key, "a tag's key")] = _clean_text(value, "a tag's value") if value.strip() else ""
+    person = Person(
+        id=cmd.person_id or _unique_id(name, taken, fallback="person"),
+        name=name,
+        affiliation=" ".join(cmd.affiliation.split()),
+    )
+    out: list[e.Event] = [e.PersonAdded(session=s.id, at=now, person=person)]
+    if tags:
+        out.append(e.PersonTagged(session=s.id, at=now, person=person.id, tags=tags))
+    return out
+
+
 _HANDLERS: dict[str, Callable[..., list[e.Event]]] = {
     "start": _start,
     "pause": _pause,
@@ -598,4 +815,11 @@ _HANDLERS: dict[str, Callable[..., list[e.Event]]] = {
     "close_queue": _close_queue,
     "open_queue": _open_queue,
     "apply_plan": _apply_plan,
+    "item_add": _item_add,
+    "item_edit": _item_edit,
+    "item_remove": _item_remove,
+    "item_move": _item_move,
+    "session_add": _session_add,
+    "session_edit": _session_edit,
+    "person_add": _person_add,
 }

@@ -12,11 +12,12 @@ mistaken "next" then lands in the queue of the item that is current again.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from .agenda import Agenda, Person
+from .agenda import Agenda, ItemPlan, Person, SessionPlan
 
 HandKind = Literal["contribution", "reply", "question", "point_of_order"]
 HAND_KINDS: tuple[HandKind, ...] = ("contribution", "reply", "question", "point_of_order")
@@ -36,6 +37,13 @@ class _SessionEvent(_Event):
 class EventCreated(_Event):
     type: Literal["event_created"] = "event_created"
     event_id: str
+    agenda: Agenda
+
+
+class AgendaReplaced(_Event):
+    """The whole plan replaced from a file before any session started (``modconsole-server update-event``)."""
+
+    type: Literal["agenda_replaced"] = "agenda_replaced"
     agenda: Agenda
 
 
@@ -261,6 +269,71 @@ class SessionReopened(_SessionEvent):
     ended_at: int
 
 
+# --- the plan edited live ------------------------------------------------------------------------------
+# Each keeps the agenda in the state and the session's items in step: the agenda as it stands is the plan in
+# force, and the ``event_created`` entry keeps the plan as it was before the event.
+
+
+class ItemAdded(_SessionEvent):
+    type: Literal["item_added"] = "item_added"
+    at: int
+    item: ItemPlan
+    index: int  # its place in the session's items, from 0
+
+
+class ItemEdited(_SessionEvent):
+    type: Literal["item_edited"] = "item_edited"
+    at: int
+    item: ItemPlan  # the item's plan after the edit (same id)
+    fields: tuple[str, ...]  # what changed: "title", "duration_s", "kind", ...
+
+
+class ItemRemoved(_SessionEvent):
+    type: Literal["item_removed"] = "item_removed"
+    at: int
+    item: str
+
+
+class ItemMoved(_SessionEvent):
+    type: Literal["item_moved"] = "item_moved"
+    at: int
+    item: str
+    index: int  # its new place in the session's items, from 0
+
+
+class SessionAdded(_SessionEvent):
+    """A session added to the agenda; ``session`` is the one the command was given in (its undo takes it
+    back), ``plan`` the new one."""
+
+    type: Literal["session_added"] = "session_added"
+    at: int
+    plan: SessionPlan
+
+
+class SessionEdited(_SessionEvent):
+    type: Literal["session_edited"] = "session_edited"
+    at: int
+    title: str
+    start: datetime
+    room: str
+
+
+class PersonAdded(_SessionEvent):
+    """A person added to the roster (without tags: those follow in ``person_tagged``, for moderators only);
+    ``session`` is the one the command was given in."""
+
+    type: Literal["person_added"] = "person_added"
+    at: int
+    person: Person
+
+
+class PersonTagged(_SessionEvent):
+    type: Literal["person_tagged"] = "person_tagged"
+    at: int
+    person: str
+    tags: dict[str, str]
+
+
 Event = Annotated[
     EventCreated
     | ClockSet
@@ -290,9 +363,18 @@ Event = Annotated[
     | MessageAcknowledged
     | QueueOrderSet
     | Undone
+    | ItemAdded
+    | ItemEdited
+    | ItemRemoved
+    | ItemMoved
+    | SessionAdded
+    | SessionEdited
+    | PersonAdded
+    | PersonTagged
     | TurnHardStopped
     | Redone
-    | SessionReopened,
+    | SessionReopened
+    | AgendaReplaced,
     Field(discriminator="type"),
 ]
 
@@ -339,6 +421,15 @@ TIMING_EVENTS = frozenset(
     }
 )
 
+# The plan edited live: each command yields one of these (a person's tags follow their addition), which
+# "undo" voids like a timing action.
+PLAN_EDIT_EVENTS = frozenset(
+    {"item_added", "item_edited", "item_removed", "item_moved", "session_added", "session_edited", "person_added"}
+)
+TIMING_EVENTS = TIMING_EVENTS | PLAN_EDIT_EVENTS
+# A person's tags reach moderators only (``visibility``): they must not move the revision the others see.
+AUDIENCE_EVENTS = AUDIENCE_EVENTS | {"person_tagged"}
+
 # A timing action in words, for saying what an undo took back.
 ACTION_WORDS: dict[str, str] = {
     "session_started": "the start of the session",
@@ -361,6 +452,13 @@ ACTION_WORDS: dict[str, str] = {
     "turn_resumed": "the resumption of the turn",
     "turn_time_added": "the time added to the turn",
     "queue_order_set": "the change of the speaking order",
+    "item_added": "the item added",
+    "item_edited": "the edit of the item",
+    "item_removed": "the removal of the item",
+    "item_moved": "the move of the item",
+    "session_added": "the session added",
+    "session_edited": "the edit of the session",
+    "person_added": "the person added",
 }
 
 

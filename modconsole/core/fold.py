@@ -14,28 +14,38 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .agenda import ItemPlan, SessionPlan
 from .events import (
     AUDIENCE_EVENTS,
     REWRITING_EVENTS,
     TIMING_EVENTS,
+    AgendaReplaced,
     ClockSet,
     Event,
     EventCreated,
     HandLowered,
     HandMoved,
     HandRaised,
+    ItemAdded,
     ItemChanged,
+    ItemEdited,
+    ItemMoved,
+    ItemRemoved,
     ItemSkipped,
     ItemTimeAdded,
     MessageAcknowledged,
     MessageSent,
     ParticipantRegistered,
+    PersonAdded,
+    PersonTagged,
     PlanApplied,
     QueueCleared,
     QueueClosed,
     QueueOpened,
     QueueOrderSet,
     Redone,
+    SessionAdded,
+    SessionEdited,
     SessionEnded,
     SessionExtended,
     SessionPaused,
@@ -178,6 +188,11 @@ def _event_created(state: State, _s: SessionState | None, e: EventCreated) -> No
             session.queue_order = plan.queue_order
         for item_plan, item in zip(plan.items, session.items, strict=True):
             item.queue_order = item_plan.queue_order
+
+
+def _agenda_replaced(state: State, _s: SessionState | None, e: AgendaReplaced) -> None:
+    # Only ever logged before any session started: the sessions are laid out anew from the new plan.
+    _event_created(state, None, EventCreated(event_id=state.event_id, agenda=e.agenda))
 
 
 def _clock_set(state: State, _s: SessionState | None, e: ClockSet) -> None:
@@ -518,6 +533,113 @@ def _redone(state: State, _s: SessionState, e: Redone) -> None:
     return
 
 
+# --- the plan edited live: the agenda (the plan in force) and the session's items kept in step ----------
+
+
+def _set_session_plan(state: State, plan: SessionPlan) -> None:
+    assert state.agenda is not None
+    sessions = tuple(plan if s.id == plan.id else s for s in state.agenda.sessions)
+    state.agenda = state.agenda.model_copy(update={"sessions": sessions})
+
+
+def _set_items(state: State, s: SessionState, items: list[ItemPlan]) -> None:
+    """The session's plan with ``items``, in the order of ``s.items`` (which the caller has set)."""
+    plan = state.plan(s.id)
+    _set_session_plan(state, plan.model_copy(update={"items": tuple(items)}))
+    current = None if s.current is None else s.items[s.current].id
+    if current is not None:
+        s.current = s.index(current)
+
+
+def _item_added(state: State, s: SessionState, e: ItemAdded) -> None:
+    plan = state.plan(s.id)
+    if plan.item_index(e.item.id) is not None:
+        return
+    index = max(0, min(e.index, len(s.items)))
+    current = None if s.current is None else s.items[s.current].id
+    items = list(plan.items)
+    items.insert(index, e.item)
+    s.items.insert(index, ItemState(id=e.item.id, duration_s=e.item.duration_s, turn_limit_s=e.item.turn_limit_s))
+    if current is not None:
+        s.current = s.index(current)
+    _set_items(state, s, items)
+
+
+def _item_edited(state: State, s: SessionState, e: ItemEdited) -> None:
+    plan = state.plan(s.id)
+    index = plan.item_index(e.item.id)
+    if index is None:
+        return
+    before = plan.items[index]
+    item = s.items[index]
+    if e.item.duration_s != before.duration_s:
+        item.duration_s = e.item.duration_s  # the plan in force is the one just set
+    if e.item.turn_limit_s != before.turn_limit_s:
+        item.turn_limit_s = e.item.turn_limit_s  # for the turns to come; the one on the floor keeps its own
+    items = list(plan.items)
+    items[index] = e.item
+    _set_items(state, s, items)
+
+
+def _item_removed(state: State, s: SessionState, e: ItemRemoved) -> None:
+    plan = state.plan(s.id)
+    index = plan.item_index(e.item)
+    if index is None:
+        return
+    current = None if s.current is None else s.items[s.current].id
+    del s.items[index]
+    if current is not None:
+        s.current = s.index(current)
+    _set_items(state, s, [i for i in plan.items if i.id != e.item])
+
+
+def _item_moved(state: State, s: SessionState, e: ItemMoved) -> None:
+    plan = state.plan(s.id)
+    index = plan.item_index(e.item)
+    if index is None:
+        return
+    current = None if s.current is None else s.items[s.current].id
+    items = list(plan.items)
+    spec = items.pop(index)
+    live = s.items.pop(index)
+    target = max(0, min(e.index, len(items)))
+    items.insert(target, spec)
+    s.items.insert(target, live)
+    if current is not None:
+        s.current = s.index(current)
+    _set_items(state, s, items)
+
+
+def _session_added(state: State, _s: SessionState, e: SessionAdded) -> None:
+    assert state.agenda is not None
+    if state.agenda.session(e.plan.id) is not None:
+        return
+    state.agenda = state.agenda.model_copy(update={"sessions": (*state.agenda.sessions, e.plan)})
+    state.sessions.append(
+        SessionState(
+            id=e.plan.id,
+            items=[ItemState(id=i.id, duration_s=i.duration_s, turn_limit_s=i.turn_limit_s) for i in e.plan.items],
+        )
+    )
+
+
+def _session_edited(state: State, s: SessionState, e: SessionEdited) -> None:
+    plan = state.plan(s.id)
+    _set_session_plan(state, plan.model_copy(update={"title": e.title, "start": e.start, "room": e.room}))
+
+
+def _person_added(state: State, _s: SessionState, e: PersonAdded) -> None:
+    assert state.agenda is not None
+    if state.agenda.person(e.person.id) is None:
+        state.agenda = state.agenda.model_copy(update={"people": (*state.agenda.people, e.person)})
+
+
+def _person_tagged(state: State, _s: SessionState, e: PersonTagged) -> None:
+    assert state.agenda is not None
+    people = tuple(p.model_copy(update={"tags": dict(e.tags)}) if p.id == e.person else p for p in state.agenda.people)
+    state.agenda = state.agenda.model_copy(update={"people": people})
+
+
 # Keyed by event type, for one dictionary lookup per event. Each handler is typed by its event class; the
 # table cannot say which class goes with which key, so it holds them as taking any session and event, and
 # tests/core/test_core_fold.py checks that every event type has its handler, typed by that type's class.
@@ -550,7 +672,16 @@ _HANDLERS: dict[str, Callable[[State, Any, Any], None]] = {
     "message_acknowledged": _message_acknowledged,
     "queue_order_set": _queue_order_set,
     "undone": _undone,
+    "item_added": _item_added,
+    "item_edited": _item_edited,
+    "item_removed": _item_removed,
+    "item_moved": _item_moved,
+    "session_added": _session_added,
+    "session_edited": _session_edited,
+    "person_added": _person_added,
+    "person_tagged": _person_tagged,
     "turn_hard_stopped": _turn_hard_stopped,
     "redone": _redone,
     "session_reopened": _session_reopened,
+    "agenda_replaced": _agenda_replaced,
 }

@@ -32,9 +32,9 @@ class ItemView(TypedDict):
     status: ItemStatus
     """Pending until it first runs, current while it runs, done once left; skipped only while pending."""
     planned_start: str
-    """When the agenda has it start."""
+    """When the agenda has it start (the agenda as it stands: items added, moved or edited live count)."""
     planned_duration_s: int
-    """Its duration in the agenda."""
+    """Its duration in the agenda as it stands (an edit made live changes it)."""
     duration_s: int
     """Its current plan: the agenda's, changed by added time and applied plans."""
     added_s: int

@@ -25,7 +25,7 @@ def visible_to(state: State, event: Event, role: str, person: str | None) -> boo
         return event.to in ("all", person)
     if event.type == "message_acknowledged":
         return event.person == person
-    return True
+    return event.type != "person_tagged"  # the roster's tags are for moderators (and the reports)
 
 
 def viewer_key(state: State, role: str, person: str | None) -> tuple[object, ...]:

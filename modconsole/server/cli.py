@@ -16,13 +16,15 @@ import time
 from datetime import date
 from pathlib import Path
 
-from modconsole.agenda_files import AgendaError, load_agenda
+from modconsole.agenda_files import EXPORT_FORMATS, GAPS, AgendaError, load_agenda, to_csv, to_ics, to_toml
+from modconsole.agenda_files import FORMATS as FORMATS_IN
 from modconsole.arguments import positive
+from modconsole.core.agenda import Agenda
 from modconsole.core.events import EventCreated
 from modconsole.paths import default_db
 from modconsole.protocol import CLOSE_GOING_AWAY, schema_json
 
-from .events_admin import create_event
+from .events_admin import PlanRefused, create_event, plan_in_force, replace_plan
 from .gate import DEFAULT_MAX_WAITING, DEFAULT_MAX_WAITING_PER_ADDRESS, Gate, raise_fd_limit
 from .registrants import Invitation, RegistrantsError, read_registrants, write_invitations
 from .registrations import DEFAULT_MAX_PARTICIPANTS, DEFAULT_REGISTRATIONS_PER_MINUTE
@@ -59,10 +61,37 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     create = sub.add_parser("create-event", help="create an event from an agenda file and print its tokens")
-    create.add_argument("agenda", metavar="AGENDA", help="agenda file (.toml or .csv)")
+    create.add_argument("agenda", metavar="AGENDA", help=AGENDA_HELP)
     create.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
     _store_option(create)
     create.add_argument("--json", action="store_true", help="print the event id and tokens as JSON")
+    _agenda_options(create)
+
+    update = sub.add_parser(
+        "update-event",
+        help="replace an event's plan from an agenda file before any session has started, keeping tokens",
+        description="Replace the plan of an event none of whose sessions has started yet. People found again "
+        "(by the same guid, else id, else email tag) keep their tokens; new people get tokens, shown once; the "
+        "tokens of people no longer in the plan stop working. Once a session has started this is refused: edit "
+        "the plan live. Stop the server that serves the database first, and start it again after.",
+    )
+    update.add_argument("agenda", metavar="AGENDA", help=AGENDA_HELP)
+    update.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
+    update.add_argument("--event", metavar="ID", required=True, help="the event to update")
+    update.add_argument("--json", action="store_true", help="print what was kept and the new tokens as JSON")
+    _agenda_options(update)
+
+    export = sub.add_parser(
+        "export",
+        help="write an event's plan in force as iCalendar, CSV or TOML",
+        description="Write the plan in force (as created, updated or edited live) as iCalendar, for "
+        "participants' calendars, or as CSV or TOML; create-event reads each back as the same plan. With "
+        "--format csv and -o FILE the roster goes to FILE's sibling NAME.people.csv (read it back with --people).",
+    )
+    export.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
+    export.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
+    export.add_argument("--format", choices=EXPORT_FORMATS, required=True, help="ics, csv or toml")
+    export.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
 
     run = sub.add_parser("serve", help="serve every event in the database over websockets")
     run.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
@@ -140,6 +169,7 @@ def _parser() -> argparse.ArgumentParser:
     rehearse.add_argument("--db", type=Path, help="the event's database (default: $MODCONSOLE_DB or the user data dir)")
     rehearse.add_argument("--to", type=Path, required=True, metavar="DST", help="the copy to write (a new file)")
     rehearse.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
+    _store_option(rehearse)
 
     tokens = sub.add_parser(
         "tokens",
@@ -174,6 +204,7 @@ def _parser() -> argparse.ArgumentParser:
         parser_.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
         parser_.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
         parser_.add_argument("--json", action="store_true", help="print JSON")
+        _store_option(parser_)
 
     invite = tokens_sub.add_parser(
         "invitations",
@@ -237,12 +268,43 @@ def _invitation_address(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tls", action="store_true", help="the server serves wss:// and https://")
 
 
+AGENDA_HELP = (
+    "agenda file: .toml, .csv, .json (frab/pretalx schedule), .xml (frab/pentabarf schedule.xml) or .ics "
+    "(iCalendar); see the README for each format's mapping"
+)
+
+
+def _agenda_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=FORMATS_IN, help="read AGENDA as this format whatever its extension")
+    parser.add_argument("--title", help="the event's title (CSV, schedules, calendars): wins over the file's")
+    parser.add_argument("--timezone", metavar="ZONE", help="the event's IANA time zone, e.g. Europe/Moscow (not TOML)")
+    parser.add_argument("--people", type=Path, metavar="PEOPLE.csv", help="with a CSV agenda: the roster")
+    parser.add_argument(
+        "--gaps",
+        choices=GAPS,
+        default="fixed",
+        help="schedules and calendars: a gap before an event is a fixed start (default) or a break item",
+    )
+
+
+def _load(args: argparse.Namespace) -> Agenda:
+    return load_agenda(
+        args.agenda, fmt=args.format, title=args.title, timezone=args.timezone, people=args.people, gaps=args.gaps
+    )
+
+
 def _stdout_gone() -> None:
     """Standard output's reader went away (e.g. `| head`): what is left of it goes to /dev/null, so that
     the interpreter's last flush at exit does not fail a second time."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
+
+
+def _shown(text: str) -> str:
+    """A name from an agenda file as a terminal may print it: characters that are not printable (escape
+    sequences, bidirectional overrides) shown as escapes, never acted on."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def _fail(message: str) -> int:
@@ -252,7 +314,7 @@ def _fail(message: str) -> int:
 
 def cmd_create_event(args: argparse.Namespace) -> int:
     try:
-        agenda = load_agenda(args.agenda)
+        agenda = _load(args)
     except AgendaError as exc:
         return _fail(str(exc))
     choice = _store(args)
@@ -282,7 +344,7 @@ def cmd_create_event(args: argparse.Namespace) -> int:
             ]
             width = max(12, *(len(label) for label, _, _ in rows))  # the tokens in one column, however long an id
             for label, name, token in rows:  # the name after the token: the tokens stay in one column
-                print(f"  {label:<{width}} {token}" + (f"  {name}" if name else ""))
+                print(f"  {label:<{width}} {token}" + (f"  {_shown(name)}" if name else ""))
         sys.stdout.flush()  # a reader gone (`| head`) shows here, while it can still be said
     except BrokenPipeError:
         _stdout_gone()
@@ -409,7 +471,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _event_of(store: SqliteStore, wanted: str | None, db: Path) -> str:
+def _registered_event(store: SqliteStore, wanted: str | None, db: Path) -> str:
     """The event asked for, or the only one; StorageError saying why not."""
     events = store.event_ids()
     if wanted is None:
@@ -429,7 +491,7 @@ def cmd_register(args: argparse.Namespace) -> int:
     try:
         store = SqliteStore(db)
         try:
-            event_id = _event_of(store, args.event, db)
+            event_id = _registered_event(store, args.event, db)
             try:
                 people = read_registrants(args.registrants, event_id)
             except RegistrantsError as exc:
@@ -474,7 +536,7 @@ def cmd_tokens_invitations(args: argparse.Namespace) -> int:
     try:
         store = SqliteStore(db)
         try:
-            event_id = _event_of(store, args.event, db)
+            event_id = _registered_event(store, args.event, db)
             entries = list(store.read(event_id, 0))
             first = entries[0].event if entries else None
             if not isinstance(first, EventCreated):
@@ -501,6 +563,86 @@ def cmd_tokens_invitations(args: argparse.Namespace) -> int:
     return 0
 
 
+def _event_of(store: SqliteStore, wanted: str | None, db: Path) -> str:
+    events = store.event_ids()
+    if wanted is None:
+        if len(events) != 1:
+            raise PlanRefused(
+                f"--event is needed: the database holds {len(events)} events ({', '.join(events) or 'none'})"
+            )
+        return events[0]
+    if wanted not in events:
+        raise PlanRefused(f"no event {wanted!r} in {db} (events: {', '.join(events) or 'none'})")
+    return wanted
+
+
+def cmd_update_event(args: argparse.Namespace) -> int:
+    db = args.db or default_db()
+    if not db.exists():
+        return _fail(f"no database at {db}")
+    try:
+        agenda = _load(args)
+    except AgendaError as exc:
+        return _fail(str(exc))
+    try:
+        store = SqliteStore(db)
+        try:
+            done = replace_plan(store, _event_of(store, args.event, db), agenda)
+        finally:
+            store.close()
+    except (StorageError, PlanRefused) as exc:
+        return _fail(f"the plan was not replaced: {exc}")
+    if args.json:
+        print(json.dumps(done.as_json(), ensure_ascii=False))
+        return 0
+    print(f"event {done.event_id}: the plan is now {agenda.title!r} ({len(agenda.sessions)} sessions)")
+    print(f"  {len(done.kept)} people keep their tokens")
+    if done.removed:
+        print(f"  tokens that stopped working (people no longer in the plan): {', '.join(done.removed)}")
+    if done.people:
+        print("  new tokens (shown once; keep them safe):")
+        width = max(12, *(len(person) for person in done.people))
+        for person, token in done.people.items():
+            print(f"    {person:<{width}} {token}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    db = args.db or default_db()
+    if not db.exists():
+        return _fail(f"no database at {db}")
+    try:
+        store = SqliteStore(db)
+        try:
+            agenda = plan_in_force(store, _event_of(store, args.event, db))
+        finally:
+            store.close()
+    except (StorageError, PlanRefused) as exc:
+        return _fail(str(exc))
+    people = None
+    if args.format == "ics":
+        text = to_ics(agenda)
+    elif args.format == "toml":
+        text = to_toml(agenda)
+    else:
+        written = to_csv(agenda)
+        text, people = written.agenda, written.people
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+        if people is not None:
+            roster = args.output.with_name(args.output.stem + ".people.csv")
+            roster.write_text(people, encoding="utf-8")
+            print(
+                f"wrote {roster} (read both back with: create-event {args.output} --people {roster})", file=sys.stderr
+            )
+    else:
+        sys.stdout.write(text)
+        if people is not None:
+            print("the roster is left out; write to a file (-o FILE) to have it beside", file=sys.stderr)
+    return 0
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     choice = _store(args)
     if choice.db is None:
@@ -519,13 +661,13 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_copy_event(args: argparse.Namespace) -> int:
-    db = args.db or default_db()
-    if not db.is_file():
-        return _fail(f"no database at {db}")
+    choice = _store(args)
+    if choice.db is not None and not choice.db.is_file():
+        return _fail(f"no database at {choice.db}")
     if args.to.exists():
         return _fail(f"{args.to} exists; the copy goes to a new file")
     try:
-        source = SqliteStore(db)
+        source = choice.open()
         try:
             event_id = pick_event(source, args.event)
             target = SqliteStore(args.to)
@@ -557,8 +699,11 @@ def cmd_tokens(args: argparse.Namespace) -> int:
     db = args.db or default_db()
     if not db.is_file():
         return _fail(f"no database at {db}")
+    choice = _store(args)
+    if choice.db is not None and not choice.db.is_file():
+        return _fail(f"no database at {choice.db}")
     try:
-        store = SqliteStore(db)
+        store = choice.open()
         try:
             event_id = pick_event(store, args.event)
             action = args.tokens_command
@@ -572,7 +717,7 @@ def cmd_tokens(args: argparse.Namespace) -> int:
                 print(f"event {event_id}: {len(holders)} live tokens ({revoked} revoked)")
                 for h in holders:
                     who = h.person or "(the event's)"
-                    name = f"  {h.name}" if h.name else ""
+                    name = f"  {_shown(h.name)}" if h.name else ""
                     scope = f"  sessions: {', '.join(h.sessions)}" if h.sessions is not None else ""
                     print(f"  {h.role:<12} {who}{name}{scope}")
                 return 0
@@ -595,7 +740,7 @@ def cmd_tokens(args: argparse.Namespace) -> int:
         print(json.dumps(issued.as_json(), ensure_ascii=False), flush=True)
     else:
         who = issued.person or f"the event's {issued.role}"
-        name = f" ({issued.name})" if issued.name else ""
+        name = f" ({_shown(issued.name)})" if issued.name else ""
         scope = f", for sessions {', '.join(issued.sessions)} only" if issued.sessions is not None else ""
         print(f"{issued.role} token of {who}{name}{scope} (shown once; keep it safe):")
         print(f"  {issued.token}", flush=True)
@@ -612,6 +757,10 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_backup(args)
     if args.command == "register":
         return cmd_register(args)
+    if args.command == "update-event":
+        return cmd_update_event(args)
+    if args.command == "export":
+        return cmd_export(args)
     try:
         if args.command == "report":
             code = cmd_report(args)

@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from pydantic import ValidationError
@@ -34,7 +34,7 @@ from modconsole.core.agenda import Person
 from modconsole.core.attendance import LEAVE_GRACE_MS, Mark, joined, left, still_present
 from modconsole.core.commands import Actor, Command
 from modconsole.core.decide import Rejected
-from modconsole.core.events import ClockSet
+from modconsole.core.events import ClockSet, PersonAdded
 from modconsole.core.fold import replay
 from modconsole.core.hard_stop import hard_stop_at, hard_stops
 from modconsole.core.log import Entry, number, record, settle
@@ -121,6 +121,12 @@ class _Decided:
     held: list[Entry]
     speculative: bool = False
     replayed: bool = False
+    # A person added live gets a speaker token, stored (as its hash) with the entries, shown once in the ack:
+    # by the index of the command in the batch, (person, token).
+    issued: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+    def grants(self) -> list[tuple[str, str | None, str]]:
+        return [("speaker", person, token_hash(token)) for person, token in self.issued.values()]
 
 
 def entries_frame(entries: list[Entry]) -> str:
@@ -140,6 +146,11 @@ def _describe(exc: ValidationError) -> str:
     parts = []
     for err in first:
         where = ".".join(str(p) for p in err["loc"]) or "frame"
+        if err["type"] == "union_tag_invalid":
+            # Not the whole list of frame types, which grows with the protocol: docs/protocol.md has it.
+            tag = str(err.get("ctx", {}).get("tag", ""))[:64]
+            parts.append(f"{where}: unknown type {tag!r} (the frame types are listed in docs/protocol.md)")
+            continue
         parts.append(f"{where}: {err['msg']}")
     more = exc.error_count() - len(first)
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
@@ -694,7 +705,7 @@ class MeetingServer:
         decided = _Decided(len(runtime.entries), [], [], [])
         state = runtime.state
         results: list[Rejected | list[Entry]] = []
-        for work in batch:
+        for index, work in enumerate(batch):
             if decided.held:  # another command follows the one before: settle it now, to decide on it
                 state, again = settle(state, runtime.entries, decided.held)
                 decided.replayed = decided.replayed or again
@@ -712,6 +723,9 @@ class MeetingServer:
             results.append(result)
             if isinstance(result, Rejected):
                 continue
+            added = next((entry.event.person for entry in result if isinstance(entry.event, PersonAdded)), None)
+            if added is not None:
+                decided.issued[index] = (added.id, new_token())
             decided.held = result
             decided.new.extend(result)
         decided.outcomes = results
@@ -754,9 +768,15 @@ class MeetingServer:
             if not decided.new:
                 break
             try:
-                await asyncio.get_running_loop().run_in_executor(
-                    self._writer, self.store.append, runtime.event_id, decided.new
-                )
+                grants = decided.grants()
+                if grants:
+                    await asyncio.get_running_loop().run_in_executor(
+                        self._writer, self.store.append_granting, runtime.event_id, decided.new, grants
+                    )
+                else:
+                    await asyncio.get_running_loop().run_in_executor(
+                        self._writer, self.store.append, runtime.event_id, decided.new
+                    )
                 break
             except SeqTaken:
                 # Another server process appended first: take its entries, then decide again (an expected_seq
@@ -778,11 +798,12 @@ class MeetingServer:
             runtime.state, again = settle(runtime.state, runtime.entries, decided.held)
             decided.replayed = decided.replayed or again
         answers: dict[Client, list[str]] = {}
-        for work, outcome in zip(batch, decided.outcomes, strict=True):
+        for index, (work, outcome) in enumerate(zip(batch, decided.outcomes, strict=True)):
             if isinstance(outcome, Rejected):
                 answer = error_frame(outcome.code, outcome.message, work.command.id)
             else:
-                answer = Ack(id=work.command.id, seq=outcome[-1].seq).model_dump_json()
+                person, token = decided.issued.get(index, (None, None))
+                answer = Ack(id=work.command.id, seq=outcome[-1].seq, person=person, token=token).model_dump_json()
             answers.setdefault(work.client, []).append(answer)
         if decided.replayed:
             redone = any(e.event.type == "redone" for e in decided.new)

@@ -82,6 +82,9 @@ class Store(Protocol):
         self, event_id: str, title: str, grants: list[tuple[str, str | None, str]], entries: list[Entry]
     ) -> None: ...
     def append(self, event_id: str, entries: list[Entry]) -> None: ...
+    def append_granting(
+        self, event_id: str, entries: list[Entry], grants: list[tuple[str, str | None, str]]
+    ) -> None: ...
     def read(self, event_id: str, after: int = 0) -> Iterator[Entry]: ...
     def event_ids(self) -> list[str]: ...
     def grant(self, token_hash: str) -> TokenGrant | None: ...
@@ -373,6 +376,24 @@ class SqliteStore:
                 raise SeqTaken(f"event {event_id}: seq {entries[0].seq} is already in the log", event_id) from exc
             raise
 
+    def append_granting(self, event_id: str, entries: list[Entry], grants: list[tuple[str, str | None, str]]) -> None:
+        """Append ``entries`` and store the tokens ``grants`` (role, person, hash) in one transaction: a person
+        added live and their speaker token are durable together, or neither is (SeqTaken as ``append``)."""
+        try:
+            self._write(
+                [
+                    (self._INSERT_LOG, self._rows(event_id, entries)),
+                    (
+                        "INSERT INTO tokens (token_hash, event_id, role, person) VALUES (?,?,?,?)",
+                        [(token_hash, event_id, role, person) for role, person, token_hash in grants],
+                    ),
+                ]
+            )
+        except StorageError as exc:
+            if isinstance(exc.__cause__, sqlite3.IntegrityError) and "log.event_id, log.seq" in str(exc.__cause__):
+                raise SeqTaken(f"event {event_id}: seq {entries[0].seq} is already in the log", event_id) from exc
+            raise
+
     def read(self, event_id: str, after: int = 0) -> Iterator[Entry]:
         """The event's entries after ``after``, as today's events (older versions upcast). A row that cannot
         be read is a StorageError naming the event, the entry's seq and its type."""
@@ -472,6 +493,50 @@ class SqliteStore:
             "SELECT kind, at, person, role, who FROM attendance WHERE event_id=? ORDER BY n", (event_id,)
         )
         return [Mark(kind, at, person, role, _person(who) if who else None) for kind, at, person, role, who in rows]
+
+    def speaker_tokens(self, event_id: str) -> set[str]:
+        """The people of the event who hold a live speaker token, by id."""
+        rows = self._query(
+            "SELECT person FROM tokens WHERE event_id=? AND role='speaker' AND revoked IS NULL", (event_id,)
+        )
+        return {row[0] for row in rows}
+
+    def replace_plan(
+        self,
+        event_id: str,
+        title: str,
+        entry: Entry,
+        renamed: dict[str, str],
+        added: list[tuple[str, str | None, str]],
+        removed: list[str],
+    ) -> None:
+        """In one transaction: append ``entry`` (the new plan), move kept speaker tokens to their person's new
+        id (``renamed``: old id -> new id; swaps too), add ``added`` grants and revoke the tokens of ``removed``."""
+        moves = [(old, new) for old, new in renamed.items() if old != new]
+        update = "UPDATE tokens SET person=? WHERE event_id=? AND role='speaker' AND person=?"
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._db.executemany(self._INSERT_LOG, self._rows(event_id, [entry]))
+                    self._db.execute("UPDATE events SET title=? WHERE id=?", (title, event_id))
+                    for person in removed:
+                        self._revoke(event_id, "speaker", person)
+                    # Through a name no id can have (ids start with a letter or digit), so swaps cannot collide.
+                    self._db.executemany(update, [("\x00" + new, event_id, old) for old, new in moves])
+                    self._db.executemany(update, [(new, event_id, "\x00" + new) for _old, new in moves])
+                    self._db.executemany(
+                        "INSERT INTO tokens (token_hash, event_id, role, person) VALUES (?,?,?,?)",
+                        [(token_hash, event_id, role, person) for role, person, token_hash in added],
+                    )
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise StorageError(f"the log at {self.path} could not be written: {exc}") from exc
 
     def tokens(self, event_id: str) -> list[StoredToken]:
         """Every token of the event, revoked ones included, in the order they were issued."""

@@ -30,15 +30,18 @@ from collections.abc import Callable, Iterator
 import psycopg
 from psycopg import errors as pg_errors
 
+from modconsole.core.agenda import Person
+from modconsole.core.attendance import Mark
 from modconsole.core.events import EVENT_VERSIONS
 from modconsole.core.log import Entry
 
-from .store import SeqTaken, StorageError, TokenGrant, _entries
+from .store import SeqTaken, StorageError, StoredToken, TokenGrant, _entries, _person, _sessions, _token_row
 
 CHANNEL = "modconsole_log"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 CONNECT_TIMEOUT_S = 3
 _SCHEMA_LOCK = 0x6D6F64636F6E  # the advisory lock held while the schema is created or migrated
+_REVOKE_LOCK = 0x6D6F64726576  # held while revocations are numbered: they commit in the order of their numbers
 
 _SCHEMA_V1 = [
     """CREATE TABLE IF NOT EXISTS events (
@@ -70,7 +73,36 @@ _SCHEMA_V1 = [
 ]
 
 # version -> the statements that bring a schema of that version to the next.
-_MIGRATIONS: dict[int, list[str]] = {}
+_MIGRATIONS: dict[int, list[str]] = {
+    # 1 -> 2: a named moderator's sessions (a JSON list); a revoked token's number in the order of revocations
+    # (a running server polls for numbers above the last it saw, and closes those connections).
+    1: [
+        "ALTER TABLE tokens ADD COLUMN IF NOT EXISTS sessions TEXT",
+        "ALTER TABLE tokens ADD COLUMN IF NOT EXISTS revoked BIGINT",
+        "CREATE INDEX IF NOT EXISTS tokens_revoked ON tokens (revoked) WHERE revoked IS NOT NULL",
+    ],
+    # 2 -> 3: people registered from a list (modconsole-server register), and the attendance log.
+    2: [
+        """CREATE TABLE IF NOT EXISTS registrants (
+            event_id TEXT NOT NULL REFERENCES events(id),
+            email TEXT NOT NULL,
+            person TEXT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (event_id, email)
+        )""",
+        "CREATE INDEX IF NOT EXISTS registrants_person ON registrants (event_id, person)",
+        """CREATE TABLE IF NOT EXISTS attendance (
+            event_id TEXT NOT NULL REFERENCES events(id),
+            n BIGSERIAL NOT NULL,
+            kind TEXT NOT NULL,
+            at BIGINT NOT NULL,
+            person TEXT NOT NULL,
+            role TEXT NOT NULL,
+            who TEXT,
+            PRIMARY KEY (event_id, n)
+        )""",
+    ],
+}
 
 
 def shown(url: str) -> str:
@@ -249,6 +281,21 @@ class PostgresStore:
         seq another process wrote first is SeqTaken (nothing of this append is written then)."""
         self._write([(self._INSERT_LOG, self._rows(event_id, entries)), self._notice(event_id, entries)], event_id)
 
+    def append_granting(self, event_id: str, entries: list[Entry], grants: list[tuple[str, str | None, str]]) -> None:
+        """``append``, with the tokens ``grants`` (role, person, hash) stored in the same transaction: a person
+        added live and their speaker token are durable together, or neither is."""
+        self._write(
+            [
+                (self._INSERT_LOG, self._rows(event_id, entries)),
+                (
+                    "INSERT INTO tokens (token_hash, event_id, role, person) VALUES (%s, %s, %s, %s)",
+                    [(token_hash, event_id, role, person) for role, person, token_hash in grants],
+                ),
+                self._notice(event_id, entries),
+            ],
+            event_id,
+        )
+
     def read(self, event_id: str, after: int = 0) -> Iterator[Entry]:
         rows = self._query(
             "SELECT seq, ts, role, person, client, type, v, body FROM log WHERE event_id = %s AND seq > %s "
@@ -262,14 +309,16 @@ class PostgresStore:
 
     def grant(self, token_hash: str) -> TokenGrant | None:
         rows = self._query(
-            "SELECT event_id, role, person, name, token_hash FROM tokens WHERE token_hash = %s", (token_hash,)
+            "SELECT event_id, role, person, name, token_hash, sessions FROM tokens "
+            "WHERE token_hash = %s AND revoked IS NULL",
+            (token_hash,),
         )
         if not rows:
             return None
-        event_id, role, person, name, stored = rows[0]
+        event_id, role, person, name, stored, sessions = rows[0]
         if not hmac.compare_digest(stored, token_hash):
             return None
-        return TokenGrant(event_id, role, person, name)
+        return TokenGrant(event_id, role, person, name, _sessions(sessions))
 
     def issue_participant(self, event_id: str, token_hash: str, person: str, name: str) -> None:
         self._write(
@@ -283,10 +332,128 @@ class PostgresStore:
 
     def participant_names(self, event_id: str) -> list[str]:
         rows = self._query(
-            "SELECT name FROM tokens WHERE event_id = %s AND role = 'participant' AND name IS NOT NULL ORDER BY issued",
-            (event_id,),
+            "SELECT name FROM tokens WHERE event_id = %s AND role = 'participant' AND name IS NOT NULL "
+            "AND person NOT IN (SELECT person FROM registrants WHERE event_id = %s) ORDER BY issued",
+            (event_id, event_id),
         )
         return [row[0] for row in rows]
+
+    def register_people(
+        self, event_id: str, people: list[tuple[str, Person]], grants: list[tuple[str, str, str]]
+    ) -> None:
+        if not self._query("SELECT 1 FROM events WHERE id = %s", (event_id,)):
+            raise StorageError(f"no event {event_id!r} in {self.where}")
+        self._write(
+            [
+                (
+                    "INSERT INTO registrants (event_id, email, person, body) VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT (event_id, email) DO UPDATE SET body = excluded.body",
+                    [(event_id, email.casefold(), p.id, p.model_dump_json()) for email, p in people],
+                ),
+                (
+                    "INSERT INTO tokens (token_hash, event_id, role, person, name) VALUES (%s, %s, %s, %s, %s)",
+                    [(token_hash, event_id, "participant", person, name) for person, name, token_hash in grants],
+                ),
+            ]
+        )
+
+    def registrants(self, event_id: str) -> list[tuple[str, Person]]:
+        rows = self._query("SELECT email, body FROM registrants WHERE event_id = %s ORDER BY email", (event_id,))
+        return [(email, _person(body)) for email, body in rows]
+
+    def registrant(self, event_id: str, person: str) -> Person | None:
+        rows = self._query("SELECT body FROM registrants WHERE event_id = %s AND person = %s", (event_id, person))
+        return _person(rows[0][0]) if rows else None
+
+    def append_attendance(self, event_id: str, marks: list[Mark]) -> None:
+        rows: list[tuple[object, ...]] = [
+            (event_id, m.kind, m.at, m.person, m.role, m.who.model_dump_json() if m.who else None) for m in marks
+        ]
+        self._write(
+            [
+                (
+                    "INSERT INTO attendance (event_id, kind, at, person, role, who) VALUES (%s, %s, %s, %s, %s, %s)",
+                    rows,
+                )
+            ]
+        )
+
+    def attendance(self, event_id: str) -> list[Mark]:
+        rows = self._query(
+            "SELECT kind, at, person, role, who FROM attendance WHERE event_id = %s ORDER BY n", (event_id,)
+        )
+        return [Mark(kind, at, person, role, _person(who) if who else None) for kind, at, person, role, who in rows]
+
+    def tokens(self, event_id: str) -> list[StoredToken]:
+        rows = self._query(
+            "SELECT token_hash, role, person, name, sessions, revoked FROM tokens WHERE event_id = %s ORDER BY issued",
+            (event_id,),
+        )
+        return [
+            StoredToken(hash_, role, person, name, _sessions(sessions), revoked is not None)
+            for hash_, role, person, name, sessions, revoked in rows
+        ]
+
+    _INSERT_TOKEN = (
+        "INSERT INTO tokens (token_hash, event_id, role, person, name, sessions, revoked) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s)"
+    )
+
+    def add_tokens(self, event_id: str, tokens: list[StoredToken]) -> None:
+        self._write([(self._INSERT_TOKEN, [_token_row(event_id, t) for t in tokens])])
+
+    def _tokens_write(self, work: Callable[[psycopg.Connection[typing.Any]], typing.Any]) -> typing.Any:
+        with self._lock:
+            db = self._conn()
+            try:
+                with db.transaction():
+                    db.execute("SELECT pg_advisory_xact_lock(%s)", (_REVOKE_LOCK,))
+                    return work(db)
+            except psycopg.Error as exc:
+                raise StorageError(f"the tokens at {self.where} could not be written: {_first_line(exc)}") from exc
+
+    @staticmethod
+    def _revoke(db: psycopg.Connection[typing.Any], event_id: str, role: str, person: str | None) -> int:
+        row = db.execute("SELECT coalesce(max(revoked), 0) FROM tokens").fetchone()
+        last = int(row[0]) if row is not None else 0
+        hashes = [
+            r[0]
+            for r in db.execute(
+                "SELECT token_hash FROM tokens WHERE event_id = %s AND role = %s AND person IS NOT DISTINCT FROM %s "
+                "AND revoked IS NULL ORDER BY issued",
+                (event_id, role, person),
+            ).fetchall()
+        ]
+        for n, token_hash in enumerate(hashes, 1):
+            db.execute("UPDATE tokens SET revoked = %s WHERE token_hash = %s", (last + n, token_hash))
+        return len(hashes)
+
+    def replace_token(self, event_id: str, role: str, person: str | None, token_hash: str) -> StoredToken:
+        def work(db: psycopg.Connection[typing.Any]) -> StoredToken:
+            latest = db.execute(
+                "SELECT name, sessions FROM tokens WHERE event_id = %s AND role = %s "
+                "AND person IS NOT DISTINCT FROM %s ORDER BY issued DESC LIMIT 1",
+                (event_id, role, person),
+            ).fetchone()
+            if latest is None:
+                raise StorageError(f"event {event_id} has no {role} token" + (f" for {person}" if person else ""))
+            self._revoke(db, event_id, role, person)
+            token = StoredToken(token_hash, role, person, latest[0], _sessions(latest[1]))
+            db.execute(self._INSERT_TOKEN, _token_row(event_id, token))
+            return token
+
+        result: StoredToken = self._tokens_write(work)
+        return result
+
+    def revoke_token(self, event_id: str, role: str, person: str | None) -> int:
+        count: int = self._tokens_write(lambda db: self._revoke(db, event_id, role, person))
+        return count
+
+    def revoked_since(self, after: int) -> tuple[int, list[str]]:
+        rows = self._query("SELECT revoked, token_hash FROM tokens WHERE revoked > %s ORDER BY revoked", (after,))
+        if not rows:
+            return after, []
+        return int(rows[-1][0]), [row[1] for row in rows]
 
     def close(self) -> None:
         with self._lock:

@@ -83,7 +83,7 @@ def _whose(store: Store, event_id: str, who: str) -> tuple[str, str | None]:
     if who in EVENT_TOKENS:
         return who, None
     tokens = store.tokens(event_id)
-    holders = {(t.role, t.person) for t in tokens if t.person == who}
+    holders: set[tuple[str, str | None]] = {(t.role, t.person) for t in tokens if t.person == who}
     if not holders:
         agenda = _agenda(store, event_id)
         roster = {p.id: p.name for p in agenda.people}

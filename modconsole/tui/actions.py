@@ -51,6 +51,18 @@ MODERATOR_ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction("switch_session", "s", "Session", "Choose the session to drive", footer=False),
     ConsoleAction("end_session", "E", "End session", "End the session (asks first)", footer=False),
     ConsoleAction("clear_queue", "K", "Clear queue", "Remove everyone from the queue (asks first)", footer=False),
+    # The rundown editor: each acts on the item selected in the rundown.
+    ConsoleAction(
+        "item_insert", "insert", "Add item", "Add an item to the rundown after the selected one", footer=False
+    ),
+    ConsoleAction(
+        "item_edit", "f2", "Edit item", "Edit the selected item: title, duration, kind, speakers", footer=False
+    ),
+    ConsoleAction("item_delete", "delete", "Remove item", "Remove the selected item (asks first)", footer=False),
+    ConsoleAction("item_move_up", "less_than_sign", "Move up", "Move the selected item up the rundown", footer=False),
+    ConsoleAction(
+        "item_move_down", "greater_than_sign", "Move down", "Move the selected item down the rundown", footer=False
+    ),
 )
 
 
@@ -66,5 +78,10 @@ def key_label(key: str) -> str:
         "right_square_bracket": "]",
         "left_square_bracket": "[",
         "question_mark": "?",
+        "insert": "Insert",
+        "delete": "Delete",
+        "f2": "F2",
+        "less_than_sign": "<",
+        "greater_than_sign": ">",
     }
     return names.get(key, key)

@@ -134,7 +134,7 @@ class TimeInput(Input):
             return False
         return super().check_consume_key(key, character)
 
-    def _on_key(self, event: events.Key) -> None:
+    async def _on_key(self, event: events.Key) -> None:
         # Textual runs Input's own handler after this one unless the default is prevented: a letter is kept
         # from it (it would swallow the key) and bubbles on to the dialog's bindings.
         if event.is_printable and event.character is not None and event.character not in self.ALLOWED:
@@ -319,3 +319,130 @@ class ReportScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog wide report"):
             yield Markdown(self.text, parser_factory=report_parser, open_links=False)
+
+
+# --- the rundown editor's dialog -----------------------------------------------------------------------
+
+ITEM_KINDS = ("talk", "discussion", "panel", "qa", "opening", "closing", "break", "other")
+ItemFields = dict[str, Any]
+
+
+def check_item_fields(values: dict[str, str], people: frozenset[str]) -> tuple[ItemFields, str]:
+    """The dialog's text as an item's fields, and what is wrong with it ("" when nothing is): checked on
+    every key, so the dialog says at once what the server would refuse."""
+    from ..core.durations import parse_duration
+
+    fields: ItemFields = {}
+    title = " ".join(values.get("title", "").split())
+    if not title:
+        return fields, "A title is needed."
+    if any(ord(ch) < 32 for ch in values.get("title", "")):
+        return fields, "The title may not hold control characters."
+    fields["title"] = title
+    try:
+        fields["duration_s"] = parse_duration(values.get("duration", "").strip())
+    except ValueError:
+        return fields, "The duration is not one: write 5m, 1h30m or 90s."
+    if fields["duration_s"] > 24 * 3600:
+        return fields, "The duration is over a day."
+    kind = values.get("kind", "").strip() or "other"
+    if kind not in ITEM_KINDS:
+        return fields, f"The kind is one of: {', '.join(ITEM_KINDS)}."
+    fields["kind"] = kind
+    limit = values.get("turn_limit", "").strip()
+    try:
+        fields["turn_limit_s"] = parse_duration(limit) if limit else None
+    except ValueError:
+        return fields, "The turn limit is not a duration: write 2m, or leave it empty for none."
+    if fields["turn_limit_s"] == 0:
+        fields["turn_limit_s"] = None
+    fixed = values.get("fixed_start", "").strip()
+    if fixed:
+        hours, _, minutes = fixed.partition(":")
+        if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and int(hours) < 24 and int(minutes) < 60):
+            return fields, "The fixed start is a time of day, HH:MM, or empty for none."
+    fields["fixed_start"] = fixed or None
+    speakers = tuple(p.strip() for p in values.get("speakers", "").split(",") if p.strip())
+    unknown = [p for p in speakers if p not in people]
+    if unknown:
+        return fields, f"Not on the roster: {', '.join(unknown)}."
+    fields["speakers"] = speakers
+    return fields, ""
+
+
+class ItemDialog(ModalScreen[ItemFields | None]):
+    """Add or edit a rundown item: title, duration, kind, speakers, turn limit, fixed start. What is wrong is
+    said as it is typed, and Save (Enter in any field) takes only what is right."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    FIELDS = (
+        ("title", "Title"),
+        ("duration", "Duration"),
+        ("kind", "Kind"),
+        ("speakers", "Speakers"),
+        ("turn_limit", "Turn limit"),
+        ("fixed_start", "Fixed start"),
+    )
+    HINTS = {
+        "duration": "5m, 1h30m, 90s",
+        "kind": ", ".join(ITEM_KINDS),
+        "speakers": "ids, comma-separated",
+        "turn_limit": "2m, or empty for none",
+        "fixed_start": "HH:MM, or empty for none",
+    }
+
+    def __init__(self, heading: str, values: dict[str, str], people: frozenset[str]) -> None:
+        super().__init__()
+        self.heading = heading
+        self.values = values
+        self.people = people
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog item-dialog"):
+            yield Label(plain(self.heading), classes="question")
+            for name, label in self.FIELDS:
+                with Horizontal(classes="item-field"):
+                    yield Label(plain(label))
+                    yield Input(
+                        self.values.get(name, ""),
+                        placeholder=self.HINTS.get(name, ""),
+                        id=f"item-{name}",
+                        max_length=300,
+                    )
+            yield Static("", id="item-problem")
+            with Horizontal(classes="buttons"):
+                yield Button("Save (Enter)", variant="primary", id="save")
+                yield Button("Cancel (Esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#item-title", Input).focus()
+        self._check()
+
+    def _values(self) -> dict[str, str]:
+        return {name: self.query_one(f"#item-{name}", Input).value for name, _ in self.FIELDS}
+
+    def _check(self) -> tuple[ItemFields, str]:
+        fields, problem = check_item_fields(self._values(), self.people)
+        self.query_one("#item-problem", Static).update(plain(problem, style="bold red") if problem else plain(""))
+        self.query_one("#save", Button).disabled = bool(problem)
+        return fields, problem
+
+    @on(Input.Changed)
+    def _changed(self) -> None:
+        self._check()
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self._save()
+
+    def _save(self) -> None:
+        fields, problem = self._check()
+        if not problem:
+            self.dismiss(fields)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self._save()
+        else:
+            self.dismiss(None)

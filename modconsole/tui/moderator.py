@@ -21,11 +21,14 @@ from textual.widgets import Footer, Header
 from ..client import ClientError
 from ..core import commands as c
 from ..core.decide import next_listed_speaker
+from ..core.durations import format_duration
 from ..core.read_model import session_view
 from ..core.state import SessionState
 from .actions import MODERATOR_ACTIONS, bindings
 from .dialogs import (
     ConfirmScreen,
+    ItemDialog,
+    ItemFields,
     KeysScreen,
     MessageScreen,
     PlanScreen,
@@ -256,6 +259,107 @@ class ModeratorScreen(Screen[None]):
         if state is None or state.agenda is None:
             return
         pick_session(self, state)
+
+    # --- the rundown editor -------------------------------------------------------------------------
+
+    def _selected_index(self) -> tuple[SessionState, int] | None:
+        session = self.session()
+        item = self.query_one(Rundown).selected_item
+        index = session.index(item) if session is not None and item is not None else None
+        if session is None or index is None:
+            self.notify("Select an item in the rundown first (Tab, then ↑/↓).", severity="warning")
+            return None
+        return session, index
+
+    def _people(self) -> frozenset[str]:
+        state = self.link.state
+        return frozenset(p.id for p in state.agenda.people) if state is not None and state.agenda else frozenset()
+
+    def action_item_insert(self) -> None:
+        session = self.session()
+        if session is None:
+            return
+        after = self.query_one(Rundown).selected_item
+
+        def chosen(fields: ItemFields | None) -> None:
+            if fields is not None:
+                # Guarded: the place chosen is the place seen.
+                self._send(c.ItemAdd(after=after, **fields), guarded=True, done=f"Added “{fields['title']}”.")
+
+        values = {"duration": "5m", "kind": "other"}
+        self.app.push_screen(
+            ItemDialog("Add an item" + (f" after {after}" if after else ""), values, self._people()), chosen
+        )
+
+    def action_item_edit(self) -> None:
+        found = self._selected_index()
+        state = self.link.state
+        if found is None or state is None:
+            return
+        session, index = found
+        spec = state.plan(session.id).items[index]
+        values = {
+            "title": spec.title,
+            "duration": format_duration(spec.duration_s),
+            "kind": spec.kind.value,
+            "speakers": ", ".join(spec.speakers),
+            "turn_limit": format_duration(spec.turn_limit_s) if spec.turn_limit_s else "",
+            "fixed_start": spec.fixed_start.strftime("%H:%M") if spec.fixed_start else "",
+        }
+        before = {
+            "title": spec.title,
+            "duration_s": spec.duration_s,
+            "kind": spec.kind.value,
+            "speakers": tuple(spec.speakers),
+            "turn_limit_s": spec.turn_limit_s,
+            "fixed_start": spec.fixed_start.strftime("%H:%M") if spec.fixed_start else None,
+        }
+
+        def chosen(fields: ItemFields | None) -> None:
+            if fields is None:
+                return
+            changed = {k: v for k, v in fields.items() if before.get(k) != v}
+            if not changed:
+                self.notify("Nothing changed.")
+                return
+            command = c.ItemEdit.model_validate({"item": spec.id, **changed})
+            self._send(command, guarded=True, done=f"Changed “{fields['title']}”.")
+
+        self.app.push_screen(ItemDialog(f"Edit {spec.id}", values, self._people()), chosen)
+
+    def action_item_delete(self) -> None:
+        found = self._selected_index()
+        state = self.link.state
+        if found is None or state is None:
+            return
+        session, index = found
+        spec = state.plan(session.id).items[index]
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._send(c.ItemRemove(item=spec.id), guarded=True, done=f"Removed “{spec.title}” (u undoes it).")
+
+        self.app.push_screen(ConfirmScreen(f"Remove “{spec.title}” from the rundown?"), confirmed)
+
+    def _move(self, step: int) -> None:
+        found = self._selected_index()
+        if found is None:
+            return
+        session, index = found
+        target = index + step
+        if not 0 <= target < len(session.items):
+            self.notify("It is already at that end of the rundown.")
+            return
+        item, other = session.items[index].id, session.items[target].id
+        command = c.ItemMove(item=item, before=other) if step < 0 else c.ItemMove(item=item, after=other)
+        self._send(command, guarded=True)
+        self.query_one(Rundown).move_cursor(row=target)  # the selection follows the item
+
+    def action_item_move_up(self) -> None:
+        self._move(-1)
+
+    def action_item_move_down(self) -> None:
+        self._move(1)
 
     def action_recovery_plan(self, target: str | None = None) -> None:
         state = self.link.state

@@ -58,7 +58,12 @@ def all_items(agenda: Agenda):
 # ---------------------------------------------------------------- the examples
 
 
-@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.toml")) + sorted(EXAMPLES.glob("*.csv")), ids=str)
+@pytest.mark.parametrize(
+    "path",
+    [p for p in sorted(EXAMPLES.iterdir()) if p.suffix in (".toml", ".csv", ".json", ".ics", ".xml")]
+    and [p for p in sorted(EXAMPLES.iterdir()) if not p.name.endswith(".people.csv")],
+    ids=str,
+)
 def test_every_example_loads(path: Path) -> None:
     agenda = load_agenda(path)
     assert agenda.sessions and all(session.items for session in agenda.sessions)
@@ -263,7 +268,7 @@ BROKEN_CSV = {
     "bad time": (CSV_HEADER + "S,2024-01-01,9h,5m,A,,,\n", "row 2 (start)"),
     "no title": (CSV_HEADER + "S,2024-01-01,09:00,5m,,,,\n", "row 2 (title)"),
     "bad turn limit": (CSV_HEADER + "S,2024-01-01,09:00,5m,A,,,0\n", "row 2 (turn_limit)"),
-    "unknown column": (CSV_HEADER.replace("\n", ",room\n") + "S,2024-01-01,09:00,5m,A,,,,x\n", "room"),
+    "unknown column": (CSV_HEADER.replace("\n", ",rooom\n") + "S,2024-01-01,09:00,5m,A,,,,x\n", "rooom"),
     "too many fields": (CSV_HEADER + "S,2024-01-01,09:00,5m,A,,,,x\n", "row 2"),
     "repeated column": (CSV_HEADER.replace("\n", ",title\n") + "S,2024-01-01,09:00,5m,A,,,,B\n", "repeated"),
     "header only": (CSV_HEADER, "no items"),
@@ -315,7 +320,7 @@ def test_oversized_file(tmp_path: Path) -> None:
         load_agenda(path)
 
 
-@pytest.mark.parametrize("name", ["agenda.json", "agenda.txt", "agenda"])
+@pytest.mark.parametrize("name", ["agenda.yaml", "agenda.txt", "agenda"])
 def test_unsupported_extension(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     path.write_text(MINIMAL, encoding="utf-8")

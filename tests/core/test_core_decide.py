@@ -44,6 +44,13 @@ EVERY_COMMAND: list[c.Command] = [
     c.ApplyPlan(),
     c.SetQueueOrder(order="first_time_first"),
     c.Undo(),
+    c.ItemAdd(title="Any other business", duration_s=300),
+    c.ItemEdit(item="i1", title="Renamed"),
+    c.ItemRemove(item="i1"),
+    c.ItemMove(item="i1", first=True),
+    c.SessionAdd(session_id="extra", title="Extra", start="2020-03-28T09:00"),
+    c.SessionEdit(title="Renamed"),
+    c.PersonAdd(name="Mayor of Busan"),
     c.Redo(),
 ]
 MODERATOR_ONLY = [command for command in EVERY_COMMAND if command.type not in ("raise", "lower", "ack")]

@@ -128,12 +128,20 @@ def test_mayors_call_figures(mayors_report: Report) -> None:
     assert session["planned_start"] == "2020-03-27T23:15:00+09:00"
     assert session["actual_end"] == "2020-03-28T00:25:00+09:00"
     assert [e["delta_s"] for e in session["extensions"]] == [1500]
-    # The overrun is explained item by item, and nothing is left unexplained.
-    parts = {p["what"]: p["seconds"] for p in session["overrun_explained"]}
+    # The overrun is explained: the plan changed live (the 15 minutes added to the discussion), then item by
+    # item against the plan in force; nothing is left unexplained.
+    live = [p for p in session["overrun_explained"] if p["live"]]
+    assert [(p["what"], p["seconds"]) for p in live] == [
+        ("time added on purpose at 23:46 by moderator [chair-desk]: Open discussion", 900)
+    ]
+    parts = {p["what"]: p["seconds"] for p in session["overrun_explained"] if not p["live"]}
     assert all(what.startswith("item ") for what in parts)
-    assert sum(parts.values()) == pytest.approx(1500, abs=0.05)
+    assert sum(parts.values()) + 900 == pytest.approx(1500, abs=0.05)
+    assert session["live_changes_s"] == 900
     items = {i["id"]: i for i in session["items"]}
     assert items["discussion"]["added_s"] == 900
+    # Graded against its plan in force (15 planned + 15 added): 34:02 ran, 4:02 over.
+    assert items["discussion"]["final_planned_s"] == 1800 and items["discussion"]["over_under_s"] == 242
     assert parts["item discussion: Open discussion"] == max(parts.values())
     assert sum(i["actual_duration_s"] for i in items.values()) == pytest.approx(4200, abs=0.05)
 
@@ -194,7 +202,10 @@ def test_mayors_call_reads_as_a_user_expects(mayors_report: Report) -> None:
     assert "Extended on purpose by 25:00" in text
     assert "no unplanned overrun" in text
     assert "Why 45:00 became 70:00:" in text
-    assert "- Open discussion: +" in text and "time added +15:00 on purpose" in text
+    assert (
+        "- Time added on purpose at 23:46 by moderator \\[chair-desk\\]: Open discussion 15:00 → 30:00: +15:00" in text
+    )
+    assert "- Open discussion: +4:02 (against 30:00 in force, 15:00 planned;" in text
     assert "Together: +25:00" in text
     assert "over the 2:00 limit" in text  # the turns that ran long are part of the explanation
     assert "raised a hand but never had the floor" in text

@@ -134,7 +134,8 @@ def test_a_live_report_reads_ran_against_the_plan_used_so_far() -> None:
         "59:30 over plan (+138.1 % of 43:06)" in text
     )
     assert (
-        "| Closing: the chair proposes a standing platform | 5:00 | 3:06 | 0:00 | 23:55 | 00:54 | under way |" in text
+        "| Closing: the chair proposes a standing platform | 5:00 | 5:00 | 3:06 | 0:00 | 23:55 | 00:54 | under way |"
+        in text
     )
     page = render(report, "html")
     assert "against the 43:06 of plan used by the items done or under way: 59:30 over plan" in page

@@ -271,3 +271,17 @@ def test_copy_event_refuses_an_unknown_event_and_leaves_no_file(tmp_path: Path) 
     result = run_cli("modconsole-server", "copy-event", "--db", db, "--to", copy, "--event", "nope")
     assert result.returncode == 2 and "no event 'nope'" in result.stderr
     assert not copy.exists()
+
+
+def test_a_name_with_control_characters_is_printed_escaped(tmp_path: Path) -> None:
+    agenda = tmp_path / "hostile.toml"
+    agenda.write_text(
+        MAYORS_CALL.read_text(encoding="utf-8").replace('name = "Eric Garcetti"', 'name = "Eric\\u001b[2JGarcetti"'),
+        encoding="utf-8",
+    )
+    db = tmp_path / "e.db"
+    created = run_cli("modconsole-server", "create-event", agenda, "--db", db)
+    assert created.returncode == 0, created.stderr
+    listed = _tokens(db, "list")
+    for output in (created.stdout, listed.stdout):
+        assert "\x1b" not in output and "Eric\\x1b[2JGarcetti" in output

@@ -26,7 +26,7 @@ from datetime import date
 from typing import overload
 from zoneinfo import ZoneInfo
 
-from modconsole.core.agenda import Agenda, Person, ms_to_local, planned_schedule
+from modconsole.core.agenda import Agenda, Person, SessionPlan, ms_to_local, planned_schedule
 from modconsole.core.attendance import Mark, intervals
 from modconsole.core.commands import Actor
 from modconsole.core.durations import format_duration
@@ -37,10 +37,15 @@ from modconsole.core.events import (
     EventCreated,
     HandMoved,
     HandRaised,
+    ItemAdded,
     ItemChanged,
+    ItemEdited,
+    ItemMoved,
+    ItemRemoved,
     ItemSkipped,
     ItemTimeAdded,
     PlanApplied,
+    SessionAdded,
     SessionExtended,
     SessionPaused,
     TurnLimitSet,
@@ -58,6 +63,7 @@ from .model import (
     DayReport,
     Extension,
     ItemReport,
+    LiveChange,
     OverrunPart,
     PersonReport,
     PlanChange,
@@ -102,6 +108,8 @@ class _Fold:
         self.raised: dict[tuple[str, str], int] = defaultdict(int)  # (session, person) -> hands raised
         self.scales: list[float] = []
         self.pauses: dict[str, int] = defaultdict(int)
+        self.live: dict[str, list[LiveChange]] = defaultdict(list)  # session -> the plan changed live
+        self.added: dict[str, SessionPlan] = {}  # sessions added live, as they were added
 
 
 def build_report(
@@ -133,6 +141,11 @@ def build_report(
             continue
         if isinstance(event, _OBSERVED):
             _observe(fold, state, entry)
+        if isinstance(event, _PLAN_CHANGES):
+            before = _plans_in_force(state, event.session)
+            apply(state, event, entry.seq)
+            _plan_changed(fold, state, entry, before)
+            continue
         apply(state, event, entry.seq)
     assert state.agenda is not None
     agenda = state.agenda
@@ -143,13 +156,19 @@ def build_report(
     if now is not None:
         as_of_ms = max(as_of_ms, now)
 
+    first = entries[0].event
+    assert isinstance(first, EventCreated)
     sessions = []
     for plan, live in zip(agenda.sessions, state.sessions, strict=True):
         if session is not None and plan.id != session:
             continue
         if day is not None and plan.start.date() != day:
             continue
-        sessions.append(_session_report(state, agenda, plan.id, live, fold, as_of_ms))
+        # The plan before the event: the agenda's, or for a session added live, the session as it was added;
+        # at the start in force (a session moved before it started is not late).
+        original = first.agenda.session(plan.id) or fold.added.get(plan.id) or plan
+        original = original.model_copy(update={"start": plan.start})
+        sessions.append(_session_report(state, agenda, plan.id, live, fold, as_of_ms, original))
     chosen = {s.id for s in sessions}
     turns = [t for t in _turns(state, agenda, as_of_ms) if t.session in chosen]
     people = _people(state, turns, fold, chosen)
@@ -269,9 +288,59 @@ def _describe(event: Event, state: State) -> str:
             return event.type.replace("_", " ")
 
 
+# The events that change the plan in force (what an item is planned to run): the report grades every item
+# against the plan in force when it ran, and names each of these changes apart from unplanned overrun.
+_PLAN_CHANGES = (ItemAdded, ItemEdited, ItemRemoved, ItemMoved, ItemTimeAdded, PlanApplied)
+
+
+def _plans_in_force(state: State, session_id: str) -> dict[str, tuple[int, str, int]]:
+    """Each item of the session: its plan in force, title and place."""
+    live = state.session(session_id)
+    if live is None or state.agenda is None:
+        return {}
+    plan = state.plan(session_id)
+    return {i.id: (i.duration_s, spec.title, n) for n, (i, spec) in enumerate(zip(live.items, plan.items, strict=True))}
+
+
+def _plan_changed(fold: _Fold, state: State, entry: Entry, before: dict[str, tuple[int, str, int]]) -> None:
+    event = entry.event
+    session_id = _session_of(event) or ""
+    after = _plans_in_force(state, session_id)
+    at = _observed_at(state, _last_at(event))
+    by = _who(entry.actor, state)
+    rows = fold.live[session_id]
+    for item_id in [*before, *(k for k in after if k not in before)]:
+        old, new = before.get(item_id), after.get(item_id)
+        old_s = None if old is None else old[0]
+        new_s = None if new is None else new[0]
+        title = (new or old or (0, item_id, 0))[1]
+        delta = (new_s or 0) - (old_s or 0)
+        if old is None:
+            change = "added"
+        elif new is None:
+            change = "removed"
+        elif isinstance(event, ItemTimeAdded) and delta:
+            change = "time added"
+        elif isinstance(event, PlanApplied) and delta:
+            change = "recovery plan"
+        elif delta:
+            change = "lengthened" if delta > 0 else "shortened"
+        elif isinstance(event, ItemMoved) and event.item == item_id:
+            change = "moved"
+        elif isinstance(event, ItemEdited) and event.item.id == item_id:
+            change = "edited"
+        else:
+            continue
+        rows.append(
+            LiveChange(
+                at=at, by=by, change=change, item=item_id, title=title, before_s=old_s, after_s=new_s, delta_s=delta
+            )
+        )
+
+
 # The events the fold keeps more of than the state does (the rest only go through ``apply``): a check
 # before the call, as most of a long log is of the other events.
-_OBSERVED = (HandRaised, SessionPaused, ClockSet, SessionExtended, PlanApplied)
+_OBSERVED = (HandRaised, SessionPaused, ClockSet, SessionExtended, PlanApplied, SessionAdded)
 
 
 def _observe(fold: _Fold, state: State, entry: Entry) -> None:
@@ -287,6 +356,8 @@ def _observe(fold: _Fold, state: State, entry: Entry) -> None:
             fold.extensions[session].append(
                 Extension(at=_observed_at(state, at), by=_who(entry.actor, state), delta_s=delta_s)
             )
+        case SessionAdded(plan=plan):
+            fold.added[plan.id] = plan
         case PlanApplied(session=session, at=at, target_ms=target_ms, durations=durations):
             fold.plans[session].append(
                 PlanChange(
@@ -304,13 +375,19 @@ def _observed_at(state: State, ms: int) -> str:
 
 
 def _session_report(
-    state: State, agenda: Agenda, session_id: str, live: SessionState, fold: _Fold, as_of: int
+    state: State, agenda: Agenda, session_id: str, live: SessionState, fold: _Fold, as_of: int, before: SessionPlan
 ) -> SessionReport:
+    """``before`` is the session's plan before the event: what it planned to run, against which it ran; each
+    item is graded against its plan in force when it ran, and the changes between the two are named."""
     plan = agenda.session(session_id)
     assert plan is not None
     zone = agenda.zone
-    schedule = planned_schedule(plan, zone)
+    schedule = planned_schedule(before, zone)
+    in_force = planned_schedule(plan, zone)
+    planned_at = {spec.id: schedule[n] for n, spec in enumerate(before.items)}
+    planned_s = {spec.id: spec.duration_s for spec in before.items}
     planned_duration = (schedule[-1] - schedule[0]) // SEC
+    changes = fold.live.get(session_id, [])
     end = live.ended_at if live.ended_at is not None else (as_of if live.started_at is not None else None)
     actual = (end - live.started_at) / SEC if live.started_at is not None and end is not None else 0.0
     paused = (live.paused_ms + (as_of - live.paused_since if live.paused_since else 0)) / SEC
@@ -327,22 +404,23 @@ def _session_report(
         ran_total += ran
         started = item.timer.first_start
         to_finish = index in unfinished and not ended
+        force = item.duration_s  # the plan in force: after added time, recovery plans and live edits
         # A running item (or one to finish) is only over once it passes its plan; until then it is on time.
-        over = max(0.0, ran - spec.duration_s) if to_finish else ran - spec.duration_s
+        over = max(0.0, ran - force) if to_finish else ran - force
         if started is not None:
-            budget += min(ran, spec.duration_s) if to_finish else spec.duration_s
+            budget += min(ran, force) if to_finish else force
             if abs(over) >= 1:
                 explained.append(OverrunPart(what=f"item {spec.id}: {spec.title}", seconds=round(over, 1)))
         elif ended:
-            not_run += spec.duration_s
+            not_run += force
         items.append(
             ItemReport(
                 id=spec.id,
                 title=spec.title,
                 kind=spec.kind.value,
                 status=item.status,
-                planned_start=_local(schedule[index], zone),
-                planned_duration_s=spec.duration_s,
+                planned_start=_local(planned_at.get(spec.id, in_force[index]), zone),
+                planned_duration_s=planned_s.get(spec.id, 0),
                 actual_start=_local(started, zone),
                 actual_duration_s=round(ran, 1),
                 over_under_s=round(over, 1) if started is not None else 0.0,
@@ -352,6 +430,7 @@ def _session_report(
                 reopened=item.reopened,
                 final_planned_s=item.duration_s,
                 turns=len(item.turns) + (1 if item.floor else 0),
+                added_live=spec.id not in planned_s,
                 not_heard=[
                     p
                     for p in spec.speakers
@@ -366,13 +445,21 @@ def _session_report(
             explained.append(OverrunPart(what="items skipped or not reached", seconds=-float(not_run)))
         if paused >= 1:
             explained.append(OverrunPart(what="session paused", seconds=round(paused, 1)))
-        fixed_gaps = planned_duration - sum(spec.duration_s for spec in plan.items)
+        if ended:  # the plan changed live is part of why the session ran as long as it did: each change, named
+            explained += [
+                OverrunPart(what=_change_words(change), seconds=float(change.delta_s), live=True)
+                for change in changes
+                if change.delta_s
+            ]
+        fixed_gaps = planned_duration - sum(spec.duration_s for spec in before.items)
         if fixed_gaps and ended:
             explained.append(OverrunPart(what="planned waits before fixed starts", seconds=-float(fixed_gaps)))
         rest = actual - ran_total - paused
         if abs(rest) >= 1:
             explained.append(OverrunPart(what="between items (no item running)", seconds=round(rest, 1)))
-    explained.sort(key=lambda part: (-abs(part.seconds), part.what))
+    # The plan changed live first, in the order it changed; then the time run over the plan, largest first.
+    ran_over = sorted((p for p in explained if not p.live), key=lambda part: (-abs(part.seconds), part.what))
+    explained = [p for p in explained if p.live] + ran_over
     overrun = actual - budget if live.started_at is not None else 0.0
     return SessionReport(
         id=plan.id,
@@ -399,7 +486,24 @@ def _session_report(
         overrun_explained=explained,
         rehearsal=state.rehearsal,
         planned_so_far_s=round(budget, 1) if live.started_at is not None else 0.0,
+        live_changes=list(changes),
+        live_changes_s=sum(change.delta_s for change in changes),
     )
+
+
+def _change_words(change: LiveChange) -> str:
+    """A live change as the overrun's explanation names it."""
+    when = f"at {change.at[11:16]} by {change.by}"
+    if change.change == "added":
+        return f"added live {when}: {change.title} ({format_duration(change.after_s or 0)})"
+    if change.change == "removed":
+        return f"removed live {when}: {change.title} ({format_duration(change.before_s or 0)})"
+    was_now = f"{format_duration(change.before_s or 0)} → {format_duration(change.after_s or 0)}"
+    if change.change == "recovery plan":
+        return f"recovery plan {when}: {change.title} {was_now}"
+    if change.change == "time added":
+        return f"time added on purpose {when}: {change.title}"
+    return f"{change.change} live {when}: {change.title} {was_now}"
 
 
 def _turns(state: State, agenda: Agenda, as_of: int) -> list[TurnReport]:

@@ -133,19 +133,20 @@ def render_html(report: Report) -> str:
         if lines:
             out.append(f"<p>{esc(heading)}</p><ul>" + "".join(f"<li>{esc(line)}</li>" for line in lines) + "</ul>")
         out.append(timeline_svg(session))
-        out.append(head("item", "planned", "actual", "±", "planned start", "actual start", "notes"))
+        out.append(head("item", "planned", "in force", "actual", "±", "planned start", "actual start", "notes"))
         for item in session.items:
             ran = item.actual_start is not None
             out.append(
                 row(
                     item.title,
-                    dur(item.planned_duration_s),
+                    "—" if item.added_live else dur(item.planned_duration_s),
+                    dur(item.final_planned_s),
                     dur(item.actual_duration_s) if ran else "—",
                     signed(item.over_under_s) if ran else "",
                     hhmm(item.planned_start),
                     hhmm(item.actual_start),
                     item_notes(item, item.turns),
-                    numeric=(1, 2, 3, 4, 5),
+                    numeric=(1, 2, 3, 4, 5, 6),
                 )
             )
         out.append("</table>")

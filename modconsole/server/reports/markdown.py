@@ -116,14 +116,15 @@ def render_markdown(report: Report) -> str:
             out += [f"- {line}" for line in lines]
         out += [
             "",
-            "| item | planned | actual | ± | start planned | start actual | notes |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+            "| item | planned | in force | actual | ± | start planned | start actual | notes |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
         ]
         for item in session.items:
             ran = item.actual_start is not None
             out.append(
-                f"| {q(item.title)} | {dur(item.planned_duration_s)} | "
-                f"{dur(item.actual_duration_s) if ran else '—'} | {signed(item.over_under_s) if ran else ''} | "
+                f"| {q(item.title)} | {'—' if item.added_live else dur(item.planned_duration_s)} | "
+                f"{dur(item.final_planned_s)} | {dur(item.actual_duration_s) if ran else '—'} | "
+                f"{signed(item.over_under_s) if ran else ''} | "
                 f"{hhmm(item.planned_start)} | {hhmm(item.actual_start)} | {item_notes(item, item.turns)} |"
             )
         for index in range(len(session.plans_applied)):

@@ -56,6 +56,21 @@ class PlanChange(_Model):
     durations: dict[str, int]
 
 
+class LiveChange(_Model):
+    """A change of the plan made live: to an item's place or plan in force, by whom and when."""
+
+    at: str
+    by: str
+    # "added", "removed", "lengthened", "shortened", "moved", "edited" (the title, kind, speakers...),
+    # "time added" (or taken) and "recovery plan"
+    change: str
+    item: str
+    title: str
+    before_s: int | None  # the item's plan in force before the change; None when it was not in the plan
+    after_s: int | None  # and after it; None once removed
+    delta_s: int  # what the change added to the plan (negative: took from it)
+
+
 class ItemReport(_Model):
     id: str
     title: str
@@ -70,8 +85,11 @@ class ItemReport(_Model):
     added_s: int
     skipped: bool
     reopened: int
-    final_planned_s: int  # after added time and applied plans
+    final_planned_s: int  # the plan in force when it ran: after added time, applied plans and live edits
     turns: int
+    # Graded against the plan in force: ``over_under_s`` is actual less ``final_planned_s``; ``planned_duration_s``
+    # is the plan before the event (0 for an item added live, which ``added_live`` marks).
+    added_live: bool = False
     not_heard: list[str] = []  # the item's listed speakers (by id) who never had the floor on it
 
 
@@ -107,6 +125,7 @@ class PersonReport(_Model):
 class OverrunPart(_Model):
     what: str
     seconds: float
+    live: bool = False  # a change of the plan made live, rather than time run over the plan in force
 
 
 class SessionReport(_Model):
@@ -137,6 +156,10 @@ class SessionReport(_Model):
     # used so far by the items done or under way before that, 0 before the start. (Last, so the columns
     # of the sessions CSV keep their places.)
     planned_so_far_s: float
+    # The plan changed live (items added, removed, lengthened, shortened; time added; recovery plans), and
+    # what those changes added to the plan in all (negative: took from it).
+    live_changes: list[LiveChange] = []
+    live_changes_s: int = 0
     attendance: Attendance | None = None  # who was present live while it ran (not a column of the CSV)
 
 

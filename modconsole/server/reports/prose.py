@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from .model import ItemReport, PersonReport, Report, SessionReport, Share, TurnReport
+from .model import ItemReport, LiveChange, PersonReport, Report, SessionReport, Share, TurnReport
 
 MAX_NAMES = 30  # lists of names longer than this are given as a count
 _HOURS_FROM_S = 100 * 60  # 99:59 is still written in minutes
@@ -195,6 +195,8 @@ def why(session: SessionReport, q: Quote = _as_is) -> list[str]:
             f"{_over(session.overrun_s)} ({session.overrun_pct:+.1f} %)."
         )
     lines.append(_start_end(session))
+    if session.live_changes:
+        lines.append(_live_line(session))
     if session.extended_s:
         how = ", ".join(f"{signed(e.delta_s)} at {hhmm(e.at)} by {q(e.by)}" for e in session.extensions)
         lines.append(
@@ -206,6 +208,56 @@ def why(session: SessionReport, q: Quote = _as_is) -> list[str]:
             f"Paused {times}, for {dur(session.paused_s)} in all (counted in the session's time, not in its items')."
         )
     return lines
+
+
+_CHANGE_WORDS = {
+    "added": ("item added", "items added"),
+    "removed": ("item removed", "items removed"),
+    "lengthened": ("item lengthened", "items lengthened"),
+    "shortened": ("item shortened", "items shortened"),
+    "moved": ("item moved", "items moved"),
+    "edited": ("item edited", "items edited"),
+    "time added": ("time added once", "time added {n} times"),
+    "recovery plan": ("item replanned by a recovery plan", "items replanned by recovery plans"),
+}
+
+
+def _live_line(session: SessionReport) -> str:
+    """The plan changed live, apart from the time run over the plan in force."""
+    counts: dict[str, int] = {}
+    for change in session.live_changes:
+        counts[change.change] = counts.get(change.change, 0) + 1
+    parts = []
+    for kind, (one, many) in _CHANGE_WORDS.items():
+        if kind in counts:
+            n = counts[kind]
+            parts.append(one if n == 1 else (many.format(n=n) if "{n}" in many else f"{n} {many}"))
+    what = ", ".join(parts)
+    if session.actual_end is None:
+        return f"The plan was changed live ({what}): {signed(session.live_changes_s)} on the plan in all."
+    rest = session.overrun_s - session.live_changes_s
+    return (
+        f"The plan was changed live ({what}): {signed(session.live_changes_s)} on the plan; "
+        f"against the plan in force it ran {signed(rest)}."
+    )
+
+
+def change_line(change: LiveChange, q: Quote = _as_is) -> str:
+    """A change of the plan made live, in words: what, to which item, when and by whom."""
+    when = f"at {hhmm(change.at)} by {q(change.by)}"
+    title = q(change.title)
+    was_now = f"{dur(change.before_s or 0)} → {dur(change.after_s or 0)}"
+    if change.change == "added":
+        return f"Added live {when}: {title} ({dur(change.after_s or 0)})"
+    if change.change == "removed":
+        return f"Removed live {when}: {title} ({dur(change.before_s or 0)})"
+    if change.change == "recovery plan":
+        return f"Recovery plan {when}: {title} {was_now}"
+    if change.change == "time added":
+        return f"Time added on purpose {when}: {title} {was_now}"
+    if change.change in ("moved", "edited"):
+        return f"{change.change.capitalize()} live {when}: {title}"
+    return f"{change.change.capitalize()} live {when}: {title} {was_now}"
 
 
 def _start_end(session: SessionReport) -> str:
@@ -256,16 +308,22 @@ def explained(report: Report, session: SessionReport, q: Quote = _as_is) -> tupl
         if turn.session == session.id:
             turns_of.setdefault(turn.item, []).append(turn)
     lines = []
+    changes = iter([c for c in session.live_changes if c.delta_s])
     for part in session.overrun_explained:
+        if part.live:  # a change of the plan made live, in the order the plan changed
+            change = next(changes, None)
+            if change is not None:
+                lines.append(f"{change_line(change, q)}: {signed(part.seconds)}")
+            continue
         item = by_label.get(part.what)
         if item is None:  # the reasons that are not items are the report's own words
             lines.append(f"{part.what[:1].upper()}{part.what[1:]}: {signed(part.seconds)}")
             continue
         notes = []
-        if item.added_s:
-            notes.append(f"time added {signed(item.added_s)} on purpose")
-        if item.final_planned_s != item.planned_duration_s + item.added_s:
-            notes.append(f"replanned to {dur(item.final_planned_s)} by a recovery plan")
+        if item.added_live:
+            notes.append(f"added live, {dur(item.final_planned_s)} planned")
+        elif item.final_planned_s != item.planned_duration_s:
+            notes.append(f"against {dur(item.final_planned_s)} in force, {dur(item.planned_duration_s)} planned")
         if item.pauses:
             notes.append(_n(item.pauses, "pause"))
         if item.reopened:
@@ -300,10 +358,10 @@ def item_notes(item: ItemReport, turns: int) -> str:
         notes.append("under way")
     if item.skipped:
         notes.append("skipped")
+    if item.added_live:
+        notes.append("added live")
     if item.added_s:
         notes.append(f"time added {signed(item.added_s)}")
-    if item.final_planned_s != item.planned_duration_s + item.added_s and not item.skipped:
-        notes.append(f"replanned to {dur(item.final_planned_s)}")
     if item.pauses:
         notes.append(_n(item.pauses, "pause"))
     if item.reopened:
