@@ -150,3 +150,29 @@ def test_through_any_sequence_the_queue_holds_each_person_once(steps: list[tuple
         kinds = [x.kind == "point_of_order" for x in queue]
         assert kinds == sorted(kinds, reverse=True)
     assert h.replayed().sessions[0].items[0].queue == h.current.queue
+
+
+def test_an_agenda_file_sets_the_order_and_an_export_keeps_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from modconsole.agenda_files import load_agenda
+    from modconsole.agenda_files.export import to_toml
+
+    path = tmp_path / "a.toml"
+    path.write_text(
+        '[event]\ntitle = "T"\ntimezone = "UTC"\n[[sessions]]\nid = "s"\ntitle = "S"\nstart = 2030-01-01T10:00:00\n'
+        'queue_order = "alternate:gender"\n[[sessions.items]]\ntitle = "Q"\nduration = "5m"\n'
+        'queue_order = "tiers:2"\n',
+        encoding="utf-8",
+    )
+    agenda = load_agenda(path)
+    assert agenda.sessions[0].queue_order == "alternate:gender"
+    assert agenda.sessions[0].items[0].queue_order == "tiers:2"
+    again = tmp_path / "b.toml"
+    again.write_text(to_toml(agenda), encoding="utf-8")
+    assert load_agenda(again) == agenda
+    path.write_text(path.read_text(encoding="utf-8").replace("tiers:2", "loudest"), encoding="utf-8")
+    try:
+        load_agenda(path)
+    except ValueError as exc:
+        assert "queue_order" in str(exc)
+    else:  # pragma: no cover - the test fails here
+        raise AssertionError("an unknown order was accepted")

@@ -191,3 +191,24 @@ def test_the_invitations_csv_is_plain(tmp_path: Path) -> None:
     rows = list(csv.reader(text.splitlines()))
     assert rows[0] == ["name", "email", "role", "token", "join_command", "link"]
     assert rows[1][0] == "'@SUM(A1)" and rows[1][5] == "http://h:1/join#token=mc_x"
+
+
+def test_the_postgresql_store_keeps_registrants_and_attendance(pg_url: str) -> None:
+    from support.shared_servers import create_event
+
+    from modconsole.core.agenda import Person
+    from modconsole.core.attendance import joined, left
+    from modconsole.server.store_pg import PostgresStore
+
+    event_id = create_event(pg_url)["event_id"]
+    store = PostgresStore(pg_url)
+    try:
+        ana = Person(id="r-1", name="Ana Lima", tags={"country": "BR"}, participant=True)
+        store.register_people(event_id, [("Ana@example.org", ana)], [("r-1", "Ana Lima", "h" * 64)])
+        store.register_people(event_id, [("ana@example.org", ana.model_copy(update={"affiliation": "Rio"}))], [])
+        assert store.registrants(event_id) == [("ana@example.org", ana.model_copy(update={"affiliation": "Rio"}))]
+        assert store.registrant(event_id, "r-1") is not None and store.participant_names(event_id) == []
+        store.append_attendance(event_id, [joined(1, "r-1", "participant", ana), left(5, "r-1")])
+        assert [(m.kind, m.at, m.who) for m in store.attendance(event_id)] == [("joined", 1, ana), ("left", 5, None)]
+    finally:
+        store.close()
