@@ -762,7 +762,12 @@ class MeetingServer:
             if refused and self._unlisten is not None and not checked:
                 checked = True
                 self._roll_back(runtime, decided)
-                if await self._caught_up(runtime):
+                newer = await self._caught_up(runtime)
+                if newer is None:  # the log could not be read to know whether the refusal stands
+                    for work in batch:
+                        work.client.send(error_frame("storage", "not done: the log could not be read", work.command.id))
+                    return
+                if newer:
                     continue  # refused on a state another process had moved on from: decide on the newest
                 decided = self._decide_batch(runtime, batch)
             if not decided.new:
