@@ -105,5 +105,8 @@ class PgCluster:
         return self.url(name)
 
     def remove(self) -> None:
-        self.stop()
+        """Stop it at once (immediate: nothing in it is kept) and delete its directory."""
+        if self.running:
+            self._ctl("-m", "immediate", "-w", "stop")
+            self.running = False
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -21,9 +21,10 @@ from modconsole.core.visibility import view_for, visible_to
 from modconsole.longlived import gc_paused
 from modconsole.protocol import Presence
 
-from .connection import Client
+from .connection import Client, Sender
 from .registrations import Roll, roster_folds
 from .store import Store
+from .view_feed import ViewFeed
 
 RESUME_WINDOW = 20_000  # a client further behind than this gets a fresh snapshot
 PRESENCE_DELAY_S = 0.5  # connects and disconnects within this window make one presence frame
@@ -34,7 +35,7 @@ class Work:
     """A client's command waiting for the next group commit, answered once it is durable."""
 
     command: Command
-    client: Client
+    client: Sender
     done: asyncio.Future[None]
 
 
@@ -60,6 +61,7 @@ class EventRuntime:
         self.lock = asyncio.Lock()
         self.clients: set[Client] = set()
         self.moderators: set[Client] = set()  # among the clients: a frame for moderators only skips the rest
+        self.feed = ViewFeed()  # the browser pages: sent derived views, not events (view_feed.py)
         self._presence: asyncio.TimerHandle | None = None
         # Group commit: what arrives while a commit is under way waits here and goes in the next one.
         self.pending: list[Work] = []
@@ -93,7 +95,8 @@ class EventRuntime:
             return cls(event_id, list(store.read(event_id)))
 
     def online(self) -> list[str]:
-        return sorted({c.actor.person for c in self.clients if c.actor.person is not None})
+        watching = (*self.clients, *self.feed.pages)
+        return sorted({c.actor.person for c in watching if c.actor.person is not None})
 
     def presence_changed(self) -> None:
         """Tell the moderators who is connected, once per burst of connects and disconnects."""

@@ -61,9 +61,11 @@ from modconsole.protocol import (
     check_name,
 )
 
-from .connection import RATE_STRIKES, Client, send_all
+from .connection import RATE_STRIKES, Client, Sender, send_all
 from .events_admin import SYSTEM
 from .gate import Gate, deepen_accept_queue
+from .http_i18n import i18n_response
+from .http_pages import Routes
 from .registrants import participant_tags
 from .registrations import (
     DEFAULT_MAX_PARTICIPANTS,
@@ -78,6 +80,7 @@ from .reports import build_report, render
 from .runtime import EventRuntime, Work
 from .store import SeqTaken, StorageError, Store, TokenGrant, UnreadableEntry
 from .tokens import new_token, token_hash
+from .view_feed import REFRESH_S as VIEW_REFRESH_S
 
 log = logging.getLogger("modconsole.server")
 
@@ -172,6 +175,9 @@ class MeetingServer:
         # Connections not yet past hello are capped, in total and per address (modconsole/server/gate.py); another
         # gate, with other caps, may be put in its place before start.
         self.gate = Gate()
+        self.http = Routes()  # plain GET routes on the websocket's port: the pages (http_pages.py)
+        # The pages' catalogues, made from the message catalogue (http_i18n.py), in place of the pages' own files.
+        self.http.add_prefix("/i18n/", lambda _connection, request: i18n_response(request.path.split("?", 1)[0]))
         self._loop_handler: Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object] | None = None
         self._loop_handler_before: Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object] | None = None
         self.store = store
@@ -186,7 +192,12 @@ class MeetingServer:
         self._server: Server | None = None
         self._loading = asyncio.Lock()
         self._closing = False
+        self._ticker: asyncio.Task[None] | None = None
         self.broken: dict[str, str] = {}  # events whose log cannot be read, and why: not served
+        # Called with an event's runtime and the entries this process just wrote and settled into its state
+        # (the automations, modconsole/server/hooks.py; entries another process wrote are that one's to tell):
+        # they must not block and must not raise.
+        self.listeners: list[Callable[[EventRuntime, list[Entry]], None]] = []
         self._revoked_seen = 0  # the last revocation number the store was asked past
         self._revoked: set[str] = set()  # hashes revoked while this server runs (few: an organiser's doing)
         self._watch: asyncio.Task[None] | None = None
@@ -273,6 +284,7 @@ class MeetingServer:
             create_connection=self.gate.connection_class(),
             backlog=self.gate.accept_burst,  # accepted in one loop tick (the kernel's queue is deepened below)
         )
+        self._ticker = loop.create_task(self._refresh_views())
         for runtime in self.events.values():
             self._arm_hard_stop(runtime)
         sockets = list(self._server.sockets)
@@ -282,6 +294,10 @@ class MeetingServer:
     async def stop(self, code: int = CLOSE_GOING_AWAY) -> None:
         """Close every connection with ``code`` (1001, or 1012 for a restart) and let writes finish."""
         self._closing = True
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
         for runtime in self.events.values():
             if runtime.hard_stop is not None:
                 runtime.hard_stop.cancel()
@@ -337,7 +353,7 @@ class MeetingServer:
         gone = set(hashes)
         closed = 0
         for runtime in self.events.values():
-            for client in list(runtime.clients):
+            for client in [*runtime.clients, *runtime.feed.pages]:
                 if client.token in gone:
                     client.drop(CLOSE_POLICY, "the token was revoked or reissued")
                     closed += 1
@@ -351,7 +367,8 @@ class MeetingServer:
         path = request.path.split("?", 1)[0]
         if path == HEALTH_PATH:
             return Response(http.HTTPStatus.OK, "OK", Headers([("Content-Type", "text/plain")]), b"ok\n")
-        return None
+        # The browser pages and their assets, the catalogues, and any other plain GET route (http_pages.Routes).
+        return self.http.respond(connection, request)
 
     # --- one connection -----------------------------------------------------------------------
 
@@ -368,7 +385,7 @@ class MeetingServer:
             # Resumed here from another process that was further on: this one catches up before it welcomes.
             await self._catch_up(runtime)
         async with runtime.lock:  # never between a group commit's settling and its durable write
-            self._welcome(admitted, hello.last_seq)
+            self._welcome(admitted, hello.last_seq, views=hello.views)
             self._joined(admitted)
         # What the welcome was made of is not kept for the life of the connection.
         del hello, admitted
@@ -377,6 +394,7 @@ class MeetingServer:
         finally:
             runtime.clients.discard(client)
             runtime.moderators.discard(client)
+            runtime.feed.pages.discard(client)
             if client.actor.person is not None:
                 runtime.presence_changed()
                 self._left(runtime, client)
@@ -483,17 +501,35 @@ class MeetingServer:
                     self._arm_hard_stop(runtime)
         return runtime
 
-    def _welcome(self, admitted: Admitted, last_seq: int | None) -> None:
-        """Send the welcome (a snapshot, or the entries missed since ``last_seq``) and register the client.
-        Not a coroutine: with no await between them, no event can fall between the snapshot and the first
-        broadcast this client receives."""
+    def _welcome(self, admitted: Admitted, last_seq: int | None, *, views: bool = False) -> None:
+        """Send the welcome (a snapshot, or the entries missed since ``last_seq``; for a page that asked for
+        views, none and its view) and register the client. Not a coroutine: with no await between them, no
+        event can fall between the snapshot and the first broadcast this client receives."""
         runtime, client = admitted.runtime, admitted.client
         actor = client.actor
         if client.token in self._revoked:  # revoked between its lookup and now: never registered
             client.drop(CLOSE_POLICY, "the token was revoked or reissued")
             return
-        missed = runtime.missed(last_seq, actor) if last_seq is not None else None
         wall = self.clock()
+        if views:
+            now = runtime.now(wall)
+            page_welcome = Welcome(
+                event_id=runtime.event_id,
+                role=actor.role,
+                person=admitted.person,
+                server_time=now,
+                wall_time=wall,
+                time_scale=runtime.state.clock.scale,
+                seq=runtime.state.seq,
+                credential=admitted.credential,
+            )
+            client.send(page_welcome.model_dump_json())
+            client.send(runtime.feed.frame_for(runtime.state, client, now))
+            runtime.feed.pages.add(client)
+            if actor.person is not None:
+                runtime.presence_changed()
+            return
+        missed = runtime.missed(last_seq, actor) if last_seq is not None else None
         welcome = Welcome(
             event_id=runtime.event_id,
             role=actor.role,
@@ -632,7 +668,7 @@ class MeetingServer:
         except ConnectionClosed:
             pass
 
-    async def _report(self, runtime: EventRuntime, request: ReportRequest, client: Client) -> None:
+    async def _report(self, runtime: EventRuntime, request: ReportRequest, client: Sender) -> None:
         if client.actor.role != "moderator":
             client.send(error_frame("forbidden", "reports are for moderators", request.id))
             return
@@ -657,7 +693,7 @@ class MeetingServer:
 
     # --- commands -----------------------------------------------------------------------------
 
-    async def execute(self, runtime: EventRuntime, command: Command, client: Client) -> None:
+    async def execute(self, runtime: EventRuntime, command: Command, client: Sender) -> None:
         """Decide, log durably and broadcast ``command``; answered (ack or error) once that is done. Commands
         that arrive while a commit is under way go together in the next one (``_commit``)."""
         if self._closing:
@@ -802,7 +838,9 @@ class MeetingServer:
         if decided.held:
             runtime.state, again = settle(runtime.state, runtime.entries, decided.held)
             decided.replayed = decided.replayed or again
-        answers: dict[Client, list[str]] = {}
+        if decided.new:
+            self._tell_listeners(runtime, decided.new)
+        answers: dict[Sender, list[str]] = {}
         for index, (work, outcome) in enumerate(zip(batch, decided.outcomes, strict=True)):
             if isinstance(outcome, Rejected):
                 answer = error_frame(outcome.code, outcome.message, work.command.id)
@@ -869,21 +907,24 @@ class MeetingServer:
                     log.error("log write failed: %s", exc)
                 else:
                     runtime.state = settle(runtime.state, runtime.entries, entries).state
+                    self._tell_listeners(runtime, entries)
                     frame = entries_frame(entries)  # a turn's end is for every viewer
                     for client in runtime.clients:
                         client.send(frame)
+                    runtime.feed.send_all(runtime.state, runtime.now(wall))  # and the pages their views
             self._arm_hard_stop(runtime)
 
-    def _broadcast(self, runtime: EventRuntime, entries: list[Entry], answers: dict[Client, list[str]]) -> None:
-        """Every client gets one frame with the entries of the batch it may see. The senders' frames and
-        then their acks go first: frames are written at once, and a round trip need not wait for everyone
-        else's."""
+    def _broadcast(self, runtime: EventRuntime, entries: list[Entry], answers: dict[Sender, list[str]]) -> None:
+        """Every client gets one frame with the entries of the batch it may see, and every page its view. The
+        senders' frames and then their acks go first: frames are written at once, and a round trip need not
+        wait for everyone else's."""
         state = runtime.state
+        now = runtime.now(self.clock())
         shared = all(visible_to(state, e.event, "display", None) for e in entries)
         everything = entries_frame(entries) if entries else ""
         frames: dict[tuple[str, str | None], str] = {}
 
-        def frame_for(client: Client) -> str:
+        def frame_for(client: Sender) -> str:
             if shared:
                 return everything  # serialised once for every client
             key = (client.actor.role, client.actor.person)
@@ -892,22 +933,24 @@ class MeetingServer:
                 frames[key] = entries_frame(mine) if mine else ""
             return frames[key]
 
+        pages = [sender for sender in answers if sender in runtime.feed.pages]
         for sender, acks in answers.items():
-            frame = frame_for(sender)
+            frame = runtime.feed.frame_for(state, sender, now) if sender in runtime.feed.pages else frame_for(sender)
             if frame:
                 sender.send(frame)
             for ack in acks:
                 sender.send(ack)
-        if not entries:
-            return
-        if shared:
-            send_all((client for client in runtime.clients if client not in answers), everything)
-            return
-        for client in runtime.clients:
-            if client not in answers:
-                frame = frame_for(client)
-                if frame:
-                    client.send(frame)
+        if entries:
+            if shared:
+                send_all((client for client in runtime.clients if client not in answers), everything)
+            else:
+                for client in runtime.clients:
+                    if client not in answers:
+                        frame = frame_for(client)
+                        if frame:
+                            client.send(frame)
+        # A page that sent a command has its view already (a second page sender gets it twice: the same view).
+        runtime.feed.send_all(state, now, skip=pages[0] if len(pages) == 1 else None)
 
     def _broadcast_reset(self, runtime: EventRuntime, reason: str) -> None:
         # One snapshot per distinct view, not per person: with 1,800 participants most share one.
@@ -919,6 +962,7 @@ class MeetingServer:
                 snapshot = view_for(runtime.state, role, person)
                 frames[key] = Reset(seq=runtime.state.seq, reason=reason, snapshot=snapshot).model_dump_json()
             client.send(frames[key])
+        runtime.feed.send_all(runtime.state, runtime.now(self.clock()))  # a page is sent its view anew
 
     # --- a log shared with other server processes -------------------------------------------------
 
@@ -940,6 +984,33 @@ class MeetingServer:
             self._to_catch_up.discard(runtime.event_id)
             await self._caught_up(runtime)
             self._arm_hard_stop(runtime)  # a turn given on another process may have a hard stop
+
+    async def _newer(self, runtime: EventRuntime, client: Sender, command_id: str) -> bool | None:
+        """Before a refusal, with the lock held: whether other processes appended since (decide again), or None,
+        once the sender was told "not done", when the log could not be read to know. Alone on its log: False."""
+        if self._unlisten is None:
+            return False
+        newer = await self._caught_up(runtime)
+        if newer is None:
+            client.send(error_frame("storage", "not done: the log could not be read", command_id))
+            return None
+        return newer > 0
+
+    def _tell_listeners(self, runtime: EventRuntime, entries: list[Entry]) -> None:
+        for listener in self.listeners:
+            try:
+                listener(runtime, entries)
+            except Exception:  # an automation's fault is logged, never the command's
+                log.exception("a listener failed on entries %s-%s", entries[0].seq, entries[-1].seq)
+
+    async def _refresh_views(self) -> None:
+        """While a session runs, the pages get their views anew now and then: the projected starts of what is
+        to come move while an item runs over, though no event says so."""
+        while True:
+            await asyncio.sleep(VIEW_REFRESH_S)
+            for runtime in list(self.events.values()):
+                if runtime.feed.pages and any(s.status == "running" for s in runtime.state.sessions):
+                    runtime.feed.send_all(runtime.state, runtime.now(self.clock()), fresh=True)
 
     async def _caught_up(self, runtime: EventRuntime) -> int | None:
         """With the event's lock held: read what other processes appended after our last seq, settle it and send
@@ -967,6 +1038,7 @@ class MeetingServer:
                 frames[key] = entries_frame(mine) if mine else ""
             if frames[key]:
                 client.send(frames[key])
+        runtime.feed.send_all(runtime.state, runtime.now(self.clock()))  # and the pages their views
         return len(entries)
 
 

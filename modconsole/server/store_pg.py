@@ -38,10 +38,10 @@ from modconsole.core.log import Entry
 from .store import SeqTaken, StorageError, StoredToken, TokenGrant, _entries, _person, _sessions, _token_row
 
 CHANNEL = "modconsole_log"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 2
 CONNECT_TIMEOUT_S = 3
 _SCHEMA_LOCK = 0x6D6F64636F6E  # the advisory lock held while the schema is created or migrated
-_REVOKE_LOCK = 0x6D6F64726576  # held while revocations are numbered: they commit in the order of their numbers
+_REVOKE_LOCK = 0x6D6F64726576  # held while revocations are numbered, so that two never share a number
 
 _SCHEMA_V1 = [
     """CREATE TABLE IF NOT EXISTS events (
@@ -55,8 +55,11 @@ _SCHEMA_V1 = [
         role TEXT NOT NULL,
         person TEXT,
         name TEXT,
+        sessions TEXT,       -- a named moderator's sessions (a JSON list); NULL: every session
+        revoked BIGINT,      -- the revocation's number, in the order of revocations; NULL: live
         issued BIGSERIAL NOT NULL
     )""",
+    "CREATE INDEX IF NOT EXISTS tokens_revoked ON tokens (revoked) WHERE revoked IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS tokens_event ON tokens (event_id, issued)",
     """CREATE TABLE IF NOT EXISTS log (
         event_id TEXT NOT NULL REFERENCES events(id),
@@ -74,15 +77,8 @@ _SCHEMA_V1 = [
 
 # version -> the statements that bring a schema of that version to the next.
 _MIGRATIONS: dict[int, list[str]] = {
-    # 1 -> 2: a named moderator's sessions (a JSON list); a revoked token's number in the order of revocations
-    # (a running server polls for numbers above the last it saw, and closes those connections).
+    # 1 -> 2: people registered from a list (modconsole-server register), and the attendance log.
     1: [
-        "ALTER TABLE tokens ADD COLUMN IF NOT EXISTS sessions TEXT",
-        "ALTER TABLE tokens ADD COLUMN IF NOT EXISTS revoked BIGINT",
-        "CREATE INDEX IF NOT EXISTS tokens_revoked ON tokens (revoked) WHERE revoked IS NOT NULL",
-    ],
-    # 2 -> 3: people registered from a list (modconsole-server register), and the attendance log.
-    2: [
         """CREATE TABLE IF NOT EXISTS registrants (
             event_id TEXT NOT NULL REFERENCES events(id),
             email TEXT NOT NULL,
@@ -282,18 +278,14 @@ class PostgresStore:
         self._write([(self._INSERT_LOG, self._rows(event_id, entries)), self._notice(event_id, entries)], event_id)
 
     def append_granting(self, event_id: str, entries: list[Entry], grants: list[tuple[str, str | None, str]]) -> None:
-        """``append``, with the tokens ``grants`` (role, person, hash) stored in the same transaction: a person
-        added live and their speaker token are durable together, or neither is."""
+        """Append ``entries`` and store the tokens ``grants`` (role, person, hash) in one transaction, as
+        ``append`` does (SeqTaken when another process took the seq; nothing of either is written then)."""
+        tokens: tuple[str, list[tuple[object, ...]]] = (
+            "INSERT INTO tokens (token_hash, event_id, role, person) VALUES (%s, %s, %s, %s)",
+            [(token_hash, event_id, role, person) for role, person, token_hash in grants],
+        )
         self._write(
-            [
-                (self._INSERT_LOG, self._rows(event_id, entries)),
-                (
-                    "INSERT INTO tokens (token_hash, event_id, role, person) VALUES (%s, %s, %s, %s)",
-                    [(token_hash, event_id, role, person) for role, person, token_hash in grants],
-                ),
-                self._notice(event_id, entries),
-            ],
-            event_id,
+            [(self._INSERT_LOG, self._rows(event_id, entries)), tokens, self._notice(event_id, entries)], event_id
         )
 
     def read(self, event_id: str, after: int = 0) -> Iterator[Entry]:
@@ -385,6 +377,7 @@ class PostgresStore:
         return [Mark(kind, at, person, role, _person(who) if who else None) for kind, at, person, role, who in rows]
 
     def tokens(self, event_id: str) -> list[StoredToken]:
+        """Every token of the event, revoked ones included, in the order they were issued."""
         rows = self._query(
             "SELECT token_hash, role, person, name, sessions, revoked FROM tokens WHERE event_id = %s ORDER BY issued",
             (event_id,),
@@ -402,31 +395,14 @@ class PostgresStore:
     def add_tokens(self, event_id: str, tokens: list[StoredToken]) -> None:
         self._write([(self._INSERT_TOKEN, [_token_row(event_id, t) for t in tokens])])
 
-    def _tokens_write(self, work: Callable[[psycopg.Connection[typing.Any]], typing.Any]) -> typing.Any:
+    def _in_transaction(self, work: Callable[[psycopg.Connection[typing.Any]], typing.Any]) -> typing.Any:
         with self._lock:
             db = self._conn()
             try:
                 with db.transaction():
-                    db.execute("SELECT pg_advisory_xact_lock(%s)", (_REVOKE_LOCK,))
                     return work(db)
             except psycopg.Error as exc:
                 raise StorageError(f"the tokens at {self.where} could not be written: {_first_line(exc)}") from exc
-
-    @staticmethod
-    def _revoke(db: psycopg.Connection[typing.Any], event_id: str, role: str, person: str | None) -> int:
-        row = db.execute("SELECT coalesce(max(revoked), 0) FROM tokens").fetchone()
-        last = int(row[0]) if row is not None else 0
-        hashes = [
-            r[0]
-            for r in db.execute(
-                "SELECT token_hash FROM tokens WHERE event_id = %s AND role = %s AND person IS NOT DISTINCT FROM %s "
-                "AND revoked IS NULL ORDER BY issued",
-                (event_id, role, person),
-            ).fetchall()
-        ]
-        for n, token_hash in enumerate(hashes, 1):
-            db.execute("UPDATE tokens SET revoked = %s WHERE token_hash = %s", (last + n, token_hash))
-        return len(hashes)
 
     def replace_token(self, event_id: str, role: str, person: str | None, token_hash: str) -> StoredToken:
         def work(db: psycopg.Connection[typing.Any]) -> StoredToken:
@@ -442,11 +418,30 @@ class PostgresStore:
             db.execute(self._INSERT_TOKEN, _token_row(event_id, token))
             return token
 
-        result: StoredToken = self._tokens_write(work)
-        return result
+        token: StoredToken = self._in_transaction(work)
+        return token
+
+    @staticmethod
+    def _revoke(db: psycopg.Connection[typing.Any], event_id: str, role: str, person: str | None) -> int:
+        db.execute("SELECT pg_advisory_xact_lock(%s)", (_REVOKE_LOCK,))
+        row = db.execute("SELECT coalesce(max(revoked), 0) FROM tokens").fetchone()
+        last = int(row[0]) if row else 0
+        hashes = [
+            r[0]
+            for r in db.execute(
+                "SELECT token_hash FROM tokens WHERE event_id = %s AND role = %s "
+                "AND person IS NOT DISTINCT FROM %s AND revoked IS NULL ORDER BY issued",
+                (event_id, role, person),
+            ).fetchall()
+        ]
+        with db.cursor() as cursor:
+            cursor.executemany(
+                "UPDATE tokens SET revoked = %s WHERE token_hash = %s", [(last + n, h) for n, h in enumerate(hashes, 1)]
+            )
+        return len(hashes)
 
     def revoke_token(self, event_id: str, role: str, person: str | None) -> int:
-        count: int = self._tokens_write(lambda db: self._revoke(db, event_id, role, person))
+        count: int = self._in_transaction(lambda db: self._revoke(db, event_id, role, person))
         return count
 
     def revoked_since(self, after: int) -> tuple[int, list[str]]:

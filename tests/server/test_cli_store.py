@@ -5,6 +5,7 @@ SQLite stays the default: without either, `--db`, $MODCONSOLE_DB or the user dat
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 from pathlib import Path
@@ -88,7 +89,38 @@ def test_backup_of_postgresql_points_to_pg_dump(cli) -> None:
     assert done.returncode == 2 and "pg_dump" in done.stderr
 
 
-@pytest.mark.parametrize("command", ["create-event", "serve", "report", "backup"])
+@pytest.mark.parametrize("command", ["create-event", "serve", "report", "backup", "copy-event", "tokens list"])
 def test_help_tells_of_the_store(cli, command: str) -> None:
-    shown = cli("modconsole-server", command, "--help")
+    shown = cli("modconsole-server", *command.split(), "--help")
     assert shown.returncode == 0 and "--store URL" in shown.stdout
+
+
+def test_tokens_and_copy_event_on_postgresql(cli, pg_url: str, tmp_path: Path) -> None:
+    created = cli("modconsole-server", "create-event", MAYORS_CALL, "--store", pg_url, "--json")
+    assert created.returncode == 0, created.stderr
+    listed = cli("modconsole-server", "tokens", "list", "--store", pg_url, "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert len(json.loads(listed.stdout)["tokens"]) == 3 + 45
+    copy = tmp_path / "rehearsal.db"
+    copied = cli("modconsole-server", "copy-event", "--store", pg_url, "--to", copy)
+    assert copied.returncode == 0 and copy.exists(), copied.stderr
+    again = cli("modconsole-server", "tokens", "list", "--db", copy, "--json")
+    assert len(json.loads(again.stdout)["tokens"]) == 3 + 45  # the same tokens work on the copy
+
+
+async def test_a_token_revoked_on_postgresql_closes_its_connections_on_every_process(cli, pg_url: str) -> None:
+    from support.shared_servers import create_event
+
+    servers = SharedServers(pg_url, create_event(pg_url))
+    try:
+        a, b = servers.start(), servers.start()
+        displays = [MeetingClient(url, servers.tokens["display"]) for url in (a.url, b.url)]
+        for display in displays:
+            await display.connect()
+        revoked = cli("modconsole-server", "tokens", "revoke", "display", "--store", pg_url)
+        assert revoked.returncode == 0, revoked.stderr
+        for display in displays:
+            await asyncio.wait_for(display.closed.wait(), 5)
+            assert display.close_code == 1008
+    finally:
+        servers.stop_all()

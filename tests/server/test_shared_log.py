@@ -263,3 +263,70 @@ async def test_the_mayors_call_on_three_processes_with_one_killed_mid_round(shar
             assert seen == expected
     finally:
         await asyncio.gather(*(client.close() for client in everyone), return_exceptions=True)
+
+
+async def test_a_process_behind_catches_up_before_it_welcomes_a_resume(pg_url: str, mayors_agenda) -> None:
+    """A client resuming at a seq the process it reaches has not read yet: that process reads the table first,
+    and the welcome carries on from the client's seq (no snapshot from the past, nothing missed). Two servers in
+    this process on one database; the second one deaf to notifications, so it is behind when the client comes."""
+    from modconsole.server.events_admin import create_event as make_event
+    from modconsole.server.service import MeetingServer
+    from modconsole.server.store_pg import PostgresStore
+
+    stores = [PostgresStore(pg_url), PostgresStore(pg_url)]
+    created = make_event(stores[0], mayors_agenda)
+    ahead, behind = MeetingServer(stores[0]), MeetingServer(stores[1])
+    behind._heard = lambda event_id, seq: None  # type: ignore[method-assign]
+    ports = [await ahead.start("127.0.0.1", 0), await behind.start("127.0.0.1", 0)]
+    moderator = MeetingClient(f"ws://127.0.0.1:{ports[0]}", created.moderator, client="desk")
+    display = RecordingClient(f"ws://127.0.0.1:{ports[0]}", created.display, client="wall")
+    try:
+        await moderator.connect()
+        await display.connect()
+        await moderator.command(c.Start())
+        seq = (await moderator.command(c.AddTime(delta_s=60))).seq
+        await display.wait_for(lambda s: s.seq >= seq)
+        await display.close()
+        last = (await moderator.command(c.AddTime(delta_s=60))).seq  # missed while away
+        assert behind.events[created.event_id].state.seq < seq
+        display.addresses = [f"ws://127.0.0.1:{ports[1]}"]
+        display.url = display.addresses[0]
+        welcome = await display.connect()
+        assert welcome.snapshot is None and welcome.seq == last
+        await display.wait_for(lambda s: s.seq == last)
+        assert _seqs(display)[-1] == last
+    finally:
+        await moderator.close()
+        await display.close()
+        await ahead.stop()
+        await behind.stop()
+        for store in stores:
+            store.close()
+
+
+def test_processes_started_together_set_the_event_clock_once(shared: SharedServers) -> None:
+    """Each process sets the event clock at load unless the log already has it at its pace: started at the same
+    moment, the ones whose append found the seq taken read the log again and find it set."""
+    import subprocess
+
+    from support.servers import script
+    from support.shared_servers import _LISTENING, ServerProcess, _env
+
+    processes = [
+        subprocess.Popen(
+            [script("modconsole-server"), "serve", "--store", shared.store_url, "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
+        for _ in range(3)
+    ]
+    for process in processes:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = _LISTENING.fullmatch(line)
+        shared.servers.append(ServerProcess(process, int(match.group(1)) if match else 0))
+        assert match, (line, process.stderr.read() if process.stderr else "")
+    clocks = [e for e in shared.log() if e.event.type == "clock_set"]
+    assert len(clocks) == 1

@@ -1,6 +1,7 @@
 """One contract for every store: the same tests run on a SQLite file and on a real PostgreSQL.
 
-Append and read after a seq; an entry's exact serialisation kept; tokens and participant credentials; what was
+Append and read after a seq; an entry's exact serialisation kept; tokens (grants, participant credentials,
+listing, adding, reissuing, revoking, the numbered revocations a server polls); what was
 acknowledged still there when the store is opened again; a seq written twice refused whole (SeqTaken, nothing
 of that append kept); the schema version; refusal with a StorageError when the database cannot be reached.
 """
@@ -20,7 +21,7 @@ from modconsole.core.commands import Actor
 from modconsole.core.log import Entry, record
 from modconsole.core.state import State
 from modconsole.server.events_admin import create_event
-from modconsole.server.store import SeqTaken, StorageError, Store
+from modconsole.server.store import SeqTaken, StorageError, Store, StoredToken
 from modconsole.server.stores import StoreChoice
 from modconsole.server.tokens import token_hash
 
@@ -191,3 +192,57 @@ def test_a_store_refuses_while_postgresql_is_down_and_works_again_after() -> Non
         store.close()
     finally:
         cluster.remove()
+
+
+def test_tokens_listed_added_replaced_and_revoked(opener: Opener) -> None:
+    store = opener()
+    created = create_event(store, load_agenda(MAYORS_CALL))
+    event = created.event_id
+    listed = store.tokens(event)
+    assert [t.role for t in listed[:3]] == ["moderator", "display", "participant"]
+    assert not any(t.revoked for t in listed)
+    store.add_tokens(event, [StoredToken(token_hash("chair"), "moderator", "mod-chair", "Chair", ("call",))])
+    chair = store.grant(token_hash("chair"))
+    assert chair is not None and (chair.person, chair.name, chair.sessions) == ("mod-chair", "Chair", ("call",))
+    with pytest.raises(StorageError):  # a hash stored already: nothing is stored
+        store.add_tokens(
+            event,
+            [StoredToken(token_hash("other"), "display", None), StoredToken(token_hash("chair"), "display", None)],
+        )
+    assert store.grant(token_hash("other")) is None
+
+    seen, _ = store.revoked_since(-1)
+    new = store.replace_token(event, "moderator", "mod-chair", token_hash("chair-2"))
+    assert (new.name, new.sessions) == ("Chair", ("call",))  # the latest one's name and sessions carried over
+    assert store.grant(token_hash("chair")) is None  # the old one stops
+    assert store.grant(token_hash("chair-2")) is not None
+    last, hashes = store.revoked_since(seen)
+    assert hashes == [token_hash("chair")] and last > seen
+    assert store.revoke_token(event, "display", None) == 1
+    assert store.grant(token_hash(created.display)) is None
+    after, more = store.revoked_since(last)
+    assert more == [token_hash(created.display)] and after == last + 1
+    assert store.revoked_since(after) == (after, [])
+    assert store.revoke_token(event, "display", None) == 0  # none live: nothing to do
+    with pytest.raises(StorageError, match="no moderator token for nobody"):
+        store.replace_token(event, "moderator", "nobody", token_hash("x"))
+    revoked = {t.token_hash for t in store.tokens(event) if t.revoked}
+    assert revoked == {token_hash("chair"), token_hash(created.display)}
+    # A copied revoked token stays revoked.
+    store.add_tokens(event, [StoredToken(token_hash("old"), "display", None, revoked=True)])
+    assert store.grant(token_hash("old")) is None
+
+
+def test_entries_and_their_tokens_are_written_together_or_not_at_all(opener: Opener) -> None:
+    """A person added live and their speaker token: one transaction, and a taken seq keeps neither."""
+    one, two = opener(), opener()
+    created = create_event(one, load_agenda(MAYORS_CALL))
+    first = _entries(one, created.event_id, c.Start())
+    second = _entries(two, created.event_id, c.Start())
+    one.append_granting(created.event_id, first, [("speaker", "new-mayor", token_hash("t-new"))])
+    held = two.grant(token_hash("t-new"))
+    assert held is not None and (held.event_id, held.role, held.person) == (created.event_id, "speaker", "new-mayor")
+    with pytest.raises(SeqTaken):
+        two.append_granting(created.event_id, second, [("speaker", "late-mayor", token_hash("t-late"))])
+    assert two.grant(token_hash("t-late")) is None
+    assert [e.event_json for e in two.read(created.event_id, after=1)] == [e.event_json for e in first]
