@@ -177,7 +177,12 @@ class MeetingServer:
         self.gate = Gate()
         self.http = Routes()  # plain GET routes on the websocket's port: the pages (http_pages.py)
         # The pages' catalogues, made from the message catalogue (http_i18n.py), in place of the pages' own files.
-        self.http.add_prefix("/i18n/", lambda _connection, request: i18n_response(request.path.split("?", 1)[0]))
+        self.http.add_prefix(
+            "/i18n/",
+            lambda _connection, request: i18n_response(
+                request.path.split("?", 1)[0], request.headers.get("If-None-Match")
+            ),
+        )
         self._loop_handler: Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object] | None = None
         self._loop_handler_before: Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object] | None = None
         self.store = store
