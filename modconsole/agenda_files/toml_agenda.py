@@ -31,7 +31,7 @@ _TOP_KEYS = {"event", "people", "sessions", "hooks"}  # [hooks]: read by the ser
 _EVENT_KEYS = {"title", "timezone", "warning", "danger", "turn_hard_stop", "questions"}
 _QUESTION_KEYS = {"moderated", "anonymous", "max_length"}
 _PERSON_KEYS = {"id", "name", "affiliation", "tags"}
-_SESSION_KEYS = {"id", "title", "start", "room", "items"}
+_SESSION_KEYS = {"id", "title", "start", "room", "items", "queue_order"}
 _ITEM_KEYS = {
     "id",
     "title",
@@ -44,6 +44,7 @@ _ITEM_KEYS = {
     "danger",
     "turn_hard_stop",
     "tags",
+    "queue_order",
 }
 
 _BROKEN_KEY = "\0broken"  # stands in for a table that is no table, so ids and indexes stay in step
@@ -228,6 +229,8 @@ def _toml_session(
     data: dict[str, Any] = {"id": session_id, "title": table.get("title"), "start": start, "items": plans}
     if "room" in table:
         data["room"] = table["room"]
+    if "queue_order" in table:
+        data["queue_order"] = table["queue_order"]
     return problems.attempt(model, SessionPlan, where, data)
 
 
@@ -268,7 +271,7 @@ def _toml_item(table: dict[str, Any], where: str, item_id: str, people: set[str]
             data[f"{key}_s"] = duration(table[key], where, key)
     for key, value in defaults.items():
         data.setdefault(key, value)
-    for key in ("kind", "tags"):
+    for key in ("kind", "tags", "queue_order"):
         if key in table:
             data[key] = table[key]
     if "fixed_start" in table:

@@ -13,6 +13,7 @@ from textual.widgets import Static
 from ..core.read_model import QuestionView, question_views
 from ..core.state import State
 
+PANEL_LINES = 8  # the questions the panel lists; ctl questions lists them all
 SHOWN = frozenset({"pending", "live", "visible", "answered"})
 _STYLE = {"pending": "yellow", "live": "bold reverse", "visible": "", "answered": "dim"}
 
@@ -53,4 +54,6 @@ class QuestionsPanel(Static):
             self.border_title = (
                 f"Questions ({len(views)}, {pending} pending)" if pending else f"Questions ({len(views)})"
             )
-            self.update(question_text(views))
+            shown = question_text(views, limit=PANEL_LINES)
+            self.styles.height = len(shown.split()) + 2  # its lines and the border, however the screen was laid out
+            self.update(shown)

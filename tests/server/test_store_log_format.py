@@ -53,6 +53,11 @@ def _columns(db: Path, table: str) -> list[str]:
         return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
 
 
+def _tables(db: Path) -> set[str]:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
 @pytest.fixture
 def v1_db(tmp_path: Path) -> Path:
     db = tmp_path / "v1.db"
@@ -78,7 +83,8 @@ def test_a_log_of_the_first_schema_is_migrated_in_place_and_replays_to_the_same_
         entries = list(store.read(V1_EVENT))
     finally:
         store.close()
-    assert _user_version(v1_db) == SCHEMA_VERSION == 3
+    assert _user_version(v1_db) == SCHEMA_VERSION == 4
+    assert {"registrants", "attendance"} <= _tables(v1_db)
     assert "name" in _columns(v1_db, "tokens") and "v" in _columns(v1_db, "log")
     assert len(entries) == 22 and [e.seq for e in entries] == list(range(1, 23))
 
@@ -219,7 +225,9 @@ def test_serve_leaves_out_the_broken_event_and_serves_the_others_report_names_it
         first = process.stdout.readline()
         port = re.fullmatch(r"listening on ws://127\.0\.0\.1:(\d+)\s*", first)
         assert port, first
-        lines = [process.stdout.readline() for _ in range(2)]
+        lines = []  # what serve says after where it listens: its events, its pages, its limits
+        while not (line := process.stdout.readline()).lstrip().startswith("file descriptors") and line:
+            lines.append(line)
         assert any(f"event {good['event_id']}: COVID-19" in line for line in lines), lines
         (named,) = [line for line in lines if broken in line]
         assert "NOT SERVED" in named and "seq 2" in named and "'vote_called'" in named
