@@ -414,3 +414,19 @@ def test_export_of_the_examples_reads_back(tmp_path: Path) -> None:
         agenda = load_agenda(path)
         (tmp_path / "x.ics").write_text(to_ics(agenda), encoding="utf-8")
         assert load_agenda(tmp_path / "x.ics") == agenda, path.name
+
+
+def test_a_start_read_as_the_next_morning_is_refused_in_toml_and_csv_alike() -> None:
+    toml = '[event]\ntitle="T"\ntimezone="UTC"\n[[sessions]]\nid="s"\ntitle="S"\nstart=2024-05-02T09:00:00\n'
+    toml += '[[sessions.items]]\ntitle="A"\nduration="1h"\n[[sessions.items]]\ntitle="B"\nduration="5m"\n'
+    toml += "fixed_start=08:00:00\n"
+    csv = CSV_HEADER + "S,2024-05-02,09:00,1h,A,,,\nS,,08:00,5m,B,,,\n"
+    errors = []
+    for parse, text in ((parse_toml_agenda, toml), (parse_csv_agenda, csv)):
+        with pytest.raises(AgendaError) as caught:
+            parse(text, "x")
+        errors.append(caught.value.message)
+    assert errors[0] == errors[1] and "22 hours after the items before it end (10:00)" in errors[0]
+    # an evening session running past midnight keeps its fixed start after midnight
+    late = toml.replace("09:00:00\n", "22:00:00\n", 1).replace("fixed_start=08:00:00", "fixed_start=00:30:00")
+    assert parse_toml_agenda(late, "x").sessions[0].items[1].fixed_start == time(0, 30)
