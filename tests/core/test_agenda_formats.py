@@ -430,3 +430,11 @@ def test_a_start_read_as_the_next_morning_is_refused_in_toml_and_csv_alike() -> 
     # an evening session running past midnight keeps its fixed start after midnight
     late = toml.replace("09:00:00\n", "22:00:00\n", 1).replace("fixed_start=08:00:00", "fixed_start=00:30:00")
     assert parse_toml_agenda(late, "x").sessions[0].items[1].fixed_start == time(0, 30)
+
+
+def test_format_overrides_the_extension(tmp_path: Path) -> None:
+    path = tmp_path / "schedule.txt"
+    path.write_text((FIXTURES / "pentabarf-no-guid.xml").read_text(), encoding="utf-8")
+    assert load_agenda(path, fmt="xml") == load_agenda(FIXTURES / "pentabarf-no-guid.xml")
+    with pytest.raises(AgendaError, match="unsupported file type"):
+        load_agenda(path)
