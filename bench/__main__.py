@@ -10,7 +10,8 @@ Every figure stands beside a baseline measured in the same run, and their ratio 
 
     python -m bench --only shared --shared-clients 2000 --processes 4   # servers sharing a PostgreSQL log
 
-Benchmarks: fanout (1), roundtrip (2), replay (3), report (4), memory (5), tui (6), timer (7), shared (8);
+Benchmarks: fanout (1), roundtrip (2), replay (3), report (4), memory (5), tui (6), timer (7), shared (8),
+page (9), views (10);
 docs/performance.md says what each measures, against what, and the figures of a full run.
 """
 
@@ -31,7 +32,7 @@ from typing import Any
 
 from .common import ROOT, loadavg, machine, raise_nofile
 
-BENCHMARKS = ("fanout", "roundtrip", "replay", "report", "memory", "tui", "timer", "shared")
+BENCHMARKS = ("fanout", "roundtrip", "replay", "report", "memory", "tui", "timer", "shared", "page", "views")
 DEFAULT_OUT = ROOT / "bench" / "results" / "latest.json"
 
 
@@ -51,6 +52,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--processes", type=int, default=4, help="shared: server processes on PostgreSQL (default 4)")
     parser.add_argument("--consoles", type=int, help="shared: consoles moved by the failover (default 500; quick 20)")
+    parser.add_argument("--page-clients", help="page connections for views (default 2000; quick 20)")
     args = parser.parse_args(argv)
     only = [name.strip() for name in args.only.split(",")] if args.only else list(BENCHMARKS)
     unknown = sorted(set(only) - set(BENCHMARKS))
@@ -65,6 +67,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.replay_entries = args.replay_entries or (3_000 if q else 100_000)
     args.shared_clients = args.shared_clients or (40 if q else 20_000)
     args.consoles = args.consoles or (20 if q else 500)
+    args.page_clients = [int(n) for n in args.page_clients.split(",")] if args.page_clients else None
     return args
 
 
@@ -125,6 +128,10 @@ def run_one(name: str, args: argparse.Namespace) -> dict[str, list[dict[str, Any
         from . import bench_timer
 
         return asyncio.run(bench_timer.run(args.duration))
+    if name in ("page", "views"):
+        from . import bench_pages
+
+        return bench_pages.run(args, name)
     raise ValueError(name)
 
 

@@ -224,6 +224,7 @@ class ClientSpec:
     url: str
     hello: str
     headers: dict[str, str] = field(default_factory=dict)
+    answers: int = 1  # frames the hello is answered with before the rounds begin (a page: welcome and view)
 
 
 def _worker_main(conn: Connection, spec: ClientSpec, count: int, concurrency: int) -> None:
@@ -267,7 +268,8 @@ async def _worker(conn: Connection, spec: ClientSpec, count: int, concurrency: i
                         spec.url, additional_headers=spec.headers, compression=None, max_size=None, open_timeout=60
                     )
                     await ws.send(spec.hello)
-                    await asyncio.wait_for(ws.recv(), 60)
+                    for _ in range(spec.answers):
+                        await asyncio.wait_for(ws.recv(), 60)
                     sockets.append(ws)
                     return
                 except Exception as exc:

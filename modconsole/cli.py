@@ -51,6 +51,12 @@ def parser(*, ctl_verbs: bool = True) -> argparse.ArgumentParser:
     join.add_argument("--cafile", help="CA certificate to trust for wss://")
     join.add_argument("--session", metavar="ID", help="the session to follow (default: the running one)")
     join.add_argument(
+        "--lang",
+        metavar="LANG",
+        help="the language of a speaker's, a participant's or the stage display's screen: ar, zh, en, fr, ru or es "
+        "(default: the locale's, else English); the moderator's console is in English",
+    )
+    join.add_argument(
         "--ask", action="store_true", help="ask for the token (and name) on screen instead; what the browser view runs"
     )
 
@@ -97,7 +103,12 @@ def join(args: argparse.Namespace) -> int:
         from .client import ClientError, MeetingClient, check_url
         from .tui import LiveLink, create_app
         from .tui.login import Login, check_name
+    from . import i18n
 
+    if args.lang is not None and i18n.normalise(args.lang) is None:
+        print(f"modconsole join: --lang: no {args.lang!r}; choose one of {', '.join(i18n.LANGUAGES)}", file=sys.stderr)
+        return 2
+    language = i18n.choose(args.lang)
     try:
         check_url(args.url)  # a mistyped address: no console to open, no retry to wait for
     except ClientError as exc:
@@ -109,7 +120,7 @@ def join(args: argparse.Namespace) -> int:
         def connect(token: str, name: str | None) -> LiveLink:
             return LiveLink(MeetingClient(args.url, token, name=name, client="web", cafile=args.cafile))
 
-        app = create_app(None, view=args.view, session=args.session, login=Login(args.url, connect))
+        app = create_app(None, view=args.view, session=args.session, login=Login(args.url, connect), language=language)
         app.run()
         return crashed(app)
     if args.name is not None:
@@ -141,7 +152,7 @@ def join(args: argparse.Namespace) -> int:
         keep_credential=credentials.keeper(args.url, token, not_kept),
     )
     link = LiveLink(client)
-    app = create_app(link, view=args.view, session=args.session)
+    app = create_app(link, view=args.view, session=args.session, language=language)
     app.run()
     if not_kept:
         print(

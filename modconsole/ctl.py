@@ -25,7 +25,7 @@ from .core.durations import format_duration, parse_duration
 from .core.events import ACTION_WORDS, HAND_KINDS
 from .core.names import fold_name, shown_name
 from .core.projection import default_session, recovery_plan
-from .core.read_model import FloorView, HandView, SessionView, session_view, state_view
+from .core.read_model import FloorView, HandView, SessionView, session_view, state_view_of
 from .core.state import State
 from .credentials import Credentials, resolve_token
 
@@ -140,6 +140,7 @@ def add_arguments(ctl: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--to", default="floor", help="PERSON (an id, or a name only one person has), 'floor' or 'all' (default: floor)"
     )
+    p.add_argument("--lang", metavar="TAG", help="the language the text is written in, e.g. fr (viewers see it)")
     verb("ack", "acknowledge a message to you (default: the latest)").add_argument(
         "message_id", metavar="MESSAGE", nargs="?"
     )
@@ -151,6 +152,13 @@ def add_arguments(ctl: argparse.ArgumentParser) -> None:
         "--force", action="store_true", help="undo an action older than ten minutes of event time (refused without)"
     )
     verb("redo", "bring back what the last undo took back (until a new timing action)")
+    verb("blackout", "black out the stage displays ('off' brings them back)").add_argument(
+        "switch", metavar="on|off", nargs="?", choices=("on", "off"), default="on"
+    )
+    verb("flash", "flash the stage displays once")
+    p = verb("focus", "show a text full-screen on the stage displays, e.g. 'ON AIR' (--clear takes it away)")
+    p.add_argument("text", metavar="TEXT", nargs="?")
+    p.add_argument("--clear", action="store_true", help="take the focus text away")
     verb("state", "print the live state (people by name and [id])")
     _plan_verbs(verb)
 
@@ -370,9 +378,17 @@ def build_command(args: argparse.Namespace) -> c.Command | None:
     if verb == "turn-limit":
         return c.SetTurnLimit(limit_s=args.limit, **common)
     if verb == "message":
-        return c.SendMessage(text=args.text, to=args.to, **common)
+        return c.SendMessage(text=args.text, to=args.to, lang=args.lang, **common)
     if verb == "ack":
         return c.Ack(message_id=args.message_id, **common)
+    if verb == "blackout":
+        return c.Blackout(on=args.switch == "on", **common)
+    if verb == "flash":
+        return c.Flash(**common)
+    if verb == "focus":
+        if args.clear == (args.text is not None):
+            raise ValueError("focus needs a TEXT, or --clear to take it away (not both)")
+        return c.Focus(text=None if args.clear else args.text, **common)
     if verb == "plan" and args.apply:
         return c.ApplyPlan(target=args.target, include_fixed=args.include_fixed, **common)
     return _plan_command(args, session)
@@ -445,9 +461,7 @@ def _print_state(state: State, now: int, as_json: bool, session_id: str | None) 
         known = ", ".join(s.id for s in state.sessions)
         print(f"refused (not_found): no session {session_id!r} (sessions: {known})", file=sys.stderr)
         return 1
-    view = state_view(state, now)
-    if session_id is not None:
-        view["sessions"] = [s for s in view["sessions"] if s["id"] == session_id]
+    view = state_view_of(state, now, session_id)
     if as_json:
         print(json.dumps(view, ensure_ascii=False, indent=2))
         return 0

@@ -66,6 +66,11 @@ class Hello(_Frame):
     last_seq: int | None = Field(default=None, ge=0, description="set on reconnect: send only what I missed")
     client: str = Field(default="", max_length=64, description="a label for this client, kept in the log")
     protocol: int = PROTOCOL_VERSION
+    views: bool = Field(
+        default=False,
+        description="send derived views (view frames, docs/view-feed.md) in place of the snapshot and the events: "
+        "for the browser pages, which run no copy of the core",
+    )
 
 
 class Ping(_Frame):
@@ -129,6 +134,15 @@ class Reset(_Frame):
     snapshot: State
 
 
+class View(_Frame):
+    """The derived view of a client that asked for views in its hello: after its welcome (which then has no
+    snapshot), and again after every change it may see. Its fields are a ``PageView``, docs/view-feed.md."""
+
+    type: Literal["view"] = "view"
+    seq: int = Field(description="the log sequence the view was made at")
+    view: dict[str, Any] = Field(description="a PageView (docs/view-feed.md)")
+
+
 class Ack(_Frame):
     type: Literal["ack"] = "ack"
     id: str
@@ -171,7 +185,7 @@ class ReportReady(_Frame):
 
 
 ServerFrame = Annotated[
-    Welcome | Events | Reset | Ack | Error | Pong | Presence | ReportReady, Field(discriminator="type")
+    Welcome | Events | Reset | View | Ack | Error | Pong | Presence | ReportReady, Field(discriminator="type")
 ]
 SERVER_ADAPTER: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame, config=ConfigDict(defer_build=True))
 

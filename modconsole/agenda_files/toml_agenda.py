@@ -27,7 +27,7 @@ from ._base import (
     zone,
 )
 
-_TOP_KEYS = {"event", "people", "sessions"}
+_TOP_KEYS = {"event", "people", "sessions", "hooks"}  # [hooks]: read by the server (modconsole-server serve --hooks)
 _EVENT_KEYS = {"title", "timezone", "warning", "danger", "turn_hard_stop"}
 _PERSON_KEYS = {"id", "name", "affiliation", "tags"}
 _SESSION_KEYS = {"id", "title", "start", "room", "items"}

@@ -160,6 +160,12 @@ class SendMessage(_Command):
     type: Literal["message"] = "message"
     text: str = Field(min_length=1, max_length=MAX_TEXT)
     to: str = Field(default="floor", max_length=64, description='a person id, "floor" or "all"')
+    lang: str | None = Field(
+        default=None,
+        max_length=35,
+        pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$",
+        description="the language the text is written in, a BCP 47 tag such as fr or es-419; viewers show it",
+    )
 
 
 class Ack(_Command):
@@ -270,6 +276,31 @@ class PersonAdd(_Command):
     tags: dict[str, str] = Field(default_factory=dict, max_length=MAX_TAGS)
 
 
+# --- the stage displays: event-wide, for every display page and screen at once ---------------------------
+
+MAX_FOCUS_TEXT = 80
+
+
+class Blackout(_Command):
+    """Black out the stage displays (``on``), or bring them back."""
+
+    type: Literal["blackout"] = "blackout"
+    on: bool = True
+
+
+class Flash(_Command):
+    """Flash the stage displays once, to catch a speaker's eye."""
+
+    type: Literal["flash"] = "flash"
+
+
+class Focus(_Command):
+    """Show one text full-screen on the stage displays (such as "ON AIR" or "Wrap up"); none clears it."""
+
+    type: Literal["focus"] = "focus"
+    text: str | None = Field(default=None, max_length=MAX_FOCUS_TEXT)
+
+
 Command = Annotated[
     Start
     | Pause
@@ -305,7 +336,10 @@ Command = Annotated[
     | SessionAdd
     | SessionEdit
     | PersonAdd
-    | Redo,
+    | Redo
+    | Blackout
+    | Flash
+    | Focus,
     Field(discriminator="type"),
 ]
 

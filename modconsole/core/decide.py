@@ -60,6 +60,8 @@ def _decide(state: State, cmd: c.Command, actor: c.Actor, now: int) -> list[e.Ev
         return _ack(state, cmd, actor, now)
     if cmd.type == "message":
         return _message(state, cmd, actor, now)
+    if cmd.type in _DISPLAY_HANDLERS:
+        return _DISPLAY_HANDLERS[cmd.type](state, cmd, now)
     session = _session(state, cmd)
     if cmd.expected_seq is not None and cmd.expected_seq != session.rev:
         raise _fail(
@@ -426,7 +428,14 @@ def _message(state: State, cmd: c.SendMessage, actor: c.Actor, now: int) -> list
     else:
         to = _known_person(state, cmd.to).id
     return [
-        e.MessageSent(at=now, message_id=f"m{state.seq + 1}", to=to, text=text, session=session.id if session else None)
+        e.MessageSent(
+            at=now,
+            message_id=f"m{state.seq + 1}",
+            to=to,
+            text=text,
+            session=session.id if session else None,
+            lang=cmd.lang,
+        )
     ]
 
 
@@ -747,6 +756,33 @@ def _person_add(state: State, s: SessionState, cmd: c.PersonAdd, actor: c.Actor,
     if tags:
         out.append(e.PersonTagged(session=s.id, at=now, person=person.id, tags=tags))
     return out
+
+
+# --- the stage displays (event-wide: no session) ---------------------------------------------------------
+
+
+def _blackout(state: State, cmd: c.Blackout, now: int) -> list[e.Event]:
+    if state.display.blackout == cmd.on:
+        raise _fail("invalid_state", "the displays are already black" if cmd.on else "the displays are not black")
+    return [e.DisplayBlackout(at=now, on=cmd.on)]
+
+
+def _flash(state: State, cmd: c.Flash, now: int) -> list[e.Event]:
+    return [e.DisplayFlashed(at=now)]
+
+
+def _focus(state: State, cmd: c.Focus, now: int) -> list[e.Event]:
+    text = " ".join(cmd.text.split()) if cmd.text is not None else ""
+    if cmd.text is not None and any(ord(ch) < 32 for ch in cmd.text if ch not in "\n\t"):
+        raise _fail("invalid", "a focus text has no control characters")
+    if not text:
+        if state.display.focus is None:
+            raise _fail("invalid_state", "the displays show no focus text")
+        return [e.DisplayFocused(at=now, text=None)]
+    return [e.DisplayFocused(at=now, text=text)]
+
+
+_DISPLAY_HANDLERS: dict[str, Callable[..., list[e.Event]]] = {"blackout": _blackout, "flash": _flash, "focus": _focus}
 
 
 _HANDLERS: dict[str, Callable[..., list[e.Event]]] = {

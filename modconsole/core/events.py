@@ -216,6 +216,7 @@ class MessageSent(_Event):
     to: str  # a person id, or "all"
     text: str
     session: str | None = None
+    lang: str | None = None  # the language the text is written in (BCP 47), when the sender said
 
 
 class MessageAcknowledged(_Event):
@@ -223,6 +224,29 @@ class MessageAcknowledged(_Event):
     at: int
     message_id: str
     person: str
+
+
+class DisplayBlackout(_Event):
+    """The stage displays went black (``on``), or came back."""
+
+    type: Literal["display_blackout"] = "display_blackout"
+    at: int
+    on: bool
+
+
+class DisplayFlashed(_Event):
+    """The stage displays flashed once."""
+
+    type: Literal["display_flashed"] = "display_flashed"
+    at: int
+
+
+class DisplayFocused(_Event):
+    """The stage displays show ``text`` full-screen; None clears it."""
+
+    type: Literal["display_focused"] = "display_focused"
+    at: int
+    text: str | None
 
 
 class Undone(_Event):
@@ -359,7 +383,10 @@ Event = Annotated[
     | TurnHardStopped
     | Redone
     | SessionReopened
-    | AgendaReplaced,
+    | AgendaReplaced
+    | DisplayBlackout
+    | DisplayFlashed
+    | DisplayFocused,
     Field(discriminator="type"),
 ]
 

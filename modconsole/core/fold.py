@@ -21,6 +21,9 @@ from .events import (
     TIMING_EVENTS,
     AgendaReplaced,
     ClockSet,
+    DisplayBlackout,
+    DisplayFlashed,
+    DisplayFocused,
     Event,
     EventCreated,
     HandLowered,
@@ -474,13 +477,25 @@ def _turn_time_added(state: State, s: SessionState, e: TurnTimeAdded) -> None:
 
 
 def _message_sent(state: State, _s: SessionState | None, e: MessageSent) -> None:
-    state.messages.append(Message(id=e.message_id, to=e.to, text=e.text, at=e.at, session=e.session))
+    state.messages.append(Message(id=e.message_id, to=e.to, text=e.text, at=e.at, session=e.session, lang=e.lang))
 
 
 def _message_acknowledged(state: State, _s: SessionState | None, e: MessageAcknowledged) -> None:
     for message in state.messages:
         if message.id == e.message_id:
             message.acknowledged.setdefault(e.person, e.at)
+
+
+def _display_blackout(state: State, _s: SessionState | None, e: DisplayBlackout) -> None:
+    state.display.blackout = e.on
+
+
+def _display_flashed(state: State, _s: SessionState | None, e: DisplayFlashed) -> None:
+    state.display.flashed_at = e.at
+
+
+def _display_focused(state: State, _s: SessionState | None, e: DisplayFocused) -> None:
+    state.display.focus = e.text
 
 
 def _undone(state: State, s: SessionState | None, e: Undone) -> None:
@@ -646,4 +661,7 @@ _HANDLERS: dict[str, Callable[[State, Any, Any], None]] = {
     "redone": _redone,
     "session_reopened": _session_reopened,
     "agenda_replaced": _agenda_replaced,
+    "display_blackout": _display_blackout,
+    "display_flashed": _display_flashed,
+    "display_focused": _display_focused,
 }

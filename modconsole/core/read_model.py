@@ -355,3 +355,12 @@ def state_view(state: State, now: int) -> StateView:
         "rehearsal": state.rehearsal,
         "sessions": [session_view(state, s, now) for s in state.sessions],
     }
+
+
+def state_view_of(state: State, now: int, session_id: str | None = None) -> StateView:
+    """What ``modconsole ctl state --json`` prints and ``GET /api/state`` answers: every session's figures, or
+    only those of the session named."""
+    view = state_view(state, now)
+    if session_id is not None:
+        view["sessions"] = [s for s in view["sessions"] if s["id"] == session_id]
+    return view

@@ -239,6 +239,8 @@ class Message:
     """The session it was sent in, if any."""
     acknowledged: dict[str, int] = field(default_factory=dict)
     """Who acknowledged it, and when: person -> time."""
+    lang: str | None = None
+    """The language it is written in (a BCP 47 tag), when the sender said."""
 
 
 # The event clock's mapping from the wall clock: virtual = virtual_ms + (wall - wall_ms) * scale.
@@ -256,6 +258,19 @@ class Clock:
     def now(self, wall_ms: int) -> int:
         """The event clock's time at a wall-clock time."""
         return self.virtual_ms + int((wall_ms - self.wall_ms) * self.scale)
+
+
+# What the stage displays show besides the timer: set by the moderator's display commands.
+@dataclass(slots=True, kw_only=True)
+class DisplayState:
+    __pydantic_config__ = _STRICT
+
+    blackout: bool = False
+    """The displays are black."""
+    focus: str | None = None
+    """A text the displays show full-screen (such as "ON AIR"); None for none."""
+    flashed_at: int | None = None
+    """When the displays were last told to flash; None if never."""
 
 
 # The whole live state of one event: what the log's events fold into.
@@ -288,6 +303,8 @@ class State:
     """When each of ``timing_actions`` happened (event clock), in the same order."""
     redo: list[RedoEntry] = field(default_factory=list)
     """The undos "redo" can take back, newest last; a new timing action in a session clears its own."""
+    display: DisplayState = field(default_factory=DisplayState)
+    """What the stage displays show besides the timer: blackout, focus text, the last flash."""
 
     def session(self, session_id: str) -> SessionState | None:
         for session in self.sessions:

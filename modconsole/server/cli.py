@@ -25,6 +25,8 @@ from modconsole.protocol import CLOSE_GOING_AWAY, schema_json
 
 from .events_admin import PlanRefused, create_event, plan_in_force, replace_plan
 from .gate import DEFAULT_MAX_WAITING, DEFAULT_MAX_WAITING_PER_ADDRESS, Gate, raise_fd_limit
+from .hooks import Hooks, HooksError, load_hooks
+from .http_api import DEFAULT_MAX_CONNECTIONS, HttpApi
 from .registrations import DEFAULT_MAX_PARTICIPANTS, DEFAULT_REGISTRATIONS_PER_MINUTE
 from .reports import FORMATS, TABLES, build_report, render
 from .service import MeetingServer
@@ -134,6 +136,28 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="the same from one IPv4 address or IPv6 /64 "
         f"(default: {DEFAULT_MAX_WAITING_PER_ADDRESS}; a venue's clients behind one NAT share it)",
+    )
+    run.add_argument(
+        "--http-port",
+        type=int,
+        metavar="PORT",
+        help="also serve the HTTP API (docs/http.md: GET /api/state, POST /api/command with a Bearer token) on "
+        "PORT, on the same host; 0 picks a free one (default: no HTTP API)",
+    )
+    run.add_argument(
+        "--http-max-connections",
+        type=positive,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help="HTTP API connections open at once; more are answered 503 (default: %(default)s)",
+    )
+    run.add_argument(
+        "--hooks",
+        type=Path,
+        metavar="FILE",
+        help="a TOML file whose [hooks] table names what to call when the floor is given, an item starts, "
+        "a timer reaches its warning... (an HTTP POST or an OSC message; docs/http.md); an agenda file "
+        "with a [hooks] table will do",
     )
     run.add_argument("-v", "--verbose", action="store_true", help="log connections and errors")
 
@@ -265,10 +289,21 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _check_hooks(path: str) -> None:
+    """An agenda's [hooks] table, checked now rather than when it is served (HooksError when it is wrong)."""
+    import tomllib
+
+    with open(path, "rb") as handle, contextlib.suppress(tomllib.TOMLDecodeError, UnicodeDecodeError):
+        if "hooks" in tomllib.loads(handle.read().decode("utf-8-sig")):
+            load_hooks(path)
+
+
 def cmd_create_event(args: argparse.Namespace) -> int:
     try:
         agenda = _load(args)
-    except AgendaError as exc:
+        if str(args.agenda).casefold().endswith(".toml"):
+            _check_hooks(args.agenda)
+    except (AgendaError, HooksError) as exc:
         return _fail(str(exc))
     choice = _store(args)
     try:
@@ -330,6 +365,12 @@ async def _serve(args: argparse.Namespace) -> int:
             return _fail(
                 f"cannot use the TLS certificate {args.certfile} and key {args.keyfile}: {exc.strerror or exc}"
             )
+    hooks = None
+    if args.hooks is not None:
+        try:
+            hooks = Hooks(load_hooks(args.hooks))
+        except HooksError as exc:
+            return _fail(str(exc))
     raise_fd_limit()  # every connection is a descriptor: the hard limit is the one to go by
     store = choice.open()
     server = MeetingServer(
@@ -344,13 +385,35 @@ async def _serve(args: argparse.Namespace) -> int:
     except BaseException:
         store.close()
         raise
+    api: HttpApi | None = None
+    if args.http_port is not None:
+        api = HttpApi(server, max_connections=args.http_max_connections)
+        try:
+            http_port = await api.start(args.host, args.http_port, ssl=context)
+        except BaseException:
+            await server.stop(CLOSE_GOING_AWAY)
+            store.close()
+            raise
+    if hooks is not None:
+        hooks.attach(server)
     scheme = "wss" if context else "ws"
     print(f"listening on {scheme}://{args.host}:{port}", flush=True)
     if choice.shared:
         print(f"  log: {choice.describe()}, shared with the other servers on it", flush=True)
+    if hooks is not None:
+        for target in hooks.targets:
+            print(f"  hook {target.hook.describe()}", flush=True)
+    if api is not None:
+        print(f"  HTTP API on {'https' if context else 'http'}://{args.host}:{http_port}/api/", flush=True)
     for event_id, runtime in server.events.items():
         title = runtime.state.agenda.title if runtime.state.agenda is not None else ""
         print(f"  event {event_id}: {title} ({len(runtime.entries):,} log entries)", flush=True)
+    web = "https" if context else "http"
+    print(
+        f"  pages: {web}://{args.host}:{port}/join#token=TOKEN (participants, speakers), "
+        f"{web}://{args.host}:{port}/display#token=DISPLAY_TOKEN (stage display)",
+        flush=True,
+    )
     for event_id, why in server.broken.items():
         print(f"  event {event_id}: NOT SERVED: {why}", flush=True)
     if args.time_scale != 1:
@@ -361,6 +424,10 @@ async def _serve(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    if api is not None:
+        await api.stop()
+    if hooks is not None:
+        await hooks.stop()
     await server.stop(CLOSE_GOING_AWAY)
     store.close()
     print("stopped", flush=True)

@@ -12,6 +12,7 @@ import contextlib
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
@@ -23,6 +24,19 @@ OUTBOX_LIMIT = 2_000  # frames queued for one client before it is dropped as too
 RATE_PER_S = 20.0
 RATE_BURST = 60.0
 RATE_STRIKES = 100  # rate-limit errors before the connection is closed
+
+
+class Sender(Protocol):
+    """Who a command's frames go back to: a websocket client, or an HTTP request waiting for its answer
+    (modconsole/server/http_api.py)."""
+
+    @property
+    def actor(self) -> Actor: ...
+
+    @property
+    def sessions(self) -> tuple[str, ...] | None: ...
+
+    def send(self, frame: str) -> None: ...
 
 
 @dataclass(eq=False)

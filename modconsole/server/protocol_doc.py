@@ -31,7 +31,9 @@ Generated from `modconsole/protocol.py` by `python -m modconsole.server.protocol
 """
 
 
-def _type_of(prop: dict[str, Any]) -> str:
+def _type_of(prop: dict[str, Any] | bool) -> str:
+    if isinstance(prop, bool):  # a map's values left open (``additionalProperties: true``)
+        return "any"
     if "const" in prop:
         return json.dumps(prop["const"])
     if "$ref" in prop:

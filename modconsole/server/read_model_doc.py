@@ -12,6 +12,7 @@ import ast
 import inspect
 import re
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Literal, get_args, get_origin, is_typeddict
 
 from modconsole.core import read_model
@@ -52,9 +53,9 @@ def _words(text: str) -> str:
     return " ".join(text.split()).replace("``", "`")
 
 
-def views() -> list[View]:
+def views(module: ModuleType = read_model) -> list[View]:
     """Every ``TypedDict`` of the read model, in the order of the source, with its fields' descriptions."""
-    tree = ast.parse(inspect.getsource(read_model))
+    tree = ast.parse(inspect.getsource(module))  # the read model's, or another module's (page_view.py)
     # Keys a class body cannot declare (a keyword such as "for") come from a base made with TypedDict's
     # functional form, ``X = TypedDict("X", {"key": type})``, described by the string under it. A private
     # class (``_Name``) is a base too, not a view: a view lists its bases' fields in order, then its own.
@@ -78,7 +79,7 @@ def views() -> list[View]:
         ]
     found = []
     for node in tree.body:
-        if not isinstance(node, ast.ClassDef) or not is_typeddict(getattr(read_model, node.name, None)):
+        if not isinstance(node, ast.ClassDef) or not is_typeddict(getattr(module, node.name, None)):
             continue
         fields = []
         body = node.body
@@ -106,11 +107,11 @@ def _names_in(annotation: str) -> list[str]:
     return [node.id for node in ast.walk(ast.parse(annotation, mode="eval")) if isinstance(node, ast.Name)]
 
 
-def _ordered(found: list[View]) -> list[View]:
-    """From the whole (``StateView``) down: each view after the first that holds it, the rest after."""
+def _ordered(found: list[View], root: str = "StateView") -> list[View]:
+    """From the whole (``root``) down: each view after the first that holds it, the rest after."""
     by_name = {view.name: view for view in found}
     out: list[str] = []
-    pending = ["StateView"] if "StateView" in by_name else []
+    pending = [root] if root in by_name else []
     while pending:
         name = pending.pop(0)
         if name in out:
@@ -133,14 +134,14 @@ def _type_text(annotation: str, views_named: set[str], choices: set[str]) -> str
     return re.sub(r"\b\w+\b", link, annotation).replace(" | ", " \\| ")
 
 
-def _aliases(found: list[View]) -> list[str]:
+def _aliases(found: list[View], module: ModuleType = read_model) -> list[str]:
     """The named choices (``Literal`` aliases) the fields use, with their values."""
     lines = []
     seen: set[str] = set()
     for view in found:
         for field in view.fields:
             for name in _names_in(field.annotation):
-                value = getattr(read_model, name, None)
+                value = getattr(module, name, None)
                 if name in seen or get_origin(value) is not Literal:
                     continue
                 seen.add(name)
@@ -148,18 +149,18 @@ def _aliases(found: list[View]) -> list[str]:
     return lines
 
 
-def render() -> str:
-    found = _ordered(views())
-    out = [_HEADER]
+def render(module: ModuleType = read_model, header: str = _HEADER, root: str = "StateView") -> str:
+    found = _ordered(views(module), root)
+    out = [header]
     named = {view.name for view in found}
-    choices = {line.split("`")[1] for line in _aliases(found)}
+    choices = {line.split("`")[1] for line in _aliases(found, module)}
     for view in found:
         out += [f"## {view.name}", "", view.doc, "", "| field | type | notes |", "| --- | --- | --- |"]
         for field in view.fields:
             notes = field.doc.replace("|", "\\|")
             out.append(f"| `{field.name}` | {_type_text(field.annotation, named, choices)} | {notes} |")
         out.append("")
-    aliases = _aliases(found)
+    aliases = _aliases(found, module)
     if aliases:
         out += ["## Choices", "", "The values a field of these types takes:", "", *aliases, ""]
     return "\n".join(out).rstrip() + "\n"

@@ -22,6 +22,7 @@ from modconsole.protocol import Presence
 from .connection import Client
 from .registrations import Roll, roster_folds
 from .store import Store
+from .view_feed import ViewFeed
 
 RESUME_WINDOW = 20_000  # a client further behind than this gets a fresh snapshot
 PRESENCE_DELAY_S = 0.5  # connects and disconnects within this window make one presence frame
@@ -48,6 +49,7 @@ class EventRuntime:
         self.state = replay([(e.seq, e.event) for e in entries])
         self.lock = asyncio.Lock()
         self.clients: set[Client] = set()
+        self.feed = ViewFeed()  # the browser pages: sent derived views, not events (view_feed.py)
         self._presence: asyncio.TimerHandle | None = None
         # The event clock never goes back, whatever the wall clock does: not behind what the log holds,
         # nor behind what ``now`` returned before.
@@ -76,7 +78,8 @@ class EventRuntime:
             return cls(event_id, list(store.read(event_id)))
 
     def online(self) -> list[str]:
-        return sorted({c.actor.person for c in self.clients if c.actor.person is not None})
+        watching = (*self.clients, *self.feed.pages)
+        return sorted({c.actor.person for c in watching if c.actor.person is not None})
 
     def presence_changed(self) -> None:
         """Tell the moderators who is connected, once per burst of connects and disconnects."""

@@ -58,9 +58,11 @@ from modconsole.protocol import (
     check_name,
 )
 
-from .connection import RATE_STRIKES, Client
+from .connection import RATE_STRIKES, Client, Sender
 from .events_admin import SYSTEM
 from .gate import Gate, deepen_accept_queue
+from .http_i18n import i18n_response
+from .http_pages import Routes
 from .registrations import (
     DEFAULT_MAX_PARTICIPANTS,
     DEFAULT_REGISTRATIONS_PER_MINUTE,
@@ -74,6 +76,7 @@ from .reports import build_report, render
 from .runtime import EventRuntime
 from .store import SeqTaken, StorageError, Store, TokenGrant, UnreadableEntry
 from .tokens import new_token, token_hash
+from .view_feed import REFRESH_S as VIEW_REFRESH_S
 
 log = logging.getLogger("modconsole.server")
 
@@ -147,6 +150,9 @@ class MeetingServer:
         # Connections not yet past hello are capped, in total and per address (modconsole/server/gate.py); another
         # gate, with other caps, may be put in its place before start.
         self.gate = Gate()
+        self.http = Routes()  # plain GET routes on the websocket's port: the pages (http_pages.py)
+        # The pages' catalogues, made from the message catalogue (http_i18n.py), in place of the pages' own files.
+        self.http.add_prefix("/i18n/", lambda _connection, request: i18n_response(request.path.split("?", 1)[0]))
         self._loop_handler: Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object] | None = None
         self._loop_handler_before: Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object] | None = None
         self.store = store
@@ -159,7 +165,12 @@ class MeetingServer:
         self._server: Server | None = None
         self._loading = asyncio.Lock()
         self._closing = False
+        self._ticker: asyncio.Task[None] | None = None
         self.broken: dict[str, str] = {}  # events whose log cannot be read, and why: not served
+        # Called with an event's runtime and the entries this process just wrote and settled into its state
+        # (the automations, modconsole/server/hooks.py; entries another process wrote are that one's to tell):
+        # they must not block and must not raise.
+        self.listeners: list[Callable[[EventRuntime, list[Entry]], None]] = []
         self._revoked_seen = 0  # the last revocation number the store was asked past
         self._revoked: set[str] = set()  # hashes revoked while this server runs (few: an organiser's doing)
         self._watch: asyncio.Task[None] | None = None
@@ -241,6 +252,7 @@ class MeetingServer:
             create_connection=self.gate.connection_class(),
             backlog=self.gate.accept_burst,  # accepted in one loop tick (the kernel's queue is deepened below)
         )
+        self._ticker = loop.create_task(self._refresh_views())
         for runtime in self.events.values():
             self._arm_hard_stop(runtime)
         sockets = list(self._server.sockets)
@@ -250,6 +262,10 @@ class MeetingServer:
     async def stop(self, code: int = CLOSE_GOING_AWAY) -> None:
         """Close every connection with ``code`` (1001, or 1012 for a restart) and let writes finish."""
         self._closing = True
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
         for runtime in self.events.values():
             if runtime.hard_stop is not None:
                 runtime.hard_stop.cancel()
@@ -292,7 +308,7 @@ class MeetingServer:
         gone = set(hashes)
         closed = 0
         for runtime in self.events.values():
-            for client in list(runtime.clients):
+            for client in [*runtime.clients, *runtime.feed.pages]:
                 if client.token in gone:
                     client.drop(CLOSE_POLICY, "the token was revoked or reissued")
                     closed += 1
@@ -306,7 +322,8 @@ class MeetingServer:
         path = request.path.split("?", 1)[0]
         if path == HEALTH_PATH:
             return Response(http.HTTPStatus.OK, "OK", Headers([("Content-Type", "text/plain")]), b"ok\n")
-        return None
+        # The browser pages and their assets, the catalogues, and any other plain GET route (http_pages.Routes).
+        return self.http.respond(connection, request)
 
     # --- one connection -----------------------------------------------------------------------
 
@@ -322,13 +339,14 @@ class MeetingServer:
         if self._unlisten is not None and hello.last_seq is not None and hello.last_seq > runtime.state.seq:
             # Resumed here from another process that was further on: this one catches up before it welcomes.
             await self._catch_up(runtime)
-        self._welcome(admitted, hello.last_seq)
+        self._welcome(admitted, hello.last_seq, views=hello.views)
         # What the welcome was made of is not kept for the life of the connection.
         del hello, admitted
         try:
             await self._read(runtime, client)
         finally:
             runtime.clients.discard(client)
+            runtime.feed.pages.discard(client)
             if client.actor.person is not None:
                 runtime.presence_changed()
             await client.stop_writing()
@@ -423,17 +441,35 @@ class MeetingServer:
                     self._arm_hard_stop(runtime)
         return runtime
 
-    def _welcome(self, admitted: Admitted, last_seq: int | None) -> None:
-        """Send the welcome (a snapshot, or the entries missed since ``last_seq``) and register the client.
-        Not a coroutine: with no await between them, no event can fall between the snapshot and the first
-        broadcast this client receives."""
+    def _welcome(self, admitted: Admitted, last_seq: int | None, *, views: bool = False) -> None:
+        """Send the welcome (a snapshot, or the entries missed since ``last_seq``; for a page that asked for
+        views, none and its view) and register the client. Not a coroutine: with no await between them, no
+        event can fall between the snapshot and the first broadcast this client receives."""
         runtime, client = admitted.runtime, admitted.client
         actor = client.actor
         if client.token in self._revoked:  # revoked between its lookup and now: never registered
             client.drop(CLOSE_POLICY, "the token was revoked or reissued")
             return
-        missed = runtime.missed(last_seq, actor) if last_seq is not None else None
         wall = self.clock()
+        if views:
+            now = runtime.now(wall)
+            page_welcome = Welcome(
+                event_id=runtime.event_id,
+                role=actor.role,
+                person=admitted.person,
+                server_time=now,
+                wall_time=wall,
+                time_scale=runtime.state.clock.scale,
+                seq=runtime.state.seq,
+                credential=admitted.credential,
+            )
+            client.send(page_welcome.model_dump_json())
+            client.send(runtime.feed.frame_for(runtime.state, client, now))
+            runtime.feed.pages.add(client)
+            if actor.person is not None:
+                runtime.presence_changed()
+            return
+        missed = runtime.missed(last_seq, actor) if last_seq is not None else None
         welcome = Welcome(
             event_id=runtime.event_id,
             role=actor.role,
@@ -532,7 +568,7 @@ class MeetingServer:
         except ConnectionClosed:
             pass
 
-    async def _report(self, runtime: EventRuntime, request: ReportRequest, client: Client) -> None:
+    async def _report(self, runtime: EventRuntime, request: ReportRequest, client: Sender) -> None:
         if client.actor.role != "moderator":
             client.send(error_frame("forbidden", "reports are for moderators", request.id))
             return
@@ -550,7 +586,7 @@ class MeetingServer:
 
     # --- commands -----------------------------------------------------------------------------
 
-    async def execute(self, runtime: EventRuntime, command: Command, client: Client) -> None:
+    async def execute(self, runtime: EventRuntime, command: Command, client: Sender) -> None:
         if self._closing:
             client.send(error_frame("unavailable", "the server is shutting down", command.id))
             return
@@ -610,6 +646,7 @@ class MeetingServer:
             ack = Ack(
                 id=command.id, seq=entries[-1].seq, person=added.id if added else None, token=issued
             ).model_dump_json()
+            self._tell_listeners(runtime, entries)
             if replayed:
                 self._broadcast_reset(runtime, "redo" if entries[-1].event.type == "redone" else "undo")
                 client.send(ack)
@@ -658,35 +695,67 @@ class MeetingServer:
                     log.error("log write failed: %s", exc)
                 else:
                     runtime.state = settle(runtime.state, runtime.entries, entries).state
+                    self._tell_listeners(runtime, entries)
                     frame = entries_frame(entries)  # a turn's end is for every viewer
                     for client in runtime.clients:
                         client.send(frame)
+                    runtime.feed.send_all(runtime.state, runtime.now(wall))  # and the pages their views
             self._arm_hard_stop(runtime)
 
-    def _broadcast(self, runtime: EventRuntime, entries: list[Entry], sender: Client, ack: str) -> None:
-        """Every client gets the entries it may see. The sender's frame and then its ack go first:
-        frames are written at once, and its round trip need not wait for everyone else's."""
+    def _tell_listeners(self, runtime: EventRuntime, entries: list[Entry]) -> None:
+        for listener in self.listeners:
+            try:
+                listener(runtime, entries)
+            except Exception:  # an automation's fault is logged, never the command's
+                log.exception("a listener failed on entries %s-%s", entries[0].seq, entries[-1].seq)
+
+    async def _refresh_views(self) -> None:
+        """While a session runs, the pages get their views anew now and then: the projected starts of what is
+        to come move while an item runs over, though no event says so."""
+        while True:
+            await asyncio.sleep(VIEW_REFRESH_S)
+            for runtime in list(self.events.values()):
+                if runtime.feed.pages and any(s.status == "running" for s in runtime.state.sessions):
+                    runtime.feed.send_all(runtime.state, runtime.now(self.clock()), fresh=True)
+
+    def _broadcast(self, runtime: EventRuntime, entries: list[Entry], sender: Sender, ack: str) -> None:
+        """Every client gets the entries it may see, and every page its view. The sender's frame and then its
+        ack go first: frames are written at once, and its round trip need not wait for everyone else's."""
+        now = runtime.now(self.clock())
+        if sender in runtime.feed.pages:
+            sender.send(runtime.feed.frame_for(runtime.state, sender, now))
+            sender.send(ack)
+            self._broadcast_entries(runtime, entries, None, ack)
+            runtime.feed.send_all(runtime.state, now, skip=sender)
+        else:
+            self._broadcast_entries(runtime, entries, sender, ack)
+            runtime.feed.send_all(runtime.state, now)
+
+    def _broadcast_entries(self, runtime: EventRuntime, entries: list[Entry], sender: Sender | None, ack: str) -> None:
+        """Every client (not the pages) gets the entries it may see; the sender, when it is one, first."""
         public = [e for e in entries if visible_to(runtime.state, e.event, "display", None)]
         if len(public) == len(entries):
             frame = entries_frame(entries)  # serialised once for every client
-            sender.send(frame)
-            sender.send(ack)
+            if sender is not None:
+                sender.send(frame)
+                sender.send(ack)
             for client in runtime.clients:
                 if client is not sender:
                     client.send(frame)
             return
         frames: dict[tuple[str, str | None], str] = {}
 
-        def frame_for(client: Client) -> str:
+        def frame_for(client: Sender) -> str:
             key = (client.actor.role, client.actor.person)
             if key not in frames:
                 mine = [e for e in entries if visible_to(runtime.state, e.event, *key)]
                 frames[key] = entries_frame(mine) if mine else ""
             return frames[key]
 
-        if frame_for(sender):
-            sender.send(frame_for(sender))
-        sender.send(ack)
+        if sender is not None:
+            if frame_for(sender):
+                sender.send(frame_for(sender))
+            sender.send(ack)
         for client in runtime.clients:
             if client is not sender and frame_for(client):
                 client.send(frame_for(client))
@@ -701,6 +770,7 @@ class MeetingServer:
                 snapshot = view_for(runtime.state, role, person)
                 frames[key] = Reset(seq=runtime.state.seq, reason=reason, snapshot=snapshot).model_dump_json()
             client.send(frames[key])
+        runtime.feed.send_all(runtime.state, runtime.now(self.clock()))  # a page is sent its view anew
 
     # --- a log shared with other server processes -------------------------------------------------
 
@@ -723,7 +793,7 @@ class MeetingServer:
             await self._caught_up(runtime)
             self._arm_hard_stop(runtime)  # a turn given on another process may have a hard stop
 
-    async def _newer(self, runtime: EventRuntime, client: Client, command_id: str) -> bool | None:
+    async def _newer(self, runtime: EventRuntime, client: Sender, command_id: str) -> bool | None:
         """Before a refusal, with the lock held: whether other processes appended since (decide again), or None,
         once the sender was told "not done", when the log could not be read to know. Alone on its log: False."""
         if self._unlisten is None:
@@ -760,6 +830,7 @@ class MeetingServer:
                 frames[key] = entries_frame(mine) if mine else ""
             if frames[key]:
                 client.send(frames[key])
+        runtime.feed.send_all(runtime.state, runtime.now(self.clock()))  # and the pages their views
         return len(entries)
 
 

@@ -63,6 +63,12 @@ MODERATOR_ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction(
         "item_move_down", "greater_than_sign", "Move down", "Move the selected item down the rundown", footer=False
     ),
+    # The stage displays.
+    ConsoleAction("toggle_blackout", "B", "Blackout", "Black out the stage displays, or bring them back", footer=False),
+    ConsoleAction("flash_display", "F", "Flash", "Flash the stage displays once", footer=False),
+    ConsoleAction(
+        "focus_display", "O", "Focus text", "Show a text full-screen on the stage displays, or clear it", footer=False
+    ),
 )
 
 

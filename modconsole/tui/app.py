@@ -79,8 +79,10 @@ class ConsoleApp(App[None]):
         greeting: str | None = None,
         session: str | None = None,
         login: Login | None = None,
+        language: str | None = None,
     ) -> None:
         super().__init__()
+        self.language = language  # the audience screens' language (modconsole.i18n); the moderator's is English
         # None until the sign-in screen (``login``) gives a token: ``modconsole join --ask``.
         self.link: Link | None = link
         self.session = session  # the session to show (--session); None: the running one
@@ -178,6 +180,10 @@ class ConsoleApp(App[None]):
             from .moderator import ModeratorScreen  # with its dialogs: a display or a speaker never needs them
 
             return ModeratorScreen(self.link, self.session, local_zone=self.local_zone)
+        if self.language is not None:
+            from ..i18n import use
+
+            use(self.language)
         if role == "display":
             return DisplayScreen(self.link, self.session)
         return ViewerScreen(self.link, role, self.session)
@@ -250,9 +256,17 @@ def create_app(
     greeting: str | None = None,
     session: str | None = None,
     login: Login | None = None,
+    language: str | None = None,
 ) -> ConsoleApp:
     """The console for a link: a live server in use, a canned state in tests. With no link,
     ``login`` asks for the token on screen and makes the link from it (``join --ask``)."""
     return ConsoleApp(
-        link, local_zone=local_zone, view=view, refresh_s=refresh_s, greeting=greeting, session=session, login=login
+        link,
+        local_zone=local_zone,
+        view=view,
+        refresh_s=refresh_s,
+        greeting=greeting,
+        session=session,
+        login=login,
+        language=language,
     )

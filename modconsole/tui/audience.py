@@ -13,6 +13,7 @@ the link it is given (state, person, clock) and asks the App for the rest by pos
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from rich.text import Text
@@ -29,9 +30,10 @@ from ..core.durations import format_duration
 from ..core.read_model import FloorView, SessionView, session_view
 from ..core.state import SessionState, State
 from ..core.visibility import view_for
+from ..i18n import N_, _, message_text
+from ..i18n import language as spoken
 from .bigfont import BigDigits
 from .figures import (
-    PHASE_WORDS,
     RAISED_WORDS,
     back_at,
     clock_text,
@@ -44,6 +46,7 @@ from .figures import (
     next_item,
     phase_class,
     phase_style,
+    phase_words,
     place_words,
     programme_lines,
     queue_lines,
@@ -62,15 +65,21 @@ from .messages import SendCommand
 from .widgets import ConnectionBar, TimerPanel
 
 AUDIENCE_BINDINGS = [
-    Binding("r", "raise_hand('contribution')", "Speak", tooltip="Ask for the floor"),
-    Binding("y", "raise_hand('reply')", "Reply", tooltip="Ask to reply to what was just said"),
-    Binding("w", "raise_hand('question')", "Question", tooltip="Ask a question"),
-    Binding("o", "raise_hand('point_of_order')", "Point of order", tooltip="Raise a point of order"),
-    Binding("n", "raise_for_later", "For later", tooltip="Raise your hand for an item still to come"),
-    Binding("l", "lower_hand", "Withdraw", tooltip="Withdraw your hand"),
-    Binding("a", "acknowledge", "Acknowledge", tooltip="Acknowledge the moderator's message"),
+    Binding("r", "raise_hand('contribution')", N_("Speak"), tooltip=N_("Ask for the floor")),
+    Binding("y", "raise_hand('reply')", N_("Reply"), tooltip=N_("Ask to reply to what was just said")),
+    Binding("w", "raise_hand('question')", N_("Question"), tooltip=N_("Ask a question")),
+    Binding("o", "raise_hand('point_of_order')", N_("Point of order"), tooltip=N_("Raise a point of order")),
+    Binding("n", "raise_for_later", N_("For later"), tooltip=N_("Raise your hand for an item still to come")),
+    Binding("l", "lower_hand", N_("Withdraw"), tooltip=N_("Withdraw your hand")),
+    Binding("a", "acknowledge", N_("Acknowledge"), tooltip=N_("Acknowledge the moderator's message")),
 ]
-SESSION_BINDING = Binding("s", "choose_session", "Session", tooltip="Choose the session you follow")
+SESSION_BINDING = Binding("s", "choose_session", N_("Session"), tooltip=N_("Choose the session you follow"))
+
+
+def translated(bindings: list[Binding]) -> list[Binding]:
+    """The keys with their words in the language in use (the footer shows them)."""
+    return [replace(b, description=_(b.description), tooltip=_(b.tooltip) if b.tooltip else "") for b in bindings]
+
 
 PHASE_CLASSES = ("phase-normal", "phase-warning", "phase-danger", "phase-overtime", "phase-paused", "phase-idle")
 
@@ -100,24 +109,30 @@ class NowPanel(TimerPanel):
         phase = self.query_one("#now-phase", Label)
         upcoming = self.query_one("#now-next", Label)
         if view is None:
-            title.update("No session")
+            title.update(_("No session"))
             return
         _set_phase(self, phase_class(view))
         coming = next_item(view)
         city = zone.rsplit("/", 1)[-1]
         if view["status"] == "not_started" or view["current_item"] is None:
-            title.update(Text(f"{view['title']} — not started", overflow="ellipsis", no_wrap=True))
+            title.update(
+                Text(_("{title} — not started").format(title=view["title"]), overflow="ellipsis", no_wrap=True)
+            )
             digits.update("--:--")
-            phase.update(plain(f"Planned start {day_and_time(view['planned_start'])} {city}".rstrip()))
-            upcoming.update(Text(f"First: {coming['title']}" if coming else "", overflow="ellipsis", no_wrap=True))
+            when = day_and_time(view["planned_start"])
+            phase.update(plain(_("Planned start {when} {city}").format(when=when, city=city).rstrip()))
+            first = _("First: {title}").format(title=coming["title"]) if coming else ""
+            upcoming.update(Text(first, overflow="ellipsis", no_wrap=True))
             return
         if view["status"] == "ended":
-            title.update(Text(f"{view['title']} — ended", overflow="ellipsis", no_wrap=True))
+            title.update(Text(_("{title} — ended").format(title=view["title"]), overflow="ellipsis", no_wrap=True))
             digits.update("--:--")
-            phase.update(plain(f"Ended at {hhmm(view['actual_end'])} {city}".rstrip()))
+            phase.update(plain(_("Ended at {time} {city}").format(time=hhmm(view["actual_end"]), city=city).rstrip()))
             upcoming.update(
-                f"Ran {format_duration(float(view['elapsed_s']))} · planned "
-                f"{format_duration(view['planned_duration_s'] + view['extended_s'])}"
+                _("Ran {ran} · planned {planned}").format(
+                    ran=format_duration(float(view["elapsed_s"])),
+                    planned=format_duration(view["planned_duration_s"] + view["extended_s"]),
+                )
             )
             return
         item = next(i for i in view["items"] if i["id"] == view["current_item"])
@@ -126,16 +141,20 @@ class NowPanel(TimerPanel):
         remaining = float(current_remaining)
         title.update(Text(item["title"], overflow="ellipsis", no_wrap=True))
         digits.update(clock_text(remaining))
-        words = PHASE_WORDS[item["phase"] or "normal"]
+        words = phase_words(item["phase"] or "normal")
         if view["status"] == "paused":
-            words = "PAUSED · " + words
-        phase.update(f"{words} · {format_duration(item['duration_s'])} planned")
+            words = _("PAUSED") + " · " + words
+        phase.update(f"{words} · " + _("{planned} planned").format(planned=format_duration(item["duration_s"])))
         if coming is not None:
             upcoming.update(
-                Text(f"Next: {coming['title']} · {hhmm(view['next_start'])}", overflow="ellipsis", no_wrap=True)
+                Text(
+                    _("Next: {title} · {time}").format(title=coming["title"], time=hhmm(view["next_start"])),
+                    overflow="ellipsis",
+                    no_wrap=True,
+                )
             )
         else:
-            upcoming.update(f"Last item · session ends {hhmm(view['projected_end'])}")
+            upcoming.update(_("Last item · session ends {time}").format(time=hhmm(view["projected_end"])))
 
 
 class StageClock(TimerPanel):
@@ -156,16 +175,17 @@ class StageClock(TimerPanel):
         city = zone.rsplit("/", 1)[-1]
         if view["status"] == "not_started" or view["current_item"] is None:
             coming = next_item(view)
-            title.update(
-                Text(f"Next: {coming['title']}" if coming else view["title"], overflow="ellipsis", no_wrap=True)
-            )
+            heading = _("Next: {title}").format(title=coming["title"]) if coming else view["title"]
+            title.update(Text(heading, overflow="ellipsis", no_wrap=True))
             digits.update(hhmm(now_iso) or "--:--")
-            phase.update(plain(f"Time of day in {city} · planned start {hhmm(view['planned_start'])}"))
+            planned = hhmm(view["planned_start"])
+            phase.update(plain(_("Time of day in {city} · planned start {time}").format(city=city, time=planned)))
             return
         if view["status"] == "ended":
-            title.update(Text(f"{view['title']} — ended", overflow="ellipsis", no_wrap=True))
+            title.update(Text(_("{title} — ended").format(title=view["title"]), overflow="ellipsis", no_wrap=True))
             digits.update(hhmm(now_iso) or "--:--")
-            phase.update(plain(f"Time of day in {city} · ended at {hhmm(view['actual_end'])}"))
+            ended = hhmm(view["actual_end"])
+            phase.update(plain(_("Time of day in {city} · ended at {time}").format(city=city, time=ended)))
             return
         item = next(i for i in view["items"] if i["id"] == view["current_item"])
         current_remaining = view["current_remaining_s"]
@@ -176,13 +196,13 @@ class StageClock(TimerPanel):
         # During a break the room wants to know when to be back, not how long the break has left.
         digits.update(f"BACK AT {back}" if back else clock_text(remaining))
         planned = format_duration(item["duration_s"])
-        words = PHASE_WORDS[item["phase"] or "normal"]
+        words = phase_words(item["phase"] or "normal")
         if remaining >= 0:
-            words += f" · {format_duration(remaining)} left of {planned}"
+            words += " · " + _("{left} left of {planned}").format(left=format_duration(remaining), planned=planned)
         else:
-            words += f" · {format_duration(-remaining)} over {planned}"
+            words += " · " + _("{over} over {planned}").format(over=format_duration(-remaining), planned=planned)
         if view["status"] == "paused":
-            words = "PAUSED · " + words
+            words = _("PAUSED") + " · " + words
         phase.update(words)
 
 
@@ -196,6 +216,9 @@ class ViewerScreen(Screen[None]):
 
     def __init__(self, link: Link, role: str, session: str | None = None) -> None:
         super().__init__(classes=f"role-{role}")
+        if spoken() != "en":  # the footer's words in the viewer's language
+            for binding in translated([*AUDIENCE_BINDINGS, SESSION_BINDING]):
+                self._bindings.key_to_bindings[binding.key] = [binding]
         self.link = link  # read here (state, person, clock); the App sends on it
         self.role = role
         self.session_id = session  # chosen with --session or the s key; None follows the running one
@@ -231,7 +254,7 @@ class ViewerScreen(Screen[None]):
     def on_mount(self) -> None:  # also the display's (Textual calls on_mount along the class hierarchy)
         self.ready = True
         for panel in self.query("#now"):
-            panel.border_title = "Now"
+            panel.border_title = _("Now")
         self.refresh_view()
 
     # --- figures ------------------------------------------------------------------------------
@@ -245,7 +268,9 @@ class ViewerScreen(Screen[None]):
             # After the screen is drawn: a notification while it is being switched to races the old one's header.
             self.call_after_refresh(
                 self.notify,
-                f"No session {self.session_id!r} (sessions: {known}); following the running one.",
+                _("No session {session} (sessions: {known}); following the running one.").format(
+                    session=repr(self.session_id), known=known
+                ),
                 severity="warning",
             )
             self.session_id = None
@@ -319,53 +344,55 @@ class ViewerScreen(Screen[None]):
             clock, words = turn_clock(floor)
             digits.update(clock)
             _set_phase(you, "phase-paused" if floor["paused"] else f"phase-{floor['phase']}")
-            you.border_title = "Your turn"
-            status.update(Text("YOU HAVE THE FLOOR", style="bold"))
+            you.border_title = _("Your turn")
+            status.update(Text(_("YOU HAVE THE FLOOR"), style="bold"))
             hint.update(Text(words, style=phase_style(floor["phase"])))
             self._bell(session, floor)
             return
         _set_phase(you, "phase-idle")
         if place is not None:
-            you.border_title = "Your hand is up"
+            you.border_title = _("Your hand is up")
             digits.update(f"#{place.position}")
             status.update(Text(place_words(place), style="bold"))
-            hint.update(plain(f"Raised {RAISED_WORDS.get(place.kind, place.kind)} · l to withdraw"))
+            kind = _(RAISED_WORDS[place.kind]) if place.kind in RAISED_WORDS else place.kind
+            hint.update(plain(_("Raised {kind} · l to withdraw").format(kind=kind)))
             return
         if waiting is not None:
-            you.border_title = "Your hand is up"
+            you.border_title = _("Your hand is up")
             digits.update("")
             titles = {item["id"]: item["title"] for item in view["items"]}
             target = waiting["for"]
             words = (
-                f"For {titles.get(target, target)}: you join its queue when it starts"
+                _("For {title}: you join its queue when it starts").format(title=titles.get(target, target))
                 if target is not None
-                else "You join the queue when the session starts"
+                else _("You join the queue when the session starts")
             )
             status.update(Text(words, style="bold", overflow="ellipsis", no_wrap=True))
-            hint.update(plain(f"Raised {RAISED_WORDS.get(waiting['kind'], waiting['kind'])} · l to withdraw"))
+            kind = _(RAISED_WORDS[waiting["kind"]]) if waiting["kind"] in RAISED_WORDS else waiting["kind"]
+            hint.update(plain(_("Raised {kind} · l to withdraw").format(kind=kind)))
             return
         digits.update("")
-        you.border_title = "You"
+        you.border_title = _("You")
         lines = queue_lines(view, me, state) if view["queue"] else programme_lines(view)
         self.query_one("#queue-list", Static).update(lines)
         removed = removal_words(session, me)
         if removed is not None:
             status.update(Text(removed, style="bold"))
             hint.update(
-                "Thank you." if view["status"] == "ended" else "r to raise your hand again · n for a later item"
+                _("Thank you.") if view["status"] == "ended" else _("r to raise your hand again · n for a later item")
             )
         elif view["status"] == "not_started":
-            status.update("The session has not started.")
-            hint.update("Raise your hand now (r): you join the queue when it starts · n for a later item.")
+            status.update(_("The session has not started."))
+            hint.update(_("Raise your hand now (r): you join the queue when it starts · n for a later item."))
         elif view["status"] == "ended":
-            status.update("The session has ended.")
-            hint.update("Thank you.")
+            status.update(_("The session has ended."))
+            hint.update(_("Thank you."))
         elif not view["queue_open"]:
-            status.update("The queue is closed.")
-            hint.update("The moderator takes no more hands for now.")
+            status.update(_("The queue is closed."))
+            hint.update(_("The moderator takes no more hands for now."))
         else:
-            status.update(Text("Want the floor? Raise your hand.", style="bold"))
-            hint.update("r to speak · y to reply · w for a question · o for a point of order")
+            status.update(Text(_("Want the floor? Raise your hand."), style="bold"))
+            hint.update(_("r to speak · y to reply · w for a question · o for a point of order"))
 
     def _bell(self, session: SessionState, floor: FloorView) -> None:
         """Ring once per turn when it reaches its warning phase (or starts past it)."""
@@ -388,13 +415,16 @@ class ViewerScreen(Screen[None]):
         message = waiting[0]  # the oldest first: each `a` acknowledges the one shown
         self._shown_message = message.id
         box.display = True
-        box.border_title = "Message from the moderator" + (f" (1 of {len(waiting)})" if len(waiting) > 1 else "")
+        more = " (" + _("1 of {count}").format(count=len(waiting)) + ")" if len(waiting) > 1 else ""
+        box.border_title = _("Message from the moderator") + more
         text = Text()
-        text.append(f"✉ {message.text}", style="bold")
+        text.append(f"✉ {message_text(message.text, message.lang)}", style="bold")
+        if message.lang and message.lang != spoken() and message_text(message.text, message.lang) == message.text:
+            text.append(f" [{message.lang}]", style="dim")
         if message.to == "all":
-            text.append("  (to everyone)", style="italic")
+            text.append("  (" + _("to everyone") + ")", style="italic")
         box.update(text)
-        box.border_subtitle = "a to acknowledge"
+        box.border_subtitle = _("a to acknowledge")
 
     # --- keys ---------------------------------------------------------------------------------
 
@@ -484,7 +514,7 @@ class DisplayScreen(ViewerScreen):
         messages = stage_messages(state, session, now)
         box.display = bool(messages)
         if messages:
-            box.update(Text(f"✉ {messages[-1].text}", style="bold"))
+            box.update(Text(f"✉ {message_text(messages[-1].text, messages[-1].lang)}", style="bold"))
         if self._several_live != (self._keys[-1] if self._keys else False):
             self._keys = (self._several_live,)
             self.refresh_bindings()

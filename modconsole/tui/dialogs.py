@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..core.commands import PRESET_MESSAGES
+from ..core.commands import MAX_FOCUS_TEXT, PRESET_MESSAGES
 from ..core.durations import format_duration
 from ..core.state import State
 from .actions import ConsoleAction, key_label
@@ -121,6 +121,43 @@ class MessageScreen(ModalScreen[tuple[str, str] | None]):
     def _typed(self, event: Input.Submitted) -> None:
         if event.value.strip():
             self.dismiss((event.value.strip(), self._to()))
+
+
+FOCUS_PRESETS = ("ON AIR", "Wrap up", "Thank you")
+
+
+class FocusScreen(ModalScreen[str | None]):
+    """The focus text for the stage displays: a preset or a typed text; "" clears the one shown."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, shown: str | None) -> None:
+        super().__init__()
+        self.shown = shown  # the focus text the displays show now, if any
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Focus text on the stage displays", classes="question")
+            if self.shown is not None:
+                yield Label(plain(f"Shown now: {self.shown}"))
+            options = [Option(plain(text), id=f"preset-{n}") for n, text in enumerate(FOCUS_PRESETS)]
+            if self.shown is not None:
+                options.append(Option("Clear the focus text", id="clear"))
+            yield OptionList(*options, id="focus-presets", markup=False)
+            yield Input(placeholder="…or type a text and press Enter", max_length=MAX_FOCUS_TEXT, id="focus-text")
+
+    def on_mount(self) -> None:
+        self.query_one("#focus-presets", OptionList).focus()
+
+    @on(OptionList.OptionSelected, "#focus-presets")
+    def _preset(self, event: OptionList.OptionSelected) -> None:
+        option = event.option.id or ""
+        self.dismiss("" if option == "clear" else FOCUS_PRESETS[int(option.removeprefix("preset-"))])
+
+    @on(Input.Submitted, "#focus-text")
+    def _typed(self, event: Input.Submitted) -> None:
+        if event.value.strip():
+            self.dismiss(event.value.strip())
 
 
 class TimeInput(Input):

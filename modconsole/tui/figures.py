@@ -23,22 +23,28 @@ from ..core.events import ACTION_WORDS, UNDO_CONFIRM_AFTER_MS
 from ..core.projection import default_session, recovery_plan
 from ..core.read_model import FloorView, HandView, ItemView, SessionView, session_view
 from ..core.state import Message, SessionState, State
+from ..i18n import N_, _, _n
 from .labels import person_label
 
 PHASE_WORDS = {
-    "normal": "ON TIME",
-    "warning": "WARNING",
-    "danger": "WRAP UP",
-    "overtime": "OVERTIME",
+    "normal": N_("ON TIME"),
+    "warning": N_("WARNING"),
+    "danger": N_("WRAP UP"),
+    "overtime": N_("OVERTIME"),
 }
 PHASES = tuple(PHASE_WORDS)
 RAISED_WORDS = {
-    "contribution": "to speak",
-    "reply": "to reply",
-    "question": "with a question",
-    "point_of_order": "with a point of order",
+    "contribution": N_("to speak"),
+    "reply": N_("to reply"),
+    "question": N_("with a question"),
+    "point_of_order": N_("with a point of order"),
 }  # "Raised …", on the viewer's own hand
 STAGE_MESSAGE_S = 10 * 60  # a message to everyone stays on the stage display this long (event clock)
+
+
+def phase_words(phase: str) -> str:
+    """A phase's word in the language in use."""
+    return _(PHASE_WORDS[phase])
 
 
 # --- times and clocks -------------------------------------------------------------------------------
@@ -164,7 +170,8 @@ def message_lines(state: State, session: SessionState) -> list[str]:
     for message in [m for m in state.messages if m.session in (None, session.id)][-3:]:
         who = "all" if message.to == "all" else person_label(state, message.to)
         seen = "acknowledged" if message.acknowledged else "not yet acknowledged"
-        lines.append(f"✉ “{message.text}” to {who} · {seen}")
+        lang = f" [{message.lang}]" if message.lang else ""
+        lines.append(f"✉ “{message.text}”{lang} to {who} · {seen}")
     return lines
 
 
@@ -231,22 +238,25 @@ def my_waiting(view: SessionView, me: str | None) -> HandView | None:
 
 
 REMOVAL_WORDS = {
-    "moderator": "The moderator took your hand down.",
-    "cleared": "The moderator cleared the queue: your hand came down.",
-    "session_ended": "The session ended before your turn: your hand came down.",
+    "moderator": N_("The moderator took your hand down."),
+    "cleared": N_("The moderator cleared the queue: your hand came down."),
+    "session_ended": N_("The session ended before your turn: your hand came down."),
 }
 
 
 def removal_words(session: SessionState, me: str | None) -> str | None:
     """Why my hand came down without my having had the floor, if it did (until I raise another)."""
     removal = session.removed.get(me) if me is not None else None
-    return REMOVAL_WORDS.get(removal.reason) if removal is not None else None
+    words = REMOVAL_WORDS.get(removal.reason) if removal is not None else None
+    return _(words) if words is not None else None
 
 
 def place_words(place: Place) -> str:
     if place.wait_s < 30:
-        return f"You are #{place.position} of {place.of} — next"
-    return f"You are #{place.position} of {place.of} — about {max(1, round(place.wait_s / 60))} min"
+        return _("You are #{position} of {total} — next").format(position=place.position, total=place.of)
+    return _("You are #{position} of {total} — about {minutes} min").format(
+        position=place.position, total=place.of, minutes=max(1, round(place.wait_s / 60))
+    )
 
 
 def next_item(view: SessionView) -> ItemView | None:
@@ -261,18 +271,19 @@ def turn_clock(floor: FloorView) -> tuple[str, str]:
     elapsed = float(floor["elapsed_s"])
     limit = floor["limit_s"]
     if not limit:
-        words = "no time limit"
+        words = _("no time limit")
         if floor["paused"]:
-            words = "PAUSED · " + words
+            words = _("PAUSED") + " · " + words
         return format_duration(elapsed), words
     remaining = limit - elapsed
     phase = floor["phase"]
     if remaining >= 0:
-        words = f"{PHASE_WORDS[phase]} · {format_duration(remaining)} left of {format_duration(limit)}"
+        left = _("{left} left of {planned}").format(left=format_duration(remaining), planned=format_duration(limit))
     else:
-        words = f"{PHASE_WORDS[phase]} · {format_duration(-remaining)} over {format_duration(limit)}"
+        left = _("{over} over {planned}").format(over=format_duration(-remaining), planned=format_duration(limit))
+    words = f"{phase_words(phase)} · {left}"
     if floor["paused"]:
-        words = "PAUSED · " + words
+        words = _("PAUSED") + " · " + words
     return clock_text(remaining), words
 
 
@@ -282,15 +293,19 @@ def queue_lines(view: SessionView, me: str | None, state: State, limit: int = 20
     text = Text(no_wrap=True, overflow="ellipsis")
     if not queue:
         return text
-    text.append("In the queue:", style="dim")
+    text.append(_("In the queue:"), style="dim")
+    mark = {
+        "point_of_order": " (" + _("point of order") + ")",
+        "question": " (" + _("question") + ")",
+        "reply": " (" + _("reply") + ")",
+    }
     for hand in queue[:limit]:
-        mark = {"point_of_order": " (point of order)", "question": " (question)", "reply": " (reply)"}
         text.append(
             f"\n {hand['position']:>2}. {person_label(state, hand['person'])}{mark.get(hand['kind'], '')}",
             style="bold" if hand["person"] == me else "",
         )
     if len(queue) > limit:
-        text.append(f"\n     … and {len(queue) - limit} more", style="dim")
+        text.append("\n     " + _("… and {count} more").format(count=len(queue) - limit), style="dim")
     return text
 
 
@@ -305,7 +320,7 @@ def programme_lines(view: SessionView) -> Text:
     rows += [(by_id[coming["item"]], coming["start"]) for coming in view["coming"]]
     if not rows or view["status"] == "ended":
         return text
-    text.append("Programme:", style="dim")
+    text.append(_("Programme:"), style="dim")
     for item, start in rows:
         style = "bold" if item["status"] == "current" else ""
         text.append(f"\n {hhmm(start)}  ", style=style)
@@ -316,16 +331,16 @@ def programme_lines(view: SessionView) -> Text:
 def floor_words(floor: FloorView | None, me: str | None, state: State) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     if floor is None:
-        text.append("Floor: nobody", style="dim")
+        text.append(_("Floor: nobody"), style="dim")
         return text
-    text.append("Floor: ")
-    text.append("you" if floor["person"] == me else person_label(state, floor["person"]), style="bold")
+    text.append(_("Floor:") + " ")
+    text.append(_("you") if floor["person"] == me else person_label(state, floor["person"]), style="bold")
     text.append(f" · {format_duration(float(floor['elapsed_s']))}")
     if floor["limit_s"]:
-        text.append(f" of {format_duration(floor['limit_s'])}")
-        text.append(f" {PHASE_WORDS[floor['phase']]}", style=phase_style(floor["phase"]))
+        text.append(" " + _("of {limit}").format(limit=format_duration(floor["limit_s"])))
+        text.append(f" {phase_words(floor['phase'])}", style=phase_style(floor["phase"]))
     if floor["paused"]:
-        text.append(" PAUSED", style="bold")
+        text.append(" " + _("PAUSED"), style="bold")
     return text
 
 
@@ -334,9 +349,10 @@ def floor_line(view: SessionView, me: str | None, state: State, several_live: bo
     line = floor_words(view["floor"], me, state)
     queue = view["queue"]
     if view["current_item"] is not None and view["status"] != "ended":
-        line.append(f" · {len(queue)} in the queue" + ("" if view["queue_open"] else " (closed)"))
+        waiting = _n("{count} in the queue", "{count} in the queue", len(queue)).format(count=len(queue))
+        line.append(" · " + waiting + ("" if view["queue_open"] else " (" + _("closed") + ")"))
     if several_live:
-        line.append(" · several sessions run: s to choose", style="italic")
+        line.append(" · " + _("several sessions run: s to choose"), style="italic")
     return line
 
 
@@ -359,7 +375,7 @@ def stage_floor(view: SessionView, state: State) -> Text:
     floor_text = Text(no_wrap=True, overflow="ellipsis")
     if floor is not None:
         clock, words = turn_clock(floor)
-        floor_text.append("Floor: ", style="dim")
+        floor_text.append(_("Floor:") + " ", style="dim")
         floor_text.append(person_label(state, floor["person"]), style="bold")
         if floor["limit_s"]:
             floor_text.append(" · ")
@@ -367,7 +383,7 @@ def stage_floor(view: SessionView, state: State) -> Text:
         else:
             floor_text.append(f" · {clock} · {words}")
     elif view["current_item"] is not None and view["status"] in ("running", "paused"):
-        floor_text.append("Floor: nobody", style="dim")
+        floor_text.append(_("Floor: nobody"), style="dim")
     return floor_text
 
 
@@ -377,13 +393,14 @@ def stage_next(view: SessionView) -> Text:
     if view["status"] in ("running", "paused"):
         coming = next_item(view)
         if coming is not None:
-            upcoming.append("Next: ", style="dim")
+            upcoming.append(_("Next:") + " ", style="dim")
             upcoming.append(f"{coming['title']} · {hhmm(view['next_start'])}")
         else:
-            upcoming.append(f"Last item · ends {hhmm(view['projected_end'])}", style="dim")
+            upcoming.append(_("Last item · ends {time}").format(time=hhmm(view["projected_end"])), style="dim")
         queue = view["queue"]
         if queue:
-            upcoming.append(f" · {len(queue)} waiting", style="dim")
+            waiting = _n("{count} waiting", "{count} waiting", len(queue)).format(count=len(queue))
+            upcoming.append(" · " + waiting, style="dim")
     return upcoming
 
 

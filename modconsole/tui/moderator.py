@@ -27,6 +27,7 @@ from ..core.state import SessionState
 from .actions import MODERATOR_ACTIONS, bindings
 from .dialogs import (
     ConfirmScreen,
+    FocusScreen,
     ItemDialog,
     ItemFields,
     KeysScreen,
@@ -250,9 +251,36 @@ class ModeratorScreen(Screen[None]):
         def chosen(result: tuple[str, str] | None) -> None:
             if result is not None:
                 text, to = result
-                self._send(c.SendMessage(text=text, to=to))
+                # A preset goes in English (each viewer reads it in their own language); typed text is in
+                # the language of the moderator's locale.
+                from ..i18n import choose
+
+                lang = "en" if text in c.PRESET_MESSAGES else choose()
+                self._send(c.SendMessage(text=text, to=to, lang=lang))
 
         self.app.push_screen(MessageScreen(recipients), chosen)
+
+    # --- the stage displays ---------------------------------------------------------------------
+
+    def action_toggle_blackout(self) -> None:
+        state = self.link.state
+        if state is None:
+            return
+        self._send(c.Blackout(on=not state.display.blackout))
+
+    def action_flash_display(self) -> None:
+        self._send(c.Flash())
+
+    def action_focus_display(self) -> None:
+        state = self.link.state
+        if state is None:
+            return
+
+        def chosen(text: str | None) -> None:
+            if text is not None:
+                self._send(c.Focus(text=text or None))
+
+        self.app.push_screen(FocusScreen(state.display.focus), chosen)
 
     def action_switch_session(self) -> None:
         state = self.link.state

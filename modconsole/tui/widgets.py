@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Digits, Label, Static
 from ..core.durations import format_duration
 from ..core.read_model import HandView, ItemView, SessionView
 from ..core.state import State
+from ..i18n import N_, _
 from .figures import PHASE_WORDS, PHASES, clock_text, drift_words, hhmm, local_time
 from .labels import person_label
 from .link import Link
@@ -261,6 +262,10 @@ class QueuePanel(Vertical):
             # Hands still up when the session ended wait for nothing: no places, no estimates.
             hands = f"{len(queue)} hand{'s' if len(queue) != 1 else ''} up"
             queue, shown = [], f"ended · {hands}" if queue else "ended"
+        elif view["waiting"]:
+            # Hands not in the queue yet: raised for a later item, or before the start.
+            later = len(view["waiting"])
+            shown += f" · {later} for later" if view["status"] != "not_started" else f" · {later} for the start"
         self.border_title = f"Queue · {shown}"
         if floor is None:
             floor_label.update(Text("Floor: nobody", style="dim"))
@@ -334,6 +339,14 @@ class QueuePanel(Vertical):
         return str(row_key.value)
 
 
+LINK_WORDS = {
+    "connecting": N_("connecting"),
+    "connected": N_("connected"),
+    "reconnecting": N_("reconnecting"),
+    "refused": N_("refused"),
+}
+
+
 class ConnectionBar(Static):
     """Connection health, always visible: connected or not, round trip, clock offset."""
 
@@ -344,14 +357,15 @@ class ConnectionBar(Static):
     def show(self, link: Link) -> None:
         text = Text()
         if link.status == "connected":
-            text.append("● connected", style="bold green")
+            text.append("● " + _(LINK_WORDS["connected"]), style="bold green")
             if link.rtt_ms is not None:
                 text.append(f"  rtt {link.rtt_ms:.0f} ms")
             if link.offset_ms is not None:
-                text.append(f"  clock offset {link.offset_ms / 1000:+.1f} s")
+                text.append("  " + _("clock offset {offset} s").format(offset=f"{link.offset_ms / 1000:+.1f}"))
         else:
-            text.append(f"○ {link.status}", style="bold red reverse")
-            text.append(" commands refused" if self.sends_commands else " showing the last state known", style="bold")
+            text.append(f"○ {_(LINK_WORDS.get(link.status, link.status))}", style="bold red reverse")
+            refused = _("commands refused") if self.sends_commands else _("showing the last state known")
+            text.append(" " + refused, style="bold")
             if link.detail:
                 text.append(f" · {link.detail}")
         state = link.state

@@ -93,7 +93,9 @@ async def test_the_moderator_redoes_and_is_asked_before_an_old_undo(served: Serv
 
 
 async def test_redo_is_in_the_palette(served: Served) -> None:
-    async with console(served, served.tokens.moderator, screen=ModeratorScreen) as (app, _pilot):
+    async with console(served, served.tokens.moderator, screen=ModeratorScreen) as (app, pilot):
+        # Settled first: leaving the moment the screen is up races the header's first title update.
+        await pilot.pause(0.3)
         commands = {command.title: command.help for command in app.get_system_commands(app.screen)}
         assert commands["Bring back what the last undo took back"] == "key: U"
         assert "asks first" in next(title for title in commands if title.startswith("Undo the last timing action"))

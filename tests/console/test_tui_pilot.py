@@ -412,8 +412,9 @@ async def test_capital_e_ends_the_session_after_confirmation(served: Served) -> 
         await until(pilot, lambda: served.session.status == "ended", "the session to end")
         await until(pilot, lambda: "ENDED" in summary_text(app), "ENDED in the summary")
         await until(pilot, lambda: "Session ended" in screen_text(app), "the timer panel to say so")
-        # The hand still up waits for nothing now: no place, no estimate; the messages are history.
-        await until(pilot, lambda: "Queue · ended · 1 hand up" in screen_text(app), "the queue's end")
+        # The end takes the hand still up down (its holder is told why); the messages are history.
+        await until(pilot, lambda: "Queue · ended" in screen_text(app), "the queue's end")
+        assert served.session.removed["lopez"].reason == "session_ended"
         assert "Claudia López" not in screen_text(app) and "✉" not in summary_text(app)
 
 

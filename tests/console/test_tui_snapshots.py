@@ -40,10 +40,11 @@ def seoul_briefing() -> Meeting:
 
 
 def discussion() -> Meeting:
-    """The open discussion with turns of 2 minutes: a queue of five, a point of order at its head."""
+    """The open discussion with turns of 2 minutes: the two hands raised during Seoul's briefing, five more, a
+    point of order at the head."""
     meeting = seoul_briefing().do(c.Next(), 14).do(c.Next(), 27).do(c.Floor(person="lagos"), 27.5)
     for minutes, person, kind in [
-        (27.6, "paris", "contribution"),
+        (27.6, "london", "contribution"),
         (27.7, "sala", "question"),
         (27.8, "nairobi", "reply"),
         (28.0, "montreal", "contribution"),
@@ -128,6 +129,7 @@ def test_scenes_are_what_they_claim() -> None:
     assert overtime["items"][1]["phase"] == "overtime" and overtime["current_remaining_s"] == -75
     order = view("point_of_order")
     assert order["queue"][0]["kind"] == "point_of_order" and order["queue"][0]["person"] == "lima"
+    assert [h["person"] for h in order["queue"][1:3]] == ["paris", "tokyo"]  # kept from the briefing
     assert order["floor"]["person"] == "lagos" and order["floor"]["phase"] == "warning"
 
 

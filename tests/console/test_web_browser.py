@@ -3,9 +3,10 @@ asks for the token in the page, and a display token shows the running timer.
 
 A real server (in this process, port 0) runs the mayors' call with its opening started; ``modconsole
 web`` runs as its own process on a free port; Chromium is driven over the Chrome DevTools protocol
-(a websocket). The terminal's text is read from xterm's buffer through ``Runtime.evaluate``: a script
-added before the page loads keeps a reference to the page's xterm Terminal when textual.js makes it.
-Keys are typed with ``Input.insertText`` and ``Input.dispatchKeyEvent``, as a person's would arrive.
+through Playwright for Python (``executable_path``: Debian's browser, none downloaded). The terminal's text
+is read from xterm's buffer with ``page.evaluate``: a script added before the page loads keeps a reference
+to the page's xterm Terminal when textual.js makes it. Keys are typed with Playwright's keyboard, as a
+person's would arrive.
 Screenshots are kept under ``artifacts/`` (git-ignored). Skipped, with the reason, where Chromium is
 not installed (``.ci/run`` installs Debian's ``chromium``) or cannot start.
 """
@@ -13,18 +14,13 @@ not installed (``.ci/run`` installs Debian's ``chromium``) or cannot start.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import itertools
-import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
@@ -32,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import websockets
+from support.browser import SKIP_REASON, chromium_path, launch, playwright_missing
 from support.tui import Served
 
 from modconsole.core import commands as c
@@ -40,16 +36,12 @@ from modconsole.tui.bigfont import decode
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = next(
-    (found for name in ("chromium", "chromium-browser", "google-chrome") if (found := shutil.which(name))), None
-)
 WAIT_S = 30.0
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="Chromium is not installed (.ci/run installs Debian's chromium as root; "
-    "by hand: apt-get install -y chromium)",
-)
+pytestmark = [
+    pytest.mark.skipif(chromium_path() is None, reason=SKIP_REASON),
+    pytest.mark.skipif(playwright_missing() is not None, reason=playwright_missing() or ""),
+]
 
 # Runs before the page's own scripts: when textual.js sets its xterm addons on the object that also
 # holds the Terminal, keep the Terminal where Runtime.evaluate can read it.
@@ -86,27 +78,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class DevTools:
-    """A minimal Chrome DevTools protocol client on one page's websocket (events are ignored)."""
+class Tab:
+    """One Playwright page on ``modconsole web``: the terminal's text read from xterm's buffer, keys typed."""
 
-    def __init__(self, ws: Any) -> None:
-        self.ws = ws
-        self.ids = itertools.count(1)
-
-    async def call(self, method: str, **params: Any) -> dict[str, Any]:
-        call_id = next(self.ids)
-        await self.ws.send(json.dumps({"id": call_id, "method": method, "params": params}))
-        async with asyncio.timeout(WAIT_S):
-            while True:
-                message = json.loads(await self.ws.recv())
-                if message.get("id") == call_id:
-                    if "error" in message:
-                        raise RuntimeError(f"{method}: {message['error']}")
-                    return message.get("result", {})
+    def __init__(self, page: Any) -> None:
+        self.page = page
 
     async def evaluate(self, expression: str) -> Any:
-        result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True)
-        return result.get("result", {}).get("value")
+        return await self.page.evaluate(expression)
 
     async def terminal(self) -> str:
         return await self.evaluate(READ_TERMINAL) or ""
@@ -124,17 +103,14 @@ class DevTools:
         raise AssertionError(f"timed out waiting for {what}; the terminal sent {sent} and shows:\n{text}")
 
     async def type_text(self, text: str) -> None:
-        await self.call("Input.insertText", text=text)
+        await self.page.keyboard.insert_text(text)
 
     async def press_enter(self) -> None:
-        key = {"key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13, "nativeVirtualKeyCode": 13}
-        await self.call("Input.dispatchKeyEvent", type="keyDown", text="\r", unmodifiedText="\r", **key)
-        await self.call("Input.dispatchKeyEvent", type="keyUp", **key)
+        await self.page.keyboard.press("Enter")
 
     async def screenshot(self, path: Path) -> None:
-        shot = await self.call("Page.captureScreenshot", format="png")
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(base64.b64decode(shot["data"]))
+        await self.page.screenshot(path=str(path))
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -179,61 +155,29 @@ async def page_served(url: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def chromium(tmp: Path) -> AsyncIterator[DevTools]:
-    assert CHROMIUM is not None
-    profile = tmp / "chromium-profile"
-    process = subprocess.Popen(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            "--remote-debugging-port=0",
-            "--window-size=1200,760",
-            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-            "about:blank",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp / "chromium.log").open("wb"),
-        start_new_session=True,
-    )
-    try:
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + WAIT_S
-        while not (port_file.exists() and port_file.read_text().strip()):
-            if process.poll() is not None or time.monotonic() > deadline:
-                log = (tmp / "chromium.log").read_text(errors="replace")[-2000:]
-                pytest.skip(f"Chromium ({CHROMIUM}) did not start its DevTools endpoint: {log}")
-            await asyncio.sleep(0.1)
-        port = int(port_file.read_text().split()[0])
-        listing = await asyncio.to_thread(
-            lambda: json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=5))
-        )
-        page = next(t for t in listing if t["type"] == "page")
-        async with websockets.connect(page["webSocketDebuggerUrl"], max_size=None) as ws:
-            tools = DevTools(ws)
-            await tools.call("Page.enable")
-            await tools.call("Page.addScriptToEvaluateOnNewDocument", source=KEEP_TERMINAL)
-            yield tools
-    finally:
-        stop(process)
+async def chromium() -> AsyncIterator[Tab]:
+    """Debian's Chromium under Playwright, one page of 1200×760 with the terminal kept for reading."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await launch(playwright)
+        try:
+            page = await browser.new_page(viewport={"width": 1200, "height": 760})  # type: ignore[attr-defined]
+            await page.add_init_script(KEEP_TERMINAL)
+            yield Tab(page)
+        finally:
+            await browser.close()  # type: ignore[attr-defined]
 
 
 async def test_a_display_token_typed_in_the_page_shows_the_running_timer(served: Served) -> None:
     desk = await served.client(served.tokens.moderator, label="desk")
     await desk.command(c.Start())
     await desk.command(c.Floor(person="garcetti"))
-    with tempfile.TemporaryDirectory(prefix="modconsole-browser-") as tmp, web_server(served.url) as url:
+    with web_server(served.url) as url:
         page = await page_served(url)
         assert "fonts.googleapis.com" not in page  # the page loads nothing from elsewhere
-        async with chromium(Path(tmp)) as browser:
-            await browser.call("Page.navigate", url=url)
+        async with chromium() as browser:
+            await browser.page.goto(url)
             await browser.until(lambda t: "Access token" in t, "the sign-in screen")
             await browser.evaluate("window.__modconsoleTerminal.focus()")
 

@@ -51,6 +51,9 @@ EVERY_COMMAND: list[c.Command] = [
     c.SessionEdit(title="Renamed"),
     c.PersonAdd(name="Mayor of Busan"),
     c.Redo(),
+    c.Blackout(),
+    c.Flash(),
+    c.Focus(text="ON AIR"),
 ]
 MODERATOR_ONLY = [command for command in EVERY_COMMAND if command.type not in ("raise", "lower", "ack")]
 

@@ -399,6 +399,8 @@ def test_csv_neutralises_formulas_and_keeps_figures(report: Report, table: str) 
                     prefixed += 1
                 else:
                     assert cell == lf, (column, cell)
+            elif isinstance(value, list):
+                assert cell == " ".join(value), (column, cell)  # ids, which hold no space
             elif isinstance(value, bool):
                 assert cell == str(value)
             elif isinstance(value, int | float):

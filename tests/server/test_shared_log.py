@@ -302,3 +302,31 @@ async def test_a_process_behind_catches_up_before_it_welcomes_a_resume(pg_url: s
         await behind.stop()
         for store in stores:
             store.close()
+
+
+def test_processes_started_together_set_the_event_clock_once(shared: SharedServers) -> None:
+    """Each process sets the event clock at load unless the log already has it at its pace: started at the same
+    moment, the ones whose append found the seq taken read the log again and find it set."""
+    import subprocess
+
+    from support.servers import script
+    from support.shared_servers import _LISTENING, ServerProcess, _env
+
+    processes = [
+        subprocess.Popen(
+            [script("modconsole-server"), "serve", "--store", shared.store_url, "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
+        for _ in range(3)
+    ]
+    for process in processes:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = _LISTENING.fullmatch(line)
+        shared.servers.append(ServerProcess(process, int(match.group(1)) if match else 0))
+        assert match, (line, process.stderr.read() if process.stderr else "")
+    clocks = [e for e in shared.log() if e.event.type == "clock_set"]
+    assert len(clocks) == 1
