@@ -9,9 +9,10 @@ Every figure stands beside a baseline measured in the same run, and their ratio 
     python -m bench --markdown bench/results/latest.json   # a results file as a Markdown table
 
     python -m bench --only shared --shared-clients 2000 --processes 4   # servers sharing a PostgreSQL log
+    python -m bench --only burst --participants 1800 --raises 300       # a burst of raised hands
 
 Benchmarks: fanout (1), roundtrip (2), replay (3), report (4), memory (5), tui (6), timer (7), shared (8),
-page (9), views (10);
+page (9), views (10), burst (11);
 docs/performance.md says what each measures, against what, and the figures of a full run.
 """
 
@@ -32,7 +33,7 @@ from typing import Any
 
 from .common import ROOT, loadavg, machine, raise_nofile
 
-BENCHMARKS = ("fanout", "roundtrip", "replay", "report", "memory", "tui", "timer", "shared", "page", "views")
+BENCHMARKS = ("fanout", "roundtrip", "replay", "report", "memory", "tui", "timer", "shared", "page", "views", "burst")
 DEFAULT_OUT = ROOT / "bench" / "results" / "latest.json"
 
 
@@ -53,6 +54,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--processes", type=int, default=4, help="shared: server processes on PostgreSQL (default 4)")
     parser.add_argument("--consoles", type=int, help="shared: consoles moved by the failover (default 500; quick 20)")
     parser.add_argument("--page-clients", help="page connections for views (default 2000; quick 20)")
+    parser.add_argument("--participants", type=int, help="connected participants for burst (default 1,800; quick 60)")
+    parser.add_argument("--raises", type=int, help="hands raised within one second for burst (default 300; quick 20)")
     args = parser.parse_args(argv)
     only = [name.strip() for name in args.only.split(",")] if args.only else list(BENCHMARKS)
     unknown = sorted(set(only) - set(BENCHMARKS))
@@ -68,6 +71,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.shared_clients = args.shared_clients or (40 if q else 20_000)
     args.consoles = args.consoles or (20 if q else 500)
     args.page_clients = [int(n) for n in args.page_clients.split(",")] if args.page_clients else None
+    args.participants = args.participants or (60 if q else 1_800)
+    args.raises = args.raises or (20 if q else 300)
     return args
 
 
@@ -132,6 +137,10 @@ def run_one(name: str, args: argparse.Namespace) -> dict[str, list[dict[str, Any
         from . import bench_pages
 
         return bench_pages.run(args, name)
+    if name == "burst":
+        from . import bench_burst
+
+        return asyncio.run(bench_burst.run(args.participants, args.raises, args.workers))
     raise ValueError(name)
 
 
@@ -204,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
             "shared_clients": args.shared_clients,
             "processes": args.processes,
             "consoles": args.consoles,
+            "participants": args.participants,
+            "raises": args.raises,
         },
     }
     for name in BENCHMARKS:

@@ -136,6 +136,8 @@ class MeetingClient:
         cafile: str | None = None,
         open_timeout: float = 10.0,
         keep_credential: Callable[[Welcome, str], None] | None = None,
+        country: str | None = None,
+        gender: str | None = None,
     ) -> None:
         # One address, or several (comma-separated) of server processes sharing the log: a connection tries
         # them in turn from the one that last worked, and a resume on another one carries on from the last seq.
@@ -143,6 +145,9 @@ class MeetingClient:
         self.url = self.addresses[0]  # the one connected to, or tried last
         self.token = token
         self.name = name
+        # What a participant joining with the event-wide token may say of themselves (each optional).
+        self.country = country
+        self.gender = gender
         # Called with the welcome and the personal credential a first join with the event-wide token gets;
         # this client joins with the credential from then on, whatever the callback does with it.
         self.keep_credential = keep_credential
@@ -158,6 +163,7 @@ class MeetingClient:
         self.unsolicited_errors: list[Error] = []
         self.unknown_frames = 0
         self.online: set[str] | None = None  # who is connected; known to moderators only
+        self.online_count: int | None = None  # how many speakers and participants are connected, for everyone
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
         self._pending: dict[str, asyncio.Future[Ack | Error | Pong | ReportReady]] = {}
@@ -241,7 +247,11 @@ class MeetingClient:
         except (InvalidHandshake, InvalidURI) as exc:  # not a websocket server, or not a ws:// address
             raise ClientError("unreachable", f"cannot connect to {self.url}: {exc}") from exc
         hello = Hello(
-            name=self.name, last_seq=self.last_seq if self.state is not None else None, client=self.client_label
+            name=self.name,
+            last_seq=self.last_seq if self.state is not None else None,
+            client=self.client_label,
+            country=self.country,
+            gender=self.gender,
         )
         sent_at = time.monotonic()
         try:
@@ -328,11 +338,14 @@ class MeetingClient:
         elif isinstance(frame, Presence):
             self.online = set(frame.people)
             self._notify()
+
         elif isinstance(frame, Reset):
             self.state = frame.snapshot
             self.last_seq = frame.seq
             self._notify()
         elif isinstance(frame, (Ack, Pong, ReportReady)) or (isinstance(frame, Error) and frame.id in self._pending):
+            if isinstance(frame, Pong) and frame.online is not None:
+                self.online_count = frame.online
             future = self._pending.pop(frame.id or "", None)
             if future is not None and not future.done():
                 future.set_result(frame)

@@ -25,11 +25,20 @@ from .core.durations import format_duration, parse_duration
 from .core.events import ACTION_WORDS, HAND_KINDS
 from .core.names import fold_name, shown_name
 from .core.projection import default_session, recovery_plan
+from .core.queue_order import parse_order
 from .core.read_model import FloorView, HandView, SessionView, session_view, state_view_of
 from .core.state import State
 from .credentials import Credentials, resolve_token
 
 _SIGNED = re.compile(r"^[+-]\d")
+
+
+def _queue_order(text: str) -> str:
+    try:
+        parse_order(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _duration(signed: bool) -> Callable[[str], int]:
@@ -132,6 +141,12 @@ def add_arguments(ctl: argparse.ArgumentParser) -> None:
     verb("turn-limit", "set the turn limit for the current item ('none' for no limit)").add_argument(
         "limit", metavar="DURATION", type=_limit
     )
+    p = verb(
+        "queue-order",
+        "set the speaking order of the session's queues: fifo, first_time_first, tiers[:N] or alternate:TAG",
+    )
+    p.add_argument("order", metavar="ORDER", type=_queue_order)
+    p.add_argument("--item", metavar="ITEM", help="one item only (default: the whole session)")
     verb("clear-queue", "remove everyone from the queue for the current item (one action: undo brings them back)")
     verb("close-queue", "close the queue for the current item")
     verb("open-queue", "open the queue for the current item")
@@ -377,6 +392,8 @@ def build_command(args: argparse.Namespace) -> c.Command | None:
         return c.Floor(person=args.person, **common)
     if verb == "turn-limit":
         return c.SetTurnLimit(limit_s=args.limit, **common)
+    if verb == "queue-order":
+        return c.SetQueueOrder(order=args.order, item=args.item, **common)
     if verb == "message":
         return c.SendMessage(text=args.text, to=args.to, lang=args.lang, **common)
     if verb == "ack":

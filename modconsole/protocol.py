@@ -66,6 +66,17 @@ class Hello(_Frame):
     last_seq: int | None = Field(default=None, ge=0, description="set on reconnect: send only what I missed")
     client: str = Field(default="", max_length=64, description="a label for this client, kept in the log")
     protocol: int = PROTOCOL_VERSION
+    country: str | None = Field(
+        default=None,
+        max_length=60,
+        description="a participant joining with the event-wide token may say where they are from (a country's "
+        'name or ISO code), or "prefer not to say"; kept for the attendance report',
+    )
+    gender: str | None = Field(
+        default=None,
+        max_length=40,
+        description='the same for their gender, in their own words, or "prefer not to say"',
+    )
     views: bool = Field(
         default=False,
         description="send derived views (view frames, docs/view-feed.md) in place of the snapshot and the events: "
@@ -168,6 +179,12 @@ class Pong(_Frame):
     server_time: int = Field(description="the event clock, ms since the epoch")
     wall_time: int = Field(default=0, description="the server's wall clock, ms since the epoch")
     time_scale: float = 1.0
+    online: int | None = Field(
+        default=None,
+        ge=0,
+        description="how many speakers and participants are connected now: a count for every viewer (the "
+        "list is the moderators', in presence), answered with each ping so that a join costs the others nothing",
+    )
 
 
 class Presence(_Frame):

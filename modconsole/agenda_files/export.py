@@ -47,6 +47,7 @@ def to_toml(agenda: Agenda) -> str:
             "title": session.title,
             "start": session.start,
             **({"room": session.room} if session.room else {}),
+            **({"queue_order": session.queue_order} if session.queue_order else {}),
             "items": [_toml_item(item) for item in session.items],
         }
         for session in agenda.sessions
@@ -78,6 +79,8 @@ def _toml_item(item: ItemPlan) -> dict[str, Any]:
         data["danger"] = duration_text(item.danger_s)
     if item.turn_hard_stop_s is not None:
         data["turn_hard_stop"] = duration_text(item.turn_hard_stop_s)
+    if item.queue_order is not None:
+        data["queue_order"] = item.queue_order
     if item.tags:
         data["tags"] = dict(item.tags)
     return data

@@ -30,7 +30,7 @@ from ._base import (
 _TOP_KEYS = {"event", "people", "sessions", "hooks"}  # [hooks]: read by the server (modconsole-server serve --hooks)
 _EVENT_KEYS = {"title", "timezone", "warning", "danger", "turn_hard_stop"}
 _PERSON_KEYS = {"id", "name", "affiliation", "tags"}
-_SESSION_KEYS = {"id", "title", "start", "room", "items"}
+_SESSION_KEYS = {"id", "title", "start", "room", "items", "queue_order"}
 _ITEM_KEYS = {
     "id",
     "title",
@@ -43,6 +43,7 @@ _ITEM_KEYS = {
     "danger",
     "turn_hard_stop",
     "tags",
+    "queue_order",
 }
 
 _BROKEN_KEY = "\0broken"  # stands in for a table that is no table, so ids and indexes stay in step
@@ -209,6 +210,8 @@ def _toml_session(
     data: dict[str, Any] = {"id": session_id, "title": table.get("title"), "start": start, "items": plans}
     if "room" in table:
         data["room"] = table["room"]
+    if "queue_order" in table:
+        data["queue_order"] = table["queue_order"]
     return problems.attempt(model, SessionPlan, where, data)
 
 
@@ -249,7 +252,7 @@ def _toml_item(table: dict[str, Any], where: str, item_id: str, people: set[str]
             data[f"{key}_s"] = duration(table[key], where, key)
     for key, value in defaults.items():
         data.setdefault(key, value)
-    for key in ("kind", "tags"):
+    for key in ("kind", "tags", "queue_order"):
         if key in table:
             data[key] = table[key]
     if "fixed_start" in table:

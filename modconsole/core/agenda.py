@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 # Letters and digits of any script, then also "_", ".", ":" and "-": an id written in an agenda file may be
 # "доклад-1"; ids the loaders make from names and titles are Latin (transliterated).
 ID_PATTERN = r"^[^\W_][\w.:-]{0,63}$"
+# The speaking orders a queue may have (core/queue_order.py says what each means).
+QUEUE_ORDER_PATTERN = r"^(fifo|first_time_first|tiers(:([1-9]|1[0-9]|20))?|alternate:[A-Za-z0-9_.-]{1,32})$"
 _ID = re.compile(ID_PATTERN)
 
 # Phase thresholds used when an item sets none: the timer turns to
@@ -66,6 +68,8 @@ class ItemPlan(BaseModel):
     warning_s: int = Field(default=DEFAULT_WARNING_S, ge=0)
     danger_s: int = Field(default=DEFAULT_DANGER_S, ge=0)
     tags: dict[str, str] = Field(default_factory=dict)  # e.g. a schedule's track and type, kept as written
+    # The speaking order of the item's queue (core/queue_order.py); None: the session's.
+    queue_order: str | None = Field(default=None, pattern=QUEUE_ORDER_PATTERN)
 
 
 class SessionPlan(BaseModel):
@@ -77,6 +81,8 @@ class SessionPlan(BaseModel):
     room: str = Field(default="", max_length=200)
     # No default: a file must list a session's items. A session added live starts with none.
     items: tuple[ItemPlan, ...] = Field(max_length=MAX_ITEMS)
+    # The speaking order of its items' queues (core/queue_order.py); None: first come, first served.
+    queue_order: str | None = Field(default=None, pattern=QUEUE_ORDER_PATTERN)
 
     @field_validator("start")
     @classmethod

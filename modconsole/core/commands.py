@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .agenda import ID_PATTERN, ItemKind
+from .agenda import ID_PATTERN, QUEUE_ORDER_PATTERN, ItemKind
 from .events import HandKind
 
 Role = Literal["moderator", "speaker", "participant", "display"]
@@ -26,6 +26,9 @@ class Actor(BaseModel):
     person: str | None = None
     name: str | None = None  # a participant's self-declared name
     client: str = ""
+    # A participant's tags as the server knows them (a registrant's country, gender…), for the value a speaking
+    # order alternates on; never serialised: not in the log, not in any frame.
+    tags: tuple[tuple[str, str], ...] = Field(default=(), exclude=True)
 
 
 class _Command(BaseModel):
@@ -185,6 +188,16 @@ class ApplyPlan(_Command):
     include_fixed: bool = False
 
 
+class SetQueueOrder(_Command):
+    """Change the speaking order of the session's queues, or of one item's, live."""
+
+    type: Literal["set_queue_order"] = "set_queue_order"
+    order: str = Field(
+        pattern=QUEUE_ORDER_PATTERN, description="fifo, first_time_first, tiers, tiers:N or alternate:TAG"
+    )
+    item: str | None = Field(default=None, max_length=64, description="one item only; default: the whole session")
+
+
 class Undo(_Command):
     type: Literal["undo"] = "undo"
     force: bool = Field(
@@ -328,6 +341,7 @@ Command = Annotated[
     | SendMessage
     | Ack
     | ApplyPlan
+    | SetQueueOrder
     | Undo
     | ItemAdd
     | ItemEdit

@@ -13,6 +13,7 @@ from .agenda import MAX_ITEMS, MAX_PEOPLE, MAX_SESSIONS, ItemPlan, Person, Sessi
 from .agenda import unique_id as _unique_id
 from .durations import format_duration
 from .projection import default_session, project, recovery_plan, upcoming
+from .queue_order import group_tag
 from .state import Hand, ItemState, RedoEntry, SessionState, State, Turn
 from .visibility import spoken_of
 
@@ -276,10 +277,48 @@ def _raise(state: State, s: SessionState, cmd: c.Raise, actor: c.Actor, now: int
             again = known  # snapshots since have left them out: the hand says who it is
     else:
         _known_person(state, actor.person)
+    group = _group(state, s, actor.person, dict(actor.tags))
     out.append(
-        e.HandRaised(session=s.id, at=now, person=actor.person, kind=cmd.kind, participant=again, for_item=for_item)
+        e.HandRaised(
+            session=s.id, at=now, person=actor.person, kind=cmd.kind, participant=again, for_item=for_item, group=group
+        )
     )
     return out
+
+
+def _group(state: State, s: SessionState, person: str, known: dict[str, str] | None = None) -> str | None:
+    """The person's value of the tag a speaking order of the session alternates on (the current item's, else
+    the session's or any item's: hands move from item to item), if one does."""
+    item = s.current_item
+    orders = [s.order_of(item)] if item is not None else []
+    orders += [s.queue_order, *(i.queue_order for i in s.items if i.queue_order)]
+    tag = next((t for t in map(group_tag, orders) if t is not None), None)
+    if tag is None:
+        return None
+    found = state.person(person)
+    if found is not None and tag in found.tags:
+        return found.tags[tag]
+    return (known or {}).get(tag)
+
+
+def _set_queue_order(state: State, s: SessionState, cmd: c.SetQueueOrder, actor: c.Actor, now: int) -> list[e.Event]:
+    if cmd.item is not None and s.item(cmd.item) is None:
+        raise _fail("not_found", f"no item {cmd.item!r} in session {s.id!r}")
+    target = s.item(cmd.item) if cmd.item is not None else None
+    before = target.queue_order if target is not None else s.queue_order
+    if before == cmd.order:
+        raise _fail("invalid_state", f"the speaking order is already {cmd.order}")
+    groups: dict[str, str] = {}
+    item = s.current_item
+    if item is not None and (target is None or target is item):
+        effective = cmd.order if target is not None or item.queue_order is None else item.queue_order
+        tag = group_tag(effective)
+        if tag is not None:
+            for hand in item.queue:
+                person = state.person(hand.person)
+                if person is not None and tag in person.tags:
+                    groups[hand.person] = person.tags[tag]
+    return [e.QueueOrderSet(session=s.id, at=now, item=cmd.item, order=cmd.order, groups=groups)]
 
 
 def _queued(s: SessionState, person: str, who: str) -> None:
@@ -303,7 +342,8 @@ def _lower(state: State, s: SessionState, cmd: c.Lower, actor: c.Actor, now: int
 def _queue_add(state: State, s: SessionState, cmd: c.QueueAdd, actor: c.Actor, now: int) -> list[e.Event]:
     person = _known_person(state, cmd.person)
     for_item = _check_can_queue(s, person.id, f"{person.name} is", cmd.for_item)
-    return [e.HandRaised(session=s.id, at=now, person=person.id, kind=cmd.kind, for_item=for_item)]
+    group = _group(state, s, person.id)
+    return [e.HandRaised(session=s.id, at=now, person=person.id, kind=cmd.kind, for_item=for_item, group=group)]
 
 
 def _queue_remove(state: State, s: SessionState, cmd: c.QueueRemove, actor: c.Actor, now: int) -> list[e.Event]:
@@ -798,6 +838,7 @@ _HANDLERS: dict[str, Callable[..., list[e.Event]]] = {
     "end": _end,
     "raise": _raise,
     "lower": _lower,
+    "set_queue_order": _set_queue_order,
     "queue_add": _queue_add,
     "queue_remove": _queue_remove,
     "queue_move": _queue_move,

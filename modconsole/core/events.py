@@ -126,6 +126,8 @@ class HandRaised(_SessionEvent):
     # Who the hand is, when it is a participant the live state no longer spoke of: snapshots leave such
     # participants out, so a viewer that joined since learns the name here.
     participant: Person | None = None
+    # The value of the tag the queue's ``alternate:TAG`` order alternates on, when it has one.
+    group: str | None = None
     # The later item the hand waits for: it joins that item's queue when the item starts. None: the
     # session's speakers' list, which moves with the session from item to item.
     for_item: str | None = None
@@ -224,6 +226,18 @@ class MessageAcknowledged(_Event):
     at: int
     message_id: str
     person: str
+
+
+class QueueOrderSet(_SessionEvent):
+    """The speaking order of a session's queues, or of one item's (``item``), changed live."""
+
+    type: Literal["queue_order_set"] = "queue_order_set"
+    at: int
+    item: str | None = None
+    order: str
+    # The value of the tag an ``alternate:TAG`` order alternates on, for each person queued now: replicas
+    # without the roster's tags compute the same order.
+    groups: dict[str, str] = Field(default_factory=dict)
 
 
 class DisplayBlackout(_Event):
@@ -371,6 +385,7 @@ Event = Annotated[
     | TurnTimeAdded
     | MessageSent
     | MessageAcknowledged
+    | QueueOrderSet
     | Undone
     | ItemAdded
     | ItemEdited
@@ -429,6 +444,7 @@ TIMING_EVENTS = frozenset(
         "turn_paused",
         "turn_resumed",
         "turn_time_added",
+        "queue_order_set",
     }
 )
 
@@ -462,6 +478,7 @@ ACTION_WORDS: dict[str, str] = {
     "turn_paused": "the pause of the turn",
     "turn_resumed": "the resumption of the turn",
     "turn_time_added": "the time added to the turn",
+    "queue_order_set": "the change of the speaking order",
     "item_added": "the item added",
     "item_edited": "the edit of the item",
     "item_removed": "the removal of the item",

@@ -45,6 +45,7 @@ from .events import (
     QueueCleared,
     QueueClosed,
     QueueOpened,
+    QueueOrderSet,
     Redone,
     SessionAdded,
     SessionEdited,
@@ -63,6 +64,7 @@ from .events import (
     TurnTimeAdded,
     Undone,
 )
+from .queue_order import ordered, session_turns
 from .state import Clock, Hand, HandRemoval, ItemState, Message, RedoEntry, SessionState, State, Turn
 
 
@@ -184,6 +186,11 @@ def _event_created(state: State, _s: SessionState | None, e: EventCreated) -> No
         )
         for plan in agenda.sessions
     ]
+    for plan, session in zip(agenda.sessions, state.sessions, strict=True):
+        if plan.queue_order is not None:
+            session.queue_order = plan.queue_order
+        for item_plan, item in zip(plan.items, session.items, strict=True):
+            item.queue_order = item_plan.queue_order
 
 
 def _agenda_replaced(state: State, _s: SessionState | None, e: AgendaReplaced) -> None:
@@ -206,6 +213,7 @@ def _session_started(state: State, s: SessionState, e: SessionStarted) -> None:
         # The hands raised before the start: the session's list, and those for the first item.
         first = s.items[index].id
         _join(s.items[index], _take_waiting(s, lambda h: h.for_item is None or h.for_item == first))
+        _reorder(s, s.items[index])
 
 
 def _session_paused(state: State, s: SessionState, e: SessionPaused) -> None:
@@ -283,6 +291,7 @@ def _item_changed(state: State, s: SessionState, e: ItemChanged) -> None:
     _enter_item(s, index, e.at)
     entered = s.items[index]
     _join(entered, carried + _take_waiting(s, lambda h: h.for_item == entered.id))
+    _reorder(s, entered)  # the item entered may have a speaking order of its own
 
 
 def _item_skipped(state: State, s: SessionState, e: ItemSkipped) -> None:
@@ -361,11 +370,19 @@ def _hand_raised(state: State, s: SessionState, e: HandRaised) -> None:
     for waiting in s.waiting:
         if waiting.person == person:
             return
-    hand = Hand(person=e.person, kind=e.kind, raised_at=e.at, for_item=e.for_item)
+    hand = Hand(person=e.person, kind=e.kind, raised_at=e.at, for_item=e.for_item, group=e.group)
     if item is None or s.status == "not_started" or (e.for_item is not None and e.for_item != item.id):
         s.waiting.append(hand)  # before the start, or for a later item
     else:
         _insert_hand(item.queue, hand)
+        _reorder(s, item)
+
+
+def _reorder(s: SessionState, item: ItemState) -> None:
+    """Put the item's queue in its speaking order (core/queue_order.py); first come, first served as it is."""
+    order = s.order_of(item)
+    if order != "fifo" and len(item.queue) > 2:
+        item.queue = ordered(item.queue, order, session_turns(s))
 
 
 def _hand_lowered(state: State, s: SessionState, e: HandLowered) -> None:
@@ -378,6 +395,8 @@ def _hand_lowered(state: State, s: SessionState, e: HandLowered) -> None:
                 del queue[index]
                 if e.by_moderator:
                     s.removed[person] = HandRemoval(reason="moderator", at=e.at)
+                if item is not None and queue is item.queue:
+                    _reorder(s, item)
                 return
 
 
@@ -389,6 +408,7 @@ def _hand_moved(state: State, s: SessionState, e: HandMoved) -> None:
     if not hands:
         return
     rest = [h for h in item.queue if h.person != e.person]
+    hands[0].moved = True  # the speaking order leaves it where the moderator put it
     rest.insert(max(0, min(len(rest), e.position - 1)), hands[0])
     item.queue = rest
 
@@ -435,6 +455,7 @@ def _turn_started(state: State, s: SessionState, e: TurnStarted) -> None:
     else:
         turn.timer.first_start = e.at
     item.floor = turn
+    _reorder(s, item)  # one more turn taken: the orders that count turns may change
 
 
 def _turn_ended(state: State, s: SessionState, e: TurnEnded) -> None:
@@ -484,6 +505,22 @@ def _message_acknowledged(state: State, _s: SessionState | None, e: MessageAckno
     for message in state.messages:
         if message.id == e.message_id:
             message.acknowledged.setdefault(e.person, e.at)
+
+
+def _queue_order_set(state: State, s: SessionState, e: QueueOrderSet) -> None:
+    if e.item is None:
+        s.queue_order = e.order
+    else:
+        target = s.item(e.item)
+        if target is None:
+            return
+        target.queue_order = e.order
+    item = s.current_item
+    if item is not None:
+        for hand in item.queue:
+            if hand.person in e.groups:
+                hand.group = e.groups[hand.person]
+        _reorder(s, item)
 
 
 def _display_blackout(state: State, _s: SessionState | None, e: DisplayBlackout) -> None:
@@ -648,6 +685,7 @@ _HANDLERS: dict[str, Callable[[State, Any, Any], None]] = {
     "turn_time_added": _turn_time_added,
     "message_sent": _message_sent,
     "message_acknowledged": _message_acknowledged,
+    "queue_order_set": _queue_order_set,
     "undone": _undone,
     "item_added": _item_added,
     "item_edited": _item_edited,

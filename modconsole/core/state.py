@@ -80,6 +80,10 @@ class Hand:
     """What it is for: a point of order goes ahead of every other kind."""
     raised_at: int
     """When it went up."""
+    group: str | None = None
+    """The value of the tag an ``alternate:TAG`` speaking order alternates on; None when not known."""
+    moved: bool = False
+    """Put in its place by a moderator: the speaking order leaves it there."""
     for_item: str | None = None
     """The later item it waits for (it joins that item's queue when the item starts); None for the session's
     speakers' list, which moves from item to item with the session."""
@@ -168,6 +172,8 @@ class ItemState:
     """The turn in progress; None when nobody has the floor."""
     turns: list[Turn] = field(default_factory=list)
     """The turns taken on it that have ended, oldest first."""
+    queue_order: str | None = None
+    """The speaking order of its queue (core/queue_order.py); None: the session's."""
 
 
 # One session of the agenda as it runs.
@@ -198,12 +204,18 @@ class SessionState:
     ``expected_seq`` is checked against it."""
     items: list[ItemState]
     """Its items, in the agenda's order."""
+    queue_order: str = "fifo"
+    """The speaking order of its items' queues, unless an item has its own (core/queue_order.py)."""
     waiting: list[Hand] = field(default_factory=list)
     """Hands not yet in a queue, in the order raised: those for a later item (``for_item``), and before the
     start the session's speakers' list, which becomes the first item's queue."""
     removed: dict[str, HandRemoval] = field(default_factory=dict)
     """Whose hand came down without the floor, and why (by person, the latest); cleared when they raise
     another."""
+
+    def order_of(self, item: ItemState) -> str:
+        """The speaking order of ``item``'s queue."""
+        return item.queue_order or self.queue_order
 
     @property
     def current_item(self) -> ItemState | None:

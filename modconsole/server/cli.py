@@ -20,6 +20,7 @@ from modconsole.agenda_files import EXPORT_FORMATS, GAPS, AgendaError, load_agen
 from modconsole.agenda_files import FORMATS as FORMATS_IN
 from modconsole.arguments import positive
 from modconsole.core.agenda import Agenda
+from modconsole.core.events import EventCreated
 from modconsole.paths import default_db
 from modconsole.protocol import CLOSE_GOING_AWAY, schema_json
 
@@ -27,11 +28,13 @@ from .events_admin import PlanRefused, create_event, plan_in_force, replace_plan
 from .gate import DEFAULT_MAX_WAITING, DEFAULT_MAX_WAITING_PER_ADDRESS, Gate, raise_fd_limit
 from .hooks import Hooks, HooksError, load_hooks
 from .http_api import DEFAULT_MAX_CONNECTIONS, HttpApi
+from .registrants import Invitation, RegistrantsError, read_registrants, write_invitations
 from .registrations import DEFAULT_MAX_PARTICIPANTS, DEFAULT_REGISTRATIONS_PER_MINUTE
 from .reports import FORMATS, TABLES, build_report, render
 from .service import MeetingServer
-from .store import SqliteStore, StorageError, backup
+from .store import SqliteStore, StorageError, StoredToken, backup
 from .stores import STORE_ENV, StoreChoice, choose
+from .tokens import new_token, token_hash
 from .tokens_admin import AdminError, add_moderator, copy_event, list_holders, pick_event, reissue, revoke
 
 STORE_HELP = (
@@ -227,6 +230,42 @@ def _parser() -> argparse.ArgumentParser:
         parser_.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
         parser_.add_argument("--json", action="store_true", help="print JSON")
 
+    invite = tokens_sub.add_parser(
+        "invitations",
+        help="issue fresh tokens for the listed speakers (and moderators named) and write their invitations",
+        description="Issue a fresh personal token for every person listed in the event's agenda (their email "
+        "from an 'email' tag, if any) and for each --moderator, and write the invitations (name,email,role,token,"
+        "join_command,link) for a mail merge. Tokens issued before stay valid.",
+    )
+    invite.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
+    invite.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
+    invite.add_argument(
+        "--moderator",
+        action="append",
+        default=[],
+        metavar="NAME[:EMAIL]",
+        help="a moderator to invite (repeat for more)",
+    )
+    invite.add_argument("-o", "--output", type=Path, metavar="OUT.csv", required=True, help="the invitations file")
+    _invitation_address(invite)
+
+    register = sub.add_parser(
+        "register",
+        help="register people from a CSV file, each with a personal participant token, and write their invitations",
+        description="Register the people of REGISTRANTS.csv (header name,email,affiliation,country,gender; any "
+        "further columns are tags) for an event, each with a personal participant token (only its hash is kept). "
+        "Run it again with new rows to add people: a row with the email of someone registered updates them. Every "
+        "bad row is reported (row, column, why) and then nothing is imported. The tokens of the people added are "
+        "written once, to --invitations, for a mail merge: name,email,role,token,join_command,link.",
+    )
+    register.add_argument("registrants", metavar="REGISTRANTS.csv", type=Path, help="the people to register")
+    register.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
+    register.add_argument("--event", metavar="ID", help="event id (default: the only event in the database)")
+    register.add_argument(
+        "--invitations", metavar="OUT.csv", type=Path, help="write the invitations of the people added (owner-only)"
+    )
+    _invitation_address(register)
+
     report = sub.add_parser("report", help="print a report of an event's timing log: planned against actual")
     report.add_argument("--db", type=Path, help="SQLite database (default: $MODCONSOLE_DB or the user data dir)")
     _store_option(report)
@@ -243,6 +282,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
     return parser
+
+
+def _invitation_address(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="the server's address as invitees reach it (default: 127.0.0.1)"
+    )
+    parser.add_argument("--port", type=int, default=8765, help="the server's port (default: 8765)")
+    parser.add_argument("--tls", action="store_true", help="the server serves wss:// and https://")
 
 
 AGENDA_HELP = (
@@ -471,11 +518,13 @@ def cmd_report(args: argparse.Namespace) -> int:
             if event_id not in events:
                 return _fail(f"no event {event_id!r} in {db} (events: {', '.join(events) or 'none'})")
             entries = list(store.read(event_id))
+            registrants = [person for _email, person in store.registrants(event_id)]
+            marks = store.attendance(event_id)
         finally:
             store.close()
     except StorageError as exc:
         return _fail(str(exc))
-    report = build_report(entries, session=args.session, day=args.day)
+    report = build_report(entries, session=args.session, day=args.day, registrants=registrants, attendance_log=marks)
     if args.session and not report.sessions:
         return _fail(f"no session {args.session!r} in event {event_id}")
     if args.day and not report.sessions:
@@ -486,6 +535,98 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def _registered_event(store: SqliteStore, wanted: str | None, db: Path) -> str:
+    """The event asked for, or the only one; StorageError saying why not."""
+    events = store.event_ids()
+    if wanted is None:
+        if len(events) != 1:
+            listing = ", ".join(events) or "none"
+            raise StorageError(f"--event is needed: the database holds {len(events)} events ({listing})")
+        return events[0]
+    if wanted not in events:
+        raise StorageError(f"no event {wanted!r} in {db} (events: {', '.join(events) or 'none'})")
+    return wanted
+
+
+def cmd_register(args: argparse.Namespace) -> int:
+    db = args.db or default_db()
+    if not db.exists():
+        return _fail(f"no database at {db}; create an event first (modconsole-server create-event AGENDA --db {db})")
+    try:
+        store = SqliteStore(db)
+        try:
+            event_id = _registered_event(store, args.event, db)
+            try:
+                people = read_registrants(args.registrants, event_id)
+            except RegistrantsError as exc:
+                return _fail(str(exc))
+            known = {email.casefold(): person for email, person in store.registrants(event_id)}
+            added = [r for r in people if r.key not in known]
+            updated = [r for r in people if r.key in known and known[r.key] != r.person]
+            if added and args.invitations is None:
+                return _fail(
+                    f"{len(added):,} new people get a token, shown only once: give --invitations OUT.csv "
+                    "(nothing was imported)"
+                )
+            tokens = {r.person.id: new_token() for r in added}
+            grants = [(r.person.id, r.person.name, token_hash(tokens[r.person.id])) for r in added]
+            if args.invitations is not None and added:
+                invitations = [Invitation(r.person.name, r.email, "participant", tokens[r.person.id]) for r in added]
+                write_invitations(args.invitations, invitations, args.host, args.port, args.tls)
+            store.register_people(event_id, [(r.email, r.person) for r in added + updated], grants)
+        finally:
+            store.close()
+    except StorageError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot write {args.invitations}: {exc.strerror or exc}")
+    same = len(people) - len(added) - len(updated)
+    print(f"event {event_id}: {len(added):,} added, {len(updated):,} updated, {same:,} unchanged")
+    if added:
+        print(f"invitations for the {len(added):,} added: {args.invitations} (their tokens are shown only there)")
+    return 0
+
+
+def cmd_tokens_invitations(args: argparse.Namespace) -> int:
+    db = args.db or default_db()
+    if not db.exists():
+        return _fail(f"no database at {db}")
+    moderators = []
+    for raw in args.moderator:
+        name, _, email = raw.partition(":")
+        if not name.strip():
+            return _fail(f"--moderator {raw!r}: give a name, then optionally :EMAIL")
+        moderators.append((name.strip(), email.strip()))
+    try:
+        store = SqliteStore(db)
+        try:
+            event_id = _registered_event(store, args.event, db)
+            entries = list(store.read(event_id, 0))
+            first = entries[0].event if entries else None
+            if not isinstance(first, EventCreated):
+                return _fail(f"event {event_id} has no agenda")
+            invitations = []
+            grants: list[StoredToken] = []
+            for name, email in moderators:
+                token = new_token()
+                invitations.append(Invitation(name, email, "moderator", token))
+                grants.append(StoredToken(token_hash(token), "moderator", None, name))
+            for person in first.agenda.people:
+                token = new_token()
+                invitations.append(Invitation(person.name, person.tags.get("email", ""), "speaker", token))
+                grants.append(StoredToken(token_hash(token), "speaker", person.id))
+            write_invitations(args.output, invitations, args.host, args.port, args.tls)
+            store.add_tokens(event_id, grants)
+        finally:
+            store.close()
+    except StorageError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot write {args.output}: {exc.strerror or exc}")
+    print(f"event {event_id}: {len(invitations):,} invitations in {args.output} (their tokens are shown only there)")
     return 0
 
 
@@ -620,6 +761,11 @@ def cmd_copy_event(args: argparse.Namespace) -> int:
 
 
 def cmd_tokens(args: argparse.Namespace) -> int:
+    if args.tokens_command == "invitations":
+        return cmd_tokens_invitations(args)
+    db = args.db or default_db()
+    if not db.is_file():
+        return _fail(f"no database at {db}")
     choice = _store(args)
     if choice.db is not None and not choice.db.is_file():
         return _fail(f"no database at {choice.db}")
@@ -676,6 +822,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_serve(args)
     if args.command == "backup":
         return cmd_backup(args)
+    if args.command == "register":
+        return cmd_register(args)
     if args.command == "update-event":
         return cmd_update_event(args)
     if args.command == "export":

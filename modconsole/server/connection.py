@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -104,3 +105,20 @@ class Client:
             return True
         self.strikes += 1
         return False
+
+
+def send_all(clients: Iterable[Client], frame: str) -> None:
+    """``frame`` to every client: those keeping up in one ``broadcast`` (the frame encoded once for all),
+    the others through their outbox, in order behind what already waits there."""
+    ready: list[ServerConnection] = []
+    for client in clients:
+        if client.dropped is not None:
+            continue
+        if client.outbox is None:
+            transport = client.connection.transport
+            if transport.get_write_buffer_size() <= transport.get_write_buffer_limits()[1]:
+                ready.append(client.connection)
+                continue
+        client.send(frame)
+    if ready:
+        broadcast(ready, frame)

@@ -11,6 +11,7 @@ This module owns that route. It must never read anything but the compiled catalo
 from __future__ import annotations
 
 import functools
+import hashlib
 import http
 import re
 
@@ -23,24 +24,31 @@ I18N_PATH = re.compile(r"^/i18n/([a-z]{2})\.json$")
 
 
 @functools.cache
-def _catalogue(language: str) -> bytes | None:
-    return catalogue_json(language)
+def _catalogue(language: str) -> tuple[bytes, str] | None:
+    """The catalogue's bytes and their entity tag, read once."""
+    body = catalogue_json(language)
+    return (body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"') if body is not None else None
 
 
-def i18n_response(path: str) -> Response | None:
-    """The answer for ``path`` when it is a catalogue's (404 naming the languages for one we lack), else None."""
+def i18n_response(path: str, if_none_match: str | None = None) -> Response | None:
+    """The answer for ``path`` when it is a catalogue's (404 naming the languages for one we lack; 304 when
+    ``if_none_match`` is its entity tag), else None."""
     if not path.startswith("/i18n/"):
         return None
     found = I18N_PATH.match(path)
-    body = _catalogue(found.group(1)) if found else None
-    if body is None:
+    catalogue = _catalogue(found.group(1)) if found else None
+    if catalogue is None:
         text = f"no such catalogue; the languages are {', '.join(LANGUAGES)}: /i18n/LANG.json\n".encode()
         return Response(http.HTTPStatus.NOT_FOUND, "Not Found", Headers([("Content-Type", "text/plain")]), text)
+    body, etag = catalogue
     headers = Headers(
         [
             ("Content-Type", "application/json; charset=utf-8"),
-            ("Cache-Control", "public, max-age=300"),
+            ("Cache-Control", "no-cache"),  # revalidated: a server upgraded in place serves the new words at once
+            ("ETag", etag),
             ("X-Content-Type-Options", "nosniff"),
         ]
     )
+    if if_none_match == etag:
+        return Response(http.HTTPStatus.NOT_MODIFIED, "Not Modified", headers, b"")
     return Response(http.HTTPStatus.OK, "OK", headers, body)

@@ -9,8 +9,10 @@ runs the write path (modconsole/core/log.py) under the runtime's lock.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
-from modconsole.core.commands import Actor
+from modconsole.core.attendance import Mark, Tracker
+from modconsole.core.commands import Actor, Command
 from modconsole.core.events import REWRITING_EVENTS, ClockSet
 from modconsole.core.fold import replay
 from modconsole.core.log import Entry
@@ -19,13 +21,22 @@ from modconsole.core.visibility import view_for, visible_to
 from modconsole.longlived import gc_paused
 from modconsole.protocol import Presence
 
-from .connection import Client
+from .connection import Client, Sender
 from .registrations import Roll, roster_folds
 from .store import Store
 from .view_feed import ViewFeed
 
 RESUME_WINDOW = 20_000  # a client further behind than this gets a fresh snapshot
 PRESENCE_DELAY_S = 0.5  # connects and disconnects within this window make one presence frame
+
+
+@dataclass(slots=True, eq=False)
+class Work:
+    """A client's command waiting for the next group commit, answered once it is durable."""
+
+    command: Command
+    client: Sender
+    done: asyncio.Future[None]
 
 
 def last_logged_time(entries: list[Entry]) -> int:
@@ -49,8 +60,14 @@ class EventRuntime:
         self.state = replay([(e.seq, e.event) for e in entries])
         self.lock = asyncio.Lock()
         self.clients: set[Client] = set()
+        self.moderators: set[Client] = set()  # among the clients: a frame for moderators only skips the rest
         self.feed = ViewFeed()  # the browser pages: sent derived views, not events (view_feed.py)
         self._presence: asyncio.TimerHandle | None = None
+        # Group commit: what arrives while a commit is under way waits here and goes in the next one.
+        self.pending: list[Work] = []
+        self.marks: list[Mark] = []  # attendance, written with the next group commit (nobody waits for it)
+        self.flusher: asyncio.Task[None] | None = None
+        self.attendance = Tracker()
         # The event clock never goes back, whatever the wall clock does: not behind what the log holds,
         # nor behind what ``now`` returned before.
         self.clock_floor = last_logged_time(entries)

@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from pydantic import ValidationError
@@ -30,9 +31,11 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from modconsole.core.agenda import Person
+from modconsole.core.attendance import LEAVE_GRACE_MS, Mark, joined, left, still_present
 from modconsole.core.commands import Actor, Command
 from modconsole.core.decide import Rejected
 from modconsole.core.events import ClockSet, PersonAdded
+from modconsole.core.fold import replay
 from modconsole.core.hard_stop import hard_stop_at, hard_stops
 from modconsole.core.log import Entry, number, record, settle
 from modconsole.core.names import fold_name
@@ -58,11 +61,12 @@ from modconsole.protocol import (
     check_name,
 )
 
-from .connection import RATE_STRIKES, Client, Sender
+from .connection import RATE_STRIKES, Client, Sender, send_all
 from .events_admin import SYSTEM
 from .gate import Gate, deepen_accept_queue
 from .http_i18n import i18n_response
 from .http_pages import Routes
+from .registrants import participant_tags
 from .registrations import (
     DEFAULT_MAX_PARTICIPANTS,
     DEFAULT_REGISTRATIONS_PER_MINUTE,
@@ -73,7 +77,7 @@ from .registrations import (
     new_participant,
 )
 from .reports import build_report, render
-from .runtime import EventRuntime
+from .runtime import EventRuntime, Work
 from .store import SeqTaken, StorageError, Store, TokenGrant, UnreadableEntry
 from .tokens import new_token, token_hash
 from .view_feed import REFRESH_S as VIEW_REFRESH_S
@@ -106,6 +110,26 @@ class Admitted(NamedTuple):
     client: Client
     person: Person | None
     credential: str | None
+
+
+@dataclass(slots=True)
+class _Decided:
+    """A batch decided: where the log in memory stood before it, each command's outcome, the entries to
+    append, the last accepted command's entries (settled once durable), and whether any were settled
+    before the write (a failure then rebuilds the state) or replayed the log (an undo or a redo)."""
+
+    before: int
+    outcomes: list[Rejected | list[Entry]]
+    new: list[Entry]
+    held: list[Entry]
+    speculative: bool = False
+    replayed: bool = False
+    # A person added live gets a speaker token, stored (as its hash) with the entries, shown once in the ack:
+    # by the index of the command in the batch, (person, token).
+    issued: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+    def grants(self) -> list[tuple[str, str | None, str]]:
+        return [("speaker", person, token_hash(token)) for person, token in self.issued.values()]
 
 
 def entries_frame(entries: list[Entry]) -> str:
@@ -144,6 +168,7 @@ class MeetingServer:
         clock: Callable[[], int] = wall_ms,
         max_participants: int = DEFAULT_MAX_PARTICIPANTS,
         registrations_per_minute: float = DEFAULT_REGISTRATIONS_PER_MINUTE,
+        leave_grace_s: float = LEAVE_GRACE_MS / 1000,
     ) -> None:
         if time_scale <= 0:
             raise ValueError("the time scale must be positive")
@@ -152,13 +177,20 @@ class MeetingServer:
         self.gate = Gate()
         self.http = Routes()  # plain GET routes on the websocket's port: the pages (http_pages.py)
         # The pages' catalogues, made from the message catalogue (http_i18n.py), in place of the pages' own files.
-        self.http.add_prefix("/i18n/", lambda _connection, request: i18n_response(request.path.split("?", 1)[0]))
+        self.http.add_prefix(
+            "/i18n/",
+            lambda _connection, request: i18n_response(
+                request.path.split("?", 1)[0], request.headers.get("If-None-Match")
+            ),
+        )
         self._loop_handler: Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object] | None = None
         self._loop_handler_before: Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object] | None = None
         self.store = store
         self.max_participants = max_participants
         self.registrations = AddressRate(registrations_per_minute)
         self.time_scale = time_scale
+        # A client that reconnects within this has not left: no leave and no join in the log.
+        self.leave_grace_s = leave_grace_s
         self.clock = clock
         self.events: dict[str, EventRuntime] = {}
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modconsole-log")
@@ -223,6 +255,11 @@ class MeetingServer:
             )
             self.store.append(event_id, entries)
             runtime.state = settle(runtime.state, runtime.entries, entries).state
+        present = still_present(self.store.attendance(event_id))
+        if present:
+            # The server stopped without logging who left (a crash): they left by the last time it logged.
+            self.store.append_attendance(event_id, [left(runtime.clock_floor, p) for p in present])
+        runtime.attendance.grace_ms = int(self.leave_grace_s * 1000 * self.time_scale)
         self.events[event_id] = runtime
         return runtime
 
@@ -278,6 +315,19 @@ class MeetingServer:
             await self._server.wait_closed()
         if self._unlisten is not None:
             await asyncio.to_thread(self._unlisten)
+        for runtime in self.events.values():
+            if runtime.flusher is not None:
+                await runtime.flusher
+            gone = runtime.attendance.all_leave(runtime.now(self.clock()))
+            marks = runtime.marks + [left(at, p) for p, at in gone]
+            runtime.marks = []
+            if marks:
+                try:
+                    await asyncio.get_running_loop().run_in_executor(
+                        self._writer, self.store.append_attendance, runtime.event_id, marks
+                    )
+                except StorageError as exc:
+                    log.error("attendance not written: %s", exc)
         self._writer.shutdown(wait=True)
         self.gate.reporter.flush()  # what was refused since the last line
         loop = asyncio.get_running_loop()
@@ -339,16 +389,20 @@ class MeetingServer:
         if self._unlisten is not None and hello.last_seq is not None and hello.last_seq > runtime.state.seq:
             # Resumed here from another process that was further on: this one catches up before it welcomes.
             await self._catch_up(runtime)
-        self._welcome(admitted, hello.last_seq, views=hello.views)
+        async with runtime.lock:  # never between a group commit's settling and its durable write
+            self._welcome(admitted, hello.last_seq, views=hello.views)
+            self._joined(admitted)
         # What the welcome was made of is not kept for the life of the connection.
         del hello, admitted
         try:
             await self._read(runtime, client)
         finally:
             runtime.clients.discard(client)
+            runtime.moderators.discard(client)
             runtime.feed.pages.discard(client)
             if client.actor.person is not None:
                 runtime.presence_changed()
+                self._left(runtime, client)
             await client.stop_writing()
 
     async def _hello(self, connection: ServerConnection) -> Hello | None:
@@ -390,7 +444,7 @@ class MeetingServer:
             await self._refuse(connection, "storage", f"the event could not be loaded: {exc}")
             return None
         try:
-            person, name, credential = await self._person(runtime, connection, grant, hello.name)
+            person, name, credential = await self._person(runtime, connection, grant, hello)
         except Refused as exc:
             await self._refuse(connection, exc.code, exc.message)
             return None
@@ -406,6 +460,7 @@ class MeetingServer:
             name=name,
             # A label the client chose, never its address: the actor goes to every viewer with the event.
             client=hello.client or "unlabelled",
+            tags=tuple(sorted(person.tags.items())) if person is not None and grant.role == "participant" else (),
         )
         sessions = grant.sessions if grant.role == "moderator" else None
         if credential is not None:
@@ -413,17 +468,27 @@ class MeetingServer:
         return Admitted(runtime, Client(connection, actor, token=hashed, sessions=sessions), person, credential)
 
     async def _person(
-        self, runtime: EventRuntime, connection: ServerConnection, grant: TokenGrant, raw_name: str | None
+        self, runtime: EventRuntime, connection: ServerConnection, grant: TokenGrant, hello: Hello
     ) -> tuple[Person | None, str | None, str | None]:
         """Who holds the grant, the name shown for a participant, and the credential a first join with the
         event-wide token was just issued; Refused when that registration is refused."""
+        raw_name = hello.name
         if grant.role == "participant" and grant.person is None:
+            try:
+                tags = participant_tags(hello.country, hello.gender)
+            except ValueError as exc:
+                raise Refused("bad_frame", str(exc)) from None
             # The event-wide token: a first join, which makes the person a participant of their own.
-            person, credential = await self._register(runtime, connection, raw_name)
+            person, credential = await self._register(runtime, connection, raw_name, tags)
             return person, person.name, credential
         if grant.role == "participant" and grant.person is not None:
             name = grant.name or grant.person
             known = runtime.state.participants.get(grant.person)
+            if grant.person.startswith("r-"):
+                # Registered from a list: who they are is the registrants table's, updated by a second import.
+                listed = await asyncio.to_thread(self.store.registrant, runtime.event_id, grant.person)
+                if listed is not None:
+                    return listed, listed.name, None
             return known or Person(id=grant.person, name=name, participant=True), name, None
         if grant.person is not None:
             return runtime.state.person(grant.person), None, None
@@ -487,11 +552,45 @@ class MeetingServer:
         if actor.role == "moderator":
             client.send(Presence(people=runtime.online()).model_dump_json())
         runtime.clients.add(client)
+        if actor.role == "moderator":
+            runtime.moderators.add(client)
         if actor.person is not None:
             runtime.presence_changed()
 
+    def _joined(self, admitted: Admitted) -> None:
+        """A speaker's or participant's connection is open: the first one of theirs logs that they joined
+        (with who they are, the first time a participant the state does not know joins)."""
+        runtime, actor = admitted.runtime, admitted.client.actor
+        if actor.person is None or actor.role not in ("speaker", "participant"):
+            return
+        if not runtime.attendance.open(actor.person):
+            return
+        who = admitted.person if actor.role == "participant" else None
+        self._mark(runtime, [joined(runtime.now(self.clock()), actor.person, actor.role, who)])
+
+    def _left(self, runtime: EventRuntime, client: Client) -> None:
+        """A connection closed: the person's last one starts the grace period, after which they have left
+        (unless they are back by then)."""
+        actor = client.actor
+        if actor.person is None or actor.role not in ("speaker", "participant"):
+            return
+        runtime.attendance.close(actor.person, runtime.now(self.clock()))
+        if not self._closing:
+            asyncio.get_running_loop().call_later(self.leave_grace_s + 0.05, self._leaves_due, runtime)
+
+    def _leaves_due(self, runtime: EventRuntime) -> None:
+        if self._closing:
+            return
+        due = runtime.attendance.due(runtime.now(self.clock()))
+        if due:
+            self._mark(runtime, [left(at, person) for person, at in due])
+
     async def _register(
-        self, runtime: EventRuntime, connection: ServerConnection, raw_name: str | None
+        self,
+        runtime: EventRuntime,
+        connection: ServerConnection,
+        raw_name: str | None,
+        tags: dict[str, str] | None = None,
     ) -> tuple[Person, str]:
         """Issue a personal participant credential for a first join with the event-wide token, or raise
         Refused saying why not. The credential is stored durably before it is handed out."""
@@ -515,6 +614,8 @@ class MeetingServer:
                     f"this event is full: it has its {self.max_participants:,} participants; ask the organisers",
                 )
             person = new_participant(name, roll)
+            if tags:
+                person = person.model_copy(update={"tags": tags})
             token = new_token()
             try:
                 await asyncio.to_thread(
@@ -556,7 +657,11 @@ class MeetingServer:
                 if isinstance(frame, Ping):
                     wall = self.clock()
                     pong = Pong(
-                        id=frame.id, server_time=runtime.now(wall), wall_time=wall, time_scale=runtime.state.clock.scale
+                        id=frame.id,
+                        server_time=runtime.now(wall),
+                        wall_time=wall,
+                        time_scale=runtime.state.clock.scale,
+                        online=runtime.attendance.online,
                     )
                     client.send(pong.model_dump_json())
                 elif isinstance(frame, Hello):
@@ -575,11 +680,18 @@ class MeetingServer:
         if request.session is not None and runtime.state.session(request.session) is None:
             client.send(error_frame("not_found", f"no session {request.session!r}", request.id))
             return
-        entries = list(runtime.entries)  # a snapshot: commands append while the report is made
+        async with runtime.lock:  # what is durable: not a group commit's entries still being written
+            entries = list(runtime.entries)  # a snapshot: commands append while the report is made
         now = runtime.now(self.clock())  # "so far" means up to now, not up to the last command
 
         def make() -> str:
-            return render(build_report(entries, session=request.session, now=now), request.format)
+            # The store's lock orders these reads after any write in flight: the figures are what is durable.
+            registrants = [person for _email, person in self.store.registrants(runtime.event_id)]
+            marks = self.store.attendance(runtime.event_id)
+            report = build_report(
+                entries, session=request.session, now=now, registrants=registrants, attendance_log=marks
+            )
+            return render(report, request.format)
 
         text = await asyncio.to_thread(make)
         client.send(ReportReady(id=request.id, format=request.format, text=text).model_dump_json())
@@ -587,72 +699,177 @@ class MeetingServer:
     # --- commands -----------------------------------------------------------------------------
 
     async def execute(self, runtime: EventRuntime, command: Command, client: Sender) -> None:
+        """Decide, log durably and broadcast ``command``; answered (ack or error) once that is done. Commands
+        that arrive while a commit is under way go together in the next one (``_commit``)."""
         if self._closing:
             client.send(error_frame("unavailable", "the server is shutting down", command.id))
             return
-        async with runtime.lock:
-            for _ in range(SEQ_RETRIES):
-                decided = command
-                if client.sessions is not None:
-                    limited = scoped(runtime.state, command, client.sessions)
-                    if isinstance(limited, Rejected):
-                        newer = await self._newer(runtime, client, command.id)
-                        if newer is None:
-                            return
-                        if newer:
-                            continue  # refused on a state another process had moved on from: decide on the newest
-                        client.send(error_frame(limited.code, limited.message, command.id))
-                        return
-                    decided = limited
-                wall = self.clock()
-                entries = record(runtime.state, decided, client.actor, runtime.now(wall), wall)
-                if isinstance(entries, Rejected):
-                    newer = await self._newer(runtime, client, command.id)
-                    if newer is None:
-                        return
-                    if newer:
-                        continue  # refused on a state another process had moved on from: decide on the newest
-                    client.send(error_frame(entries.code, entries.message, command.id))
-                    return
-                # A person added live gets a speaker token, stored (as its hash) with the entry, shown once in
-                # the ack.
-                added = next((entry.event.person for entry in entries if isinstance(entry.event, PersonAdded)), None)
-                issued = None if added is None else new_token()
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        runtime.pending.append(Work(command, client, done))
+        self._kick(runtime)
+        await done
+
+    def _mark(self, runtime: EventRuntime, marks: list[Mark]) -> None:
+        """Attendance, written with the next group commit (its own table; nobody waits for it)."""
+        runtime.marks.extend(marks)
+        self._kick(runtime)
+
+    def _kick(self, runtime: EventRuntime) -> None:
+        if runtime.flusher is None:
+            runtime.flusher = asyncio.get_running_loop().create_task(self._flush(runtime))
+
+    async def _flush(self, runtime: EventRuntime) -> None:
+        """Commit what waits, batch after batch, until nothing does: the first command goes at once, and
+        those that arrive during its write go together in the next, in one transaction."""
+        try:
+            while runtime.pending or runtime.marks:
+                batch, runtime.pending = runtime.pending, []
+                marks, runtime.marks = runtime.marks, []
                 try:
-                    if added is not None and issued is not None:
-                        grants: list[tuple[str, str | None, str]] = [("speaker", added.id, token_hash(issued))]
-                        await asyncio.get_running_loop().run_in_executor(
-                            self._writer, self.store.append_granting, runtime.event_id, entries, grants
-                        )
-                    else:
-                        await asyncio.get_running_loop().run_in_executor(
-                            self._writer, self.store.append, runtime.event_id, entries
-                        )
-                    break
-                except SeqTaken:
-                    # Another server process appended first: take its entries, then decide again (an
-                    # expected_seq the other one moved past is refused now, as on one process).
-                    if await self._caught_up(runtime) is None:
-                        client.send(error_frame("storage", "not done: the log could not be read", command.id))
-                        return
-                except StorageError as exc:
-                    log.error("log write failed: %s", exc)
-                    client.send(error_frame("storage", f"not done: {exc}", command.id))
+                    async with runtime.lock:
+                        await self._commit(runtime, batch, marks)
+                        if batch:
+                            self._arm_hard_stop(runtime)
+                finally:
+                    for work in batch:
+                        if not work.done.done():
+                            work.done.set_result(None)
+        finally:
+            runtime.flusher = None
+
+    def _decide_batch(self, runtime: EventRuntime, batch: list[Work]) -> _Decided:
+        """Each command of the batch decided on the state after the ones before it: an accepted command
+        followed by another is settled into the runtime at once (the next is decided on it); the last one is
+        settled once durable, so that a batch of one changes nothing before its write."""
+        wall = self.clock()
+        now = runtime.now(wall)
+        decided = _Decided(len(runtime.entries), [], [], [])
+        state = runtime.state
+        results: list[Rejected | list[Entry]] = []
+        for index, work in enumerate(batch):
+            if decided.held:  # another command follows the one before: settle it now, to decide on it
+                state, again = settle(state, runtime.entries, decided.held)
+                decided.replayed = decided.replayed or again
+                decided.speculative = True
+                decided.held = []
+                runtime.state = state
+            command = work.command
+            if work.client.sessions is not None:
+                limited = scoped(state, command, work.client.sessions)
+                if isinstance(limited, Rejected):
+                    results.append(limited)
+                    continue
+                command = limited
+            result = record(state, command, work.client.actor, now, wall)
+            results.append(result)
+            if isinstance(result, Rejected):
+                continue
+            added = next((entry.event.person for entry in result if isinstance(entry.event, PersonAdded)), None)
+            if added is not None:
+                decided.issued[index] = (added.id, new_token())
+            decided.held = result
+            decided.new.extend(result)
+        decided.outcomes = results
+        return decided
+
+    def _roll_back(self, runtime: EventRuntime, decided: _Decided) -> None:
+        """Undo a batch's settling in memory: the log cut back, the state its replay."""
+        if decided.speculative:
+            del runtime.entries[decided.before :]
+            runtime.state = replay([(e.seq, e.event) for e in runtime.entries])
+
+    async def _commit(self, runtime: EventRuntime, batch: list[Work], marks: list[Mark] | None = None) -> None:
+        """One group commit. Each command is decided on the state after the ones before it (a rejection
+        leaves the others as they are); all their entries are appended in one durable transaction; nothing
+        is acknowledged before it commits; then every client gets one frame with what it may see of the
+        whole batch, and each sender its acks and errors. A storage error undoes the whole batch in memory
+        and answers each of its commands so. When another server process appended first (``SeqTaken``), or
+        a command was refused on a state another process had moved on from, the batch is decided again on
+        the newest log. Attendance marks go to their own table in the same turn of the writer thread."""
+        if marks:
+            # Attendance goes in the writer thread before the entries: a failure there costs no command.
+            try:
+                await asyncio.get_running_loop().run_in_executor(
+                    self._writer, self.store.append_attendance, runtime.event_id, marks
+                )
+            except StorageError as exc:
+                log.error("attendance not written: %s", exc)
+        if not batch:
+            return
+        checked = False
+        for _ in range(SEQ_RETRIES):
+            decided = self._decide_batch(runtime, batch)
+            refused = any(isinstance(o, Rejected) for o in decided.outcomes)
+            if refused and self._unlisten is not None and not checked:
+                checked = True
+                self._roll_back(runtime, decided)
+                newer = await self._caught_up(runtime)
+                if newer is None:  # the log could not be read to know whether the refusal stands
+                    for work in batch:
+                        work.client.send(error_frame("storage", "not done: the log could not be read", work.command.id))
                     return
-            else:
-                client.send(error_frame("storage", "not done: the log kept moving; try again", command.id))
+                if newer:
+                    continue  # refused on a state another process had moved on from: decide on the newest
+                decided = self._decide_batch(runtime, batch)
+            if not decided.new:
+                break
+            try:
+                grants = decided.grants()
+                if grants:
+                    await asyncio.get_running_loop().run_in_executor(
+                        self._writer, self.store.append_granting, runtime.event_id, decided.new, grants
+                    )
+                else:
+                    await asyncio.get_running_loop().run_in_executor(
+                        self._writer, self.store.append, runtime.event_id, decided.new
+                    )
+                break
+            except SeqTaken:
+                # Another server process appended first: take its entries, then decide again (an expected_seq
+                # the other one moved past is refused now, as on one process).
+                self._roll_back(runtime, decided)
+                if await self._caught_up(runtime) is None:
+                    self._refuse_batch(batch, decided, "not done: the log could not be read")
+                    return
+            except StorageError as exc:
+                log.error("log write failed: %s", exc)
+                self._roll_back(runtime, decided)
+                self._refuse_batch(batch, decided, f"not done: {exc}")
                 return
-            runtime.state, replayed = settle(runtime.state, runtime.entries, entries)
-            ack = Ack(
-                id=command.id, seq=entries[-1].seq, person=added.id if added else None, token=issued
-            ).model_dump_json()
-            self._tell_listeners(runtime, entries)
-            if replayed:
-                self._broadcast_reset(runtime, "redo" if entries[-1].event.type == "redone" else "undo")
-                client.send(ack)
+        else:
+            self._roll_back(runtime, decided)
+            self._refuse_batch(batch, decided, "not done: the log kept moving; try again")
+            return
+        if decided.held:
+            runtime.state, again = settle(runtime.state, runtime.entries, decided.held)
+            decided.replayed = decided.replayed or again
+        if decided.new:
+            self._tell_listeners(runtime, decided.new)
+        answers: dict[Sender, list[str]] = {}
+        for index, (work, outcome) in enumerate(zip(batch, decided.outcomes, strict=True)):
+            if isinstance(outcome, Rejected):
+                answer = error_frame(outcome.code, outcome.message, work.command.id)
             else:
-                self._broadcast(runtime, entries, client, ack)
-            self._arm_hard_stop(runtime)
+                person, token = decided.issued.get(index, (None, None))
+                answer = Ack(id=work.command.id, seq=outcome[-1].seq, person=person, token=token).model_dump_json()
+            answers.setdefault(work.client, []).append(answer)
+        if decided.replayed:
+            redone = any(e.event.type == "redone" for e in decided.new)
+            self._broadcast_reset(runtime, "redo" if redone else "undo")
+            for sender, frames in answers.items():
+                for frame in frames:
+                    sender.send(frame)
+        else:
+            self._broadcast(runtime, decided.new, answers)
+
+    @staticmethod
+    def _refuse_batch(batch: list[Work], decided: _Decided, message: str) -> None:
+        """Answer every command of a batch that could not be made durable (a refusal as it was decided)."""
+        for work, outcome in zip(batch, decided.outcomes, strict=True):
+            if isinstance(outcome, Rejected):
+                work.client.send(error_frame(outcome.code, outcome.message, work.command.id))
+            else:
+                work.client.send(error_frame("storage", message, work.command.id))
 
     # --- the clock's own actions --------------------------------------------------------------
 
@@ -702,63 +919,43 @@ class MeetingServer:
                     runtime.feed.send_all(runtime.state, runtime.now(wall))  # and the pages their views
             self._arm_hard_stop(runtime)
 
-    def _tell_listeners(self, runtime: EventRuntime, entries: list[Entry]) -> None:
-        for listener in self.listeners:
-            try:
-                listener(runtime, entries)
-            except Exception:  # an automation's fault is logged, never the command's
-                log.exception("a listener failed on entries %s-%s", entries[0].seq, entries[-1].seq)
-
-    async def _refresh_views(self) -> None:
-        """While a session runs, the pages get their views anew now and then: the projected starts of what is
-        to come move while an item runs over, though no event says so."""
-        while True:
-            await asyncio.sleep(VIEW_REFRESH_S)
-            for runtime in list(self.events.values()):
-                if runtime.feed.pages and any(s.status == "running" for s in runtime.state.sessions):
-                    runtime.feed.send_all(runtime.state, runtime.now(self.clock()), fresh=True)
-
-    def _broadcast(self, runtime: EventRuntime, entries: list[Entry], sender: Sender, ack: str) -> None:
-        """Every client gets the entries it may see, and every page its view. The sender's frame and then its
-        ack go first: frames are written at once, and its round trip need not wait for everyone else's."""
+    def _broadcast(self, runtime: EventRuntime, entries: list[Entry], answers: dict[Sender, list[str]]) -> None:
+        """Every client gets one frame with the entries of the batch it may see, and every page its view. The
+        senders' frames and then their acks go first: frames are written at once, and a round trip need not
+        wait for everyone else's."""
+        state = runtime.state
         now = runtime.now(self.clock())
-        if sender in runtime.feed.pages:
-            sender.send(runtime.feed.frame_for(runtime.state, sender, now))
-            sender.send(ack)
-            self._broadcast_entries(runtime, entries, None, ack)
-            runtime.feed.send_all(runtime.state, now, skip=sender)
-        else:
-            self._broadcast_entries(runtime, entries, sender, ack)
-            runtime.feed.send_all(runtime.state, now)
-
-    def _broadcast_entries(self, runtime: EventRuntime, entries: list[Entry], sender: Sender | None, ack: str) -> None:
-        """Every client (not the pages) gets the entries it may see; the sender, when it is one, first."""
-        public = [e for e in entries if visible_to(runtime.state, e.event, "display", None)]
-        if len(public) == len(entries):
-            frame = entries_frame(entries)  # serialised once for every client
-            if sender is not None:
-                sender.send(frame)
-                sender.send(ack)
-            for client in runtime.clients:
-                if client is not sender:
-                    client.send(frame)
-            return
+        shared = all(visible_to(state, e.event, "display", None) for e in entries)
+        everything = entries_frame(entries) if entries else ""
         frames: dict[tuple[str, str | None], str] = {}
 
         def frame_for(client: Sender) -> str:
+            if shared:
+                return everything  # serialised once for every client
             key = (client.actor.role, client.actor.person)
             if key not in frames:
-                mine = [e for e in entries if visible_to(runtime.state, e.event, *key)]
+                mine = [e for e in entries if visible_to(state, e.event, *key)]
                 frames[key] = entries_frame(mine) if mine else ""
             return frames[key]
 
-        if sender is not None:
-            if frame_for(sender):
-                sender.send(frame_for(sender))
-            sender.send(ack)
-        for client in runtime.clients:
-            if client is not sender and frame_for(client):
-                client.send(frame_for(client))
+        pages = [sender for sender in answers if sender in runtime.feed.pages]
+        for sender, acks in answers.items():
+            frame = runtime.feed.frame_for(state, sender, now) if sender in runtime.feed.pages else frame_for(sender)
+            if frame:
+                sender.send(frame)
+            for ack in acks:
+                sender.send(ack)
+        if entries:
+            if shared:
+                send_all((client for client in runtime.clients if client not in answers), everything)
+            else:
+                for client in runtime.clients:
+                    if client not in answers:
+                        frame = frame_for(client)
+                        if frame:
+                            client.send(frame)
+        # A page that sent a command has its view already (a second page sender gets it twice: the same view).
+        runtime.feed.send_all(state, now, skip=pages[0] if len(pages) == 1 else None)
 
     def _broadcast_reset(self, runtime: EventRuntime, reason: str) -> None:
         # One snapshot per distinct view, not per person: with 1,800 participants most share one.
@@ -803,6 +1000,22 @@ class MeetingServer:
             client.send(error_frame("storage", "not done: the log could not be read", command_id))
             return None
         return newer > 0
+
+    def _tell_listeners(self, runtime: EventRuntime, entries: list[Entry]) -> None:
+        for listener in self.listeners:
+            try:
+                listener(runtime, entries)
+            except Exception:  # an automation's fault is logged, never the command's
+                log.exception("a listener failed on entries %s-%s", entries[0].seq, entries[-1].seq)
+
+    async def _refresh_views(self) -> None:
+        """While a session runs, the pages get their views anew now and then: the projected starts of what is
+        to come move while an item runs over, though no event says so."""
+        while True:
+            await asyncio.sleep(VIEW_REFRESH_S)
+            for runtime in list(self.events.values()):
+                if runtime.feed.pages and any(s.status == "running" for s in runtime.state.sessions):
+                    runtime.feed.send_all(runtime.state, runtime.now(self.clock()), fresh=True)
 
     async def _caught_up(self, runtime: EventRuntime) -> int | None:
         """With the event's lock held: read what other processes appended after our last seq, settle it and send

@@ -22,6 +22,8 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
+from modconsole.core.agenda import Person
+from modconsole.core.attendance import Mark
 from modconsole.core.commands import Actor
 from modconsole.core.events import EVENT_ADAPTER, EVENT_VERSIONS, Event, UnknownEvent, upcast
 from modconsole.core.log import Entry  # the log's entry is the core's; importable from here as well
@@ -93,12 +95,19 @@ class Store(Protocol):
     def replace_token(self, event_id: str, role: str, person: str | None, token_hash: str) -> StoredToken: ...
     def revoke_token(self, event_id: str, role: str, person: str | None) -> int: ...
     def revoked_since(self, after: int) -> tuple[int, list[str]]: ...
+    def register_people(
+        self, event_id: str, people: list[tuple[str, Person]], grants: list[tuple[str, str, str]]
+    ) -> None: ...
+    def registrants(self, event_id: str) -> list[tuple[str, Person]]: ...
+    def registrant(self, event_id: str, person: str) -> Person | None: ...
+    def append_attendance(self, event_id: str, marks: list[Mark]) -> None: ...
+    def attendance(self, event_id: str) -> list[Mark]: ...
     def close(self) -> None: ...
 
 
 # The schema's version is the file's ``PRAGMA user_version``. Version 1 had none (it reads 0); each later
 # version is reached from the one before by the statements of _MIGRATIONS, in one transaction.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA_V1 = [
     """CREATE TABLE IF NOT EXISTS events (
@@ -138,9 +147,31 @@ _MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE tokens ADD COLUMN revoked INTEGER",
         "CREATE INDEX IF NOT EXISTS tokens_revoked ON tokens (revoked) WHERE revoked IS NOT NULL",
     ],
+    # 3 -> 4: people registered from a list before the event (modconsole-server register).
+    3: [
+        """CREATE TABLE registrants (
+            event_id TEXT NOT NULL REFERENCES events(id),
+            email TEXT NOT NULL,              -- casefolded: a second import with the same email updates
+            person TEXT NOT NULL,
+            body TEXT NOT NULL,               -- the person (name, affiliation, tags) as JSON
+            PRIMARY KEY (event_id, email)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX registrants_person ON registrants (event_id, person)",
+        # The attendance log: who joined and left, beside the timing log (core/attendance.py says why).
+        """CREATE TABLE attendance (
+            event_id TEXT NOT NULL REFERENCES events(id),
+            n INTEGER NOT NULL,               -- its order in the event's attendance log
+            kind TEXT NOT NULL,               -- joined, left
+            at INTEGER NOT NULL,              -- event clock, ms
+            person TEXT NOT NULL,
+            role TEXT NOT NULL,
+            who TEXT,                         -- a participant's name and tags as JSON, on a join
+            PRIMARY KEY (event_id, n)
+        ) WITHOUT ROWID""",
+    ],
 }
 
-_TABLES = ("events", "tokens", "log")
+_TABLES = ("events", "tokens", "log", "registrants", "attendance")
 
 Row = tuple[int, int, str, "str | None", str, str, int, str]
 
@@ -187,6 +218,13 @@ def _entries(event_id: str, rows: list[Row]) -> list[Entry]:
         where = f"event {event_id}: log entry seq {seq} (type {kind!r})"
         raise UnreadableEntry(f"{where} cannot be read: {_why(exc)}", event_id, seq, kind) from None
     return entries
+
+
+def _person(body: str) -> Person:
+    try:
+        return Person.model_validate_json(body)
+    except ValidationError as exc:
+        raise StorageError(f"a registrant cannot be read: {_why(exc)}") from None
 
 
 def _create_private(path: Path) -> bool:
@@ -398,10 +436,63 @@ class SqliteStore:
         """The names of the participant credentials issued for the event, in the order they were issued (the
         tokens table's rowid: it only grows, nothing is deleted from it)."""
         rows = self._query(
-            "SELECT name FROM tokens WHERE event_id=? AND role='participant' AND name IS NOT NULL ORDER BY rowid",
-            (event_id,),
+            "SELECT name FROM tokens WHERE event_id=? AND role='participant' AND name IS NOT NULL "
+            "AND person NOT IN (SELECT person FROM registrants WHERE event_id=?) ORDER BY rowid",
+            (event_id, event_id),
         )
         return [row[0] for row in rows]
+
+    def register_people(
+        self, event_id: str, people: list[tuple[str, Person]], grants: list[tuple[str, str, str]]
+    ) -> None:
+        """Add or update registrants (email, person) and store the tokens (person, name, token hash) of those
+        new, all in one transaction: a failure imports nothing. An unknown event is a StorageError."""
+        if not self._query("SELECT 1 FROM events WHERE id=?", (event_id,)):
+            raise StorageError(f"no event {event_id!r} in {self.path}")
+        self._write(
+            [
+                (
+                    "INSERT INTO registrants (event_id, email, person, body) VALUES (?,?,?,?) "
+                    "ON CONFLICT (event_id, email) DO UPDATE SET body=excluded.body",
+                    [(event_id, email.casefold(), p.id, p.model_dump_json()) for email, p in people],
+                ),
+                (
+                    "INSERT INTO tokens (token_hash, event_id, role, person, name) VALUES (?,?,?,?,?)",
+                    [(token_hash, event_id, "participant", person, name) for person, name, token_hash in grants],
+                ),
+            ]
+        )
+
+    def registrants(self, event_id: str) -> list[tuple[str, Person]]:
+        """The event's registrants (email, person), in email order."""
+        rows = self._query("SELECT email, body FROM registrants WHERE event_id=? ORDER BY email", (event_id,))
+        return [(email, _person(body)) for email, body in rows]
+
+    def registrant(self, event_id: str, person: str) -> Person | None:
+        rows = self._query("SELECT body FROM registrants WHERE event_id=? AND person=?", (event_id, person))
+        return _person(rows[0][0]) if rows else None
+
+    def append_attendance(self, event_id: str, marks: list[Mark]) -> None:
+        """Append to the event's attendance log, in one transaction."""
+        rows: list[tuple[object, ...]] = [
+            (event_id, m.kind, m.at, m.person, m.role, m.who.model_dump_json() if m.who else None) for m in marks
+        ]
+        self._write(
+            [
+                (
+                    "INSERT INTO attendance (event_id, n, kind, at, person, role, who) VALUES "
+                    "(?1, (SELECT coalesce(max(n), 0) + 1 FROM attendance WHERE event_id=?1), ?2, ?3, ?4, ?5, ?6)",
+                    rows,
+                )
+            ]
+        )
+
+    def attendance(self, event_id: str) -> list[Mark]:
+        """The event's attendance log, in order."""
+        rows = self._query(
+            "SELECT kind, at, person, role, who FROM attendance WHERE event_id=? ORDER BY n", (event_id,)
+        )
+        return [Mark(kind, at, person, role, _person(who) if who else None) for kind, at, person, role, who in rows]
 
     def speaker_tokens(self, event_id: str) -> set[str]:
         """The people of the event who hold a live speaker token, by id."""

@@ -30,13 +30,15 @@ from collections.abc import Callable, Iterator
 import psycopg
 from psycopg import errors as pg_errors
 
+from modconsole.core.agenda import Person
+from modconsole.core.attendance import Mark
 from modconsole.core.events import EVENT_VERSIONS
 from modconsole.core.log import Entry
 
-from .store import SeqTaken, StorageError, StoredToken, TokenGrant, _entries, _sessions, _token_row
+from .store import SeqTaken, StorageError, StoredToken, TokenGrant, _entries, _person, _sessions, _token_row
 
 CHANNEL = "modconsole_log"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CONNECT_TIMEOUT_S = 3
 _SCHEMA_LOCK = 0x6D6F64636F6E  # the advisory lock held while the schema is created or migrated
 _REVOKE_LOCK = 0x6D6F64726576  # held while revocations are numbered, so that two never share a number
@@ -74,7 +76,29 @@ _SCHEMA_V1 = [
 ]
 
 # version -> the statements that bring a schema of that version to the next.
-_MIGRATIONS: dict[int, list[str]] = {}
+_MIGRATIONS: dict[int, list[str]] = {
+    # 1 -> 2: people registered from a list (modconsole-server register), and the attendance log.
+    1: [
+        """CREATE TABLE IF NOT EXISTS registrants (
+            event_id TEXT NOT NULL REFERENCES events(id),
+            email TEXT NOT NULL,
+            person TEXT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (event_id, email)
+        )""",
+        "CREATE INDEX IF NOT EXISTS registrants_person ON registrants (event_id, person)",
+        """CREATE TABLE IF NOT EXISTS attendance (
+            event_id TEXT NOT NULL REFERENCES events(id),
+            n BIGSERIAL NOT NULL,
+            kind TEXT NOT NULL,
+            at BIGINT NOT NULL,
+            person TEXT NOT NULL,
+            role TEXT NOT NULL,
+            who TEXT,
+            PRIMARY KEY (event_id, n)
+        )""",
+    ],
+}
 
 
 def shown(url: str) -> str:
@@ -300,10 +324,57 @@ class PostgresStore:
 
     def participant_names(self, event_id: str) -> list[str]:
         rows = self._query(
-            "SELECT name FROM tokens WHERE event_id = %s AND role = 'participant' AND name IS NOT NULL ORDER BY issued",
-            (event_id,),
+            "SELECT name FROM tokens WHERE event_id = %s AND role = 'participant' AND name IS NOT NULL "
+            "AND person NOT IN (SELECT person FROM registrants WHERE event_id = %s) ORDER BY issued",
+            (event_id, event_id),
         )
         return [row[0] for row in rows]
+
+    def register_people(
+        self, event_id: str, people: list[tuple[str, Person]], grants: list[tuple[str, str, str]]
+    ) -> None:
+        if not self._query("SELECT 1 FROM events WHERE id = %s", (event_id,)):
+            raise StorageError(f"no event {event_id!r} in {self.where}")
+        self._write(
+            [
+                (
+                    "INSERT INTO registrants (event_id, email, person, body) VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT (event_id, email) DO UPDATE SET body = excluded.body",
+                    [(event_id, email.casefold(), p.id, p.model_dump_json()) for email, p in people],
+                ),
+                (
+                    "INSERT INTO tokens (token_hash, event_id, role, person, name) VALUES (%s, %s, %s, %s, %s)",
+                    [(token_hash, event_id, "participant", person, name) for person, name, token_hash in grants],
+                ),
+            ]
+        )
+
+    def registrants(self, event_id: str) -> list[tuple[str, Person]]:
+        rows = self._query("SELECT email, body FROM registrants WHERE event_id = %s ORDER BY email", (event_id,))
+        return [(email, _person(body)) for email, body in rows]
+
+    def registrant(self, event_id: str, person: str) -> Person | None:
+        rows = self._query("SELECT body FROM registrants WHERE event_id = %s AND person = %s", (event_id, person))
+        return _person(rows[0][0]) if rows else None
+
+    def append_attendance(self, event_id: str, marks: list[Mark]) -> None:
+        rows: list[tuple[object, ...]] = [
+            (event_id, m.kind, m.at, m.person, m.role, m.who.model_dump_json() if m.who else None) for m in marks
+        ]
+        self._write(
+            [
+                (
+                    "INSERT INTO attendance (event_id, kind, at, person, role, who) VALUES (%s, %s, %s, %s, %s, %s)",
+                    rows,
+                )
+            ]
+        )
+
+    def attendance(self, event_id: str) -> list[Mark]:
+        rows = self._query(
+            "SELECT kind, at, person, role, who FROM attendance WHERE event_id = %s ORDER BY n", (event_id,)
+        )
+        return [Mark(kind, at, person, role, _person(who) if who else None) for kind, at, person, role, who in rows]
 
     def tokens(self, event_id: str) -> list[StoredToken]:
         """Every token of the event, revoked ones included, in the order they were issued."""

@@ -254,9 +254,14 @@ def removal_words(session: SessionState, me: str | None) -> str | None:
 def place_words(place: Place) -> str:
     if place.wait_s < 30:
         return _("You are #{position} of {total} — next").format(position=place.position, total=place.of)
-    return _("You are #{position} of {total} — about {minutes} min").format(
-        position=place.position, total=place.of, minutes=max(1, round(place.wait_s / 60))
+    minutes = max(1, round(place.wait_s / 60))
+    # A plural by the minutes (the pages' words are the same): Russian and Arabic inflect "minute".
+    words = _n(
+        "You are #{position} of {total} — about {minutes} min",
+        "You are #{position} of {total} — about {minutes} min",
+        minutes,
     )
+    return words.format(position=place.position, total=place.of, minutes=minutes)
 
 
 def next_item(view: SessionView) -> ItemView | None:

@@ -370,3 +370,16 @@ def test_state_json_is_pinned_byte_for_byte(capsys: pytest.CaptureFixture[str]) 
     if os.environ.get("UPDATE_GOLDEN") == "1":
         CTL_STATE_GOLDEN.write_text(printed, encoding="utf-8")
     assert printed == CTL_STATE_GOLDEN.read_text(encoding="utf-8")
+
+
+def test_queue_order_changes_the_speaking_order_live(cli_server) -> None:
+    srv = cli_server
+    moderator = srv.tokens["tokens"]["moderator"]
+    for args in (["start"], ["floor", "sala"], ["end-turn"], ["queue-add", "breed"], ["queue-add", "sala"]):
+        assert srv.ctl(*args, token=moderator).returncode == 0, args
+    assert srv.ctl("queue-add", "lopez", token=moderator).returncode == 0
+    session = _ok(srv.ctl("queue-order", "first_time_first", "--json", token=moderator))
+    # Breed is next up and stays; Lopez has not spoken yet and goes ahead of Sala, who has.
+    assert [h["person"] for h in session["queue"]] == ["breed", "lopez", "sala"]
+    bad = srv.ctl("queue-order", "loudest_first", token=moderator)
+    assert bad.returncode == 2 and "unknown queue order" in bad.stderr

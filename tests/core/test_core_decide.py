@@ -42,6 +42,7 @@ EVERY_COMMAND: list[c.Command] = [
     c.SendMessage(text="One minute", to="all"),
     c.Ack(),
     c.ApplyPlan(),
+    c.SetQueueOrder(order="first_time_first"),
     c.Undo(),
     c.ItemAdd(title="Any other business", duration_s=300),
     c.ItemEdit(item="i1", title="Renamed"),

@@ -66,8 +66,23 @@ def test_the_pages_strings_are_extracted_from_their_javascript(tmp_path: Path) -
         "const notMarked = 'plain text';\n",
         encoding="utf-8",
     )
+    (pages / "join.html").write_text(
+        '<title data-i18n data-msgid="Join the meeting">Join the meeting</title>\n'
+        "<h2 data-i18n>Sign   in</h2>\n"
+        '<input data-i18n-placeholder="Your name" data-i18n-label="Your name, as others see it">\n'
+        "<p>Not marked</p>\n",
+        encoding="utf-8",
+    )
     (tmp_path / "tool.py").write_text("from modconsole.i18n import _\nprint(_('From Python'))\n", encoding="utf-8")
     found = {(m.id if isinstance(m.id, str) else tuple(m.id)): m for m in catalogue.extract(tmp_path) if m.id}
-    assert set(found) == {"You are #{position} of {total}", ("{count} hand", "{count} hands"), "From Python"}
+    assert set(found) == {
+        "You are #{position} of {total}",
+        ("{count} hand", "{count} hands"),
+        "From Python",
+        "Join the meeting",
+        "Sign in",
+        "Your name",
+        "Your name, as others see it",
+    }
     assert found["You are #{position} of {total}"].locations == [("modconsole/pages/join.js", 2)]
     assert found["{count} hand", "{count} hands"].auto_comments == ["the people waiting for the floor"]

@@ -21,6 +21,9 @@ async def test_each_catalogue_is_served_on_the_websocket_port(server: RunningSer
                 assert doc[""]["language"] == language
         async with http.get(f"{base}/i18n/fr.json") as response:
             assert json.loads(await response.read())["Please wrap up"] == "Merci de conclure"
+            etag = response.headers["ETag"]
+        async with http.get(f"{base}/i18n/fr.json", headers={"If-None-Match": etag}) as response:
+            assert response.status == 304 and await response.read() == b""
         for path in ("/i18n/de.json", "/i18n/FR.json", "/i18n/fr", "/i18n/fr.json.bak"):
             async with http.get(base + path) as response:
                 assert response.status == 404, path

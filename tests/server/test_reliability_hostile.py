@@ -84,6 +84,7 @@ VALID: list[dict[str, Any]] = [
     {"type": "message", "id": "s", "text": "One minute", "to": "all"},
     {"type": "ack", "id": "s", "message_id": "m5"},
     {"type": "apply_plan", "id": "s", "target": "00:25", "include_fixed": True},
+    {"type": "set_queue_order", "id": "s", "order": "alternate:gender", "item": "intro"},
     {"type": "undo", "id": "s"},
 ]
 _TYPES = {frame["type"] for frame in VALID}

@@ -42,6 +42,7 @@ SAMPLES: dict[str, c.Command] = {
     "lower": c.Lower(),
     "ack": c.Ack(),
     "apply_plan": c.ApplyPlan(),
+    "set_queue_order": c.SetQueueOrder(order="first_time_first"),
     "undo": c.Undo(),
     "redo": c.Redo(),
     "queue_remove": c.QueueRemove(person="sala"),

@@ -53,6 +53,11 @@ def _columns(db: Path, table: str) -> list[str]:
         return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
 
 
+def _tables(db: Path) -> set[str]:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
 @pytest.fixture
 def v1_db(tmp_path: Path) -> Path:
     db = tmp_path / "v1.db"
@@ -78,7 +83,8 @@ def test_a_log_of_the_first_schema_is_migrated_in_place_and_replays_to_the_same_
         entries = list(store.read(V1_EVENT))
     finally:
         store.close()
-    assert _user_version(v1_db) == SCHEMA_VERSION == 3
+    assert _user_version(v1_db) == SCHEMA_VERSION == 4
+    assert {"registrants", "attendance"} <= _tables(v1_db)
     assert "name" in _columns(v1_db, "tokens") and "v" in _columns(v1_db, "log")
     assert len(entries) == 22 and [e.seq for e in entries] == list(range(1, 23))
 

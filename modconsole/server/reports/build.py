@@ -21,12 +21,13 @@ its plan, the item under way up to its plan); for totals, the sum over the sessi
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import overload
 from zoneinfo import ZoneInfo
 
-from modconsole.core.agenda import Agenda, SessionPlan, ms_to_local, planned_schedule
+from modconsole.core.agenda import Agenda, Person, SessionPlan, ms_to_local, planned_schedule
+from modconsole.core.attendance import Mark, intervals
 from modconsole.core.commands import Actor
 from modconsole.core.durations import format_duration
 from modconsole.core.events import (
@@ -56,6 +57,7 @@ from modconsole.core.projection import upcoming
 from modconsole.core.state import SessionState, State
 
 from ..store import Entry
+from .attendance import attendance, windows
 from .model import (
     AuditEntry,
     DayReport,
@@ -111,7 +113,13 @@ class _Fold:
 
 
 def build_report(
-    entries: list[Entry], *, session: str | None = None, day: date | None = None, now: int | None = None
+    entries: list[Entry],
+    *,
+    session: str | None = None,
+    day: date | None = None,
+    now: int | None = None,
+    registrants: Sequence[Person] = (),
+    attendance_log: Sequence[Mark] = (),
 ) -> Report:
     """The report of a log. ``now`` (the event clock) makes a live report run to this moment; without
     it the report runs to the log's last entry, so the same log gives the same bytes."""
@@ -191,6 +199,27 @@ def build_report(
         and e.event.type in TIMING_EVENTS  # an undo a redo voided is no action of its own
         and (_session_of(e.event) in chosen or (session is None and day is None))
     ]
+    # Attendance: who was present live, per session and for the sessions in scope (registrants, from the
+    # store, are the event's whatever the scope).
+    presence = intervals(attendance_log)
+    roles = {m.person: m.role for m in attendance_log if m.kind == "joined"}
+    who = {m.person: m.who for m in attendance_log if m.who is not None}
+    registered = len({p.id for p in registrants} | set(state.participants) | set(who))
+    spans = windows(state, [s.id for s in sessions], as_of_ms)
+    for report in sessions:
+        window = spans.get(report.id)
+        report.attendance = attendance(
+            state,
+            who,
+            presence,
+            roles,
+            [window] if window else [],
+            [t for t in turns if t.session == report.id],
+            registered,
+            as_of_ms,
+            zone,
+        )
+    overall = attendance(state, who, presence, roles, list(spans.values()), turns, registered, as_of_ms, zone)
     scope = "event" if session is None and day is None else (f"session {session}" if session else f"day {day}")
     return Report(
         event_id=state.event_id,
@@ -208,6 +237,7 @@ def build_report(
         turns=turns,
         shares=_shares(people),
         audit=audit,
+        attendance=overall,
     )
 
 

@@ -31,7 +31,7 @@ def csv_cell(value: object) -> object:
     return value.replace("\r\n", "\n").replace("\r", "\n")
 
 
-_SESSION_LISTS = ("items", "extensions", "plans_applied", "overrun_explained", "live_changes")
+_SESSION_LISTS = ("items", "extensions", "plans_applied", "overrun_explained", "live_changes", "attendance")
 
 
 def render_csv(report: Report, table: str = "sessions") -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 from .model import Report, SessionReport
 from .prose import (
@@ -162,6 +163,7 @@ def render_markdown(report: Report) -> str:
         if silent:
             out += ["", silent]
         out.append("")
+    out += _attendance_lines(report, q)
     if report.audit:
         out += [
             "## Audit: undone actions (left out of every figure)",
@@ -176,6 +178,43 @@ def render_markdown(report: Report) -> str:
         ]
         out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def _attendance_lines(report: Report, q: Callable[[object], str]) -> list[str]:
+    """Who was present live, per session and for the programme; each group's share of the speaking time
+    beside its share of the attendance. Nothing when nobody's presence was logged."""
+    overall = report.attendance
+    if overall is None or overall.attended == 0:
+        return []
+    out = [
+        "## Attendance",
+        "",
+        "| | registered | attended live | peak | peak at | median present | countries |",
+        "| --- | ---: | ---: | ---: | --- | ---: | ---: |",
+    ]
+    rows = [(s.title, s.attendance) for s in report.sessions if s.attendance is not None]
+    for title, figures in [*rows, ("Programme (unique people)", overall)]:
+        assert figures is not None
+        out.append(
+            f"| {q(title)} | {figures.registered:,} | {figures.attended:,} | {figures.peak:,} | "
+            f"{q(figures.peak_at or '')} | {dur(figures.median_present_s)} | {figures.countries} |"
+        )
+    out.append("")
+    for key, breakdown in overall.by_tag.items():
+        if key == "country" or not breakdown.values:
+            continue
+        out += [
+            f"### Attendance and speaking time by {q(key)}",
+            "",
+            f"| {q(key)} | attended | share | speaking | share of speaking |",
+            "| --- | ---: | ---: | ---: | ---: |",
+        ]
+        out += [
+            f"| {q(v.value)} | {v.attended:,} | {v.attended_pct:.1f} % | {dur(v.speaking_s)} | {v.speaking_pct:.1f} % |"
+            for v in breakdown.values
+        ]
+        out += ["", f"Not given (or preferred not to say): {breakdown.not_given:,} attendees, counted apart.", ""]
+    return out
 
 
 def timeline_text(session: SessionReport, width: int = 56) -> list[str]:

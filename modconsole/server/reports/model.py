@@ -15,6 +15,34 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class TagShare(_Model):
+    value: str
+    attended: int
+    attended_pct: float  # of those who attended and gave a value for the tag
+    speaking_s: float
+    speaking_pct: float  # of the speaking time of those who gave a value: beside attended_pct, the expected share
+
+
+class TagBreakdown(_Model):
+    given: int  # attendees who gave a value
+    not_given: int  # attendees who gave none, or preferred not to say: counted apart, in no share
+    not_given_speaking_s: float
+    values: list[TagShare]
+
+
+class Attendance(_Model):
+    registered: int  # registrants and self-registered participants: the event's, whatever the scope
+    attended: int  # unique people (speakers and participants) present live at some point
+    speakers: int
+    participants: int
+    peak: int  # the most present at once
+    peak_at: str | None
+    median_present_s: float  # of those who attended
+    countries: int
+    by_country: dict[str, int]  # ISO 3166 alpha-2 -> attendees
+    by_tag: dict[str, TagBreakdown]
+
+
 class Extension(_Model):
     at: str
     by: str
@@ -132,6 +160,7 @@ class SessionReport(_Model):
     # what those changes added to the plan in all (negative: took from it).
     live_changes: list[LiveChange] = []
     live_changes_s: int = 0
+    attendance: Attendance | None = None  # who was present live while it ran (not a column of the CSV)
 
 
 class Totals(_Model):
@@ -187,3 +216,4 @@ class Report(_Model):
     turns: list[TurnReport]
     shares: dict[str, list[Share]]
     audit: list[AuditEntry]
+    attendance: Attendance | None = None  # the programme's: unique people across the sessions in scope
