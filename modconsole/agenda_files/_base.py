@@ -21,6 +21,7 @@ from modconsole.core.durations import parse_duration
 MAX_FILE_BYTES = 5 * 1024 * 1024
 TOO_BIG = "file larger than 5 MiB"
 MAX_PROBLEMS = 50  # listed in one AgendaError; the rest are counted
+MAX_GAP = timedelta(hours=12)  # the longest wait before a fixed start in TOML and CSV
 MAX_DURATION_S = 14 * 24 * 3600  # as ItemPlan allows: a longer item is a mistake in the file
 
 # Model field -> the key people write in the file, so errors name what they can find.
@@ -223,8 +224,14 @@ def unmet_fixed_start(session_start: datetime, cursor: datetime, fixed: time) ->
     day = session_start.date()
     if fixed < session_start.time():
         day += timedelta(days=1)
-    if datetime.combine(day, fixed) < cursor:
+    at = datetime.combine(day, fixed)
+    if at < cursor:
         return f"starts at {fixed:%H:%M} but the items before it run until {cursor:%H:%M}"
+    if at - cursor > MAX_GAP:  # an hour before the session's start read as the next morning: a slip
+        return (
+            f"starts at {fixed:%H:%M}, {(at - cursor) // timedelta(hours=1)} hours after the items before it end "
+            f"({cursor:%H:%M}); a time after midnight continues an evening session only"
+        )
     return None
 
 

@@ -60,8 +60,11 @@ def all_items(agenda: Agenda):
 
 @pytest.mark.parametrize(
     "path",
-    [p for p in sorted(EXAMPLES.iterdir()) if p.suffix in (".toml", ".csv", ".json", ".ics", ".xml")]
-    and [p for p in sorted(EXAMPLES.iterdir()) if not p.name.endswith(".people.csv")],
+    [
+        p
+        for p in sorted(EXAMPLES.iterdir())
+        if p.suffix in (".toml", ".csv", ".json", ".ics", ".xml") and not p.name.endswith(".people.csv")
+    ],
     ids=str,
 )
 def test_every_example_loads(path: Path) -> None:

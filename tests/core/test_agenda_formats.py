@@ -335,6 +335,11 @@ def _exists(value: datetime, zone: str) -> bool:
     )
 
 
+def _same_offset(value: datetime, zone: str) -> bool:
+    tz = ZoneInfo(zone)
+    return value.replace(tzinfo=tz).utcoffset() == (value + timedelta(days=1)).replace(tzinfo=tz).utcoffset()
+
+
 @st.composite
 def agendas(draw: st.DrawFn) -> Agenda:
     people = draw(st.lists(_ids, max_size=4, unique=True))
@@ -383,8 +388,10 @@ def agendas(draw: st.DrawFn) -> Agenda:
             )
         )
     zone = draw(st.sampled_from(["Europe/Berlin", "America/New_York", "Asia/Seoul", "UTC"]))
-    # A local time that a change of clocks skips or repeats names no one instant: no calendar can hold it.
-    assume(all(_exists(s.start, zone) for s in sessions))
+    # A local time that a change of clocks skips or repeats names no one instant: no calendar can hold it. And
+    # a session across a change of clocks has its times in a calendar at the instants the clocks show, which a
+    # plan of local times (a fixed start 85 minutes after 02:00 that night) may not mean.
+    assume(all(_exists(s.start, zone) and _same_offset(s.start, zone) for s in sessions))
     return Agenda(title=draw(_words), timezone=zone, people=tuple(roster), sessions=tuple(sessions))
 
 
@@ -407,3 +414,27 @@ def test_export_of_the_examples_reads_back(tmp_path: Path) -> None:
         agenda = load_agenda(path)
         (tmp_path / "x.ics").write_text(to_ics(agenda), encoding="utf-8")
         assert load_agenda(tmp_path / "x.ics") == agenda, path.name
+
+
+def test_a_start_read_as_the_next_morning_is_refused_in_toml_and_csv_alike() -> None:
+    toml = '[event]\ntitle="T"\ntimezone="UTC"\n[[sessions]]\nid="s"\ntitle="S"\nstart=2024-05-02T09:00:00\n'
+    toml += '[[sessions.items]]\ntitle="A"\nduration="1h"\n[[sessions.items]]\ntitle="B"\nduration="5m"\n'
+    toml += "fixed_start=08:00:00\n"
+    csv = CSV_HEADER + "S,2024-05-02,09:00,1h,A,,,\nS,,08:00,5m,B,,,\n"
+    errors = []
+    for parse, text in ((parse_toml_agenda, toml), (parse_csv_agenda, csv)):
+        with pytest.raises(AgendaError) as caught:
+            parse(text, "x")
+        errors.append(caught.value.message)
+    assert errors[0] == errors[1] and "22 hours after the items before it end (10:00)" in errors[0]
+    # an evening session running past midnight keeps its fixed start after midnight
+    late = toml.replace("09:00:00\n", "22:00:00\n", 1).replace("fixed_start=08:00:00", "fixed_start=00:30:00")
+    assert parse_toml_agenda(late, "x").sessions[0].items[1].fixed_start == time(0, 30)
+
+
+def test_format_overrides_the_extension(tmp_path: Path) -> None:
+    path = tmp_path / "schedule.txt"
+    path.write_text((FIXTURES / "pentabarf-no-guid.xml").read_text(), encoding="utf-8")
+    assert load_agenda(path, fmt="xml") == load_agenda(FIXTURES / "pentabarf-no-guid.xml")
+    with pytest.raises(AgendaError, match="unsupported file type"):
+        load_agenda(path)

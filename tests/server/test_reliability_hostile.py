@@ -754,7 +754,7 @@ def _broken_csv(draw: st.DrawFn) -> tuple[str, str]:
     elif defect == "start too early":
         rows[2][2] = "08:00"
     elif defect == "header":
-        rows[0] = draw(st.sampled_from([rows[0][:-1], [*rows[0], "room"], [*rows[0][:-1], "session"]]))
+        rows[0] = draw(st.sampled_from([rows[0][:-1], [*rows[0], "rooom"], [*rows[0][:-1], "session"]]))
     elif defect == "extra cells":
         rows[2] = [*rows[2], "surplus"]
     elif defect == "too many rows":

@@ -9,7 +9,8 @@ from pathlib import Path
 from support.servers import run_cli
 
 from modconsole.agenda_files import load_agenda
-from modconsole.core.events import SessionStarted
+from modconsole.core.agenda import ItemPlan
+from modconsole.core.events import ItemAdded, SessionStarted
 from modconsole.server.events_admin import SYSTEM
 from modconsole.server.store import Entry, SqliteStore
 from modconsole.server.tokens import token_hash
@@ -97,3 +98,20 @@ def test_export_each_format_reads_back_as_the_plan(tmp_path: Path) -> None:
         assert load_agenda(out, people=people) == plan, fmt
     done = run_cli("modconsole-server", "export", "--db", db, "--format", "ics")
     assert done.stdout.startswith("BEGIN:VCALENDAR") and "X-WR-TIMEZONE:Europe/Moscow" in done.stdout
+
+
+def test_export_gives_the_plan_edited_live(tmp_path: Path) -> None:
+    db = tmp_path / "e.db"
+    made = _create(EXAMPLES / "mayors-call.toml", db)
+    store = SqliteStore(db)
+    last = list(store.read(made["event_id"]))[-1].seq
+    added = ItemPlan(id="aob", title="Any other business", duration_s=300)
+    store.append(
+        made["event_id"], [Entry.make(last + 1, 0, SYSTEM, ItemAdded(session="call", at=1, item=added, index=4))]
+    )
+    store.close()
+    out = tmp_path / "plan.ics"
+    done = run_cli("modconsole-server", "export", "--db", db, "--format", "ics", "-o", out)
+    assert done.returncode == 0, done.stderr
+    items = load_agenda(out).sessions[0].items
+    assert [i.id for i in items] == ["opening", "seoul-briefing", "cities-share", "discussion", "aob", "closing"]
