@@ -229,3 +229,12 @@ duration = "10m"
             assert "questions" in str(exc)
         else:
             raise AssertionError(bad)
+
+
+def test_the_toml_export_keeps_the_question_settings() -> None:
+    from modconsole.agenda_files.export import to_toml as export_toml
+    from modconsole.agenda_files.toml_agenda import parse_toml_agenda
+
+    agenda = _agenda(moderated=True, anonymous=True, max_length=99)
+    assert parse_toml_agenda(export_toml(agenda), "x.toml").questions == agenda.questions
+    assert "questions" not in export_toml(make_agenda([600]))
