@@ -763,9 +763,6 @@ def cmd_copy_event(args: argparse.Namespace) -> int:
 def cmd_tokens(args: argparse.Namespace) -> int:
     if args.tokens_command == "invitations":
         return cmd_tokens_invitations(args)
-    db = args.db or default_db()
-    if not db.is_file():
-        return _fail(f"no database at {db}")
     choice = _store(args)
     if choice.db is not None and not choice.db.is_file():
         return _fail(f"no database at {choice.db}")

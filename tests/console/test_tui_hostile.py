@@ -257,7 +257,8 @@ async def test_m_lists_hostile_names_as_written_and_a_click_on_one_runs_nothing(
         await until(pilot, lambda: any(m.text == HOSTILE_TEXT for m in hostile.state.messages), "the message")
         sent = next(m for m in hostile.state.messages if m.text == HOSTILE_TEXT)
         assert person_label(hostile.state, sent.to) == f"{PARTICIPANT_MARK} {MALLORY}"
-        line = f"“{HOSTILE_TEXT}” to {PARTICIPANT_MARK} {MALLORY}"
+        said_in = f" [{sent.lang}]" if sent.lang else ""  # the language it was typed in, shown to the moderator
+        line = f"“{HOSTILE_TEXT}”{said_in} to {PARTICIPANT_MARK} {MALLORY}"
         await until(pilot, lambda: line in content(app.screen.query_one(SummaryPanel)), "the message in the summary")
         assert line in screen_text(app)
         assert_nothing_ran(app, calls, cwd)

@@ -242,11 +242,13 @@ async def test_sigterm_closes_cleanly(servers, event_db) -> None:
         await asyncio.wait_for(client.closed.wait(), 5)
         assert client.close_code == 1001
     assert server.process.stdout is not None
-    # After "listening on": the event it serves and its rehearsal clock, then its last word on a clean stop.
+    # After "listening on": the event it serves, its pages and its rehearsal clock, then its last word on a
+    # clean stop.
     rest = (await server.process.stdout.read()).decode().splitlines()
     assert rest[0].startswith(f"  event {created.event_id}: ") and rest[0].endswith(" log entries)"), rest
-    assert rest[1] == f"  rehearsal clock: ×{SCALE:g}" and rest[2].startswith("  file descriptors: "), rest
-    assert rest[3:] == ["stopped"], rest
+    assert rest[1].startswith("  pages: http://") and "/join#token=" in rest[1] and "/display#token=" in rest[1], rest
+    assert rest[2] == f"  rehearsal clock: ×{SCALE:g}" and rest[3].startswith("  file descriptors: "), rest
+    assert rest[4:] == ["stopped"], rest
     await _close(moderator, display)
 
     # And it starts again on the same log, where it was.
