@@ -16,12 +16,14 @@ from typing import TypedDict
 
 from .events import HandKind
 from .projection import TURN_DANGER_S
-from .read_model import SessionView, session_view
-from .state import SessionState, SessionStatus, State
+from .read_model import SessionView, question_views, session_view
+from .state import QuestionState, SessionState, SessionStatus, State
 from .visibility import view_for
 
 MAX_PAGE_MESSAGES = 5  # the newest messages a page is sent: to the viewer and to all
 MAX_PAGE_QUEUE = 500  # hands listed in a view; ``queue_length`` counts them all
+MAX_PAGE_QUESTIONS = 200  # others' visible and live questions listed per session, most voted first
+PAGE_QUESTION_STATES = frozenset({"visible", "live"})  # others' questions a page lists; its viewer's own in any state
 
 
 class PageDisplay(TypedDict):
@@ -135,6 +137,45 @@ class PageHand(TypedDict):
     """The expected wait for the floor at ``server_time``, in whole seconds."""
 
 
+class PageQuestion(TypedDict):
+    """A written question the viewer may see: visible or live, or the viewer's own in whatever state it is."""
+
+    id: str
+    """Its id: a participant or speaker votes with ``{"type": "vote", "question": id}`` (``unvote`` takes it
+    back)."""
+    text: str
+    """What it asks, as text (a moderator may have edited it)."""
+    state: QuestionState
+    """"visible" or "live"; for the viewer's own also "pending" (waiting for a moderator), "answered" or
+    "merged" (a dismissed one goes on showing the state it had: its asker is not told)."""
+    votes: int
+    """How many people voted for it, as of the view: between views the counts come in ``question_votes``
+    frames ({"votes": {id: count}}), at most one a second, which the page applies to its view."""
+    asked_at: int
+    """When it was asked, event-clock ms since the epoch."""
+    name: str | None
+    """The asker's name, as text; None when asked anonymously (whoever looks)."""
+    anonymous: bool
+    """Asked without a name."""
+    mine: bool
+    """Asked by the viewer (who cannot vote for it)."""
+    voted: bool
+    """The viewer voted for it."""
+    merged_into: str | None
+    """The question it was merged into (its votes went there); None otherwise."""
+
+
+class PageQuestionSettings(TypedDict):
+    """The event's question settings, for the page's "ask" form."""
+
+    max_length: int
+    """The longest question, in characters (after runs of spaces are made one)."""
+    anonymous: bool
+    """Questions may be asked without a name."""
+    moderated: bool
+    """A question waits for a moderator's approval before the audience sees it."""
+
+
 class PageSession(TypedDict):
     """One session as the pages show it."""
 
@@ -164,6 +205,9 @@ class PageSession(TypedDict):
     """How many hands are up in all."""
     queue_open: bool
     """Whether hands may be raised on the current item."""
+    questions: list[PageQuestion]
+    """The session's written questions for the viewer: the viewer's own (any state), then the live one, then
+    the visible ones by votes (most first, then oldest; the first ``MAX_PAGE_QUESTIONS`` of others')."""
 
 
 class PageView(TypedDict):
@@ -187,6 +231,8 @@ class PageView(TypedDict):
     """The newest messages to the viewer and to all, oldest first (at most ``MAX_PAGE_MESSAGES``)."""
     sessions: list[PageSession]
     """Every session, in the agenda's order."""
+    question_settings: PageQuestionSettings
+    """Whether questions may be anonymous, how long they may be, and whether a moderator approves them."""
 
 
 def _turn_warning_s(limit_s: int | None) -> int:
@@ -194,7 +240,9 @@ def _turn_warning_s(limit_s: int | None) -> int:
     return max(15, limit_s // 5) if limit_s is not None else 0
 
 
-def _page_session(state: State, session: SessionState, view: SessionView, now: int) -> PageSession:
+def _page_session(
+    state: State, session: SessionState, view: SessionView, now: int, person: str | None = None, me: str | None = None
+) -> PageSession:
     plan = state.plan(session.id)
     specs = {spec.id: spec for spec in plan.items}
     items = {item["id"]: item for item in view["items"]}
@@ -270,7 +318,34 @@ def _page_session(state: State, session: SessionState, view: SessionView, now: i
         "queue": queue,
         "queue_length": len(view["queue"]),
         "queue_open": view["queue_open"],
+        "questions": _page_questions(state, session.id, person, me),
     }
+
+
+def _page_questions(state: State, session: str, person: str | None, me: str | None) -> list[PageQuestion]:
+    """``state`` is the viewer's (``view_for``): others' pending questions and anonymous askers are out of it
+    already; a moderator's page lists the same as the audience's. ``me`` is the viewer's own name (a viewer's
+    state need not hold it while only pending questions speak of them)."""
+    mine: list[PageQuestion] = []
+    others: list[PageQuestion] = []
+    for view in question_views(state, person, session=session):
+        if not view["mine"] and view["state"] not in PAGE_QUESTION_STATES:
+            continue
+        question = state.questions[view["id"]]
+        shown: PageQuestion = {
+            "id": view["id"],
+            "text": view["text"],
+            "state": view["state"],
+            "votes": view["votes"],
+            "asked_at": question.asked_at,
+            "name": None if view["anonymous"] else (me if view["mine"] and me else view["name"]),
+            "anonymous": view["anonymous"],
+            "mine": view["mine"],
+            "voted": view["voted"],
+            "merged_into": view["merged_into"],
+        }
+        (mine if view["mine"] else others).append(shown)
+    return [*mine, *others[:MAX_PAGE_QUESTIONS]]
 
 
 def page_view(state: State, role: str, person: str | None, now: int) -> PageView:
@@ -289,6 +364,9 @@ def page_view(state: State, role: str, person: str | None, now: int) -> PageView
         for m in seen.messages[-MAX_PAGE_MESSAGES:]
     ]
     display = state.display
+    settings = state.agenda.questions
+    known = state.person(person) if person is not None else None
+    me = known.name if known is not None else None
     return {
         "event_id": state.event_id,
         "title": state.agenda.title,
@@ -298,5 +376,10 @@ def page_view(state: State, role: str, person: str | None, now: int) -> PageView
         "time_scale": state.clock.scale,
         "display": {"blackout": display.blackout, "focus": display.focus, "flashed_at": display.flashed_at},
         "messages": messages,
-        "sessions": [_page_session(seen, s, session_view(seen, s, now), now) for s in seen.sessions],
+        "sessions": [_page_session(seen, s, session_view(seen, s, now), now, person, me) for s in seen.sessions],
+        "question_settings": {
+            "max_length": settings.max_length,
+            "anonymous": settings.anonymous,
+            "moderated": settings.moderated,
+        },
     }

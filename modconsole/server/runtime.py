@@ -117,8 +117,8 @@ class EventRuntime:
                 client.send(frame)
 
     def votes_changed(self, entries: Iterable[Entry]) -> None:
-        """Votes settled: the audience and the displays get the new counts in one ``question_votes`` frame, at
-        most one a second (the first at once after a quiet second), however many votes come in between."""
+        """Votes settled: the audience, the displays and the pages get the new counts in one ``question_votes``
+        frame, at most one a second (the first at once after a quiet second), however many votes come in between."""
         changed = [e.event.question for e in entries if e.event.type in VOTE_EVENTS]  # type: ignore[union-attr]
         if not changed:
             return
@@ -139,6 +139,8 @@ class EventRuntime:
             for client in self.clients:
                 if client.actor.role != "moderator":
                     client.send(frame)
+            for page in self.feed.pages:  # a batch of votes sends the pages no view: they apply the counts
+                page.send(frame)
 
     def all_votes(self) -> str | None:
         """Every question's count, for a viewer that resumed (it missed the frames while away)."""

@@ -957,8 +957,8 @@ class MeetingServer:
                         frame = frame_for(client)
                         if frame:
                             client.send(frame)
-        # Votes change no page's view but the voter's (the pages show no counts yet): 1,000 votes are not 1,000
-        # views to every page; the audience's counts go out coalesced (``EventRuntime.votes_changed``).
+        # Votes change no page's view but the voter's (its own view, sent above): 1,000 votes are not 1,000 views to
+        # every page; the pages' counts go out coalesced (``EventRuntime.votes_changed``) and each page applies them.
         if entries and all(e.event.type in VOTE_EVENTS for e in entries):
             return
         # A page that sent a command has its view already (a second page sender gets it twice: the same view).

@@ -30,8 +30,11 @@ made and serialised once per distinct viewer (most of an audience shares one), n
 - A page finds itself in `queue` and `floor` by its person's id (from the welcome).
 - Times of day are ISO 8601 strings in the event's time zone, with its offset; keys are always present
   (a value that does not apply is `null`, None below).
-- A page acts with the websocket's ordinary commands (`raise`, `lower`, `ack`; the moderator's
-  `blackout`, `flash`, `focus`), each answered by an `ack` or an `error`, then a new view.
+- A page acts with the websocket's ordinary commands (`raise`, `lower`, `ack`, `ask`, `vote`, `unvote`;
+  the moderator's `blackout`, `flash`, `focus`), each answered by an `ack` or an `error`, then a new view.
+- Votes send no view but the voter's: the counts come coalesced in `question_votes` frames
+  (`{"type": "question_votes", "seq": N, "votes": {question id: count}}`, at most one a second per event),
+  which a page applies to the questions of its last view (and re-sorts the visible ones by them).
 """
 
 
