@@ -54,11 +54,11 @@ export class Clock {
 }
 
 export class Feed {
-  constructor({ token, name = null, client, onWelcome, onView, onError, onStatus }) {
+  constructor({ token, name = null, client, onWelcome, onView, onVotes, onError, onStatus }) {
     this.token = token;
     this.name = name;
     this.client = client;
-    this.handlers = { onWelcome, onView, onError, onStatus };
+    this.handlers = { onWelcome, onView, onVotes, onError, onStatus };
     this.clock = new Clock();
     this.socket = null;
     this.attempt = 0;
@@ -134,6 +134,9 @@ export class Feed {
     } else if (frame.type === "view") {
       mark("modconsole:view");
       this.handlers.onView?.(frame.view);
+    } else if (frame.type === "question_votes") {
+      // Votes send no view: the counts come coalesced (at most one frame a second) and the page applies them.
+      if (frame.votes && typeof frame.votes === "object") this.handlers.onVotes?.(frame.votes, frame.seq);
     } else if (frame.type === "pong") {
       const sentAt = this.pending.get(frame.id);
       if (sentAt !== undefined) {
@@ -263,6 +266,21 @@ export function chooseSession(view, wanted) {
     sessions[sessions.length - 1] ||
     null
   );
+}
+
+// A question_votes frame's counts into a view's questions (every session's); true when any changed.
+export function applyVotes(view, votes) {
+  let changed = false;
+  for (const session of view?.sessions || []) {
+    for (const question of session.questions || []) {
+      const count = votes[question.id];
+      if (Number.isInteger(count) && count >= 0 && count !== question.votes) {
+        question.votes = count;
+        changed = true;
+      }
+    }
+  }
+  return changed;
 }
 
 // Text from the network reaches the page as text nodes, never as HTML.

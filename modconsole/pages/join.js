@@ -1,6 +1,8 @@
-// The participant and speaker page (/join): sign in, follow the meeting, raise and withdraw a hand.
+// The participant and speaker page (/join): sign in, follow the meeting, raise and withdraw a hand, ask written
+// questions and vote for others'.
 import { _, _n, chooseLanguage, currentLanguage, fmt, loadLanguage } from "./i18n.js";
 import {
+  applyVotes,
   chooseSession,
   clockText,
   eventTime,
@@ -87,6 +89,10 @@ function connect(token, name = null) {
       view = next;
       render();
     },
+    onVotes(votes) {
+      // Coalesced counts between views (votes send no view): applied to the last view's questions.
+      if (view && applyVotes(view, votes)) renderQuestions(session());
+    },
     onError(error) {
       if (error.code === "unauthorized") forgetToken();
       showSignIn(error.code === "unauthorized" ? _("That link or token was not accepted.") : error.message);
@@ -110,17 +116,45 @@ $("signin").addEventListener("submit", (event) => {
 
 // --- commands -----------------------------------------------------------------------------------------
 
-async function send(command) {
-  setText($("command-error"), "");
+async function send(command, errors = "command-error") {
+  setText($(errors), "");
   try {
     await feed.send(command);
+    return true;
   } catch (error) {
-    setText($("command-error"), error.message || _("That did not go through."));
+    setText($(errors), error.message || _("That did not go through."));
+    return false;
   }
 }
 
 $("raise").addEventListener("click", () => send({ type: "raise", kind: $("raise-kind").value, session: session()?.id }));
 $("lower").addEventListener("click", () => send({ type: "lower", session: session()?.id }));
+
+$("ask").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const text = $("ask-text").value.trim();
+  if (!text || !view) return;
+  const anonymous = view.question_settings.anonymous && $("ask-anonymous").checked;
+  $("ask-send").disabled = true;
+  const sent = await send({ type: "ask", session: session()?.id, text, anonymous }, "question-error");
+  $("ask-send").disabled = false;
+  if (!sent) return;
+  $("ask-text").value = "";
+  $("ask-anonymous").checked = false;
+  countCharacters();
+  const note = view.question_settings.moderated
+    ? _("Your question was sent: a moderator will look at it.")
+    : _("Your question was sent.");
+  setText($("ask-note"), note); // announced politely: the note is aria-live
+});
+
+$("ask-text").addEventListener("input", countCharacters);
+
+function countCharacters() {
+  const max = view ? view.question_settings.max_length : $("ask-text").maxLength;
+  const used = $("ask-text").value.length;
+  setText($("ask-count"), fmt(_("{used} of {max} characters"), { used, max }));
+}
 
 // --- drawing ------------------------------------------------------------------------------------------
 
@@ -171,6 +205,7 @@ function render() {
   }
 
   renderQueue(s);
+  renderQuestions(s);
   renderMessages();
   renderProgramme(s);
   tick();
@@ -226,6 +261,88 @@ function renderQueue(s) {
   $("raise").disabled = !canRaise;
   $("lower").hidden = !mine;
   $("queue-closed").hidden = s.queue_open || !s.current;
+}
+
+function questionStateWord(question) {
+  switch (question.state) {
+    case "pending":
+      return _("Waiting for a moderator");
+    case "live":
+      return _("Live now");
+    case "answered":
+      return _("Answered");
+    case "merged":
+      return _("Merged with a similar question");
+    default:
+      return _("Open for votes");
+  }
+}
+
+function votesText(votes) {
+  return fmt(_n("{count} vote", "{count} votes", votes), { count: votes });
+}
+
+// Others' questions: the live one first, then by votes (most first), then the oldest.
+function byVotes(a, b) {
+  const live = (b.state === "live") - (a.state === "live");
+  return live || b.votes - a.votes || a.asked_at - b.asked_at;
+}
+
+let shownStates = null; // the viewer's questions' states last drawn: a change is announced
+
+function questionRow(question) {
+  const row = document.createElement("li");
+  row.className = `question question-${question.state}`;
+  row.dataset.question = question.id;
+  const text = document.createElement("p");
+  text.className = "question-text";
+  text.dir = "auto";
+  text.textContent = question.text; // text from the network: a text node, never HTML
+  const meta = document.createElement("p");
+  meta.className = "muted";
+  const who = question.mine ? _("(you)") : question.anonymous ? _("Anonymous") : question.name || "";
+  meta.textContent = `${who} · ${questionStateWord(question)} · ${votesText(question.votes)}`;
+  row.append(text, meta);
+  if (!question.mine && (question.state === "visible" || question.state === "live")) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "vote";
+    button.dataset.question = question.id;
+    button.setAttribute("aria-pressed", question.voted ? "true" : "false");
+    button.textContent = _("Vote"); // a toggle: aria-pressed says whether the viewer voted (pressed again: unvote)
+    button.addEventListener("click", () =>
+      send({ type: question.voted ? "unvote" : "vote", question: question.id }, "question-error"),
+    );
+    row.append(button);
+  }
+  return row;
+}
+
+function renderQuestions(s) {
+  if (!s || !view) return;
+  const settings = view.question_settings;
+  $("ask-text").maxLength = settings.max_length;
+  $("ask-anonymous-line").hidden = !settings.anonymous;
+  countCharacters();
+  const questions = s.questions || [];
+  const mine = questions.filter((q) => q.mine);
+  const others = questions.filter((q) => !q.mine).sort(byVotes);
+  // Redrawn rows are new elements: the focus goes back to the same question's button.
+  const focused = document.activeElement?.classList?.contains("vote") ? document.activeElement.dataset.question : null;
+  $("my-questions").replaceChildren(...mine.map(questionRow));
+  $("all-questions").replaceChildren(...others.map(questionRow));
+  if (focused) document.querySelector(`#all-questions button.vote[data-question="${CSS.escape(focused)}"]`)?.focus();
+  $("my-questions-heading").hidden = mine.length === 0;
+  $("questions-empty").hidden = others.length > 0;
+  const states = new Map(mine.map((q) => [q.id, q.state]));
+  if (shownStates !== null) {
+    const moved = mine.find((q) => shownStates.has(q.id) && shownStates.get(q.id) !== q.state);
+    if (moved) {
+      const note = fmt(_("Your question is now: {state}"), { state: questionStateWord(moved) });
+      setText($("ask-note"), note); // announced politely
+    }
+  }
+  shownStates = states;
 }
 
 function renderMessages() {

@@ -333,3 +333,74 @@ async def test_during_a_break_the_display_says_when_the_session_is_back(tmp_path
         await moderator.close()
         await server.stop()
         store.close()
+
+
+async def test_a_participant_asks_another_votes_and_the_first_sees_the_count(tmp_path: Path, browser: Any) -> None:
+    from support.tui import mayors_agenda
+
+    from modconsole.core.agenda import QuestionSettings
+
+    agenda = mayors_agenda().model_copy(
+        update={"questions": QuestionSettings(moderated=False, anonymous=True, max_length=140)}
+    )
+    served = await Served.start(tmp_path / "questions.db", agenda=agenda)
+    try:
+        await desk(served)
+        ada_token = await personal_credential(served, "Ada Lovelace")
+        grace_token = await personal_credential(served, "Grace Hopper")
+        ada = await open_page(browser, f"http://127.0.0.1:{served.port}/join#token={ada_token}", PHONE)
+        grace = await open_page(browser, f"http://127.0.0.1:{served.port}/join#token={grace_token}", PHONE)
+        for page in (ada, grace):
+            await page.locator("#live").wait_for(state="visible", timeout=WAIT_MS)
+        # The form follows the event's settings: its length, and the anonymous box since the event allows it.
+        assert await ada.locator("#ask-text").get_attribute("maxlength") == "140"
+        assert await ada.locator("#ask-anonymous").is_visible()
+        assert await ada.locator("#ask-note").get_attribute("aria-live") == "polite"
+        # By keyboard alone: type the question, Tab past the box to the button, Enter.
+        hostile = "<b>Who</b> pays for the <img src=x onerror=alert(1)> bridge?"
+        await ada.locator("#ask-text").focus()
+        await ada.keyboard.type(hostile)
+        assert "of 140 characters" in await text_of(ada, "#ask-count")
+        await ada.keyboard.press("Tab")
+        await ada.keyboard.press("Tab")
+        assert await ada.evaluate("document.activeElement.id") == "ask-send"
+        await ada.keyboard.press("Enter")
+        await ada.locator("#my-questions li").wait_for(timeout=WAIT_MS)
+        assert await text_of(ada, "#ask-note") == "Your question was sent."
+        assert await text_of(ada, "#my-questions .question-text") == hostile  # text, never markup
+        assert await ada.locator("#my-questions img, #my-questions b").count() == 0
+        assert "0 votes" in await text_of(ada, "#my-questions li")
+        assert await ada.locator("#my-questions button.vote").count() == 0  # never one's own
+        # Grace sees it, with Ada's name, and votes by keyboard; her button says she has.
+        row = grace.locator("#all-questions li", has_text="bridge?")
+        await row.wait_for(timeout=WAIT_MS)
+        assert "Ada Lovelace" in await text_of(grace, "#all-questions li")
+        vote = row.locator("button.vote")
+        assert await vote.get_attribute("aria-pressed") == "false"
+        await vote.focus()
+        await grace.keyboard.press("Enter")
+        await grace.wait_for_function(
+            "() => document.querySelector('#all-questions button.vote').getAttribute('aria-pressed') === 'true'",
+            timeout=WAIT_MS,
+        )
+        assert await grace.evaluate("document.activeElement.dataset.question") == "q1"  # the focus stays on it
+        # Ada's page gets no view for a vote: the count comes in the coalesced question_votes frame.
+        await ada.wait_for_function(
+            "() => document.querySelector('#my-questions li').textContent.includes('1 vote')", timeout=WAIT_MS
+        )
+        # An anonymous question: Grace's page never has Ada's name for it.
+        await ada.locator("#ask-text").fill("And who maintains it?")
+        await ada.locator("#ask-anonymous").check()
+        await ada.locator("#ask-send").click()
+        anonymous = grace.locator("#all-questions li", has_text="maintains")
+        await anonymous.wait_for(timeout=WAIT_MS)
+        assert "Anonymous" in str(await anonymous.text_content()) and "Ada" not in str(await anonymous.text_content())
+        # Taking the vote back: pressed again.
+        await vote.click()
+        await ada.wait_for_function(
+            "() => document.querySelector('#my-questions li').textContent.includes('0 votes')", timeout=WAIT_MS
+        )
+        await ada.screenshot(path=str(ARTIFACTS / "pages" / "join-questions.png"), full_page=True)
+        assert ada.errors == [] and grace.errors == []
+    finally:
+        await served.close()

@@ -63,9 +63,9 @@ class Served:
     clients: list[MeetingClient] = field(default_factory=list)
 
     @classmethod
-    async def start(cls, db: Path, *, time_scale: float = 1.0) -> Served:
+    async def start(cls, db: Path, *, time_scale: float = 1.0, agenda: Agenda | None = None) -> Served:
         store = SqliteStore(db)
-        tokens = create_event(store, mayors_agenda())
+        tokens = create_event(store, agenda or mayors_agenda())
         server = MeetingServer(store, time_scale=time_scale)
         port = await server.start("127.0.0.1", 0)
         return cls(db, tokens, time_scale, store, server, port)
