@@ -32,6 +32,7 @@ from ..core.state import SessionState, State
 from ..core.visibility import view_for
 from ..i18n import N_, _, message_text
 from ..i18n import language as spoken
+from .asking import AskScreen, VoteScreen, audience_questions, questions_text
 from .bigfont import BigDigits
 from .figures import (
     RAISED_WORDS,
@@ -73,6 +74,8 @@ AUDIENCE_BINDINGS = [
     Binding("n", "raise_for_later", N_("For later"), tooltip=N_("Raise your hand for an item still to come")),
     Binding("l", "lower_hand", N_("Withdraw"), tooltip=N_("Withdraw your hand")),
     Binding("a", "acknowledge", N_("Acknowledge"), tooltip=N_("Acknowledge the moderator's message")),
+    Binding("q", "ask_question", N_("Ask"), tooltip=N_("Ask a written question")),
+    Binding("v", "vote", N_("Vote"), tooltip=N_("Vote for a written question, or take your vote back")),
 ]
 SESSION_BINDING = Binding("s", "choose_session", N_("Session"), tooltip=N_("Choose the session you follow"))
 
@@ -231,6 +234,7 @@ class ViewerScreen(Screen[None]):
         self._can_raise = False
         self._can_raise_later = False
         self._several_live = False
+        self._can_vote = False  # others' questions are open for votes
 
     ready = False  # set once composed: refreshes before that have nothing to draw on
 
@@ -248,6 +252,7 @@ class ViewerScreen(Screen[None]):
             yield BigDigits("", id="turn-digits")
             yield Static("", id="you-hint")
             yield Static("", id="queue-list")
+        yield Static("", id="audience-questions")
         yield Static("", id="message")
         yield ConnectionBar(id="connection")
         yield Footer(show_command_palette=False)
@@ -311,7 +316,9 @@ class ViewerScreen(Screen[None]):
         self.query_one("#floor-line", Static).update(floor_line(view, me, state, self._several_live))
         self._show_you(view, session, me, state)
         self._show_message(state, session, me)
+        self._show_questions(state, session, me)
         keys = (
+            self._can_vote,
             self._queued,
             self._can_raise,
             self._can_raise_later,
@@ -395,6 +402,16 @@ class ViewerScreen(Screen[None]):
             status.update(Text(_("Want the floor? Raise your hand."), style="bold"))
             hint.update(_("r to speak · y to reply · w for a question · o for a point of order"))
 
+    def _show_questions(self, state: State, session: SessionState, me: str | None) -> None:
+        box = self.query_one("#audience-questions", Static)
+        mine, others = audience_questions(state, session.id, me)
+        self._can_vote = bool(others)
+        box.display = bool(mine or others)
+        if mine or others:
+            box.border_title = _("Written questions")
+            box.border_subtitle = _("q to ask · v to vote")
+            box.update(questions_text(mine, others))
+
     def _bell(self, session: SessionState, floor: FloorView) -> None:
         """Ring once per turn when it reaches its warning phase (or starts past it)."""
         if floor["phase"] == "normal" or floor["paused"]:
@@ -442,6 +459,10 @@ class ViewerScreen(Screen[None]):
             return self._queued
         if action == "acknowledge":
             return self._shown_message is not None
+        if action == "ask_question":
+            return self.me is not None
+        if action == "vote":
+            return self._can_vote
         return True
 
     def _send(self, command: c.Command) -> None:
@@ -474,6 +495,39 @@ class ViewerScreen(Screen[None]):
     def action_acknowledge(self) -> None:
         if self._shown_message is not None:
             self.post_message(SendCommand(c.Ack(message_id=self._shown_message)))
+
+    def action_ask_question(self) -> None:
+        state = self.link.state
+        if state is None or state.agenda is None or self.me is None:
+            return
+        settings = state.agenda.questions
+
+        def asked(answer: tuple[str, bool] | None) -> None:
+            if answer is not None:
+                text, anonymous = answer
+                done = _("Your question was sent: a moderator will look at it.") if settings.moderated else None
+                session = self.session()
+                command = c.Ask(text=text, anonymous=anonymous, session=session.id if session else None)
+                self.post_message(SendCommand(command, done=done or _("Your question was sent.")))
+
+        self.app.push_screen(AskScreen(settings.max_length, settings.anonymous), asked)
+
+    def action_vote(self) -> None:
+        state, session = self.visible_state(), self.session()
+        if state is None or session is None:
+            return
+        _mine, others = audience_questions(state, session.id, self.me)
+        if not others:
+            return
+        voted = {view["id"] for view in others if view["voted"]}
+
+        def chosen(question: str | None) -> None:
+            if question is not None:
+                again = question in voted  # Enter on a question voted for already takes the vote back
+                command: c.Command = c.Unvote(question=question) if again else c.Vote(question=question)
+                self.post_message(SendCommand(command))
+
+        self.app.push_screen(VoteScreen(others), chosen)
 
     def action_choose_session(self) -> None:
         state = self.link.state
