@@ -128,7 +128,7 @@ class VoteScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Label(_("Enter votes for a question, or takes your vote back (▲: voted)"), classes="question")
+            yield Label(_("Enter: vote for a question, or take your vote back (▲: you voted)"), classes="question")
             options = []
             for view in self.others:
                 line = Text()
