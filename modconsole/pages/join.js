@@ -321,6 +321,7 @@ function questionRow(question) {
 function renderQuestions(s) {
   if (!s || !view) return;
   const settings = view.question_settings;
+  $("ask").hidden = !me; // asking and voting take a person: a speaker's or a participant's link
   $("ask-text").maxLength = settings.max_length;
   $("ask-anonymous-line").hidden = !settings.anonymous;
   countCharacters();
