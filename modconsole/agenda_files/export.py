@@ -131,8 +131,8 @@ def to_csv(agenda: Agenda) -> CsvExport:
     roster = csv.writer(people, lineterminator="\n")
     roster.writerow([*PEOPLE_COLUMNS, *keys])
     for person in agenda.people:
-        cells = [person.name, person.id, person.affiliation, *(person.tags.get(key, "") for key in keys)]
-        roster.writerow([guard_cell(cell) for cell in cells])
+        row = [person.name, person.id, person.affiliation, *(person.tags.get(key, "") for key in keys)]
+        roster.writerow([guard_cell(cell) for cell in row])
     return CsvExport(out.getvalue(), people.getvalue())
 
 
