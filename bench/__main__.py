@@ -10,9 +10,10 @@ Every figure stands beside a baseline measured in the same run, and their ratio 
 
     python -m bench --only shared --shared-clients 2000 --processes 4   # servers sharing a PostgreSQL log
     python -m bench --only burst --participants 1800 --raises 300       # a burst of raised hands
+    python -m bench --only votes --out /tmp/votes.json  # 1,000 votes in 5 s: until every client shows the order
 
 Benchmarks: fanout (1), roundtrip (2), replay (3), report (4), memory (5), tui (6), timer (7), shared (8),
-page (9), views (10), burst (11);
+page (9), views (10), burst (11), votes (12: 1,000 votes in 5 s, until every client shows the final order);
 docs/performance.md says what each measures, against what, and the figures of a full run.
 """
 
@@ -33,7 +34,20 @@ from typing import Any
 
 from .common import ROOT, loadavg, machine, raise_nofile
 
-BENCHMARKS = ("fanout", "roundtrip", "replay", "report", "memory", "tui", "timer", "shared", "page", "views", "burst")
+BENCHMARKS = (
+    "fanout",
+    "roundtrip",
+    "replay",
+    "report",
+    "memory",
+    "tui",
+    "timer",
+    "shared",
+    "page",
+    "views",
+    "burst",
+    "votes",
+)
 DEFAULT_OUT = ROOT / "bench" / "results" / "latest.json"
 
 
@@ -129,6 +143,12 @@ def run_one(name: str, args: argparse.Namespace) -> dict[str, list[dict[str, Any
                 duration_rounds=20 if args.quick else 200,
             )
         )
+    if name == "votes":
+        from . import bench_votes
+
+        if args.quick:
+            return asyncio.run(bench_votes.run(votes=100, questions=20, voters=25, watchers=10))
+        return asyncio.run(bench_votes.run())
     if name == "timer":
         from . import bench_timer
 

@@ -27,6 +27,7 @@ from websockets.uri import parse_uri
 
 from .core.commands import Command
 from .core.fold import apply
+from .core.questions import apply_votes
 from .core.state import State
 from .protocol import (
     MAX_FRAME_BYTES,
@@ -38,6 +39,7 @@ from .protocol import (
     Ping,
     Pong,
     Presence,
+    QuestionVotes,
     ReportReady,
     ReportRequest,
     Reset,
@@ -338,7 +340,10 @@ class MeetingClient:
         elif isinstance(frame, Presence):
             self.online = set(frame.people)
             self._notify()
-
+        elif isinstance(frame, QuestionVotes):
+            if self.state is not None:
+                apply_votes(self.state, frame.votes, frame.seq)
+                self._notify()
         elif isinstance(frame, Reset):
             self.state = frame.snapshot
             self.last_seq = frame.seq

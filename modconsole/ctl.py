@@ -26,7 +26,15 @@ from .core.events import ACTION_WORDS, HAND_KINDS
 from .core.names import fold_name, shown_name
 from .core.projection import default_session, recovery_plan
 from .core.queue_order import parse_order
-from .core.read_model import FloorView, HandView, SessionView, session_view, state_view_of
+from .core.read_model import (
+    FloorView,
+    HandView,
+    QuestionView,
+    SessionView,
+    question_views,
+    session_view,
+    state_view_of,
+)
 from .core.state import State
 from .credentials import Credentials, resolve_token
 
@@ -176,6 +184,7 @@ def add_arguments(ctl: argparse.ArgumentParser) -> None:
     p.add_argument("--clear", action="store_true", help="take the focus text away")
     verb("state", "print the live state (people by name and [id])")
     _plan_verbs(verb)
+    _question_verbs(verb)
 
 
 # --- the plan edited live ---------------------------------------------------------------------------
@@ -410,7 +419,110 @@ def build_command(args: argparse.Namespace) -> c.Command | None:
         return c.Focus(text=None if args.clear else args.text, **common)
     if verb == "plan" and args.apply:
         return c.ApplyPlan(target=args.target, include_fixed=args.include_fixed, **common)
+    if verb in _QUESTION_VERBS:
+        return _question_command(args, common)
     return _plan_command(args, session)
+
+
+# --- written questions ------------------------------------------------------------------------------
+
+_QUESTION_VERBS = frozenset(
+    {
+        "ask",
+        "vote",
+        "unvote",
+        "question-approve",
+        "question-dismiss",
+        "question-live",
+        "question-answered",
+        "question-merge",
+        "question-edit",
+    }
+)
+_QUESTION_STATES = ("pending", "visible", "live", "answered", "dismissed", "merged")
+
+
+def _question_verbs(verb: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    p = verb("ask", "ask a written question (a participant or speaker)")
+    p.add_argument("text", metavar="TEXT")
+    p.add_argument("--anonymous", action="store_true", help="without your name, when the event allows it")
+    verb("vote", "vote for a question (once; unvote takes it back)").add_argument("question", metavar="QUESTION")
+    verb("unvote", "take back your vote for a question").add_argument("question", metavar="QUESTION")
+    verb("question-approve", "make a pending question visible to everyone").add_argument("question", metavar="Q")
+    verb("question-dismiss", "dismiss a question (its asker is not told)").add_argument("question", metavar="Q")
+    verb("question-live", "put a visible question live, on every screen").add_argument(
+        "question", metavar="Q", nargs="?", help="default: the most-voted visible question"
+    )
+    verb("question-answered", "mark a question answered").add_argument("question", metavar="Q")
+    p = verb("question-merge", "merge a duplicate into another question (votes add up, voters counted once)")
+    p.add_argument("question", metavar="Q")
+    p.add_argument("into", metavar="INTO")
+    p = verb("question-edit", "edit a question's text")
+    p.add_argument("question", metavar="Q")
+    p.add_argument("text", metavar="TEXT")
+    verb("questions", "list the written questions (pending, live, visible by votes, answered)").add_argument(
+        "--state", choices=_QUESTION_STATES, help="only the questions in this state"
+    )
+
+
+def _question_command(args: argparse.Namespace, common: dict[str, str | None]) -> c.Command:
+    verb = args.verb
+    if verb == "ask":
+        return c.Ask(text=args.text, anonymous=args.anonymous, **common)
+    if verb == "question-merge":
+        return c.QuestionMerge(question=args.question, into=args.into, **common)
+    if verb == "question-edit":
+        return c.QuestionEdit(question=args.question, text=args.text, **common)
+    if verb == "question-live":
+        return c.QuestionGoLive(question=args.question, **common)
+    by_id: dict[str, type[c.Vote | c.Unvote | c.QuestionApprove | c.QuestionDismiss | c.QuestionAnswer]] = {
+        "vote": c.Vote,
+        "unvote": c.Unvote,
+        "question-approve": c.QuestionApprove,
+        "question-dismiss": c.QuestionDismiss,
+        "question-answered": c.QuestionAnswer,
+    }
+    return by_id[verb](question=args.question, **common)
+
+
+def _printable(text: str) -> str:
+    """Text from others on a terminal: what is not printable is shown escaped."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def _question_line(view: QuestionView) -> str:
+    who = "anonymous" if view["anonymous"] else _printable(view["name"] or view["asker"] or "")
+    mark = " (yours)" if view["mine"] else (" (voted)" if view["voted"] else "")
+    into = f" into {view['merged_into']}" if view["merged_into"] else ""
+    return f"{view['id']:>5} {view['state']:<9}{into} {view['votes']:>4} votes  {who}{mark}: {_printable(view['text'])}"
+
+
+def _print_questions(state: State, viewer: str | None, as_json: bool, session: str | None, only: str | None) -> int:
+    views = question_views(state, viewer, session=session, states=frozenset({only}) if only else None)
+    if as_json:
+        print(json.dumps(views, ensure_ascii=False, indent=2))
+        return 0
+    if not views:
+        print("no questions" + (f" {only}" if only else ""))
+    for view in views:
+        print(_question_line(view))
+    return 0
+
+
+def _asked_question(state: State, command: c.Command, viewer: str | None) -> QuestionView | None:
+    """The question a question verb acted on, as the viewer now sees it (for ask: the viewer's newest)."""
+    if isinstance(command, c.Ask):
+        mine = [q.id for q in state.questions.values() if viewer is not None and q.asker == viewer]
+        wanted = mine[-1] if mine else None
+    elif isinstance(command, c.QuestionMerge):
+        wanted = command.into
+    else:
+        wanted = getattr(command, "question", None)
+        if wanted is None:  # question-live with no id: the one live now
+            live = [q.id for q in state.questions.values() if q.state == "live"]
+            wanted = live[-1] if live else None
+    found = [v for v in question_views(state, viewer) if v["id"] == wanted]
+    return found[0] if found else None
 
 
 class AmbiguousPerson(ValueError):
@@ -609,6 +721,9 @@ async def run(args: argparse.Namespace) -> int:
                     args.include_fixed,
                     as_json,
                 )
+            if args.verb == "questions":
+                viewer = client.welcome.person.id if client.welcome and client.welcome.person else None
+                return _print_questions(client.state, viewer, as_json, getattr(args, "session", None), args.state)
             return _print_state(client.state, client.server_now(), as_json, getattr(args, "session", None))
         try:
             command = _with_people_resolved(client.state, command)
@@ -678,6 +793,11 @@ async def run(args: argparse.Namespace) -> int:
             view = session_view(state, added, now)
         if ack.token is not None:
             changed["token"] = ack.token
+    if command.type in c.QUESTION_COMMANDS:
+        viewer = client.welcome.person.id if client.welcome and client.welcome.person else None
+        question = _asked_question(state, command, viewer)
+        if question is not None:
+            changed["question"] = question
     if as_json:
         print(
             json.dumps(
@@ -688,6 +808,10 @@ async def run(args: argparse.Namespace) -> int:
                 ensure_ascii=False,
             )
         )
+    elif "question" in changed:
+        shown = changed["question"]
+        assert isinstance(shown, dict)
+        print(f"ok ({args.verb}, seq {ack.seq}): {_question_line(shown)}")  # type: ignore[arg-type]
     elif before is not None:
         print(f"ok ({args.verb}, seq {ack.seq}): {_plan_line(changed)}")
         if ack.token is not None:

@@ -201,8 +201,19 @@ class ReportReady(_Frame):
     text: str
 
 
+class QuestionVotes(_Frame):
+    """The written questions' vote counts that changed, to viewers other than moderators: coalesced by the
+    server to at most one frame a second per event (the votes themselves go only to moderators and the voter,
+    each acknowledged at once). Not logged: the counts follow from the log."""
+
+    type: Literal["question_votes"] = "question_votes"
+    seq: int = Field(description="the log sequence the counts are as of")
+    votes: dict[str, int] = Field(description="question id -> its number of votes")
+
+
 ServerFrame = Annotated[
-    Welcome | Events | Reset | View | Ack | Error | Pong | Presence | ReportReady, Field(discriminator="type")
+    Welcome | Events | Reset | View | Ack | Error | Pong | Presence | ReportReady | QuestionVotes,
+    Field(discriminator="type"),
 ]
 SERVER_ADAPTER: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame, config=ConfigDict(defer_build=True))
 

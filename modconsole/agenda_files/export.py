@@ -13,7 +13,15 @@ from typing import Any, Literal
 import icalendar
 import tomli_w
 
-from modconsole.core.agenda import DEFAULT_DANGER_S, DEFAULT_WARNING_S, Agenda, ItemPlan, ms_to_local, planned_schedule
+from modconsole.core.agenda import (
+    DEFAULT_DANGER_S,
+    DEFAULT_WARNING_S,
+    Agenda,
+    ItemPlan,
+    QuestionSettings,
+    ms_to_local,
+    planned_schedule,
+)
 
 from .csv_agenda import CSV_COLUMNS, PEOPLE_COLUMNS, guard_cell
 from .ical import X
@@ -39,6 +47,8 @@ def _clock(value: time) -> str:
 
 def to_toml(agenda: Agenda) -> str:
     doc: dict[str, Any] = {"event": {"title": agenda.title, "timezone": agenda.timezone}}
+    if agenda.questions != QuestionSettings():
+        doc["event"]["questions"] = agenda.questions.model_dump()
     if agenda.people:
         doc["people"] = [_person(person) for person in agenda.people]
     doc["sessions"] = [

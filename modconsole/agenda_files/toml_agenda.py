@@ -10,7 +10,7 @@ import tomllib
 from datetime import datetime, time, timedelta
 from typing import Any, Literal, overload
 
-from modconsole.core.agenda import Agenda, ItemPlan, Person, SessionPlan
+from modconsole.core.agenda import Agenda, ItemPlan, Person, QuestionSettings, SessionPlan
 
 from ._base import (
     Bad,
@@ -28,7 +28,8 @@ from ._base import (
 )
 
 _TOP_KEYS = {"event", "people", "sessions", "hooks"}  # [hooks]: read by the server (modconsole-server serve --hooks)
-_EVENT_KEYS = {"title", "timezone", "warning", "danger", "turn_hard_stop"}
+_EVENT_KEYS = {"title", "timezone", "warning", "danger", "turn_hard_stop", "questions"}
+_QUESTION_KEYS = {"moderated", "anonymous", "max_length"}
 _PERSON_KEYS = {"id", "name", "affiliation", "tags"}
 _SESSION_KEYS = {"id", "title", "start", "room", "items", "queue_order"}
 _ITEM_KEYS = {
@@ -133,8 +134,26 @@ def _toml_agenda(doc: dict[str, Any]) -> Agenda:
         session = _toml_session(table, f"sessions[{i}]", session_ids[i], ids, defaults, problems)
         if session is not None:
             sessions.append(session)
+    questions = problems.attempt(_questions, doc)
     problems.check()
-    return model(Agenda, "event", {"title": title, "timezone": zone_name, "people": people, "sessions": sessions})
+    fields: dict[str, Any] = {"title": title, "timezone": zone_name, "people": people, "sessions": sessions}
+    if questions is not None:
+        fields["questions"] = questions
+    return model(Agenda, "event", fields)
+
+
+def _questions(doc: dict[str, Any]) -> QuestionSettings | None:
+    """``[event] questions = { moderated = true, anonymous = true, max_length = 280 }``; None when not given."""
+    event = doc.get("event")
+    if not isinstance(event, dict) or "questions" not in event:
+        return None
+    table = _table(event["questions"], "event.questions", _QUESTION_KEYS)
+    for key in ("moderated", "anonymous"):
+        if key in table and not isinstance(table[key], bool):
+            raise Bad("event.questions", key, "write true or false")
+    if "max_length" in table and (isinstance(table["max_length"], bool) or not isinstance(table["max_length"], int)):
+        raise Bad("event.questions", "max_length", "write a whole number of characters, e.g. 280")
+    return model(QuestionSettings, "event.questions", table)
 
 
 def _event(doc: dict[str, Any]) -> tuple[str, str, dict[str, int]]:

@@ -109,6 +109,16 @@ class SessionPlan(BaseModel):
         return None
 
 
+class QuestionSettings(BaseModel):
+    """``[event] questions = { moderated = true, anonymous = true, max_length = 280 }``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    moderated: bool = False  # a question waits (pending) until a moderator approves it
+    anonymous: bool = False  # a question may be asked without a name
+    max_length: int = Field(default=280, ge=1, le=2000)
+
+
 class Agenda(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # validator built on first use
 
@@ -116,6 +126,7 @@ class Agenda(BaseModel):
     timezone: str
     people: tuple[Person, ...] = Field(default=(), max_length=MAX_PEOPLE)
     sessions: tuple[SessionPlan, ...] = Field(min_length=1, max_length=MAX_SESSIONS)
+    questions: QuestionSettings = Field(default_factory=QuestionSettings)
 
     @field_validator("timezone")
     @classmethod

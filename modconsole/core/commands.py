@@ -289,6 +289,75 @@ class PersonAdd(_Command):
     tags: dict[str, str] = Field(default_factory=dict, max_length=MAX_TAGS)
 
 
+# --- written questions (``core/questions.py``) --------------------------------------------------------
+
+_QUESTION = Field(max_length=64, description="the question's id (q1, q2, ...)")
+_QUESTION_TEXT_BOUND = 2000  # the bound on the wire; the event's own max_length is checked in decide
+
+
+class Ask(_Command):
+    type: Literal["ask"] = "ask"
+    text: str = Field(max_length=_QUESTION_TEXT_BOUND, description="up to the event's max_length")
+    anonymous: bool = Field(default=False, description="asked without a name, when the event allows it")
+
+
+class Vote(_Command):
+    type: Literal["vote"] = "vote"
+    question: str = _QUESTION
+
+
+class Unvote(_Command):
+    type: Literal["unvote"] = "unvote"
+    question: str = _QUESTION
+
+
+class QuestionApprove(_Command):
+    type: Literal["question_approve"] = "question_approve"
+    question: str = _QUESTION
+
+
+class QuestionDismiss(_Command):
+    type: Literal["question_dismiss"] = "question_dismiss"
+    question: str = _QUESTION
+
+
+class QuestionGoLive(_Command):
+    type: Literal["question_live"] = "question_live"
+    question: str | None = Field(
+        default=None, max_length=64, description="default: the most-voted visible question of the session"
+    )
+
+
+class QuestionAnswer(_Command):
+    type: Literal["question_answered"] = "question_answered"
+    question: str = _QUESTION
+
+
+class QuestionMerge(_Command):
+    type: Literal["question_merge"] = "question_merge"
+    question: str = _QUESTION
+    into: str = Field(max_length=64, description="the question it duplicates")
+
+
+class QuestionEdit(_Command):
+    type: Literal["question_edit"] = "question_edit"
+    question: str = _QUESTION
+    text: str = Field(max_length=_QUESTION_TEXT_BOUND)
+
+
+QUESTION_COMMANDS = frozenset(
+    {
+        "ask",
+        "vote",
+        "unvote",
+        "question_approve",
+        "question_dismiss",
+        "question_live",
+        "question_answered",
+        "question_merge",
+        "question_edit",
+    }
+)
 # --- the stage displays: event-wide, for every display page and screen at once ---------------------------
 
 MAX_FOCUS_TEXT = 80
@@ -351,6 +420,15 @@ Command = Annotated[
     | SessionEdit
     | PersonAdd
     | Redo
+    | Ask
+    | Vote
+    | Unvote
+    | QuestionApprove
+    | QuestionDismiss
+    | QuestionGoLive
+    | QuestionAnswer
+    | QuestionMerge
+    | QuestionEdit
     | Blackout
     | Flash
     | Focus,
@@ -359,3 +437,5 @@ Command = Annotated[
 
 # What each role may ask for beyond the moderator, who may ask for anything.
 AUDIENCE_COMMANDS = frozenset({"raise", "lower", "ack"})
+# A participant or speaker asks questions and votes for others'.
+AUDIENCE_COMMANDS = AUDIENCE_COMMANDS | {"ask", "vote", "unvote"}

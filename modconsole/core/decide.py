@@ -13,6 +13,8 @@ from .agenda import MAX_ITEMS, MAX_PEOPLE, MAX_SESSIONS, ItemPlan, Person, Sessi
 from .agenda import unique_id as _unique_id
 from .durations import format_duration
 from .projection import default_session, project, recovery_plan, upcoming
+from .questions import DECIDERS as _QUESTION_DECIDERS
+from .questions import Refused as _QuestionRefused
 from .queue_order import group_tag
 from .state import Hand, ItemState, RedoEntry, SessionState, State, Turn
 from .visibility import spoken_of
@@ -45,6 +47,8 @@ def decide(state: State, command: c.Command, actor: c.Actor, now: int) -> Decisi
         return _decide(state, command, actor, now)
     except _Reject as reject:
         return reject.rejection
+    except _QuestionRefused as refused:
+        return Rejected(refused.code, refused.message)  # type: ignore[arg-type]  # the codes are RejectionCode's
 
 
 def _decide(state: State, cmd: c.Command, actor: c.Actor, now: int) -> list[e.Event]:
@@ -859,3 +863,4 @@ _HANDLERS: dict[str, Callable[..., list[e.Event]]] = {
     "session_edit": _session_edit,
     "person_add": _person_add,
 }
+_HANDLERS.update(_QUESTION_DECIDERS)

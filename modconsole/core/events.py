@@ -358,6 +358,119 @@ class PersonTagged(_SessionEvent):
     tags: dict[str, str]
 
 
+# --- written questions ------------------------------------------------------------------------------
+# ``question`` is the question's id. Who may see each of these is in ``visibility.py``: a pending question
+# only moderators and its asker, an anonymous asker only moderators and the asker, a vote only moderators and
+# the voter (the audience gets the counts, coalesced, in ``question_votes`` frames).
+
+MAX_QUESTION_TEXT = 2000  # the bound of any question's text; the event's ``max_length`` is at most this
+
+
+class QuestionAsked(_SessionEvent):
+    type: Literal["question_asked"] = "question_asked"
+    at: int
+    question: str
+    text: str = Field(max_length=MAX_QUESTION_TEXT)
+    asker: str | None  # None when anonymous: the asker follows in ``question_asker``, for moderators and them
+    anonymous: bool = False
+    pending: bool = False  # the event moderates questions: it waits for a moderator
+    participant: Person | None = None  # the asker, when a participant the live state did not speak of
+
+
+class QuestionAsker(_SessionEvent):
+    """Who asked an anonymous question: for moderators and the asker only."""
+
+    type: Literal["question_asker"] = "question_asker"
+    at: int
+    question: str
+    person: str
+    participant: Person | None = None
+
+
+class QuestionApproved(_SessionEvent):
+    """A pending question made visible; it carries the question, which the audience had not seen."""
+
+    type: Literal["question_approved"] = "question_approved"
+    at: int
+    question: str
+    text: str = Field(max_length=MAX_QUESTION_TEXT)
+    asked_at: int
+    asker: str | None
+    anonymous: bool = False
+    participant: Person | None = None
+
+
+class QuestionVoted(_SessionEvent):
+    type: Literal["question_voted"] = "question_voted"
+    at: int
+    question: str
+    person: str
+
+
+class QuestionUnvoted(_SessionEvent):
+    type: Literal["question_unvoted"] = "question_unvoted"
+    at: int
+    question: str
+    person: str
+
+
+class QuestionLive(_SessionEvent):
+    """On every screen now; the question live before it in the session (``answered``) counts as answered."""
+
+    type: Literal["question_live"] = "question_live"
+    at: int
+    question: str
+    answered: str | None = None
+
+
+class QuestionAnswered(_SessionEvent):
+    type: Literal["question_answered"] = "question_answered"
+    at: int
+    question: str
+
+
+class QuestionDismissed(_SessionEvent):
+    """Taken out at any point; the asker is not told. ``by`` names the moderator."""
+
+    type: Literal["question_dismissed"] = "question_dismissed"
+    at: int
+    question: str
+    by: str
+
+
+class QuestionMerged(_SessionEvent):
+    """``question`` merged into ``into``: their voters counted once; ``votes`` is ``into``'s count after."""
+
+    type: Literal["question_merged"] = "question_merged"
+    at: int
+    question: str
+    into: str
+    votes: int
+
+
+class QuestionEdited(_SessionEvent):
+    type: Literal["question_edited"] = "question_edited"
+    at: int
+    question: str
+    text: str = Field(max_length=MAX_QUESTION_TEXT)
+
+
+QUESTION_EVENTS = frozenset(
+    {
+        "question_asked",
+        "question_asker",
+        "question_approved",
+        "question_voted",
+        "question_unvoted",
+        "question_live",
+        "question_answered",
+        "question_dismissed",
+        "question_merged",
+        "question_edited",
+    }
+)
+
+
 Event = Annotated[
     EventCreated
     | ClockSet
@@ -399,6 +512,16 @@ Event = Annotated[
     | Redone
     | SessionReopened
     | AgendaReplaced
+    | QuestionAsked
+    | QuestionAsker
+    | QuestionApproved
+    | QuestionVoted
+    | QuestionUnvoted
+    | QuestionLive
+    | QuestionAnswered
+    | QuestionDismissed
+    | QuestionMerged
+    | QuestionEdited
     | DisplayBlackout
     | DisplayFlashed
     | DisplayFocused,
@@ -456,6 +579,8 @@ PLAN_EDIT_EVENTS = frozenset(
 TIMING_EVENTS = TIMING_EVENTS | PLAN_EDIT_EVENTS
 # A person's tags reach moderators only (``visibility``): they must not move the revision the others see.
 AUDIENCE_EVENTS = AUDIENCE_EVENTS | {"person_tagged"}
+# Questions are not the session's flow: a vote must not make a moderator's "next" stale.
+AUDIENCE_EVENTS = AUDIENCE_EVENTS | QUESTION_EVENTS
 
 # A timing action in words, for saying what an undo took back.
 ACTION_WORDS: dict[str, str] = {

@@ -64,6 +64,7 @@ from .events import (
     TurnTimeAdded,
     Undone,
 )
+from .questions import FOLDS as _QUESTION_FOLDS
 from .queue_order import ordered, session_turns
 from .state import Clock, Hand, HandRemoval, ItemState, Message, RedoEntry, SessionState, State, Turn
 
@@ -703,3 +704,4 @@ _HANDLERS: dict[str, Callable[[State, Any, Any], None]] = {
     "display_flashed": _display_flashed,
     "display_focused": _display_focused,
 }
+_HANDLERS.update(_QUESTION_FOLDS)

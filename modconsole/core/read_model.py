@@ -17,7 +17,8 @@ from typing import TypedDict, overload
 from .agenda import ms_to_local
 from .events import HandKind
 from .projection import Phase, item_phase, project, queue_waits, session_elapsed_ms, turn_phase, waiting_waits
-from .state import Hand, ItemStatus, SessionState, SessionStatus, State
+from .questions import ordered
+from .state import Hand, ItemStatus, QuestionState, SessionState, SessionStatus, State
 
 
 class ItemView(TypedDict):
@@ -364,3 +365,74 @@ def state_view_of(state: State, now: int, session_id: str | None = None) -> Stat
     if session_id is not None:
         view["sessions"] = [s for s in view["sessions"] if s["id"] == session_id]
     return view
+
+
+class QuestionView(TypedDict):
+    """A written question, as ``modconsole ctl questions --json`` prints it and the consoles list it."""
+
+    id: str
+    """Its id ("q1", "q2", ...): what ``vote``, ``question-live`` and the rest name."""
+    session: str
+    """The session it was asked in."""
+    text: str
+    """What it asks, as a moderator may have edited it."""
+    state: QuestionState
+    """"pending", "visible", "live", "answered", "dismissed" or "merged" (the last two for moderators; the
+    asker of a dismissed question goes on seeing the state it had)."""
+    votes: int
+    """How many people voted for it (for the audience, updated at most once a second)."""
+    asked_at: str
+    """When it was asked."""
+    asker: str | None
+    """Who asked it, by id; None when anonymous (whoever looks)."""
+    name: str | None
+    """The asker's name; None when anonymous."""
+    anonymous: bool
+    """Asked without a name."""
+    mine: bool
+    """Asked by the viewer."""
+    voted: bool
+    """The viewer voted for it."""
+    live_at: str | None
+    """When it was last put live; None before."""
+    answered_at: str | None
+    """When it was answered; None before."""
+    merged_into: str | None
+    """The question it was merged into; None unless merged."""
+    edited: bool
+    """Its text was edited by a moderator."""
+
+
+def question_views(
+    state: State, viewer: str | None, *, session: str | None = None, states: frozenset[str] | None = None
+) -> list[QuestionView]:
+    """The questions of ``state`` (a viewer's replica, or the server's) for ``viewer`` (a person id, or None),
+    in the panel's order: pending, live, visible by votes, answered, then merged and dismissed."""
+    chosen = [
+        q
+        for q in state.questions.values()
+        if (session is None or q.session == session) and (states is None or q.state in states)
+    ]
+    out: list[QuestionView] = []
+    for q in ordered(chosen):
+        asker = None if q.anonymous else q.asker
+        out.append(
+            {
+                "id": q.id,
+                "session": q.session,
+                "text": q.text,
+                "state": q.state,
+                "votes": q.votes,
+                "asked_at": _iso(q.asked_at, state),
+                "asker": asker,
+                "name": None if asker is None else _name(state, asker),
+                "anonymous": q.anonymous,
+                "mine": viewer is not None and q.asker == viewer,
+                "voted": viewer is not None and viewer in q.voters,
+                "live_at": _iso(q.live_at, state),
+                "answered_at": _iso(q.answered_at, state),
+                "merged_into": q.merged_into,
+                "edited": q.edited,
+            }
+        )
+    return out

@@ -272,6 +272,47 @@ class Clock:
         return self.virtual_ms + int((wall_ms - self.wall_ms) * self.scale)
 
 
+QuestionState = Literal["pending", "visible", "live", "answered", "dismissed", "merged"]
+
+
+# A written question from the audience (``core/questions.py`` decides what may happen to it).
+@dataclass(slots=True, kw_only=True)
+class Question:
+    __pydantic_config__ = _STRICT
+
+    id: str
+    """Its id: "q1", "q2", ... in the order asked."""
+    session: str
+    """The session it was asked in."""
+    text: str
+    """What it asks (as edited by a moderator, if it was)."""
+    asked_at: int
+    """When it was asked."""
+    asker: str | None
+    """Who asked it, by id; None when anonymous, except in the moderators' and the asker's own view."""
+    anonymous: bool = False
+    """Asked without a name: the asker is never shown to the audience or the display."""
+    state: QuestionState = "visible"
+    """Pending (waiting for a moderator), visible, live (on every screen now), answered, dismissed, or merged
+    into another."""
+    votes: int = 0
+    """How many people voted for it."""
+    voters: list[str] = field(default_factory=list)
+    """Who voted for it: every voter in the moderators' view; in another viewer's, only the viewer."""
+    live_at: int | None = None
+    """When it was last put live."""
+    answered_at: int | None = None
+    """When it was answered."""
+    dismissed_by: str | None = None
+    """The moderator who dismissed it (moderators' view only)."""
+    shown_as: QuestionState | None = None
+    """Before a dismissal, the state it had: what its asker goes on seeing (the asker is not told)."""
+    merged_into: str | None = None
+    """The question it was merged into."""
+    edited: bool = False
+    """Its text was edited by a moderator."""
+
+
 # What the stage displays show besides the timer: set by the moderator's display commands.
 @dataclass(slots=True, kw_only=True)
 class DisplayState:
@@ -315,6 +356,8 @@ class State:
     """When each of ``timing_actions`` happened (event clock), in the same order."""
     redo: list[RedoEntry] = field(default_factory=list)
     """The undos "redo" can take back, newest last; a new timing action in a session clears its own."""
+    questions: dict[str, Question] = field(default_factory=dict)
+    """The written questions, by id, in the order asked; a viewer's copy keeps only those it may see."""
     display: DisplayState = field(default_factory=DisplayState)
     """What the stage displays show besides the timer: blackout, focus text, the last flash."""
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from .agenda import Agenda
-from .events import Event
-from .state import State
+from .events import QUESTION_EVENTS, Event
+from .state import Question, State
 
 
 def visible_to(state: State, event: Event, role: str, person: str | None) -> bool:
@@ -25,7 +25,48 @@ def visible_to(state: State, event: Event, role: str, person: str | None) -> boo
         return event.to in ("all", person)
     if event.type == "message_acknowledged":
         return event.person == person
+    if event.type in QUESTION_EVENTS:
+        return _question_visible(state, event, person)
     return event.type != "person_tagged"  # the roster's tags are for moderators (and the reports)
+
+
+def _question_visible(state: State, event: Event, person: str | None) -> bool:
+    """A written question's event for a viewer other than a moderator (``state`` has the event folded in): a
+    pending question reaches only its asker, an anonymous asker only themselves, a vote only the voter; a
+    dismissal reaches those who saw the question, but never its asker."""
+    if event.type in ("question_voted", "question_unvoted", "question_asker"):
+        return event.person == person
+    question = state.questions.get(getattr(event, "question", ""))
+    if question is None:
+        return False
+    own = person is not None and question.asker == person
+    if event.type == "question_asked":
+        return own or not event.pending
+    if event.type == "question_dismissed":
+        return not own and question.shown_as != "pending"
+    if event.type == "question_edited":
+        return own or question.state != "pending"
+    return True
+
+
+def _question_for(question: Question, person: str | None) -> Question | None:
+    """A question as a viewer other than a moderator sees it, or None when it is not for them."""
+    own = person is not None and question.asker == person
+    shown = question.state
+    if shown == "dismissed":
+        if not own or question.shown_as is None:
+            return None
+        shown = question.shown_as  # the asker is not told
+    if shown == "pending" and not own:
+        return None
+    return replace(
+        question,
+        state=shown,
+        asker=question.asker if own or not question.anonymous else None,
+        voters=[person] if person is not None and person in question.voters else [],
+        dismissed_by=None,
+        shown_as=None,
+    )
 
 
 def viewer_key(state: State, role: str, person: str | None) -> tuple[object, ...]:
@@ -38,7 +79,9 @@ def viewer_key(state: State, role: str, person: str | None) -> tuple[object, ...
         for m in state.messages
         if (person is not None and m.to == person) or (person is not None and person in m.acknowledged)
     )
-    return ("audience", own)
+    asked = tuple(q.id for q in state.questions.values() if person is not None and q.asker == person)
+    voted = tuple(q.id for q in state.questions.values() if person is not None and person in q.voters)
+    return ("audience", own, asked, voted)
 
 
 def _spoken_of(state: State) -> Iterator[str]:
@@ -54,6 +97,9 @@ def _spoken_of(state: State) -> Iterator[str]:
     for message in state.messages:
         yield message.to
         yield from message.acknowledged
+    for question in state.questions.values():
+        if question.asker is not None and not question.anonymous and question.state not in ("pending", "dismissed"):
+            yield question.asker
 
 
 def referenced_people(state: State) -> set[str]:
@@ -85,6 +131,8 @@ def view_for(state: State, role: str, person: str | None) -> State:
     state speaks of (a hand, a turn, a message) rather than all who ever registered: a viewer knows itself
     from its welcome. Viewers other than moderators do not get the roster's tags."""
     people = referenced_people(state)
+    if role == "moderator":
+        people |= {q.asker for q in state.questions.values() if q.asker is not None}
     participants = state.participants
     if len(people) < len(participants):
         participants = {pid: p for pid, p in participants.items() if pid in people}
@@ -98,4 +146,9 @@ def view_for(state: State, role: str, person: str | None) -> State:
             )
     participants = {pid: p if not p.tags else p.model_copy(update={"tags": {}}) for pid, p in participants.items()}
     agenda = state.agenda if state.agenda is None else _without_tags(state.agenda)
-    return replace(state, messages=messages, participants=participants, agenda=agenda)
+    questions: dict[str, Question] = {}
+    for question_id, question in state.questions.items():
+        seen = _question_for(question, person)
+        if seen is not None:
+            questions[question_id] = seen
+    return replace(state, messages=messages, participants=participants, agenda=agenda, questions=questions)

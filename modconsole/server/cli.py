@@ -278,7 +278,7 @@ def _parser() -> argparse.ArgumentParser:
         "--table",
         choices=TABLES,
         default="sessions",
-        help="with --format csv: which table (sessions, items, turns, people)",
+        help="with --format csv: which table (sessions, items, turns, people, questions)",
     )
     report.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
     return parser

@@ -31,7 +31,7 @@ import aiohttp
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from modconsole.core.agenda import ms_to_local
-from modconsole.core.events import ItemChanged, SessionEnded, SessionStarted, TurnEnded, TurnStarted
+from modconsole.core.events import ItemChanged, QuestionLive, SessionEnded, SessionStarted, TurnEnded, TurnStarted
 from modconsole.core.log import Entry
 from modconsole.core.read_model import session_view
 from modconsole.core.state import State
@@ -43,7 +43,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("modconsole.server.hooks")
 
-TRIGGERS = ("floor_given", "turn_ended", "item_started", "phase_warning", "phase_overtime", "session_ended")
+TRIGGERS = (
+    "floor_given",
+    "turn_ended",
+    "item_started",
+    "phase_warning",
+    "phase_overtime",
+    "session_ended",
+    "question_live",
+)
 # The body's fields; an OSC hook's arguments may name them as {field}.
 FIELDS = (
     "trigger",
@@ -58,6 +66,8 @@ FIELDS = (
     "person_name",
     "timer",
     "phase",
+    "question",
+    "question_text",
 )
 MAX_HOOKS = 64
 MAX_FILE_BYTES = 256 * 1024
@@ -192,6 +202,7 @@ def _body(
     person: str | None = None,
     timer: str | None = None,
     phase: str | None = None,
+    question: str | None = None,
 ) -> dict[str, Any]:
     zone = state.agenda.zone if state.agenda is not None else None
     title = None
@@ -213,6 +224,9 @@ def _body(
         "person_name": someone.name if someone is not None else person,
         "timer": timer,
         "phase": phase,
+        "question": question,
+        # An anonymous question's asker is never named (``person`` is null then).
+        "question_text": state.questions[question].text if question in state.questions else None,
     }
 
 
@@ -309,6 +323,13 @@ class Hooks:
                 self.fire(
                     _body("item_started", state, event_id, event.at, seq=entry.seq, session=event.session,
                           item=item_id)
+                )  # fmt: skip
+            elif isinstance(event, QuestionLive):
+                question = state.questions.get(event.question)
+                asker = None if question is None or question.anonymous else question.asker
+                self.fire(
+                    _body("question_live", state, event_id, event.at, seq=entry.seq, session=event.session,
+                          person=asker, question=event.question)
                 )  # fmt: skip
             elif isinstance(event, SessionEnded):
                 self._floor.pop((event_id, event.session), None)

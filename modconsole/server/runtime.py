@@ -9,6 +9,7 @@ runs the write path (modconsole/core/log.py) under the runtime's lock.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from modconsole.core.attendance import Mark, Tracker
@@ -19,7 +20,7 @@ from modconsole.core.log import Entry
 from modconsole.core.state import State
 from modconsole.core.visibility import view_for, visible_to
 from modconsole.longlived import gc_paused
-from modconsole.protocol import Presence
+from modconsole.protocol import Presence, QuestionVotes
 
 from .connection import Client, Sender
 from .registrations import Roll, roster_folds
@@ -28,6 +29,8 @@ from .view_feed import ViewFeed
 
 RESUME_WINDOW = 20_000  # a client further behind than this gets a fresh snapshot
 PRESENCE_DELAY_S = 0.5  # connects and disconnects within this window make one presence frame
+VOTES_EVERY_S = 1.0  # at most one question_votes frame per event in this time
+VOTE_EVENTS = frozenset({"question_voted", "question_unvoted"})
 
 
 @dataclass(slots=True, eq=False)
@@ -74,6 +77,9 @@ class EventRuntime:
         self.roll: Roll | None = None  # the participants issued so far: read from the store at the first join
         self._roster: tuple[object, set[str]] | None = None  # (agenda, its names folded)
         self.hard_stop: asyncio.TimerHandle | None = None  # when the server looks next for a turn to end
+        self._votes: asyncio.TimerHandle | None = None  # the next question_votes frame, when one is due
+        self._votes_dirty: set[str] = set()  # the questions whose count changed since the last frame
+        self._votes_sent = -VOTES_EVERY_S  # the loop's time of the last frame
 
     def roster(self) -> set[str]:
         """The listed people's names, folded: a participant may not take one."""
@@ -109,6 +115,37 @@ class EventRuntime:
         for client in self.clients:
             if client.actor.role == "moderator":
                 client.send(frame)
+
+    def votes_changed(self, entries: Iterable[Entry]) -> None:
+        """Votes settled: the audience and the displays get the new counts in one ``question_votes`` frame, at
+        most one a second (the first at once after a quiet second), however many votes come in between."""
+        changed = [e.event.question for e in entries if e.event.type in VOTE_EVENTS]  # type: ignore[union-attr]
+        if not changed:
+            return
+        self._votes_dirty.update(changed)
+        if self._votes is None:
+            loop = asyncio.get_running_loop()
+            delay = max(0.0, self._votes_sent + VOTES_EVERY_S - loop.time())
+            self._votes = loop.call_later(delay, self._send_votes)
+
+    def _send_votes(self) -> None:
+        self._votes = None
+        self._votes_sent = asyncio.get_running_loop().time()
+        questions = self.state.questions
+        counts = {q: questions[q].votes for q in sorted(self._votes_dirty) if q in questions}
+        self._votes_dirty.clear()
+        if counts:
+            frame = QuestionVotes(seq=self.state.seq, votes=counts).model_dump_json()
+            for client in self.clients:
+                if client.actor.role != "moderator":
+                    client.send(frame)
+
+    def all_votes(self) -> str | None:
+        """Every question's count, for a viewer that resumed (it missed the frames while away)."""
+        if not self.state.questions:
+            return None
+        counts = {q.id: q.votes for q in self.state.questions.values()}
+        return QuestionVotes(seq=self.state.seq, votes=counts).model_dump_json()
 
     def now(self, wall: int) -> int:
         """The event clock at wall time ``wall``; never less than it returned before (a wall clock stepped

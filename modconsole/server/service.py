@@ -77,7 +77,7 @@ from .registrations import (
     new_participant,
 )
 from .reports import build_report, render
-from .runtime import EventRuntime, Work
+from .runtime import VOTE_EVENTS, EventRuntime, Work
 from .store import SeqTaken, StorageError, Store, TokenGrant, UnreadableEntry
 from .tokens import new_token, token_hash
 from .view_feed import REFRESH_S as VIEW_REFRESH_S
@@ -549,6 +549,8 @@ class MeetingServer:
         client.send(welcome.model_dump_json())
         if missed:
             client.send(entries_frame(missed))
+        if missed is not None and actor.role != "moderator" and (votes := runtime.all_votes()) is not None:
+            client.send(votes)  # the counts it missed while away
         if actor.role == "moderator":
             client.send(Presence(people=runtime.online()).model_dump_json())
         runtime.clients.add(client)
@@ -861,6 +863,7 @@ class MeetingServer:
                     sender.send(frame)
         else:
             self._broadcast(runtime, decided.new, answers)
+        runtime.votes_changed(decided.new)  # the audience's counts, coalesced
 
     @staticmethod
     def _refuse_batch(batch: list[Work], decided: _Decided, message: str) -> None:
@@ -954,6 +957,10 @@ class MeetingServer:
                         frame = frame_for(client)
                         if frame:
                             client.send(frame)
+        # Votes change no page's view but the voter's (the pages show no counts yet): 1,000 votes are not 1,000
+        # views to every page; the audience's counts go out coalesced (``EventRuntime.votes_changed``).
+        if entries and all(e.event.type in VOTE_EVENTS for e in entries):
+            return
         # A page that sent a command has its view already (a second page sender gets it twice: the same view).
         runtime.feed.send_all(state, now, skip=pages[0] if len(pages) == 1 else None)
 
@@ -1043,6 +1050,7 @@ class MeetingServer:
                 frames[key] = entries_frame(mine) if mine else ""
             if frames[key]:
                 client.send(frames[key])
+        runtime.votes_changed(entries)
         runtime.feed.send_all(runtime.state, runtime.now(self.clock()))  # and the pages their views
         return len(entries)
 

@@ -51,6 +51,11 @@ MODERATOR_ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction("switch_session", "s", "Session", "Choose the session to drive", footer=False),
     ConsoleAction("end_session", "E", "End session", "End the session (asks first)", footer=False),
     ConsoleAction("clear_queue", "K", "Clear queue", "Remove everyone from the queue (asks first)", footer=False),
+    # Written questions (the panel under the queue, shown once there are any).
+    ConsoleAction("question_live", "q", "Q live", "Put the most-voted visible question live", footer=False),
+    ConsoleAction("question_answered", "a", "Answered", "Mark the live question answered", footer=False),
+    ConsoleAction("question_approve", "Y", "Approve", "Approve the oldest pending question", footer=False),
+    ConsoleAction("question_dismiss", "D", "Dismiss", "Dismiss the oldest pending question", footer=False),
     # The rundown editor: each acts on the item selected in the rundown.
     ConsoleAction(
         "item_insert", "insert", "Add item", "Add an item to the rundown after the selected one", footer=False

@@ -62,6 +62,7 @@ from .figures import (
 from .labels import person_label, plain
 from .link import Link
 from .messages import SendCommand
+from .questions import live_question
 from .widgets import ConnectionBar, TimerPanel
 
 AUDIENCE_BINDINGS = [
@@ -494,6 +495,7 @@ class DisplayScreen(ViewerScreen):
         yield StageClock(id="stage-clock")
         yield Static("", id="stage-floor")
         yield Static("", id="stage-next")
+        yield Static("", id="stage-question")
         yield Static("", id="stage-message")
         yield ConnectionBar(sends_commands=False, id="connection")
 
@@ -510,6 +512,11 @@ class DisplayScreen(ViewerScreen):
         self.query_one(StageClock).show(view, state.agenda.timezone, now_iso)
         self.query_one("#stage-floor", Static).update(stage_floor(view, state))
         self.query_one("#stage-next", Static).update(stage_next(view))
+        asked = self.query_one("#stage-question", Static)
+        live = live_question(state, session.id)
+        asked.display = live is not None
+        if live is not None:
+            asked.update(live)
         box = self.query_one("#stage-message", Static)
         messages = stage_messages(state, session, now)
         box.display = bool(messages)

@@ -47,6 +47,7 @@ from .figures import (
 )
 from .link import Link
 from .messages import SendCommand
+from .questions import QuestionsPanel
 from .widgets import ConnectionBar, QueuePanel, Rundown, SummaryPanel, TimerPanel
 
 EXTEND_STEP_S = 5 * 60
@@ -70,6 +71,7 @@ class ModeratorScreen(Screen[None]):
         with Horizontal(id="middle"):
             yield Rundown(id="rundown")
             yield QueuePanel(id="queue")
+        yield QuestionsPanel(id="questions")
         yield ConnectionBar(id="connection")
         yield Footer()
 
@@ -104,6 +106,7 @@ class ModeratorScreen(Screen[None]):
         self.query_one(SummaryPanel).show(view, state.agenda.timezone, self.local_zone, message_lines(state, session))
         self.query_one(Rundown).show(view)
         self.query_one(QueuePanel).show(view, state, getattr(link, "online", None))
+        self.query_one(QuestionsPanel).show(state, session.id)
 
     # --- sending ------------------------------------------------------------------------------
 
@@ -114,6 +117,41 @@ class ModeratorScreen(Screen[None]):
             # Two moderators pressing the same key at once move the meeting once.
             update["expected_seq"] = session.rev
         self.post_message(SendCommand(command.model_copy(update=update), done))
+
+    # --- written questions ----------------------------------------------------------------------
+
+    def _questions(self, state_name: str) -> list[str]:
+        state, session = self.link.state, self.session()
+        if state is None or session is None:
+            return []
+        return [q.id for q in state.questions.values() if q.session == session.id and q.state == state_name]
+
+    def action_question_live(self) -> None:
+        if not self._questions("visible"):
+            self.notify("No visible question to put live.", severity="warning")
+            return
+        self._send(c.QuestionGoLive())  # the server picks the most-voted, on its newest counts
+
+    def action_question_answered(self) -> None:
+        live = self._questions("live")
+        if not live:
+            self.notify("No question is live.", severity="warning")
+            return
+        self._send(c.QuestionAnswer(question=live[0]))
+
+    def action_question_approve(self) -> None:
+        pending = self._questions("pending")
+        if not pending:
+            self.notify("No question is waiting for approval.", severity="warning")
+            return
+        self._send(c.QuestionApprove(question=pending[0]))
+
+    def action_question_dismiss(self) -> None:
+        pending = self._questions("pending")
+        if not pending:
+            self.notify("No question is waiting for approval (dismiss others with ctl question-dismiss Q).")
+            return
+        self._send(c.QuestionDismiss(question=pending[0]))
 
     def action_start_pause(self) -> None:
         session = self.session()

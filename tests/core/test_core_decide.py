@@ -52,11 +52,22 @@ EVERY_COMMAND: list[c.Command] = [
     c.SessionEdit(title="Renamed"),
     c.PersonAdd(name="Mayor of Busan"),
     c.Redo(),
+    c.Ask(text="A question?"),
+    c.Vote(question="q1"),
+    c.Unvote(question="q1"),
+    c.QuestionApprove(question="q1"),
+    c.QuestionDismiss(question="q1"),
+    c.QuestionGoLive(question="q1"),
+    c.QuestionAnswer(question="q1"),
+    c.QuestionMerge(question="q1", into="q2"),
+    c.QuestionEdit(question="q1", text="Edited?"),
     c.Blackout(),
     c.Flash(),
     c.Focus(text="ON AIR"),
 ]
-MODERATOR_ONLY = [command for command in EVERY_COMMAND if command.type not in ("raise", "lower", "ack")]
+MODERATOR_ONLY = [
+    command for command in EVERY_COMMAND if command.type not in ("raise", "lower", "ack", "ask", "vote", "unvote")
+]
 
 
 def all_command_types() -> set[str]:

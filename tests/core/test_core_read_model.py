@@ -52,7 +52,15 @@ def test_every_view_has_its_declared_keys_in_order() -> None:
 def test_the_views_are_the_read_models_typed_dicts() -> None:
     # Private ones (``_Hand``, ``_HandFor``) are bases of a view, not views.
     declared = {cls for name, cls in vars(read_model).items() if is_typeddict(cls) and not name.startswith("_")}
-    assert declared == {StateView, SessionView, ItemView, ComingView, HandView, FloorView}
+    assert declared == {StateView, SessionView, ItemView, ComingView, HandView, FloorView, read_model.QuestionView}
+
+
+def test_a_question_view_has_its_declared_keys_in_order() -> None:
+    h = _busy_call()
+    h.ok(c.Ask(text="Why?"), c.Actor(role="speaker", person="ann"))
+    (view,) = read_model.question_views(h.state, "ann")
+    assert list(view) == _keys(read_model.QuestionView)
+    assert view["mine"] and view["state"] == "visible" and view["asked_at"].startswith("2020-")
 
 
 def test_a_session_not_started_has_no_floor_and_no_queue() -> None:

@@ -14,7 +14,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCHMARKS = {"fanout", "roundtrip", "replay", "report", "memory", "tui", "timer", "shared", "page", "views", "burst"}
+BENCHMARKS = {
+    "fanout",
+    "roundtrip",
+    "replay",
+    "report",
+    "memory",
+    "tui",
+    "timer",
+    "shared",
+    "page",
+    "views",
+    "burst",
+    "votes",
+}
 
 
 def _postgres_missing() -> str | None:

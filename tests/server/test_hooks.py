@@ -258,3 +258,19 @@ def test_serve_refuses_a_bad_hooks_file_and_create_event_an_agenda_with_bad_hook
     assert run_cli("modconsole-server", "create-event", good, "--db", db).returncode == 0
     served = run_cli("modconsole-server", "serve", "--db", db, "--port", "0", "--hooks", bad)
     assert served.returncode == 2 and "'post' must be an http://" in served.stderr
+
+
+async def test_a_question_put_live_is_posted_with_its_text_and_asker(
+    hooked: Callable[..., Awaitable[tuple[RunningServer, Hooks]]], receiver: Receiver
+) -> None:
+    running, _ = await hooked([post("question_live", receiver.url)])
+    asker = MeetingClient(running.url, running.tokens.people["sala"], client="test")
+    await asker.connect()
+    try:
+        await asker.command(CLIENT_ADAPTER.validate_python({"type": "ask", "text": "Who pays for the masks?"}))
+    finally:
+        await asker.close()
+    await command(running, {"type": "question_live", "id": "1"})
+    (body,) = await receiver.wait(1)
+    assert body["trigger"] == "question_live" and body["question"] == "q1"
+    assert body["question_text"] == "Who pays for the masks?" and body["person"] == "sala"

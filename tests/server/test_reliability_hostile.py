@@ -97,6 +97,15 @@ VALID: list[dict[str, Any]] = [
     {"type": "blackout", "id": "s", "on": True},
     {"type": "flash", "id": "s"},
     {"type": "focus", "id": "s", "text": "ON AIR"},
+    {"type": "ask", "id": "s", "text": "Who pays?", "anonymous": True},
+    {"type": "vote", "id": "s", "question": "q1"},
+    {"type": "unvote", "id": "s", "question": "q1"},
+    {"type": "question_approve", "id": "s", "question": "q1"},
+    {"type": "question_dismiss", "id": "s", "question": "q1"},
+    {"type": "question_live", "id": "s"},
+    {"type": "question_answered", "id": "s", "question": "q1"},
+    {"type": "question_merge", "id": "s", "question": "q2", "into": "q1"},
+    {"type": "question_edit", "id": "s", "question": "q1", "text": "Who pays, and how?"},
 ]
 _TYPES = {frame["type"] for frame in VALID}
 

@@ -129,6 +129,10 @@ def _hostile_log(tmp: Path) -> list[Entry]:
         if n == 1:
             sim.do(c.Raise(), c.Actor(role="participant", person="part-1", name=PARTICIPANT))
             sim.do(c.Raise(), c.Actor(role="speaker", person=f"p-{keys[-1]}"))
+            # Written questions whose text and asker's name a spreadsheet or a Markdown reader would take
+            # for a formula or a link.
+            sim.do(c.Ask(text=HOSTILE["sum"]), c.Actor(role="participant", person="part-1", name=PARTICIPANT))
+            sim.do(c.Ask(text=HOSTILE["link"]), c.Actor(role="speaker", person=f"p-{keys[-1]}"))
         sim.do(c.Floor(person=person), desk)
         sim.now += 90_000
         sim.do(c.EndTurn(), desk)
@@ -267,11 +271,21 @@ def test_markdown_shows_outside_text_and_makes_nothing_of_it(report: Report, par
     assert page.tags.count("table") == tables
     spoke = [p for p in report.people if p.turns]
     assert page.tags.count("tr") == sum(
-        1 + n for n in (len(report.sessions[0].items), len(spoke), len(report.audit), *_share_rows(report))
+        1 + n
+        for n in (
+            len(report.sessions[0].items),
+            len(spoke),
+            len(report.audit),
+            *_share_rows(report),
+            len(report.question_counts),
+            len(report.questions),
+        )
     )
-    # Item titles and people's names are whole cells, as given.
+    # Item titles, people's names and the questions are whole cells, as given.
     cells = _block_texts(page, "td")
-    for name in [i.title for i in report.sessions[0].items] + [p.name for p in spoke]:
+    asked = [x.text for x in report.questions] + [x.asker for x in report.questions]
+    assert len(report.questions) == 2
+    for name in [i.title for i in report.sessions[0].items] + [p.name for p in spoke] + asked:
         assert " ".join(one_line(name).split()) in cells, name
 
 
@@ -367,7 +381,7 @@ def test_html_escapes_every_outside_string(report: Report) -> None:
 # --------------------------------------------------------------------------- CSV
 
 # Columns whose text comes from the agenda file, the clients or the participants.
-OUTSIDE_COLUMNS = {"id", "title", "room", "session", "item", "person", "name", "affiliation"}
+OUTSIDE_COLUMNS = {"id", "title", "room", "session", "item", "person", "name", "affiliation", "text", "asker"}
 
 
 @pytest.mark.parametrize("table", TABLES)
@@ -381,6 +395,7 @@ def test_csv_neutralises_formulas_and_keeps_figures(report: Report, table: str) 
         "turns": data["turns"],
         "people": data["people"],
         "items": [{"session": s["id"], **i} for s in data["sessions"] for i in s["items"]],
+        "questions": data["questions"],
     }[table]
     assert len(rows) == len(sources)
     prefixed = 0
@@ -410,6 +425,9 @@ def test_csv_neutralises_formulas_and_keeps_figures(report: Report, table: str) 
     # Every formula start of the hostile names and titles is met somewhere in every table.
     if table in ("items", "turns", "people"):
         assert prefixed >= 6
+    if table == "questions":
+        assert [r["text"] for r in rows] == ["'" + HOSTILE["sum"], HOSTILE["link"]]
+        assert rows[0]["asker"] == PARTICIPANT and prefixed == 1
     if table == "sessions":
         assert rows[0]["start_delay_s"] == "-120.0"  # started 2:00 early: a negative figure, not text
         assert float(rows[0]["overrun_s"]) == report.sessions[0].overrun_s

@@ -53,6 +53,15 @@ SAMPLES: dict[str, c.Command] = {
     "blackout": c.Blackout(on=True),
     "flash": c.Flash(),
     "focus": c.Focus(text="ON AIR"),
+    "ask": c.Ask(text="A question from the chair?"),
+    "vote": c.Vote(question="q2"),
+    "unvote": c.Unvote(question="q2"),
+    "question_edit": c.QuestionEdit(question="q1", text="Edited by the chair?"),
+    "question_merge": c.QuestionMerge(question="q2", into="q1"),
+    "question_live": c.QuestionGoLive(question="q1"),
+    "question_answered": c.QuestionAnswer(question="q1"),
+    "question_dismiss": c.QuestionDismiss(question="q1"),
+    "question_approve": c.QuestionApprove(question="q1"),
     "undo": c.Undo(),
     "redo": c.Redo(),
     "queue_remove": c.QueueRemove(person="sala"),
@@ -90,6 +99,9 @@ async def _outcome(client, command: c.Command) -> str:
 
 async def test_a_moderator_may_do_everything(server, connect) -> None:
     moderator = await _client_for("moderator", server, connect)
+    speaker = await _client_for("speaker", server, connect)
+    for text in ("First?", "Second?"):  # questions for the moderator's question commands
+        await speaker.command(c.Ask(text=text))
     outcomes = {}
     for name, command in SAMPLES.items():
         if name in ("queue_remove", "clear_queue"):
@@ -97,6 +109,8 @@ async def test_a_moderator_may_do_everything(server, connect) -> None:
         outcomes[name] = await _outcome(moderator, command)
     # A moderator puts people in the queue and takes them out; raise, lower and ack are a person's own.
     expected = {name: "ok" for name in SAMPLES} | {"raise": "invalid", "lower": "invalid", "ack": "invalid"}
+    # Asking and voting are a person's own too; a dismissed question is not approved (its state, not a right).
+    expected |= {"ask": "invalid", "vote": "invalid", "unvote": "invalid", "question_approve": "invalid_state"}
     assert outcomes == expected
     await server.settled(moderator)
 
@@ -108,7 +122,7 @@ async def test_everyone_else_is_refused_the_moderators_commands(server, connect,
     await moderator.command(c.Start())
     await moderator.command(c.QueueAdd(person="sala"))
     await moderator.command(c.SendMessage(text="One minute", to="all"))
-    audience = {"raise", "lower", "ack"}
+    audience = {"raise", "lower", "ack", "ask", "vote", "unvote"}
     outcomes = {}
     for name, command in SAMPLES.items():
         if name in audience:

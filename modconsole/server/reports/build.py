@@ -67,6 +67,8 @@ from .model import (
     OverrunPart,
     PersonReport,
     PlanChange,
+    QuestionCounts,
+    QuestionReport,
     Report,
     SessionReport,
     Share,
@@ -221,6 +223,7 @@ def build_report(
         )
     overall = attendance(state, who, presence, roles, list(spans.values()), turns, registered, as_of_ms, zone)
     scope = "event" if session is None and day is None else (f"session {session}" if session else f"day {day}")
+    questions, question_counts = _questions(entries, state, chosen, voided)
     return Report(
         event_id=state.event_id,
         title=agenda.title,
@@ -237,8 +240,78 @@ def build_report(
         turns=turns,
         shares=_shares(people),
         audit=audit,
+        question_counts=question_counts,
+        questions=questions,
         attendance=overall,
     )
+
+
+_MODERATING = frozenset(
+    {
+        "question_approved",
+        "question_live",
+        "question_answered",
+        "question_dismissed",
+        "question_merged",
+        "question_edited",
+    }
+)
+
+
+def _questions(
+    entries: list[Entry], state: State, chosen: set[str], voided: dict[int, Entry]
+) -> tuple[list[QuestionReport], list[QuestionCounts]]:
+    """The written questions of the sessions in scope, and per session how many were asked, answered, dismissed."""
+    assert state.agenda is not None
+    zone = state.agenda.zone
+    moderators: dict[str, list[str]] = {}
+    for entry in entries:
+        event = entry.event
+        if entry.seq not in voided and event.type in _MODERATING:
+            who = _who(entry.actor, state)
+            names = moderators.setdefault(event.question, [])  # type: ignore[union-attr]
+            if who not in names:
+                names.append(who)
+    questions = [
+        QuestionReport(
+            id=q.id,
+            session=q.session,
+            asked_at=_local(q.asked_at, zone),
+            asker="anonymous" if q.anonymous or q.asker is None else _asker_name(state, q.asker),
+            anonymous=q.anonymous,
+            votes=q.votes,
+            state=q.state,
+            live_at=_local(q.live_at, zone),
+            answered_at=_local(q.answered_at, zone),
+            moderated_by=", ".join(moderators.get(q.id, [])),
+            merged_into=q.merged_into,
+            text=q.text,
+        )
+        for q in state.questions.values()
+        if q.session in chosen
+    ]
+    counts = []
+    for plan in state.agenda.sessions:
+        mine = [q for q in questions if q.session == plan.id]
+        if plan.id not in chosen or not mine:
+            continue
+        counts.append(
+            QuestionCounts(
+                session=plan.id,
+                asked=len(mine),
+                answered=sum(q.state == "answered" for q in mine),
+                dismissed=sum(q.state == "dismissed" for q in mine),
+                merged=sum(q.state == "merged" for q in mine),
+                open=sum(q.state in ("pending", "visible", "live") for q in mine),
+                votes=sum(q.votes for q in mine),
+            )
+        )
+    return questions, counts
+
+
+def _asker_name(state: State, person_id: str) -> str:
+    person = state.person(person_id)
+    return person.name if person is not None else person_id
 
 
 def _last_at(event: Event) -> int:

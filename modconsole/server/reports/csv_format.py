@@ -10,9 +10,9 @@ from __future__ import annotations
 import csv
 import io
 
-from .model import ItemReport, PersonReport, Report, SessionReport, TurnReport
+from .model import ItemReport, PersonReport, QuestionReport, Report, SessionReport, TurnReport
 
-TABLES = ("sessions", "items", "turns", "people")
+TABLES = ("sessions", "items", "turns", "people", "questions")
 
 
 # What a spreadsheet takes as the start of a formula (OWASP, "CSV injection").
@@ -48,6 +48,9 @@ def render_csv(report: Report, table: str = "sessions") -> str:
             for s in report.sessions
             for i in s.items
         ]
+    elif table == "questions":
+        fields = list(QuestionReport.model_fields)
+        rows = [x.model_dump() for x in report.questions]
     elif table == "turns":
         fields = list(TurnReport.model_fields)
         rows = [t.model_dump() for t in report.turns]

@@ -196,6 +196,22 @@ def render_html(report: Report) -> str:
             out.append("</table>")
         if silent:
             out.append(f"<p>{esc(silent)}</p>")
+    if report.questions:
+        out.append(
+            "<h2>Questions</h2>" + head("session", "asked", "answered", "dismissed", "merged", "still open", "votes")
+        )
+        out += [
+            row(n.session, n.asked, n.answered, n.dismissed, n.merged, n.open, n.votes, numeric=(1, 2, 3, 4, 5, 6))
+            for n in report.question_counts
+        ]
+        out.append("</table>")
+        out.append(head("id", "asked", "by", "votes", "state", "live", "answered", "moderated by", "question"))
+        out += [
+            row(x.id, hhmm(x.asked_at), x.asker, x.votes, x.state, hhmm(x.live_at), hhmm(x.answered_at),
+                x.moderated_by, x.text, numeric=(3,))
+            for x in report.questions
+        ]  # fmt: skip
+        out.append("</table>")
     if report.audit:
         out.append(
             "<h2>Audit: undone actions (left out of every figure)</h2>"

@@ -164,6 +164,21 @@ def render_markdown(report: Report) -> str:
             out += ["", silent]
         out.append("")
     out += _attendance_lines(report, q)
+    if report.questions:
+        out += ["## Questions", "", "| session | asked | answered | dismissed | merged | still open | votes |"]
+        out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        out += [
+            f"| {q(n.session)} | {n.asked} | {n.answered} | {n.dismissed} | {n.merged} | {n.open} | {n.votes} |"
+            for n in report.question_counts
+        ]
+        out += ["", "| id | asked | by | votes | state | live | answered | moderated by | question |"]
+        out.append("| --- | ---: | --- | ---: | --- | ---: | ---: | --- | --- |")
+        out += [
+            f"| {x.id} | {hhmm(x.asked_at)} | {q(x.asker)} | {x.votes} | {x.state} | {hhmm(x.live_at)} | "
+            f"{hhmm(x.answered_at)} | {q(x.moderated_by)} | {q(x.text)} |"
+            for x in report.questions
+        ]
+        out.append("")
     if report.audit:
         out += [
             "## Audit: undone actions (left out of every figure)",

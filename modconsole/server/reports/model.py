@@ -200,6 +200,31 @@ class AuditEntry(_Model):
     undone_by: str
 
 
+class QuestionReport(_Model):
+    id: str
+    session: str
+    asked_at: str
+    asker: str  # the asker's name, or "anonymous"
+    anonymous: bool
+    votes: int
+    state: str  # pending, visible, live, answered, dismissed or merged
+    live_at: str | None
+    answered_at: str | None
+    moderated_by: str  # who approved, put live, answered, dismissed, merged or edited it (comma-separated)
+    merged_into: str | None
+    text: str
+
+
+class QuestionCounts(_Model):
+    session: str
+    asked: int
+    answered: int
+    dismissed: int
+    merged: int
+    open: int  # pending, visible or live when the log stops
+    votes: int
+
+
 class Report(_Model):
     event_id: str
     title: str
@@ -217,3 +242,6 @@ class Report(_Model):
     shares: dict[str, list[Share]]
     audit: list[AuditEntry]
     attendance: Attendance | None = None  # the programme's: unique people across the sessions in scope
+    # Written questions: per session, what was asked, answered and dismissed; and every question.
+    question_counts: list[QuestionCounts] = []
+    questions: list[QuestionReport] = []
