@@ -312,8 +312,10 @@ def _plan_command(args: argparse.Namespace, session: str | None) -> c.Command | 
     return None
 
 
-def _plan_change(before: State, after: State, command: c.Command, ack_person: str | None) -> dict[str, object]:
-    """What a plan edit created or changed, for ``--json`` and the line printed."""
+def _plan_change(
+    before: State, after: State, command: c.Command, ack_person: str | None, now: int
+) -> dict[str, object]:
+    """What a plan edit created or changed, for ``--json`` and the line printed (its times as at ``now``)."""
     if isinstance(command, c.SessionAdd | c.SessionEdit):
         session_id = command.session_id if isinstance(command, c.SessionAdd) else command.session
         plan = after.agenda.session(session_id or "") if after.agenda else None
@@ -334,7 +336,7 @@ def _plan_change(before: State, after: State, command: c.Command, ack_person: st
         item_id = new[0] if new else None
     else:
         item_id = getattr(command, "item", None)
-    return {"item": next((i for i in session_view(after, session, 0)["items"] if i["id"] == item_id), None)}
+    return {"item": next((i for i in session_view(after, session, now)["items"] if i["id"] == item_id), None)}
 
 
 _TAKES_VALUE = frozenset({"--session", "--token", "--token-file", "--name", "--kind", "--target", "--cafile", "--for"})
@@ -784,7 +786,7 @@ async def run(args: argparse.Namespace) -> int:
     )
     changed: dict[str, object] = {}
     if before is not None:
-        changed = _plan_change(before, state, command, ack.person)
+        changed = _plan_change(before, state, command, ack.person, now)
         if isinstance(command, c.SessionAdd) and state.session(command.session_id) is not None:
             added = state.session(command.session_id)
             assert added is not None

@@ -132,10 +132,25 @@ def _header(record: list[str], where: str, required: tuple[str, ...], optional: 
     return header
 
 
+# What a spreadsheet takes as the start of a formula (OWASP, "CSV injection"): the export writes such a cell
+# behind a single quote, and the reader takes one quote off again (also off a quote the export doubled).
+FORMULA_START = ("=", "+", "-", "@")
+
+
+def guard_cell(value: str) -> str:
+    """A cell as the export writes it: never run as a formula when the file is opened in a spreadsheet."""
+    return "'" + value if value.lstrip("'").startswith(FORMULA_START) else value
+
+
+def unguard_cell(value: str) -> str:
+    """A cell as ``guard_cell`` wrote it, read back."""
+    return value[1:] if value.startswith("'") and value.lstrip("'").startswith(FORMULA_START) else value
+
+
 def _cells(header: list[str], record: list[str], where: str) -> dict[str, str]:
     if len(record) > len(header) and any(cell.strip() for cell in record[len(header) :]):
         raise Bad(where, None, f"{len(record)} fields but the header has {len(header)}")
-    cells = [cell.strip() for cell in record] + [""] * (len(header) - len(record))
+    cells = [unguard_cell(cell.strip()) for cell in record] + [""] * (len(header) - len(record))
     return dict(zip(header, cells, strict=False))
 
 
@@ -143,7 +158,7 @@ def _directive(record: list[str], where: str) -> tuple[str, str]:
     head = record[0].strip().removeprefix("#").strip()
     key, _, rest = head.partition(":") if ":" in head else head.partition("=")
     key = key.strip().casefold()
-    value = rest.strip() or next((cell.strip() for cell in record[1:] if cell.strip()), "")
+    value = unguard_cell(rest.strip() or next((cell.strip() for cell in record[1:] if cell.strip()), ""))
     if key not in DIRECTIVES:
         raise Bad(where, None, f"unknown directive {short(key)}; expected #title or #timezone")
     if not value:

@@ -23,7 +23,7 @@ from modconsole.core.agenda import (
     planned_schedule,
 )
 
-from .csv_agenda import CSV_COLUMNS, PEOPLE_COLUMNS
+from .csv_agenda import CSV_COLUMNS, PEOPLE_COLUMNS, guard_cell
 from .ical import X
 
 ExportFormat = Literal["toml", "csv", "ics"]
@@ -108,7 +108,7 @@ class CsvExport:
 def to_csv(agenda: Agenda) -> CsvExport:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["#title", agenda.title])
+    writer.writerow(["#title", guard_cell(agenda.title)])
     writer.writerow(["#timezone", agenda.timezone])
     extra = ["room", "fixed_start", "id", "session_id", "warning", "danger", "turn_hard_stop", "tags"]
     writer.writerow([*CSV_COLUMNS, *extra])
@@ -135,13 +135,14 @@ def to_csv(agenda: Agenda) -> CsvExport:
                 "turn_hard_stop": duration_text(item.turn_hard_stop_s) if item.turn_hard_stop_s is not None else "",
                 "tags": "; ".join(f"{key}={value}" for key, value in item.tags.items()),
             }
-            writer.writerow([cells[name] for name in (*CSV_COLUMNS, *extra)])
+            writer.writerow([guard_cell(cells[name]) for name in (*CSV_COLUMNS, *extra)])
     people = io.StringIO()
     keys = list(dict.fromkeys(key for person in agenda.people for key in person.tags if key not in PEOPLE_COLUMNS))
     roster = csv.writer(people, lineterminator="\n")
     roster.writerow([*PEOPLE_COLUMNS, *keys])
     for person in agenda.people:
-        roster.writerow([person.name, person.id, person.affiliation, *(person.tags.get(key, "") for key in keys)])
+        row = [person.name, person.id, person.affiliation, *(person.tags.get(key, "") for key in keys)]
+        roster.writerow([guard_cell(cell) for cell in row])
     return CsvExport(out.getvalue(), people.getvalue())
 
 

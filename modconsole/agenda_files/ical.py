@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,6 +25,7 @@ from .schedule import Gaps, Slot, Speaker, build_agenda
 
 X = "X-MODCONSOLE-"
 MAX_OCCURRENCES = 5_000  # events and their repeats in one calendar: a conference has hundreds
+_LAST = date(9999, 12, 30)  # the end of the last window the occurrences are looked for in
 
 
 def parse_ics(
@@ -61,9 +62,13 @@ def _ics_agenda(text: str, gaps: Gaps, title: str | None, timezone: str | None, 
     name = title or str(calendar.get("X-WR-CALNAME") or "").strip() or path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     problems = Problems()
     roster = _roster(calendar, problems)
+    for n, event in enumerate(events):
+        uid = str(event.get("UID") or "")
+        problems.attempt(_before_expanding, event, f"VEVENT {short(uid)}" if uid else f"VEVENT {n + 1}")
+    problems.check()
     try:
         query = recurring_ical_events.of(calendar)
-        occurrences = list(islice(query.all(), MAX_OCCURRENCES + 1))
+        occurrences = _expand(query, _earliest(events))
     except RecursionError:
         raise Bad("file", None, "iCalendar components nested too deeply") from None
     except Exception as exc:  # the expander raises its own types for broken rules and dates
@@ -87,6 +92,62 @@ def _ics_agenda(text: str, gaps: Gaps, title: str | None, timezone: str | None, 
     problems.check()
     slots.sort(key=lambda s: (s.start, int(s.extra.get("order", 0))))
     return build_agenda(name, zone_name, slots, gaps=gaps, roster=roster, problems=problems)
+
+
+def _before_expanding(event: Any, where: str) -> None:
+    """What would keep the expander busy for minutes, refused before it runs: a rule repeating every second,
+    and an event so long that every window of the expansion overlaps it (``_slot`` checks each occurrence)."""
+    rules = event.get("RRULE")
+    for rule in rules if isinstance(rules, list) else [rules]:
+        if rule is not None and str((rule.get("FREQ") or [""])[0]).upper() == "SECONDLY":
+            raise Bad(where, "RRULE", "repeats every second; an item repeats hourly at most")
+    start, end, length = event.get("DTSTART"), event.get("DTEND"), event.get("DURATION")
+    seconds = 0.0
+    if start is not None and end is not None and type(start.dt) is type(end.dt):
+        try:
+            seconds = (end.dt - start.dt).total_seconds()
+        except TypeError:  # one with a zone, one floating: _slot reads them in the calendar's zone
+            seconds = 0.0
+    elif length is not None and isinstance(length.dt, timedelta):
+        seconds = length.dt.total_seconds()
+    if seconds > MAX_DURATION_S:
+        raise Bad(where, "DTEND", f"lasts {seconds / 86400:.0f} days; at most two weeks")
+
+
+def _expand(query: Any, first: date | None) -> list[Any]:
+    """The occurrences, or more than MAX_OCCURRENCES of them: from the first start, in windows doubling until
+    the limit is passed or the window reaches the year 9999. Each window is one expansion: the expander's own
+    walk (``all()``) starts at year 1 and reaches a rule without an end in a window of centuries, or steps
+    through a long rule a quarter of an hour at a time, re-expanding it from its start at every step."""
+    if first is None:
+        return list(islice(query.all(), MAX_OCCURRENCES + 1))
+    days = 1
+    while True:
+        end = _LAST if (_LAST - first).days <= days else first + timedelta(days=days)
+        found = list(query.between(first, end))
+        if len(found) > MAX_OCCURRENCES or end == _LAST:
+            return found
+        days *= 2
+
+
+def _earliest(events: list[Any]) -> date | None:
+    """The day before the earliest start or extra date (RDATE) of the events: nothing occurs before it."""
+    days: list[date] = []
+    for event in events:
+        values = [event.get("DTSTART")]
+        extra = event.get("RDATE")
+        for group in extra if isinstance(extra, list) else [extra]:
+            values.extend(getattr(group, "dts", None) or [])
+        for value in values:
+            moment = getattr(value, "dt", None)
+            if isinstance(moment, datetime):
+                days.append(moment.date())
+            elif isinstance(moment, date):
+                days.append(moment)
+    try:
+        return min(days) - timedelta(days=1) if days else None
+    except OverflowError:
+        return None
 
 
 def _calendar_zone(calendar: icalendar.Calendar, events: list[Any]) -> str:

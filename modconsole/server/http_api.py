@@ -127,6 +127,31 @@ def _error(code: ErrorCode, message: str, command_id: str | None = None) -> web.
     )
 
 
+_PATHS = "GET /api/state, GET /api/session, GET /api/sessions/ID, POST /api/command"
+
+
+@web.middleware
+async def _typed_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """An unknown path or a wrong method answered as the typed error frame, like every other refusal."""
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except web.HTTPMethodNotAllowed as exc:
+        allowed = ", ".join(sorted(exc.allowed_methods))
+        return _json(
+            405,
+            {
+                "type": "error",
+                "id": None,
+                "code": "bad_frame",
+                "message": f"{request.method[:16]} is not answered here; {request.path[:100]} takes {allowed}",
+            },
+            headers={"Allow": ",".join(sorted(exc.allowed_methods))},
+        )
+    except web.HTTPNotFound:
+        return _error("not_found", f"no such path {request.path[:100]!r}; the API answers {_PATHS}")
+
+
 class HttpApi:
     """The API of one MeetingServer, on its own port."""
 
@@ -142,7 +167,7 @@ class HttpApi:
         self.refused = 0  # connections turned away over the limit
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
         self._ids = itertools.count(1)
-        self.app = web.Application(client_max_size=max_body)
+        self.app = web.Application(client_max_size=max_body, middlewares=[_typed_errors])
         self.app.add_routes(
             [
                 web.get("/api/state", self._state),
