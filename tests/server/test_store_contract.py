@@ -246,3 +246,63 @@ def test_entries_and_their_tokens_are_written_together_or_not_at_all(opener: Ope
         two.append_granting(created.event_id, second, [("speaker", "late-mayor", token_hash("t-late"))])
     assert two.grant(token_hash("t-late")) is None
     assert [e.event_json for e in two.read(created.event_id, after=1)] == [e.event_json for e in first]
+
+
+# The tokens' part of the contract: revocations numbered in order, so that a running server asking for
+# those past the last it saw misses none; tokens copied to another store keep their holders and revocations.
+
+
+def test_tokens_are_listed_replaced_and_revoked_in_order(opener: Opener) -> None:
+    store = opener()
+    created = create_event(store, load_agenda(MAYORS_CALL))
+    event = created.event_id
+    listed = store.tokens(event)
+    assert len(listed) == 3 + 45 and not any(t.revoked for t in listed)
+    assert [(t.role, t.person) for t in listed[:3]] == [("moderator", None), ("display", None), ("participant", None)]
+    start, _ = store.revoked_since(-1)
+
+    store.add_tokens(event, [StoredToken(token_hash("anna"), "moderator", "mod-anna", "Anna Berg", ("call",))])
+    anna = store.grant(token_hash("anna"))
+    assert anna is not None and (anna.person, anna.name, anna.sessions) == ("mod-anna", "Anna Berg", ("call",))
+
+    replaced = store.replace_token(event, "moderator", "mod-anna", token_hash("anna-2"))
+    assert (replaced.name, replaced.sessions) == ("Anna Berg", ("call",))  # kept from the one replaced
+    assert store.grant(token_hash("anna")) is None
+    assert store.grant(token_hash("anna-2")) is not None
+    first, hashes = store.revoked_since(start)
+    assert hashes == [token_hash("anna")] and first > start
+
+    assert store.revoke_token(event, "display", None) == 1
+    assert store.grant(token_hash(created.display)) is None
+    assert store.revoke_token(event, "display", None) == 0  # nothing live left to revoke
+    second, hashes = store.revoked_since(first)
+    assert hashes == [token_hash(created.display)] and second > first
+    assert store.revoked_since(second) == (second, [])
+
+    with pytest.raises(StorageError):
+        store.replace_token(event, "moderator", "nobody", token_hash("x"))
+    with pytest.raises(StorageError):  # a hash stored already
+        store.add_tokens(event, [StoredToken(token_hash("anna-2"), "moderator", "mod-b", "B")])
+
+    # Opened again (another process): the same tokens, the revoked ones marked.
+    again = opener()
+    assert [(t.token_hash, t.revoked) for t in again.tokens(event)] == [
+        (t.token_hash, t.revoked) for t in store.tokens(event)
+    ]
+
+
+def test_tokens_copied_to_another_store_keep_their_holders_and_revocations(opener: Opener, tmp_path: Path) -> None:
+    source = opener()
+    created = create_event(source, load_agenda(MAYORS_CALL))
+    source.revoke_token(created.event_id, "display", None)
+    target = StoreChoice(db=tmp_path / "copy.db").open()
+    try:
+        entries = list(source.read(created.event_id))
+        target.create_event(created.event_id, "copy", [], entries[:1])
+        target.add_tokens(created.event_id, source.tokens(created.event_id))
+        assert target.tokens(created.event_id) == source.tokens(created.event_id)
+        assert target.grant(token_hash(created.moderator)) is not None
+        assert target.grant(token_hash(created.display)) is None
+        assert target.revoked_since(0) == (0, [])  # a copied revocation is none a running server must act on
+    finally:
+        target.close()
