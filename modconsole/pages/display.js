@@ -11,6 +11,7 @@ import {
   itemRemainingMs,
   ltr,
   phaseOf,
+  phaseWord,
   setText,
   takeToken,
 } from "./feed.js";
@@ -37,19 +38,6 @@ let feed = null;
 let view = null;
 let flashedSeen; // the flash time in the first view: a display that loads later does not flash for it
 let flashTimer = null;
-
-function phaseWord(phase) {
-  switch (phase) {
-    case "warning":
-      return _("Wrap up soon");
-    case "danger":
-      return _("Wrap up");
-    case "overtime":
-      return _("Overtime");
-    default:
-      return _("On time");
-  }
-}
 
 function applyOptions() {
   const root = document.documentElement;

@@ -2,6 +2,8 @@
 // estimated from pings, and reconnects. The page runs no copy of the core: it shows the views it is sent
 // and counts down between them from the absolute times they carry.
 
+import { _ } from "./i18n.js";
+
 const TOKEN_KEY = "modconsole.token";
 const PING_EVERY_MS = 30000;
 const BACKOFF_MS = [500, 1000, 2000, 5000, 10000];
@@ -206,6 +208,20 @@ export function clockText(ms) {
   const s = total % 60;
   const body = h > 0 ? `${h}:${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}` : `${m}:${String(s).padStart(2, "0")}`;
   return negative ? `\u2212${body}` : body;
+}
+
+// The word for a timer's phase, as both pages show it beside the colour.
+export function phaseWord(phase) {
+  switch (phase) {
+    case "warning":
+      return _("Wrap up soon");
+    case "danger":
+      return _("Wrap up");
+    case "overtime":
+      return _("Overtime");
+    default:
+      return _("On time");
+  }
 }
 
 export function phaseOf(remainingS, warningS, dangerS) {

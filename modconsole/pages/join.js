@@ -15,6 +15,7 @@ import {
   ownTime,
   ownZone,
   phaseOf,
+  phaseWord,
   setText,
   takeToken,
 } from "./feed.js";
@@ -35,19 +36,6 @@ function kindWord(kind) {
       return _("Point of order");
     default:
       return _("Contribution");
-  }
-}
-
-function phaseWord(phase) {
-  switch (phase) {
-    case "warning":
-      return _("Wrap up soon");
-    case "danger":
-      return _("Wrap up");
-    case "overtime":
-      return _("Overtime");
-    default:
-      return _("On time");
   }
 }
 
