@@ -313,13 +313,15 @@ class SqliteStore:
             except sqlite3.Error as exc:
                 raise StorageError(f"the log at {self.path} could not be read: {exc}") from exc
 
-    def _write(self, statements: list[tuple[str, list[tuple[object, ...]]]]) -> None:
+    @contextlib.contextmanager
+    def _transaction(self, what: str = "log") -> Iterator[sqlite3.Connection]:
+        """One immediate transaction under the store's lock: committed when the block ends, rolled back when it
+        raises; a SQLite error is a StorageError saying that ``what`` at this file could not be written."""
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
-                    for sql, rows in statements:
-                        self._db.executemany(sql, rows)
+                    yield self._db
                     self._db.execute("COMMIT")
                 except BaseException:
                     # SQLite may have rolled back already (a full disk does): a ROLLBACK then fails with
@@ -329,7 +331,12 @@ class SqliteStore:
                             self._db.execute("ROLLBACK")
                     raise
             except sqlite3.Error as exc:
-                raise StorageError(f"the log at {self.path} could not be written: {exc}") from exc
+                raise StorageError(f"the {what} at {self.path} could not be written: {exc}") from exc
+
+    def _write(self, statements: list[tuple[str, list[tuple[object, ...]]]]) -> None:
+        with self._transaction() as db:
+            for sql, rows in statements:
+                db.executemany(sql, rows)
 
     @staticmethod
     def _rows(event_id: str, entries: list[Entry]) -> list[tuple[object, ...]]:
@@ -514,29 +521,18 @@ class SqliteStore:
         id (``renamed``: old id -> new id; swaps too), add ``added`` grants and revoke the tokens of ``removed``."""
         moves = [(old, new) for old, new in renamed.items() if old != new]
         update = "UPDATE tokens SET person=? WHERE event_id=? AND role='speaker' AND person=?"
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    self._db.executemany(self._INSERT_LOG, self._rows(event_id, [entry]))
-                    self._db.execute("UPDATE events SET title=? WHERE id=?", (title, event_id))
-                    for person in removed:
-                        self._revoke(event_id, "speaker", person)
-                    # Through a name no id can have (ids start with a letter or digit), so swaps cannot collide.
-                    self._db.executemany(update, [("\x00" + new, event_id, old) for old, new in moves])
-                    self._db.executemany(update, [(new, event_id, "\x00" + new) for _old, new in moves])
-                    self._db.executemany(
-                        "INSERT INTO tokens (token_hash, event_id, role, person) VALUES (?,?,?,?)",
-                        [(token_hash, event_id, role, person) for role, person, token_hash in added],
-                    )
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    if self._db.in_transaction:
-                        with contextlib.suppress(sqlite3.Error):
-                            self._db.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise StorageError(f"the log at {self.path} could not be written: {exc}") from exc
+        with self._transaction("log"):
+            self._db.executemany(self._INSERT_LOG, self._rows(event_id, [entry]))
+            self._db.execute("UPDATE events SET title=? WHERE id=?", (title, event_id))
+            for person in removed:
+                self._revoke(event_id, "speaker", person)
+            # Through a name no id can have (ids start with a letter or digit), so swaps cannot collide.
+            self._db.executemany(update, [("\x00" + new, event_id, old) for old, new in moves])
+            self._db.executemany(update, [(new, event_id, "\x00" + new) for _old, new in moves])
+            self._db.executemany(
+                "INSERT INTO tokens (token_hash, event_id, role, person) VALUES (?,?,?,?)",
+                [(token_hash, event_id, role, person) for role, person, token_hash in added],
+            )
 
     def tokens(self, event_id: str) -> list[StoredToken]:
         """Every token of the event, revoked ones included, in the order they were issued."""
@@ -562,30 +558,17 @@ class SqliteStore:
         """Revoke the live tokens held as ``role`` by ``person`` (None: the event's own display, participant or
         moderator token) and store ``token_hash`` in their place, with the latest one's name and sessions, in
         one transaction. A StorageError when there was never such a token."""
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    latest = self._db.execute(
-                        "SELECT name, sessions FROM tokens WHERE event_id=? AND role=? AND person IS ? "
-                        "ORDER BY rowid DESC LIMIT 1",
-                        (event_id, role, person),
-                    ).fetchone()
-                    if latest is None:
-                        raise StorageError(
-                            f"event {event_id} has no {role} token" + (f" for {person}" if person else "")
-                        )
-                    self._revoke(event_id, role, person)
-                    token = StoredToken(token_hash, role, person, latest[0], _sessions(latest[1]))
-                    self._db.execute(self._INSERT_TOKEN, _token_row(event_id, token))
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    if self._db.in_transaction:
-                        with contextlib.suppress(sqlite3.Error):
-                            self._db.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise StorageError(f"the tokens at {self.path} could not be written: {exc}") from exc
+        with self._transaction("tokens"):
+            latest = self._db.execute(
+                "SELECT name, sessions FROM tokens WHERE event_id=? AND role=? AND person IS ? "
+                "ORDER BY rowid DESC LIMIT 1",
+                (event_id, role, person),
+            ).fetchone()
+            if latest is None:
+                raise StorageError(f"event {event_id} has no {role} token" + (f" for {person}" if person else ""))
+            self._revoke(event_id, role, person)
+            token = StoredToken(token_hash, role, person, latest[0], _sessions(latest[1]))
+            self._db.execute(self._INSERT_TOKEN, _token_row(event_id, token))
         return token
 
     def _revoke(self, event_id: str, role: str, person: str | None) -> int:
@@ -606,19 +589,8 @@ class SqliteStore:
 
     def revoke_token(self, event_id: str, role: str, person: str | None) -> int:
         """Revoke the live tokens held as ``role`` by ``person``; how many were."""
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    count = self._revoke(event_id, role, person)
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    if self._db.in_transaction:
-                        with contextlib.suppress(sqlite3.Error):
-                            self._db.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise StorageError(f"the tokens at {self.path} could not be written: {exc}") from exc
+        with self._transaction("tokens"):
+            count = self._revoke(event_id, role, person)
         return count
 
     def revoked_since(self, after: int) -> tuple[int, list[str]]:
